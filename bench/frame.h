@@ -1,0 +1,77 @@
+// The frame of `esper bench`: suites add rows; the frame prints the table and the JSON.
+//
+// A row is one measured figure with, where the part's issue names one, the peer's figure measured
+// in the same run, the ratio, the target and whether ours meets it. A row whose peer could not be
+// measured says why in `note` (peer_value empty) — never dropped, never faked.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "esper/core/result.h"
+
+namespace esper::bench {
+
+struct Row {
+  std::string part;                   // "log", "config", "http", …
+  std::string metric;                 // "latency p50", "throughput", …
+  std::string case_name;              // "int,int,double 1 thread"
+  std::string unit;                   // "ns", "ms", "lines/s", "req/s", "MiB"
+  double value = 0;                   // our figure
+  bool lower_is_better = true;        // latency: true; throughput: false
+  std::string peer;                   // "spdlog async", "wrk", "" when the metric has no peer
+  std::optional<double> peer_value;   // the peer's figure, same run; empty = not measured (note says why)
+  std::string target;                 // the bar from the part's issue, e.g. "<= 25 ns"
+  std::optional<bool> pass;           // whether `value` meets `target`; empty = no bar
+  std::string note;                   // why a peer is missing, or anything the reader must know
+
+  /// How many times better than the peer we are (> 1 is better), or empty without a peer figure.
+  std::optional<double> ratio() const;
+};
+
+/// What a suite gets: the --quick flag, a progress line, and the sink for its rows.
+class Context {
+ public:
+  Context(bool quick, std::function<void(std::string_view)> progress)
+      : quick_(quick), progress_(std::move(progress)) {}
+  bool quick() const { return quick_; }
+  void Progress(std::string_view what) const { if (progress_) progress_(what); }
+  void Add(Row row) { rows_.push_back(std::move(row)); }
+  const std::vector<Row>& rows() const { return rows_; }
+
+ private:
+  bool quick_;
+  std::function<void(std::string_view)> progress_;
+  std::vector<Row> rows_;
+};
+
+struct Suite {
+  std::string name;         // "log"
+  std::string description;  // one line
+  std::function<Status(Context&)> run;  // nullptr: the part has not landed yet
+  std::string missing;      // when run is null: what is missing, e.g. "the log part (issue #3)"
+};
+
+/// Every suite, in the order `all` runs them.
+const std::vector<Suite>& Suites();
+
+/// The table `esper bench` prints.
+std::string RenderTable(const std::vector<Row>& rows);
+
+/// {"machine": {...}, "rows": [{"part", "metric", "case", "unit", "value", "peer", "peer_value",
+///  "ratio", "target", "pass", "note"}]}
+std::string RenderJson(const std::vector<Row>& rows);
+
+/// Percentile (0..100) of samples, by sorting a copy; 0 when empty.
+double Percentile(std::vector<double> samples, double pct);
+double Median(std::vector<double> samples);
+
+/// Runs `argv` (no shell), captures stdout+stderr; empty when it could not start.
+Result<std::string> RunProgram(const std::vector<std::string>& argv, int* exit_code = nullptr);
+/// The first of `names` found on PATH (or as an absolute path), or "".
+std::string FindProgram(const std::vector<std::string>& names);
+
+}  // namespace esper::bench

@@ -1,0 +1,50 @@
+// The suites `esper bench` knows, in the order `all` runs them. A part that has not landed keeps
+// its entry with `run` empty, so `esper bench` says plainly what is missing.
+#include "frame.h"
+
+namespace esper::bench {
+
+#ifdef ESPER_HAVE_LOG
+Status RunLogSuite(Context& ctx);
+#endif
+#ifdef ESPER_HAVE_CONFIG
+Status RunConfigSuite(Context& ctx);
+#endif
+#ifdef ESPER_HAVE_RESILIENCE
+Status RunResilienceSuite(Context& ctx);
+#endif
+#ifdef ESPER_HAVE_HTTP
+Status RunHttpSuite(Context& ctx);
+#endif
+
+const std::vector<Suite>& Suites() {
+  static const std::vector<Suite> kSuites = {
+#ifdef ESPER_HAVE_LOG
+      {"log", "front-end latency vs spdlog async, backend throughput, memory under overload",
+       RunLogSuite, ""},
+#else
+      {"log", "async logging", nullptr, "the log part has not landed (issue #3)"},
+#endif
+#ifdef ESPER_HAVE_CONFIG
+      {"config", "load + override + validate vs PyYAML's C loader", RunConfigSuite, ""},
+#else
+      {"config", "layered configuration", nullptr, "the config part has not landed (issue #4)"},
+#endif
+#ifdef ESPER_HAVE_RESILIENCE
+      {"resilience", "cost of a closed circuit breaker per call", RunResilienceSuite, ""},
+#else
+      {"resilience", "circuit breaker", nullptr, "the resilience part has not landed (issue #5)"},
+#endif
+#ifdef ESPER_HAVE_HTTP
+      {"http", "requests/s vs wrk against nginx on loopback, memory per in-flight request",
+       RunHttpSuite, ""},
+#else
+      {"http", "HTTP client", nullptr, "the http part has not landed (issue #5)"},
+#endif
+      {"s3", "S3 transfers vs awscli against s3rver", nullptr,
+       "the s3 part has no issue yet; nothing to measure"},
+  };
+  return kSuites;
+}
+
+}  // namespace esper::bench

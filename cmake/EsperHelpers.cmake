@@ -1,0 +1,53 @@
+# Helpers every part uses, so each part's CMakeLists.txt is a few lines.
+
+# Warnings for our own code. -Werror comes from ESPER_WERROR (on in the CI presets).
+function(esper_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+    -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough
+    $<$<BOOL:${ESPER_WERROR}>:-Werror>)
+endfunction()
+
+# esper_add_part(NAME <part> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
+# Creates library esper_<part>, alias esper::<part>, installed and exported.
+function(esper_add_part)
+  cmake_parse_arguments(P "" "NAME" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  set(t esper_${P_NAME})
+  add_library(${t} ${P_SOURCES})
+  add_library(esper::${P_NAME} ALIAS ${t})
+  set_target_properties(${t} PROPERTIES EXPORT_NAME ${P_NAME} OUTPUT_NAME esper_${P_NAME})
+  target_include_directories(${t} PUBLIC
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+    $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/generated>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_include_directories(${t} PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  target_compile_features(${t} PUBLIC cxx_std_20)
+  target_link_libraries(${t} PUBLIC ${P_PUBLIC_DEPS} PRIVATE ${P_PRIVATE_DEPS})
+  esper_warnings(${t})
+  install(TARGETS ${t} EXPORT esper_utilsTargets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endfunction()
+
+# esper_add_test(NAME <exe> SOURCES ... DEPS ... [LABELS unit|integration|stress] [TIMEOUT s])
+# A GoogleTest executable; each TEST becomes a ctest test carrying the labels.
+function(esper_add_test)
+  if(NOT ESPER_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  if(NOT T_LABELS)
+    set(T_LABELS unit)
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_include_directories(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
+  target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gmock GTest::gtest_main Threads::Threads)
+  target_compile_definitions(${T_NAME} PRIVATE
+    ESPER_SOURCE_DIR="${PROJECT_SOURCE_DIR}" ESPER_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  esper_warnings(${T_NAME})
+  gtest_discover_tests(${T_NAME}
+    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+    DISCOVERY_TIMEOUT 60)
+endfunction()

@@ -1,0 +1,148 @@
+#include "cli.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+
+#include "esper/core/version.h"
+
+namespace esper::cli {
+namespace {
+
+constexpr std::string_view kUsageCode = "esper.usage";
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void OnSignal(int) { g_interrupted.store(true, std::memory_order_relaxed); }
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::vector<std::string> CommandNames() {
+  std::vector<std::string> names{"help"};
+  for (const auto& c : Commands()) names.push_back(c.name);
+  return names;
+}
+
+}  // namespace
+
+Error UsageError(std::string message) {
+  return Error::InvalidArgument(std::move(message)).WithServiceCode(std::string(kUsageCode));
+}
+bool IsUsageError(const Error& e) { return e.service_code() == kUsageCode; }
+bool Interrupted() { return g_interrupted.load(std::memory_order_relaxed); }
+
+std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    // A prefix is a strong hint ("conf" -> "config").
+    size_t d = c.rfind(word, 0) == 0 ? 1 : EditDistance(word, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+int Main(int argc, const char* const* argv) {
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+
+  CLI::App app{"esper — logging, configuration, resilience, HTTP and S3 for the Esper services",
+               "esper"};
+  app.set_version_flag("--version", fmt::format("esper {}", kVersion));
+  app.require_subcommand(0, 1);
+  app.footer("Run 'esper <command> --help' for a command's flags.");
+
+  Runner selected;
+  std::vector<std::pair<CLI::App*, Runner>> runners;
+  for (const auto& c : Commands()) {
+    CLI::App* sub = app.add_subcommand(c.name, c.summary);
+    runners.emplace_back(sub, c.setup(*sub));
+  }
+  std::string help_topic;
+  CLI::App* help = app.add_subcommand("help", "Show help for esper or for one command");
+  help->add_option("command", help_topic, "The command to explain");
+
+  // An unknown command gets "did you mean", before CLI11 calls it an unexpected argument.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> names = CommandNames();
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      std::string guess = ClosestMatch(argv[1], names);
+      fmt::print(stderr, "esper: unknown command '{}'.", argv[1]);
+      if (!guess.empty()) fmt::print(stderr, " Did you mean '{}'?", guess);
+      fmt::print(stderr, "\nRun 'esper help' for the list of commands.\n");
+      return static_cast<int>(ExitCode::kUsage);
+    }
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);  // prints help / version / the parse error
+    return rc == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
+  }
+
+  // App::help() follows the parsed subcommand; ask the formatter for the top-level page instead.
+  auto top_help = [&app] {
+    return app.get_formatter()->make_help(&app, "esper", CLI::AppFormatMode::Normal);
+  };
+  if (help->parsed()) {
+    if (help_topic.empty()) {
+      fmt::print("{}", top_help());
+      return 0;
+    }
+    for (const auto& [sub, runner] : runners) {
+      if (sub->get_name() == help_topic) {
+        fmt::print("{}", sub->help("esper"));
+        return 0;
+      }
+    }
+    std::string guess = ClosestMatch(help_topic, CommandNames());
+    fmt::print(stderr, "esper: no command '{}'.{}\n", help_topic,
+               guess.empty() ? "" : fmt::format(" Did you mean '{}'?", guess));
+    return static_cast<int>(ExitCode::kUsage);
+  }
+
+  for (const auto& [sub, runner] : runners) {
+    if (sub->parsed()) selected = runner;
+  }
+  if (!selected) {
+    fmt::print("{}", top_help());
+    return 0;
+  }
+
+  Status st = selected();
+  if (Interrupted()) {
+    std::fflush(stdout);
+    fmt::print(stderr, "esper: interrupted\n");
+    return static_cast<int>(ExitCode::kInterrupted);
+  }
+  if (!st) {
+    std::fflush(stdout);
+    if (IsUsageError(st.error())) {
+      fmt::print(stderr, "esper: {}\n", st.error().message());
+      return static_cast<int>(ExitCode::kUsage);
+    }
+    fmt::print(stderr, "esper: error: {}\n", st.error());
+    return static_cast<int>(ExitCode::kFailure);
+  }
+  return static_cast<int>(ExitCode::kSuccess);
+}
+
+}  // namespace esper::cli

@@ -1,0 +1,59 @@
+// esper bench [all|log|config|…] [--quick] [--json FILE]
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include "commands.h"
+#include "frame.h"
+
+namespace esper::cli {
+
+Runner SetupBench(CLI::App& cmd) {
+  struct Flags {
+    std::string which = "all";
+    bool quick = false;
+    std::string json;
+  };
+  auto f = std::make_shared<Flags>();
+  std::vector<std::string> names{"all"};
+  for (const auto& s : bench::Suites()) names.push_back(s.name);
+  cmd.add_option("part", f->which, "Which suite to run")
+      ->check(CLI::IsMember(names))
+      ->default_str("all");
+  cmd.add_flag("--quick", f->quick, "Fewer samples: 'all' finishes in under two minutes");
+  cmd.add_option("--json", f->json, "Also write the rows as JSON to FILE");
+
+  return [f]() -> Status {
+    bench::Context ctx(f->quick, [](std::string_view what) {
+      fmt::print(stderr, "  … {}\n", what);
+      std::fflush(stderr);
+    });
+    std::vector<std::string> missing;
+    for (const auto& s : bench::Suites()) {
+      if (f->which != "all" && f->which != s.name) continue;
+      if (Interrupted()) return Error::Cancelled("interrupted");
+      if (!s.run) {
+        missing.push_back(fmt::format("{}: not measured — {}", s.name, s.missing));
+        continue;
+      }
+      fmt::print(stderr, "[{}] {}\n", s.name, s.description);
+      std::fflush(stderr);
+      if (Status st = s.run(ctx); !st) {
+        return Error(st.error()).Wrap(fmt::format("bench {}", s.name));
+      }
+    }
+    fmt::print("{}", bench::RenderTable(ctx.rows()));
+    for (const auto& m : missing) fmt::print("{}\n", m);
+    std::fflush(stdout);
+    if (!f->json.empty()) {
+      std::ofstream out(f->json);
+      out << bench::RenderJson(ctx.rows());
+      if (!out) return Error::FromErrno(errno, fmt::format("write {}", f->json));
+    }
+    return OkStatus();
+  };
+}
+
+}  // namespace esper::cli

@@ -1,0 +1,13 @@
+#include "commands.h"
+
+namespace esper::cli {
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> kCommands = {
+      {"bench", "Run the benchmarks and print figures beside the peers measured in the same run",
+       SetupBench},
+  };
+  return kCommands;
+}
+
+}  // namespace esper::cli

@@ -1,0 +1,10 @@
+// One setup function per top-level command; each lives in cmd_<name>.cpp.
+#pragma once
+
+#include "cli.h"
+
+namespace esper::cli {
+
+Runner SetupBench(CLI::App& cmd);
+
+}  // namespace esper::cli
