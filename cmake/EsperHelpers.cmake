@@ -4,6 +4,8 @@
 function(esper_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
     -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough
+    # Designated initializers that leave defaulted members out are our Options idiom.
+    -Wno-missing-field-initializers
     $<$<BOOL:${ESPER_WERROR}>:-Werror>)
 endfunction()
 
