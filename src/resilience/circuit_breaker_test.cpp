@@ -543,15 +543,15 @@ void Hammer(CircuitBreakerOptions o) {
   }
   std::thread ticker([&] {
     int n = 0;
-    while (!stop.load()) {
+    do {  // at least one round, so the operator overrides below always happen
       clock.Advance(100ms);
-      if (++n % 500 == 0) b->ForceOpen();
-      if (n % 500 == 5) b->Reset();
+      if (++n % 500 == 1) b->ForceOpen();
+      if (n % 500 == 6) b->Reset();
       if (n % 700 == 0) b->Disable();
       if (n % 700 == 3) b->Reset();
       (void)b->stats();
       std::this_thread::yield();
-    }
+    } while (!stop.load());
   });
   for (auto& th : threads) th.join();
   stop = true;

@@ -42,8 +42,9 @@
 //   ...three failures...  → state() == kOpen;  clock.Advance(30s);  → state() == kHalfOpen
 //
 // Thread safety: every method may be called from any number of threads. When CLOSED or
-// DISABLED, TryAcquire() is one atomic load and recording a success in kConsecutive mode is two
-// relaxed atomic operations on per-thread-striped counters — no lock. Recording into a window
+// DISABLED, TryAcquire() is one atomic load, and recording a success in kConsecutive mode (with
+// slow-call detection off) is a relaxed increment on a per-thread-striped counter plus a relaxed
+// load — no lock, no clock read. A failure is one atomic increment. Recording into a window
 // (kCountBased / kTimeBased), failures that trip, state transitions and the OPEN/HALF_OPEN paths
 // take a mutex. Transition listeners run synchronously on the thread that caused the transition,
 // after the state changed and with no breaker lock held, one at a time and in transition order;
