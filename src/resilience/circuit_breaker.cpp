@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "breaker_window.h"
 #include "esper/resilience/deadline.h"
@@ -213,7 +214,13 @@ void CircuitBreaker::RecordSlow(uint64_t ticket, bool failure, bool slow) noexce
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (word_.load(std::memory_order_relaxed) != ticket) return;  // outcome of an older state
-    const Clock::TimePoint now = clock_.Now();
+    // The clock is read only when needed (a time window, or a transition): on some machines a
+    // read costs ~100 ns, more than the rest of this function.
+    std::optional<Clock::TimePoint> now_cache;
+    auto now = [&] {
+      if (!now_cache) now_cache = clock_.Now();
+      return *now_cache;
+    };
     const auto& o = options_;
     const BreakerState s = StateOf(ticket);
     if (s == BreakerState::kClosed) {
@@ -224,12 +231,12 @@ void CircuitBreaker::RecordSlow(uint64_t ticket, bool failure, bool slow) noexce
           // The failure was already counted by OnFailure (lock-free); judge it here.
           const int n = consecutive_failures_.load(std::memory_order_relaxed);
           if (n >= o.failure_threshold) {
-            TransitionLocked(BreakerState::kOpen, fmt::format("{} consecutive failures", n), now);
+            TransitionLocked(BreakerState::kOpen, fmt::format("{} consecutive failures", n), now());
           }
         }
       } else {
-        window_->Record(failure, slow, now);
-        const detail::WindowTotals t = window_->Totals(now);
+        window_->Record(failure, slow, o.window == WindowType::kTimeBased ? now() : Clock::TimePoint{});
+        const detail::WindowTotals t = window_->Totals(o.window == WindowType::kTimeBased ? now() : Clock::TimePoint{});
         const int64_t min_calls =
             o.window == WindowType::kCountBased ? std::min(o.minimum_calls, o.window_size) : o.minimum_calls;
         if (t.calls >= min_calls) {
@@ -239,13 +246,13 @@ void CircuitBreaker::RecordSlow(uint64_t ticket, bool failure, bool slow) noexce
             TransitionLocked(BreakerState::kOpen,
                              fmt::format("failure rate {:.1f}% >= {:.1f}% over {} calls", fr,
                                          o.failure_rate_threshold, t.calls),
-                             now);
+                             now());
           } else if (sr >= o.slow_call_rate_threshold) {
             TransitionLocked(BreakerState::kOpen,
                              fmt::format("slow-call rate {:.1f}% >= {:.1f}% over {} calls (slower than {})",
                                          sr, o.slow_call_rate_threshold, t.calls,
                                          FormatDuration(o.slow_call_duration)),
-                             now);
+                             now());
           }
         }
       }
@@ -255,12 +262,12 @@ void CircuitBreaker::RecordSlow(uint64_t ticket, bool failure, bool slow) noexce
       const int done = probe_failures_ + probe_successes_;
       if (!window_) {
         if (failure) {
-          TransitionLocked(BreakerState::kOpen, "a probe call failed while half-open", now);
+          TransitionLocked(BreakerState::kOpen, "a probe call failed while half-open", now());
         } else if (probe_successes_ >= o.half_open_max_calls) {
           TransitionLocked(BreakerState::kClosed,
                            fmt::format("{} probe call{} succeeded", probe_successes_,
                                        probe_successes_ == 1 ? "" : "s"),
-                           now);
+                           now());
         }
       } else if (done >= o.half_open_max_calls) {
         const double fr = Percent(probe_failures_, done);
@@ -269,17 +276,17 @@ void CircuitBreaker::RecordSlow(uint64_t ticket, bool failure, bool slow) noexce
           TransitionLocked(BreakerState::kOpen,
                            fmt::format("probe failure rate {:.1f}% >= {:.1f}% over {} probes", fr,
                                        o.failure_rate_threshold, done),
-                           now);
+                           now());
         } else if (sr >= o.slow_call_rate_threshold) {
           TransitionLocked(BreakerState::kOpen,
                            fmt::format("probe slow-call rate {:.1f}% >= {:.1f}% over {} probes", sr,
                                        o.slow_call_rate_threshold, done),
-                           now);
+                           now());
         } else {
           TransitionLocked(BreakerState::kClosed,
                            fmt::format("probe failure rate {:.1f}% < {:.1f}% over {} probes", fr,
                                        o.failure_rate_threshold, done),
-                           now);
+                           now());
         }
       }
     }

@@ -178,8 +178,14 @@ Result<Clock::Duration> RetryState::OnFailure(const Error& error, std::optional<
     if (o.max_attempts == 1) return error;
     return Error(error).Wrap(fmt::format("gave up after {} {}", n, plural(n)));
   }
-  if (deadline_.expired()) {
-    return deadline_.ExceededError(fmt::format("after {} {}; last error: {}", n, plural(n), error.ToString()));
+  // One clock read for both deadline checks (a read can cost ~100 ns on a virtual machine).
+  Clock::Duration left = Clock::Duration::max();
+  if (!deadline_.infinite()) {
+    const Clock::TimePoint now = deadline_.clock().Now();
+    if (now >= deadline_.when()) {
+      return deadline_.ExceededError(fmt::format("after {} {}; last error: {}", n, plural(n), error.ToString()));
+    }
+    left = deadline_.when() - now;
   }
 
   Clock::Duration delay;
@@ -189,7 +195,6 @@ Result<Clock::Duration> RetryState::OnFailure(const Error& error, std::optional<
     delay = policy_->Backoff(n, attempts_ == 1 ? o.base_delay : last_delay_, rng_);
   }
   if (!deadline_.infinite()) {
-    const Clock::Duration left = deadline_.remaining();
     if (delay >= left) {
       return Error::DeadlineExceeded(
           fmt::format("deadline exceeded after {} {}: the next retry would wait {} with {} left; last "
