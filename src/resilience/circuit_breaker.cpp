@@ -29,14 +29,11 @@ thread_local std::vector<const CircuitBreaker*> tls_delivering;
 
 namespace detail {
 
-unsigned ThisThreadStripe() noexcept {
+unsigned AssignThreadStripe() noexcept {
   static std::atomic<unsigned> next{0};
-  // Constant-initialised, so no guard on each access; 0 = not assigned yet.
-  static thread_local unsigned stripe_plus_one = 0;
-  if (stripe_plus_one == 0) [[unlikely]] {
-    stripe_plus_one = next.fetch_add(1, std::memory_order_relaxed) % kStripes + 1;
-  }
-  return stripe_plus_one - 1;
+  const unsigned stripe = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+  tls_stripe_plus_one = stripe + 1;
+  return stripe;
 }
 
 }  // namespace detail
@@ -211,8 +208,10 @@ void CircuitBreaker::OnRelease(uint64_t ticket) noexcept {
 }
 
 void CircuitBreaker::RecordSlow(uint64_t ticket, bool failure, bool slow) noexcept {
+  bool transitioned = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t transitions_before = transitions_;
     if (word_.load(std::memory_order_relaxed) != ticket) return;  // outcome of an older state
     // The clock is read only when needed (a time window, or a transition): on some machines a
     // read costs ~100 ns, more than the rest of this function.
@@ -239,7 +238,11 @@ void CircuitBreaker::RecordSlow(uint64_t ticket, bool failure, bool slow) noexce
         const detail::WindowTotals t = window_->Totals(o.window == WindowType::kTimeBased ? now() : Clock::TimePoint{});
         const int64_t min_calls =
             o.window == WindowType::kCountBased ? std::min(o.minimum_calls, o.window_size) : o.minimum_calls;
-        if (t.calls >= min_calls) {
+        // In a count window a plain success cannot raise either rate (it displaces the oldest
+        // call), so it is judged only when it completes minimum_calls. A time window is judged
+        // on every call, since old successes age out.
+        const bool can_trip = failure || slow || o.window == WindowType::kTimeBased || t.calls == min_calls;
+        if (can_trip && t.calls >= min_calls) {
           const double fr = Percent(t.failures, t.calls);
           const double sr = Percent(t.slow, t.calls);
           if (fr >= o.failure_rate_threshold) {
@@ -290,8 +293,9 @@ void CircuitBreaker::RecordSlow(uint64_t ticket, bool failure, bool slow) noexce
         }
       }
     }
+    transitioned = transitions_ != transitions_before;
   }
-  DeliverTransitions();
+  if (transitioned) DeliverTransitions();  // skip the second lock on the common path
 }
 
 void CircuitBreaker::TransitionLocked(BreakerState to, std::string reason, Clock::TimePoint now) {

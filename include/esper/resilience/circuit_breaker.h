@@ -159,9 +159,17 @@ struct CircuitBreakerStats {
 
 namespace detail {
 class BreakerWindow;
-/// The counter stripe of the calling thread (0..kStripes-1).
-unsigned ThisThreadStripe() noexcept;
 inline constexpr unsigned kStripes = 8;
+/// Assigns the calling thread its stripe (round robin) and returns it.
+unsigned AssignThreadStripe() noexcept;
+/// The calling thread's stripe + 1, or 0 before the first call. Constant-initialised, so
+/// reading it is a plain TLS load (no guard, no wrapper call).
+inline thread_local unsigned tls_stripe_plus_one = 0;
+/// The counter stripe of the calling thread (0..kStripes-1).
+inline unsigned ThisThreadStripe() noexcept {
+  const unsigned s = tls_stripe_plus_one;
+  return s != 0 ? s - 1 : AssignThreadStripe();
+}
 struct alignas(64) CounterStripe {
   std::atomic<uint64_t> successes{0};
   std::atomic<uint64_t> failures{0};
