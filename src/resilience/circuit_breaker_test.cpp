@@ -463,6 +463,91 @@ TEST(CircuitBreakerTest, HistoryIsBounded) {
   EXPECT_TRUE(none->history().empty());
 }
 
+TEST(CircuitBreakerTest, MoveAssigningOverAPendingPermitRecordsItsFailure) {
+  FakeClock clock;
+  auto b = Make({.failure_threshold = 1}, clock);
+  auto p1 = b->TryAcquire();
+  auto p2 = b->TryAcquire();
+  ASSERT_TRUE(p1 && p2);
+  *p1 = std::move(*p2);  // p1's call had no outcome: it counts as failed
+  EXPECT_EQ(b->state(), BreakerState::kOpen);
+  p1->RecordSuccess();  // p2's outcome, from the CLOSED period: counted, no transition
+  EXPECT_EQ(b->state(), BreakerState::kOpen);
+  EXPECT_EQ(b->stats().calls, 2u);
+}
+
+TEST(CircuitBreakerTest, SlowCallsAreCountedButDoNotTripConsecutiveMode) {
+  FakeClock clock;
+  auto b = Make({.failure_threshold = 2, .slow_call_duration = 100ms}, clock);
+  for (int i = 0; i < 10; ++i) {
+    auto p = b->TryAcquire();
+    ASSERT_TRUE(p.has_value());
+    clock.Advance(1s);
+    p->RecordSuccess();
+  }
+  EXPECT_EQ(b->state(), BreakerState::kClosed);
+  EXPECT_EQ(b->stats().slow_calls, 10u);
+  EXPECT_EQ(b->stats().slow_call_rate, 100.0);
+  // Failures still trip it, and a success in between still resets the count.
+  Exec(*b, true);
+  Exec(*b, false);
+  Exec(*b, true);
+  EXPECT_EQ(b->state(), BreakerState::kClosed);
+  Exec(*b, true);
+  EXPECT_EQ(b->state(), BreakerState::kOpen);
+}
+
+TEST(CircuitBreakerTest, TimeWindowSlowCalls) {
+  FakeClock clock;
+  auto b = Make({.window = WindowType::kTimeBased, .window_duration = 60s, .time_buckets = 6,
+                 .minimum_calls = 3, .slow_call_rate_threshold = 60, .slow_call_duration = 500ms},
+                clock);
+  for (auto took : {600ms, 100ms, 700ms}) {  // 2 of 3 slow = 66.7 %
+    auto p = b->TryAcquire();
+    ASSERT_TRUE(p.has_value());
+    clock.Advance(took);
+    p->RecordFailure(Error::NotFound("not a failure"));  // slow but not failed
+  }
+  EXPECT_EQ(b->state(), BreakerState::kOpen);
+  EXPECT_THAT(b->history().back().reason, HasSubstr("slow-call rate 66.7% >= 60.0% over 3 calls"));
+}
+
+TEST(CircuitBreakerTest, ProbeThatIsSlowCountsAgainstClosing) {
+  FakeClock clock;
+  auto b = Make({.window = WindowType::kCountBased, .open_duration = 1s, .window_size = 2,
+                 .minimum_calls = 2, .slow_call_rate_threshold = 50, .slow_call_duration = 100ms,
+                 .half_open_max_calls = 2},
+                clock);
+  Exec(*b, true);
+  Exec(*b, true);
+  clock.Advance(1s);
+  auto p1 = b->TryAcquire();
+  auto p2 = b->TryAcquire();
+  ASSERT_TRUE(p1 && p2);
+  p1->RecordSuccess();
+  clock.Advance(200ms);
+  p2->RecordSuccess();  // slow: 50 % of the probes
+  EXPECT_EQ(b->state(), BreakerState::kOpen);
+}
+
+TEST(CircuitBreakerTest, StatsOfAnOpenBreaker) {
+  FakeClock clock;
+  auto b = Make({.name = "stats", .failure_threshold = 2, .open_duration = 10s}, clock);
+  Exec(*b, false);
+  Exec(*b, true);
+  Exec(*b, true);
+  clock.Advance(4s);
+  (void)b->TryAcquire();
+  const auto s = b->stats();
+  EXPECT_EQ(s.name, "stats");
+  EXPECT_EQ(s.state, BreakerState::kOpen);
+  EXPECT_EQ(s.open_remaining, 6s);
+  EXPECT_EQ(s.calls, 3u);
+  EXPECT_EQ(s.rejections, 1u);
+  EXPECT_NEAR(s.failure_rate, 66.67, 0.01);
+  EXPECT_EQ(s.transitions, 1u);
+}
+
 TEST(CircuitBreakerTest, InvalidOptionsAreRejectedWithTheField) {
   FakeClock clock;
   struct Case {

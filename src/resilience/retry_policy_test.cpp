@@ -1,5 +1,7 @@
 #include "esper/resilience/retry_policy.h"
 
+#include "esper/resilience/circuit_breaker.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -416,6 +418,49 @@ TEST(RetryPolicyTest, BlocksOnAFakeClockUntilAdvanced) {
   caller.join();
   EXPECT_TRUE(result.has_value());
   EXPECT_EQ(calls.load(), 3);
+}
+
+// The layering the http client uses: a breaker inside the retry loop. Once it opens, the
+// remaining attempts are rejected at once (the dependency sees no more calls), and when it
+// half-opens, a retry after the backoff goes through as its probe.
+TEST(RetryPolicyTest, WithABreakerInsideTheLoop) {
+  SteppingClock clock;
+  auto breaker = CircuitBreaker::Create({.name = "dep", .failure_threshold = 2, .open_duration = 1s}, clock);
+  ASSERT_TRUE(breaker.has_value());
+  RetryPolicy policy = Policy({.max_attempts = 4, .base_delay = 10ms, .jitter = Jitter::kNone});
+  int reached = 0;
+  Status s = Retry(policy, nullptr, Deadline::After(10s, clock), clock, [&]() -> Status {
+    return (*breaker)->Call([&]() -> Status {
+      ++reached;
+      return Error::Unavailable("down");
+    });
+  });
+  EXPECT_EQ(reached, 2);  // attempts 3 and 4 were rejected by the open breaker
+  EXPECT_THAT(s.error().message(), HasSubstr("gave up after 4 attempts: circuit breaker 'dep' is open"));
+  EXPECT_EQ((*breaker)->stats().rejections, 2u);
+
+  // Later the dependency is back: the first attempt is rejected (still open), the retry after
+  // the backoff finds the breaker half-open, probes, and closes it.
+  // It opened at 10 ms (after attempt 2) until 1010 ms; 10 + 20 + 40 ms of backoff were slept.
+  EXPECT_EQ(clock.sleeps(), (std::vector<Clock::Duration>{10ms, 20ms, 40ms}));
+  clock.Advance(920ms);  // now at 990 ms: 20 ms short of half-open
+  int calls = 0;
+  Result<int> r = Retry(policy, nullptr, Deadline::After(10s, clock), clock, [&]() -> Result<int> {
+    return (*breaker)->Call([&]() -> Result<int> { return ++calls; });
+  });
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ((*breaker)->state(), BreakerState::kClosed);
+  EXPECT_EQ((*breaker)->stats().rejections, 4u);  // at 990 and 1000 ms; the probe at 1020 ms
+}
+
+TEST(RetryPolicyTest, SingleAttemptPolicyReturnsTheErrorUntouched) {
+  SteppingClock clock;
+  RetryPolicy policy = Policy({.max_attempts = 1});
+  Status s = Retry(policy, nullptr, Deadline::Infinite(clock), clock,
+                   []() -> Status { return Error::Unavailable("once"); });
+  EXPECT_EQ(s.error().message(), "once");
+  EXPECT_TRUE(clock.sleeps().empty());
 }
 
 TEST(RetryPolicyTest, InvalidOptionsAreRejectedWithTheField) {
