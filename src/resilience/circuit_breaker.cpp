@@ -126,8 +126,8 @@ Error CircuitBreaker::Rejection(uint64_t word) const {
       return Error::Unavailable(fmt::format("circuit breaker '{}' is forced open by an operator", name()));
     case BreakerState::kHalfOpen:
       return Error::Unavailable(fmt::format(
-          "circuit breaker '{}' is half-open and its {} probe call{} already in flight", name(),
-          options_.half_open_max_calls, options_.half_open_max_calls == 1 ? " is" : "s are"));
+          "circuit breaker '{}' is half-open and waiting for the outcome of its {} probe call{}",
+          name(), options_.half_open_max_calls, options_.half_open_max_calls == 1 ? "" : "s"));
     default: {
       const int64_t left = open_until_ns_.load(std::memory_order_acquire) - Nanos(clock_.Now());
       return Error::Unavailable(fmt::format("circuit breaker '{}' is open; it half-opens in {}", name(),

@@ -279,7 +279,7 @@ TEST(CircuitBreakerTest, HalfOpenLetsOnlyNProbesThrough) {
   }
   auto fourth = b->TryAcquire();
   ASSERT_FALSE(fourth.has_value());
-  EXPECT_THAT(fourth.error().message(), HasSubstr("3 probe calls are already in flight"));
+  EXPECT_THAT(fourth.error().message(), HasSubstr("half-open and waiting for the outcome of its 3 probe calls"));
   // Giving a probe back frees its slot.
   probes.back().Release();
   probes.pop_back();
