@@ -80,6 +80,9 @@ Status CircuitBreaker::Validate(const CircuitBreakerOptions& o) {
     return bad(fmt::format("slow_call_duration must be >= 0 (0 = off), got {}", FormatDuration(o.slow_call_duration)));
   if (o.half_open_max_calls < 1)
     return bad(fmt::format("half_open_max_calls must be >= 1, got {}", o.half_open_max_calls));
+  if (o.half_open_max_wait < Clock::Duration::zero())
+    return bad(fmt::format("half_open_max_wait must be >= 0 (0 = forever), got {}",
+                           FormatDuration(o.half_open_max_wait)));
   if (o.history_size < 0 || o.history_size > 100'000)
     return bad(fmt::format("history_size must be in [0, 100000], got {}", o.history_size));
   return OkStatus();
@@ -164,6 +167,22 @@ Result<CircuitBreaker::Permit> CircuitBreaker::AcquireSlow(uint64_t word) {
                                    options_.half_open_max_calls == 1 ? "" : "s"),
                        now);
       word = word_.load(std::memory_order_relaxed);
+    }
+    if (probes_permitted_ >= options_.half_open_max_calls &&
+        options_.half_open_max_wait > Clock::Duration::zero() &&
+        now - half_open_since_ >= options_.half_open_max_wait) {
+      TransitionLocked(BreakerState::kOpen,
+                       fmt::format("{} of {} probe outcome{} missing after {} half-open",
+                                   options_.half_open_max_calls - probe_successes_ - probe_failures_,
+                                   options_.half_open_max_calls,
+                                   options_.half_open_max_calls == 1 ? "" : "s",
+                                   FormatDuration(now - half_open_since_)),
+                       now);
+      word = word_.load(std::memory_order_relaxed);
+      lock.unlock();
+      DeliverTransitions();
+      Stripe().rejections.fetch_add(1, std::memory_order_relaxed);
+      return Rejection(word);
     }
     if (probes_permitted_ < options_.half_open_max_calls) {
       ++probes_permitted_;
@@ -309,6 +328,7 @@ void CircuitBreaker::TransitionLocked(BreakerState to, std::string reason, Clock
   }
   consecutive_failures_.store(0, std::memory_order_relaxed);
   probes_permitted_ = probe_successes_ = probe_failures_ = probe_slow_ = 0;
+  if (to == BreakerState::kHalfOpen) half_open_since_ = now;
   const uint64_t epoch = (old >> 8) + 1;
   word_.store((epoch << 8) | static_cast<uint64_t>(to), std::memory_order_release);
   ++transitions_;

@@ -296,6 +296,28 @@ TEST(CircuitBreakerTest, HalfOpenLetsOnlyNProbesThrough) {
   EXPECT_EQ(b->stats().window_calls, 0);  // closing starts a fresh window
 }
 
+TEST(CircuitBreakerTest, HalfOpenGivesUpOnProbesThatNeverReport) {
+  FakeClock clock;
+  auto b = Make({.failure_threshold = 1, .open_duration = 5s, .half_open_max_wait = 10s}, clock);
+  Exec(*b, true);
+  clock.Advance(5s);
+  auto stuck = b->TryAcquire();  // the probe, kept and never reported
+  ASSERT_TRUE(stuck.has_value());
+  clock.Advance(9s);
+  EXPECT_FALSE(b->TryAcquire().has_value());
+  EXPECT_EQ(b->state(), BreakerState::kHalfOpen);
+  clock.Advance(1s);
+  auto r = b->TryAcquire();
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error().message(), HasSubstr("is open; it half-opens in 5 s"));
+  EXPECT_EQ(b->history().back().reason, "1 of 1 probe outcome missing after 10 s half-open");
+  stuck->RecordSuccess();  // too late: belongs to the old half-open period
+  EXPECT_EQ(b->state(), BreakerState::kOpen);
+  clock.Advance(5s);
+  EXPECT_TRUE(Exec(*b, false));
+  EXPECT_EQ(b->state(), BreakerState::kClosed);
+}
+
 TEST(CircuitBreakerTest, HalfOpenProbesFailingReopen) {
   FakeClock clock;
   auto b = Make({.window = WindowType::kCountBased, .open_duration = 5s, .window_size = 4,
@@ -565,6 +587,7 @@ TEST(CircuitBreakerTest, InvalidOptionsAreRejectedWithTheField) {
   cases.push_back({{.slow_call_rate_threshold = -1}, "slow_call_rate_threshold"});
   cases.push_back({{.slow_call_duration = -1s}, "slow_call_duration"});
   cases.push_back({{.half_open_max_calls = 0}, "half_open_max_calls"});
+  cases.push_back({{.half_open_max_wait = -1s}, "half_open_max_wait"});
   cases.push_back({{.history_size = -1}, "history_size"});
   cases.push_back({{.name = ""}, "name"});
   for (auto& c : cases) {

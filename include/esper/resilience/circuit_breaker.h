@@ -120,6 +120,10 @@ struct CircuitBreakerOptions {
   /// all of them succeeding closes; in window modes, once all probes reported, the failure and
   /// slow rates of the probes are judged against the thresholds. >= 1.
   int half_open_max_calls = 1;
+  /// If the probes have not all reported this long after the breaker half-opened (a probe permit
+  /// kept alive and never reported), the breaker re-opens on the next call instead of waiting
+  /// forever. 0 = wait forever. >= 0.
+  Clock::Duration half_open_max_wait = Clock::Duration::zero();
 
   /// Whether an error counts as a failure. Empty = DefaultIsFailure. Errors that are not
   /// failures count as successes. Must be thread-safe and must not call the breaker.
@@ -250,6 +254,7 @@ class CircuitBreaker {
   // The state word: epoch (transition count) << 8 | state. Read on every TryAcquire().
   alignas(64) std::atomic<uint64_t> word_;
   std::atomic<int64_t> open_until_ns_{0};        // OPEN: clock time (ns since epoch) to half-open
+  Clock::TimePoint half_open_since_{};           // guarded by mu_
   alignas(64) std::atomic<int> consecutive_failures_{0};
   mutable detail::CounterStripe stripes_[detail::kStripes];
 
