@@ -130,23 +130,27 @@ struct Options {
   /// Where to listen, "host:port". Port 0 lets the kernel choose; read it with port().
   std::string listen = "127.0.0.1:0";
   /// Where to forward, "host:port". Required; the port must not be 0.
-  std::string upstream;
+  std::string upstream{};
   /// HTTP-aware (per-request faults) or plain TCP (per-connection faults).
   Mode mode = Mode::kHttp;
 
   // Fault rates, each a probability in [0, 1]; their sum must not exceed 1 (the faults are
-  // exclusive: one draw picks at most one).
-  double reset_rate = 0;     // connection reset (RST)
-  double stall_rate = 0;     // never answer
-  double error_rate = 0;     // http only: answer error_status without contacting upstream
-  double truncate_rate = 0;  // cut the response short
+  // exclusive: one draw picks at most one). The fields are in the order of the CLI flags.
 
+  /// Connection reset (RST).
+  double reset_rate = 0;
+  /// Never answer.
+  double stall_rate = 0;
   /// Added before forwarding each request (http) or each chunk (tcp). 0 = none. At most 1 hour.
   std::chrono::milliseconds latency{0};
+  /// http only: answer `error_status` without contacting upstream.
+  double error_rate = 0;
   /// The status of injected errors.
   ErrorStatus error_status = ErrorStatus::k503;
-  /// If set, injected errors carry "Retry-After: <seconds>".
-  std::optional<std::chrono::seconds> retry_after;
+  /// If set, injected errors carry "Retry-After: <seconds>" (0 to 86400).
+  std::optional<std::chrono::seconds> retry_after{};
+  /// Cut the response short.
+  double truncate_rate = 0;
   /// Seed of the fault generator (see "Reproducibility").
   uint64_t seed = 0;
   /// Connections open at once; more are reset on accept. In [1, 100000].
