@@ -351,6 +351,7 @@ struct FaultProxy::Impl {
 Status FaultProxy::Impl::Start() {
   std::lock_guard lock(lifecycle_mu);
   if (started) return Error::FailedPrecondition("the fault proxy was already started");
+  if (stopped) return Error::FailedPrecondition("a stopped fault proxy cannot be restarted; create a new one");
   ESPER_ASSIGN_OR_RETURN(Resolved listen_addr, Resolve(listen_ep, /*passive=*/true));
   ESPER_ASSIGN_OR_RETURN(upstream_addr, Resolve(upstream_ep, /*passive=*/false));
 

@@ -21,6 +21,9 @@ TEST(FaultProxyOptions, ValidOptionsCreate) {
   EXPECT_EQ((*p)->statistics().connections, 0u);
   EXPECT_TRUE((*p)->FaultLog().empty());
   (*p)->Stop();  // stopping a proxy that never started is fine
+  auto st = (*p)->Start();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), ErrorCode::kFailedPrecondition);
 }
 
 TEST(FaultProxyOptions, BadOptionsAreInvalidArgument) {
