@@ -275,9 +275,28 @@ struct FaultProxy::Impl {
     bool down_fin = false;  // FIN sent to client
   };
 
-  explicit Impl(Options o) : opts(std::move(o)) {}
+  explicit Impl(Options o) : opts(o), published(std::move(o)) {}
 
-  Options opts;
+  Options opts;  // the loop thread's copy
+
+  // SetFaults() publishes new fault settings here; the loop picks them up before its next decision.
+  mutable std::mutex faults_mu;
+  Options published;  // guarded by faults_mu; what options() returns
+  std::atomic<bool> faults_dirty{false};
+  void RefreshFaults() {
+    if (!faults_dirty.exchange(false, std::memory_order_acq_rel)) return;
+    std::lock_guard lock(faults_mu);
+    CopyFaults(published, opts);
+  }
+  static void CopyFaults(const Options& from, Options& to) {
+    to.reset_rate = from.reset_rate;
+    to.stall_rate = from.stall_rate;
+    to.latency = from.latency;
+    to.error_rate = from.error_rate;
+    to.error_status = from.error_status;
+    to.retry_after = from.retry_after;
+    to.truncate_rate = from.truncate_rate;
+  }
   Endpoint listen_ep, upstream_ep;
   Resolved upstream_addr;
 
@@ -424,6 +443,7 @@ void FaultProxy::Impl::Run() {
       if (errno == EINTR) continue;
       break;  // EBADF/EINVAL: cannot happen with our own fds
     }
+    RefreshFaults();
     for (int i = 0; i < n; ++i) {
       uint64_t tag = events[i].data.u64;
       if (tag == kWakeTag) {
@@ -489,6 +509,7 @@ void FaultProxy::Impl::Accept() {
     Inc(stats.active);
     if (opts.mode == Mode::kTcp) {
       Inc(stats.requests);
+      RefreshFaults();
       c.decision = detail::Decide(c.rng, opts);
       RecordDecision(c, 0);
       if (c.decision.kind != FaultKind::kStall && !StartConnect(c)) {
@@ -869,6 +890,7 @@ bool FaultProxy::Impl::StepRequest(Conn& c) {
       Inc(stats.requests);
       c.request = std::move(*head);
       c.head_len = end;
+      RefreshFaults();
       c.decision = detail::Decide(c.rng, opts);
       uint64_t index = c.next_request++;
       RecordDecision(c, index);
@@ -1211,17 +1233,10 @@ void FaultProxy::Impl::ProcessTcp(Conn& c) {
 FaultProxy::FaultProxy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 FaultProxy::~FaultProxy() { Stop(); }
 
-Result<std::unique_ptr<FaultProxy>> FaultProxy::Create(Options options) {
-  ESPER_ASSIGN_OR_RETURN(Endpoint listen_ep, ParseEndpoint(options.listen).map_error([](Error e) {
-    return e.Wrap("listen");
-  }));
-  if (options.upstream.empty()) {
-    return Error::InvalidArgument("upstream is required (\"host:port\")");
-  }
-  ESPER_ASSIGN_OR_RETURN(Endpoint upstream_ep, ParseEndpoint(options.upstream).map_error([](Error e) {
-    return e.Wrap("upstream");
-  }));
-  if (upstream_ep.port == 0) return Error::InvalidArgument("upstream port must not be 0");
+namespace {
+
+// Everything Create() checks except the endpoints.
+Status ValidateFaults(const Options& options) {
   struct Rate {
     const char* name;
     double value;
@@ -1251,6 +1266,23 @@ Result<std::unique_ptr<FaultProxy>> FaultProxy::Create(Options options) {
     return Error::InvalidArgument(
         fmt::format("retry_after {} s is not in [0, 86400]", options.retry_after->count()));
   }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FaultProxy>> FaultProxy::Create(Options options) {
+  ESPER_ASSIGN_OR_RETURN(Endpoint listen_ep, ParseEndpoint(options.listen).map_error([](Error e) {
+    return e.Wrap("listen");
+  }));
+  if (options.upstream.empty()) {
+    return Error::InvalidArgument("upstream is required (\"host:port\")");
+  }
+  ESPER_ASSIGN_OR_RETURN(Endpoint upstream_ep, ParseEndpoint(options.upstream).map_error([](Error e) {
+    return e.Wrap("upstream");
+  }));
+  if (upstream_ep.port == 0) return Error::InvalidArgument("upstream port must not be 0");
+  ESPER_RETURN_IF_ERROR(ValidateFaults(options));
   if (options.max_connections < 1 || options.max_connections > 100000) {
     return Error::InvalidArgument(
         fmt::format("max_connections {} is not in [1, 100000]", options.max_connections));
@@ -1259,6 +1291,22 @@ Result<std::unique_ptr<FaultProxy>> FaultProxy::Create(Options options) {
   impl->listen_ep = std::move(listen_ep);
   impl->upstream_ep = std::move(upstream_ep);
   return std::unique_ptr<FaultProxy>(new FaultProxy(std::move(impl)));
+}
+
+Status FaultProxy::SetFaults(const Options& faults) {
+  Options next;
+  {
+    std::lock_guard lock(impl_->faults_mu);
+    next = impl_->published;
+  }
+  Impl::CopyFaults(faults, next);
+  ESPER_RETURN_IF_ERROR(ValidateFaults(next));
+  {
+    std::lock_guard lock(impl_->faults_mu);
+    Impl::CopyFaults(next, impl_->published);
+  }
+  impl_->faults_dirty.store(true, std::memory_order_release);
+  return OkStatus();
 }
 
 Status FaultProxy::Start() { return impl_->Start(); }
@@ -1297,6 +1345,9 @@ std::vector<FaultRecord> FaultProxy::FaultLog() const {
   return impl_->log;
 }
 
-const Options& FaultProxy::options() const noexcept { return impl_->opts; }
+Options FaultProxy::options() const {
+  std::lock_guard lock(impl_->faults_mu);
+  return impl_->published;
+}
 
 }  // namespace esper::proxy

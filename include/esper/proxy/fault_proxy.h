@@ -213,7 +213,16 @@ class FaultProxy {
   /// The first `fault_log_capacity` decisions, in decision order.
   std::vector<FaultRecord> FaultLog() const;
 
-  const Options& options() const noexcept;
+  /// Changes the fault settings while running (reset_rate, stall_rate, latency, error_rate,
+  /// error_status, retry_after, truncate_rate are taken from `faults`; every other field is
+  /// ignored). Validated like Create(); on error nothing changes. Applies to every decision made
+  /// after it returns (requests already decided keep their fault); the seeded generators continue,
+  /// so a run that calls SetFaults at the same points of its request sequence stays reproducible.
+  /// Typical use: fail everything, let a circuit breaker open, then SetFaults({}) to heal.
+  Status SetFaults(const Options& faults);
+
+  /// The options in force (with the latest SetFaults applied).
+  Options options() const;
 
  private:
   struct Impl;

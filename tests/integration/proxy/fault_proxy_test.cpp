@@ -401,6 +401,36 @@ TEST(FaultProxyHttp, SameSeedGivesTheSameFaultSequence) {
   }
 }
 
+TEST(FaultProxyHttp, SetFaultsChangesTheNextDecisionsOnALiveConnection) {
+  TestHttpServer upstream;
+  auto proxy = StartProxy(upstream, {.error_rate = 1.0});
+  ASSERT_TRUE(proxy);
+  RawConnection c(proxy->port());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.Send(Get("/hello")));
+    EXPECT_EQ(c.ReadResponse().status, 503);
+  }
+  // A bad setting is refused and changes nothing.
+  auto bad = proxy->SetFaults({.reset_rate = 0.7, .error_rate = 0.7});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(c.Send(Get("/hello")));
+  EXPECT_EQ(c.ReadResponse().status, 503);
+  // Heal: the same keep-alive connection now reaches upstream.
+  ASSERT_TRUE(proxy->SetFaults({}));
+  EXPECT_EQ(proxy->options().error_rate, 0.0);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.Send(Get("/hello")));
+    auto r = c.ReadResponse();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "hello");
+  }
+  auto s = proxy->statistics();
+  EXPECT_EQ(s.errors, 4u);
+  EXPECT_EQ(s.passed, 3u);
+  EXPECT_EQ(upstream.requests(), 3);
+}
+
 // ---------------------------------------------------------------------------- lifecycle & edges
 
 TEST(FaultProxyHttp, StopWithManyOpenConnectionsReturnsAndJoins) {
