@@ -9,6 +9,7 @@
 //   GET /nocontent             204, no body
 //   GET /close?n=N             200, N pattern bytes, no Content-Length, then close (until-close)
 //   POST|PUT /echo             200, the request body (Content-Length or chunked) echoed back
+//                              ("Expect: 100-continue" gets an interim 100 first)
 //   anything else              404
 // requests() counts complete requests received; connections() counts accepted connections.
 #pragma once
@@ -189,6 +190,9 @@ class TestHttpServer {
       std::string target = line.substr(method.size() + 1);
       target = target.substr(0, target.find(' '));
       std::string body;
+      if (Lower(HeaderValue(head, "Expect")) == "100-continue") {
+        if (!SendAll(fd, "HTTP/1.1 100 Continue\r\n\r\n")) return Done(fd);
+      }
       std::string te = Lower(HeaderValue(head, "Transfer-Encoding"));
       if (te.find("chunked") != std::string::npos) {
         if (!ReadChunked(fd, buf, body)) return Done(fd);
