@@ -138,6 +138,18 @@ class Buffer {
     data_.clear();
     pos_ = 0;
   }
+  /// Moves the first n bytes of src to the end of this buffer; O(1) when this buffer is empty and
+  /// src is taken whole (the common case when forwarding a body).
+  void MoveFrom(Buffer& src, size_t n) {
+    if (empty() && n == src.size()) {
+      data_.swap(src.data_);
+      std::swap(pos_, src.pos_);
+      src.clear();
+      return;
+    }
+    append(src.view().substr(0, n));
+    src.consume(n);
+  }
 
  private:
   std::string data_;
@@ -928,8 +940,11 @@ bool FaultProxy::Impl::StepRequest(Conn& c) {
         FailWithLocal(c, 400, fmt::format("esper proxy: {}\n", n.error().message()));
         return true;
       }
-      if (!discard) c.u_out.append(v.substr(0, *n));
-      c.c_in.consume(*n);
+      if (discard) {
+        c.c_in.consume(*n);
+      } else {
+        c.u_out.MoveFrom(c.c_in, *n);
+      }
       if (c.req_body.done()) c.req = ReqState::kAwaitResponse;
       return *n > 0 || c.req == ReqState::kAwaitResponse;
     }
@@ -943,8 +958,7 @@ bool FaultProxy::Impl::StepRequest(Conn& c) {
       if (c.c_in.empty()) return false;
       size_t room = c.u_out.size() < kBufferCap ? kBufferCap - c.u_out.size() : 0;
       size_t n = std::min(room, c.c_in.size());
-      c.u_out.append(c.c_in.view().substr(0, n));
-      c.c_in.consume(n);
+      c.u_out.MoveFrom(c.c_in, n);
       return n > 0;
     }
   }
@@ -1107,8 +1121,7 @@ bool FaultProxy::Impl::StepResponse(Conn& c) {
             return true;
           }
         }
-        c.c_out.append(v.substr(0, take));
-        c.u_in.consume(take);
+        c.c_out.MoveFrom(c.u_in, take);
         c.resp_body_sent += take;
         if (c.resp_body.done()) c.resp = RespState::kDone;
         return take > 0 || c.resp == RespState::kDone;
@@ -1133,8 +1146,7 @@ bool FaultProxy::Impl::StepResponse(Conn& c) {
       size_t room = c.c_out.size() < kBufferCap ? kBufferCap - c.c_out.size() : 0;
       size_t n = std::min(room, c.u_in.size());
       if (n > 0) {
-        c.c_out.append(c.u_in.view().substr(0, n));
-        c.u_in.consume(n);
+        c.c_out.MoveFrom(c.u_in, n);
       }
       if ((c.u_eof && c.u_in.empty()) || (c.c_eof && c.c_in.empty())) {
         BeginClose(c);
@@ -1192,10 +1204,10 @@ void FaultProxy::Impl::ProcessTcp(Conn& c) {
         q.push_back({now + opts.latency, std::string(src.view().substr(0, n))});
         q_bytes += n;
         Inc(stats.delayed);
+        src.consume(n);
       } else {
-        dst.append(src.view().substr(0, n));
+        dst.MoveFrom(src, n);
       }
-      src.consume(n);
     }
     while (!q.empty() && q.front().release <= now) {
       dst.append(q.front().bytes);
