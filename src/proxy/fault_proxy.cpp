@@ -110,6 +110,7 @@ constexpr size_t kBufferCap = 256 * 1024;   // per buffer; reading stops above i
 constexpr size_t kMaxHead = 64 * 1024;      // request / response head limit
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr auto kCloseGrace = std::chrono::seconds(2);  // after our FIN, wait this long for theirs
+constexpr auto kCloseFlushLimit = std::chrono::seconds(30);  // closing: time to drain our bytes
 constexpr uint64_t kUnknownLengthWindow = 64 * 1024;   // truncation range when length is unknown
 
 // epoll tags: the top two values are the listener and the wake-up eventfd; a connection's
@@ -793,7 +794,8 @@ void FaultProxy::Impl::BeginClose(Conn& c) {
   }
   c.u_in.clear();
   c.u_out.clear();
-  SetTimer(c, std::nullopt);
+  // A client that never reads what is left must not hold the connection forever.
+  SetTimer(c, SteadyClock::now() + kCloseFlushLimit);
 }
 
 // Closing: discard what the client sends; once our out-buffer is flushed, send FIN; when the

@@ -29,6 +29,8 @@
 //                     body (fewer bytes than the framing promises — at least one byte is always
 //                     missing) are forwarded, then the client connection is closed (FIN).
 //      latency        every request waits `latency` before it is forwarded (or answered).
+//    Only cleartext HTTP/1.x is understood (a "101 Switching Protocols" turns the connection into
+//    a plain tunnel); for TLS or HTTP/2 use Mode::kTcp.
 //  - Mode::kTcp: a byte pipe; one fault decision per connection. reset: RST as soon as the
 //    first bytes arrive from either side (nothing is forwarded); stall: accept, read, never
 //    forward or answer; truncate: a seeded prefix of the first bytes upstream sends is
