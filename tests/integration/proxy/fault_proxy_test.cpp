@@ -600,6 +600,38 @@ TEST(FaultProxyHttp, UpstreamIdleCloseIsRecoveredByReconnecting) {
   EXPECT_EQ(r.body, "hello");
 }
 
+TEST(FaultProxyHttp, UpstreamDyingMidBodyEndsTheClientResponseWithoutHanging) {
+  TestHttpServer upstream;
+  auto proxy = StartProxy(upstream, {});
+  ASSERT_TRUE(proxy);
+  RawConnection c(proxy->port());
+  ASSERT_TRUE(c.Send(Get("/die?n=30000")));
+  auto r = c.ReadResponse();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_FALSE(r.complete);
+  EXPECT_EQ(r.end, RS::kEof);
+  EXPECT_TRUE(r.body == PatternBytes(30000));
+}
+
+TEST(FaultProxyHttp, ClientVanishingMidBodyReleasesTheConnection) {
+  TestHttpServer upstream;
+  auto proxy = StartProxy(upstream, {});
+  ASSERT_TRUE(proxy);
+  {
+    RawConnection c(proxy->port());
+    ASSERT_TRUE(c.Send("PUT /echo HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + std::string(5000, 'x')));
+    for (int i = 0; i < 500 && proxy->statistics().requests == 0; ++i) std::this_thread::sleep_for(10ms);
+  }  // closed with 95,000 body bytes never sent
+  for (int i = 0; i < 500 && proxy->statistics().active_connections != 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(proxy->statistics().active_connections, 0u);
+  // The proxy still serves.
+  RawConnection d(proxy->port());
+  ASSERT_TRUE(d.Send(Get("/hello")));
+  EXPECT_EQ(d.ReadResponse().body, "hello");
+}
+
 TEST(FaultProxyHttp, StartTwiceAndBindConflictAreErrors) {
   TestHttpServer upstream;
   auto proxy = StartProxy(upstream, {});

@@ -7,6 +7,7 @@
 //   GET|HEAD /bytes?n=N        200, N pattern bytes (PatternBytes), Content-Length
 //   GET /chunked?n=N           200, N pattern bytes, chunked in pieces of 1000
 //   GET /nocontent             204, no body
+//   GET /die?n=N               200 promising 2N bytes, sends N, then closes (a broken upstream)
 //   GET /close?n=N             200, N pattern bytes, no Content-Length, then close (until-close)
 //   POST|PUT /echo             200, the request body (Content-Length or chunked) echoed back
 //                              ("Expect: 100-continue" gets an interim 100 first)
@@ -229,6 +230,10 @@ class TestHttpServer {
           out += "\r\n";
         }
         out += "0\r\n\r\n";
+      } else if (path == "/die") {  // promises 2n bytes, sends n, closes
+        out = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(2 * n) + "\r\n\r\n" + PatternBytes(n);
+        SendAll(fd, out);
+        return Done(fd);
       } else if (path == "/nocontent") {
         out = "HTTP/1.1 204 No Content\r\n" + conn_hdr + "\r\n";
       } else if (path == "/close") {
