@@ -320,7 +320,6 @@ struct FaultProxy::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<uint16_t> bound_port{0};
   int epfd = -1, wakefd = -1, listenfd = -1;
-  bool listen_paused = false;
   std::optional<TimePoint> listen_resume;
 
   // Loop-thread state.
@@ -360,6 +359,9 @@ struct FaultProxy::Impl {
   bool StartConnect(Conn& c);
   void Destroy(Conn& c);
   void ResetClient(Conn& c);
+  // Closes a connection's socket, taking it out of epoll first (a forked child may still hold
+  // the file open, and epoll would keep reporting it).
+  void CloseSocket(int& fd, Interest& interest, bool reset);
   void BeginClose(Conn& c);
   void ProcessClosing(Conn& c);
   void RecordDecision(Conn& c, uint64_t request_index);
@@ -501,7 +503,6 @@ void FaultProxy::Impl::Accept() {
         epoll_event ev{};
         ev.data.u64 = kListenTag;
         ::epoll_ctl(epfd, EPOLL_CTL_MOD, listenfd, &ev);
-        listen_paused = true;
         listen_resume = SteadyClock::now() + std::chrono::milliseconds(100);
       }
       return;
@@ -577,8 +578,7 @@ void FaultProxy::Impl::HandleEvent(Conn& c, bool upstream_side, uint32_t events)
       ::getsockopt(c.ufd, SOL_SOCKET, SO_ERROR, &err, &len);
       if (err != 0) {
         Inc(stats.upstream_failures);
-        CloseFd(c.ufd);
-        c.u_events = {};
+        CloseSocket(c.ufd, c.u_events, false);
         c.u_connecting = false;
         if (opts.mode == Mode::kTcp) {
           ResetClient(c);
@@ -746,7 +746,6 @@ void FaultProxy::Impl::FireTimers() {
   TimePoint now = SteadyClock::now();
   if (listen_resume && *listen_resume <= now) {
     listen_resume.reset();
-    listen_paused = false;
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = kListenTag;
@@ -768,20 +767,31 @@ void FaultProxy::Impl::FireTimers() {
   }
 }
 
+void FaultProxy::Impl::CloseSocket(int& fd, Interest& interest, bool reset) {
+  if (fd < 0) return;
+  if (interest.registered) ::epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
+  interest = {};
+  if (reset) {
+    ResetFd(fd);
+  } else {
+    CloseFd(fd);
+  }
+}
+
 void FaultProxy::Impl::Destroy(Conn& c) {
   if (c.dead) return;
   c.dead = true;
   SetTimer(c, std::nullopt);
-  CloseFd(c.cfd);
-  CloseFd(c.ufd);
+  CloseSocket(c.cfd, c.c_events, false);
+  CloseSocket(c.ufd, c.u_events, false);
   stats.active.fetch_sub(1, std::memory_order_relaxed);
   dead.push_back(c.id);
 }
 
 void FaultProxy::Impl::ResetClient(Conn& c) {
   if (c.dead) return;
-  ResetFd(c.cfd);
-  ResetFd(c.ufd);
+  CloseSocket(c.cfd, c.c_events, true);
+  CloseSocket(c.ufd, c.u_events, true);
   Destroy(c);
 }
 
@@ -789,7 +799,7 @@ void FaultProxy::Impl::BeginClose(Conn& c) {
   if (c.closing || c.dead) return;
   c.closing = true;
   if (c.ufd >= 0) {
-    CloseFd(c.ufd);
+    CloseSocket(c.ufd, c.u_events, false);
     c.u_connecting = false;
   }
   c.u_in.clear();
@@ -819,7 +829,7 @@ void FaultProxy::Impl::FailWithLocal(Conn& c, int status, std::string_view body)
 
 void FaultProxy::Impl::UpstreamBroken(Conn& c) {
   // Upstream reset or failed to take our bytes.
-  if (c.ufd >= 0) CloseFd(c.ufd);
+  CloseSocket(c.ufd, c.u_events, false);
   c.u_connecting = false;
   c.u_in.clear();
   c.u_out.clear();
@@ -977,7 +987,7 @@ void FaultProxy::Impl::Act(Conn& c) {
     case FaultKind::kStall:
       c.c_in.clear();
       if (c.ufd >= 0) {
-        CloseFd(c.ufd);
+        CloseSocket(c.ufd, c.u_events, false);
         c.u_in.clear();
         c.u_out.clear();
       }
@@ -1024,7 +1034,7 @@ bool FaultProxy::Impl::StepResponse(Conn& c) {
         // Upstream closed an idle keep-alive connection (or sent bytes nobody asked for):
         // drop it; the next request opens a new one.
         if (!c.u_in.empty()) Inc(stats.protocol_errors);
-        CloseFd(c.ufd);
+        CloseSocket(c.ufd, c.u_events, false);
         c.u_in.clear();
         c.u_out.clear();
         c.u_eof = false;
