@@ -6,6 +6,7 @@ const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
       {"bench", "Run the benchmarks and print figures beside the peers measured in the same run",
        SetupBench},
+      {"proxy", "Forward TCP/HTTP to an upstream, injecting faults reproducibly from a seed", SetupProxy},
   };
   return kCommands;
 }

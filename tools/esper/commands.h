@@ -6,5 +6,6 @@
 namespace esper::cli {
 
 Runner SetupBench(CLI::App& cmd);
+Runner SetupProxy(CLI::App& cmd);
 
 }  // namespace esper::cli
