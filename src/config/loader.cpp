@@ -113,6 +113,13 @@ class Loader {
       d.origin.column = static_cast<int>(col);
     }
     d.message = std::move(message);
+    // Safety net: a line holding a secret key's value is never shown whole.
+    if (!d.key.empty()) {
+      int spec = schema_.Find(d.key);
+      if ((spec >= 0 && schema_.keys[static_cast<std::size_t>(spec)].secret()) || detail::LooksSecret(d.key)) {
+        redact_value = true;
+      }
+    }
     if (src.kind == Origin::Kind::kFile) {
       d.source_line = LineOf(src.file, static_cast<std::uint32_t>(d.origin.line));
       if (redact_value) {
@@ -129,7 +136,11 @@ class Loader {
     }
     if (sev == Diagnostic::Severity::kError) ++errors_;
     // Sorted later: file sources by (file, line, column), then the rest in the order found.
-    order_.push_back({src.kind == Origin::Kind::kFile ? 0 : 1, src.kind == Origin::Kind::kFile ? src.file : 0,
+    int rank = src.kind == Origin::Kind::kFile       ? 0
+               : src.kind == Origin::Kind::kEnv      ? 1
+               : src.kind == Origin::Kind::kOverride ? 2
+                                                     : 3;
+    order_.push_back({rank, src.kind == Origin::Kind::kFile ? src.file : 0,
                       static_cast<std::uint32_t>(d.origin.line), static_cast<std::uint32_t>(d.origin.column),
                       diags_.size()});
     diags_.push_back(std::move(d));
