@@ -164,6 +164,7 @@ class Loader {
   void ApplyOverrides();
 
   // ---- validation ----
+  void FillMissingDefaults();
   void Validate();
   void MarkSecrets(Node* n);
   void Convert();
@@ -508,6 +509,22 @@ std::string EnvName(std::string_view path) {
 }
 }  // namespace
 
+// A later layer may have replaced a section wholesale (a scalar, then ESPER_S3__REGION made it a
+// mapping again): put back the defaults of the keys it lost, where the section is a mapping.
+void Loader::FillMissingDefaults() {
+  Src def;
+  def.kind = Origin::Kind::kDefault;
+  for (const auto& k : schema_.keys) {
+    if (k.required || FindPath(k.path)) continue;
+    std::size_t dot = k.path.find('.');
+    if (dot != std::string::npos) {
+      const Node* section = FindPath(std::string_view(k.path).substr(0, dot));
+      if (section && section->kind != Node::Kind::kMap) continue;  // reported by Validate
+    }
+    Set(k.path, k.def, def);
+  }
+}
+
 void Loader::MarkSecrets(Node* n) {
   for (auto& c : n->children) {
     if (n->secret || (n->kind == Node::Kind::kMap && detail::LooksSecret(c->key))) c->secret = true;
@@ -695,12 +712,18 @@ void Loader::Convert() {
 }
 
 void Loader::ProductionChecks() {
+  static const std::string kEmpty;
   auto str = [&](const char* p) -> const std::string& {
-    return std::get<std::string>(values_[static_cast<std::size_t>(schema_.Find(p))]);
+    const auto* v = std::get_if<std::string>(&values_[static_cast<std::size_t>(schema_.Find(p))]);
+    return v ? *v : kEmpty;
   };
-  auto boolean = [&](const char* p) { return std::get<bool>(values_[static_cast<std::size_t>(schema_.Find(p))]); };
+  auto boolean = [&](const char* p) {
+    const auto* v = std::get_if<bool>(&values_[static_cast<std::size_t>(schema_.Find(p))]);
+    return v ? *v : false;
+  };
   auto secret = [&](const char* p) -> const std::string& {
-    return std::get<Secret>(values_[static_cast<std::size_t>(schema_.Find(p))]).reveal();
+    const auto* v = std::get_if<Secret>(&values_[static_cast<std::size_t>(schema_.Find(p))]);
+    return v ? v->reveal() : kEmpty;
   };
   auto at = [&](const char* p) {
     const Node* n = FindPath(p);
@@ -708,8 +731,8 @@ void Loader::ProductionChecks() {
   };
   if (str("service.environment") != "production") return;
   if (boolean("debug")) Warn("debug", at("debug"), "debug is on in production");
-  if (!boolean("tls.verify")) Warn("tls.verify", at("tls.verify"), "TLS verification is off in production");
-  if (!boolean("s3.verify_tls")) {
+  if (!boolean("tls.verify") && FindPath("tls.verify")) Warn("tls.verify", at("tls.verify"), "TLS verification is off in production");
+  if (!boolean("s3.verify_tls") && FindPath("s3.verify_tls")) {
     Warn("s3.verify_tls", at("s3.verify_tls"), "TLS verification is off in production");
   }
   const std::string& level = str("logging.level");
@@ -750,13 +773,18 @@ void Loader::ProductionChecks() {
 }
 
 void Loader::BuildSettings(Settings* s) {
+  // Only called without errors, when every typed key holds its converted value.
   auto v = [&](const char* p) -> Value& { return values_[static_cast<std::size_t>(schema_.Find(p))]; };
-  auto str = [&](const char* p) { return std::get<std::string>(v(p)); };
-  auto i64 = [&](const char* p) { return std::get<std::int64_t>(v(p)); };
-  auto i32 = [&](const char* p) { return static_cast<int>(std::get<std::int64_t>(v(p))); };
-  auto b = [&](const char* p) { return std::get<bool>(v(p)); };
-  auto d = [&](const char* p) { return std::get<std::chrono::milliseconds>(v(p)); };
-  auto sec = [&](const char* p) { return std::get<Secret>(v(p)); };
+  auto get = [&](const char* p, auto fallback) {
+    const auto* x = std::get_if<decltype(fallback)>(&v(p));
+    return x ? *x : fallback;
+  };
+  auto str = [&](const char* p) { return get(p, std::string()); };
+  auto i64 = [&](const char* p) { return get(p, std::int64_t{0}); };
+  auto i32 = [&](const char* p) { return static_cast<int>(get(p, std::int64_t{0})); };
+  auto b = [&](const char* p) { return get(p, false); };
+  auto d = [&](const char* p) { return get(p, std::chrono::milliseconds{0}); };
+  auto sec = [&](const char* p) { return get(p, Secret()); };
 
   s->service.name = str("service.name");
   s->service.environment = str("service.environment");
@@ -835,6 +863,7 @@ Result<std::shared_ptr<const Snapshot>> Loader::Run() {
   for (const auto& t : opts_.texts) LoadText(t.name, t.text);
   ApplyEnvironment();
   ApplyOverrides();
+  FillMissingDefaults();
   Validate();
   Convert();
   if (errors_ == 0) ProductionChecks();

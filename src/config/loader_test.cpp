@@ -417,3 +417,22 @@ TEST(LoaderTest, ExtraFreeFormSections) {
 
 }  // namespace
 }  // namespace esper::config
+
+namespace esper::config {
+namespace {
+
+// Found by the fuzzer: a section replaced by a scalar, then made a mapping again by a variable.
+TEST(LoaderTest, SectionReplacedThenRebuiltGetsItsDefaultsBack) {
+  auto l = LoadYaml("s3:\n  oops\n", Env{{"ESPER_S3__REGION", "x"}});
+  ASSERT_TRUE(l.snap) << l.snap.error().ToString();
+  EXPECT_EQ((*l.snap)->s3().region, "x");
+  EXPECT_EQ((*l.snap)->s3().pool_size, 100);
+  EXPECT_TRUE((*l.snap)->s3().verify_tls);
+  auto bad = LoadYaml("s3:\n  oops\n");
+  ASSERT_FALSE(bad.snap);
+  EXPECT_EQ(bad.Errors()[0].substr(0, bad.Errors()[0].find('\n')),
+            "test.yaml:2:3: error: s3: expected a section (a mapping of keys), got a single value");
+}
+
+}  // namespace
+}  // namespace esper::config
