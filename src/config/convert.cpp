@@ -256,8 +256,17 @@ std::string Closest(std::string_view word, const std::vector<std::string>& candi
 }
 
 bool LooksSecret(std::string_view key) {
-  std::string k(key);
-  for (char& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  char buf[128];
+  if (key.size() > sizeof buf) key = key.substr(0, sizeof buf);
+  bool candidate = false;  // every word below holds one of these letters
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    char c = key[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    buf[i] = c;
+    candidate |= c == 'w' || c == 'k' || c == 'd' || c == 'c';
+  }
+  if (!candidate) return false;
+  std::string_view k(buf, key.size());
   for (std::string_view w : {"password", "passwd", "secret", "token", "credential", "private_key",
                              "api_key", "apikey"}) {
     if (k.find(w) != std::string::npos) return true;

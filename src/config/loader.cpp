@@ -156,7 +156,7 @@ class Loader {
   void SetDefaults();
   void LoadFile(const std::string& path);
   void LoadText(std::string name, std::string text);
-  void Interpolate(Node* n, const std::string& path);
+  void Interpolate(Node* n, std::string& path);
   void Merge(Node* dst, std::unique_ptr<Node> src);
   static void TakeValue(Node* dst, Node&& src);
   bool Set(std::string_view path, std::string value, const Src& src);
@@ -255,7 +255,8 @@ void Loader::LoadFile(const std::string& path) {
     Fail("", at, std::move(p.message));
   }
   if (!tree) return;
-  Interpolate(tree.get(), "");
+  std::string at_path;
+  Interpolate(tree.get(), at_path);
   Merge(root_.get(), std::move(tree));
 }
 
@@ -274,20 +275,30 @@ void Loader::LoadText(std::string name, std::string text) {
     Fail("", at, std::move(p.message));
   }
   if (!tree) return;
-  Interpolate(tree.get(), "");
+  std::string at_path;
+  Interpolate(tree.get(), at_path);
   Merge(root_.get(), std::move(tree));
 }
 
 // ${VAR}, ${VAR:-default}, $$ → $. Only scalar values from YAML sources.
-void Loader::Interpolate(Node* n, const std::string& path) {
+void Loader::Interpolate(Node* n, std::string& path) {
   if (n->kind != Node::Kind::kScalar) {
     std::size_t i = 0;
+    const std::size_t len = path.size();
     for (auto& c : n->children) {
-      std::string p = n->kind == Node::Kind::kMap
-                          ? (path.empty() ? c->key : path + "." + c->key)
-                          : fmt::format("{}[{}]", path, i);
+      if (c->kind == Node::Kind::kScalar && c->text.find('$') == std::string::npos) {
+        ++i;
+        continue;  // nothing to do: skip building its path
+      }
+      if (n->kind == Node::Kind::kMap) {
+        if (!path.empty()) path += '.';
+        path += c->key;
+      } else {
+        path += fmt::format("[{}]", i);
+      }
       ++i;
-      Interpolate(c.get(), p);
+      Interpolate(c.get(), path);
+      path.resize(len);
     }
     return;
   }
@@ -448,7 +459,8 @@ void Loader::ApplyEnvironment() {
         path += '.';
         ++i;
       } else {
-        path += static_cast<char>(std::tolower(static_cast<unsigned char>(rest[i])));
+        char c = rest[i];
+        path += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
       }
     }
     if (path.empty() || path.front() == '.' || path.back() == '.' || path.find("..") != std::string::npos) {
@@ -642,22 +654,25 @@ void Loader::Convert() {
       continue;
     }
     const bool is_null = n->IsNull();
-    const std::string shown = spec.secret() ? std::string("(value redacted)")
-                              : is_null     ? std::string("an empty value")
-                                            : detail::Quote(n->text);
+    // What messages show of the value; built only when there is an error to report.
+    auto shown_text = [&] {
+      return spec.secret() ? std::string("(value redacted)")
+             : is_null     ? std::string("an empty value")
+                           : detail::Quote(n->text);
+    };
     const std::string text = is_null ? std::string() : n->text;
     std::string err;
     bool ok = true;
     switch (spec.type) {
       case Type::kBool: {
         bool b = false;
-        ok = detail::ParseBool(n->text, shown, &b, &err);
+        ok = detail::ParseBool(n->text, "", &b, &err) || detail::ParseBool(n->text, shown_text(), &b, &err);
         values_[i] = b;
         break;
       }
       case Type::kInt: {
         std::int64_t v = 0;
-        ok = detail::ParseInt(n->text, shown, &v, &err);
+        ok = detail::ParseInt(n->text, "", &v, &err) || detail::ParseInt(n->text, shown_text(), &v, &err);
         if (ok && (v < spec.min || v > spec.max)) {
           ok = false;
           err = fmt::format("{} is out of range [{}, {}]", v, spec.min, spec.max);
@@ -667,7 +682,7 @@ void Loader::Convert() {
       }
       case Type::kDouble: {
         double v = 0;
-        ok = detail::ParseDouble(n->text, shown, &v, &err);
+        ok = detail::ParseDouble(n->text, "", &v, &err) || detail::ParseDouble(n->text, shown_text(), &v, &err);
         values_[i] = v;
         break;
       }
@@ -682,7 +697,7 @@ void Loader::Convert() {
           ok = false;
           std::vector<std::string> c(spec.choices.begin(), spec.choices.end());
           std::string g = detail::Closest(n->text, c);
-          err = fmt::format("{} is not one of {}{}", shown, fmt::join(spec.choices, ", "),
+          err = fmt::format("{} is not one of {}{}", shown_text(), fmt::join(spec.choices, ", "),
                             g.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", g));
         }
         values_[i] = text;
@@ -690,7 +705,8 @@ void Loader::Convert() {
       }
       case Type::kDuration: {
         std::chrono::milliseconds d{0};
-        ok = detail::ParseDuration(n->text, shown, &d, &err);
+        ok = detail::ParseDuration(n->text, "", &d, &err) ||
+             detail::ParseDuration(n->text, shown_text(), &d, &err);
         if (ok && (d.count() < spec.min || d.count() > spec.max)) {
           ok = false;
           err = fmt::format("{} is out of range [{}, {}]", detail::FormatDuration(d),
@@ -702,7 +718,9 @@ void Loader::Convert() {
       }
       case Type::kUrl:
       case Type::kSecretUrl:
-        if (!text.empty()) ok = detail::ParseUrl(text, shown, spec.choices, &err);
+        if (!text.empty()) {
+          ok = detail::ParseUrl(text, "", spec.choices, &err) || detail::ParseUrl(text, shown_text(), spec.choices, &err);
+        }
         if (spec.type == Type::kUrl) values_[i] = text;
         else values_[i] = Secret(text);
         break;

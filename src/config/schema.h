@@ -32,13 +32,17 @@ enum class SectionKind : std::uint8_t { kTyped, kFlags, kFreeForm, kScalar };
 
 struct Schema {
   std::vector<KeySpec> keys;
-  std::unordered_map<std::string, int> by_path;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, int, Hash, std::equal_to<>> by_path;
   // Top-level names in order: typed sections, "features" (flags), scalars ("debug").
   std::vector<std::pair<std::string, SectionKind>> top;
   std::unordered_map<std::string, std::vector<std::string>> section_keys;  // "s3" → {"region", …}
 
   int Find(std::string_view path) const {
-    auto it = by_path.find(std::string(path));
+    auto it = by_path.find(path);
     return it == by_path.end() ? -1 : it->second;
   }
   SectionKind KindOf(std::string_view top_name, bool* found) const;

@@ -34,6 +34,18 @@ Node* Node::Add(std::unique_ptr<Node> child) {
   return raw;
 }
 
+Node* Node::AddUnique(std::unique_ptr<Node>& child) {
+  if (index) {
+    auto [it, inserted] = index->emplace(child->key, child.get());
+    if (!inserted) return it->second;
+    children.push_back(std::move(child));
+    return nullptr;
+  }
+  if (Node* existing = Find(child->key)) return existing;
+  Add(std::move(child));
+  return nullptr;
+}
+
 bool Node::IsNull() const {
   return kind == Kind::kScalar && plain &&
          (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL");
@@ -130,7 +142,10 @@ class Builder {
     n->key = std::move(p.key);
     n->key_line = p.key_line;
     n->key_col = p.key_col;
-    p.node->Add(std::move(n));
+    if (const Node* first = p.node->AddUnique(n)) {
+      Problem(n->key_line, n->key_col,
+              fmt::format("duplicate key \"{}\" (first defined at line {})", n->key, first->key_line));
+    }
     return true;
   }
 
@@ -146,10 +161,6 @@ class Builder {
     } else if (key.find('.') != std::string::npos) {
       Problem(p.key_line, p.key_col,
               fmt::format("key \"{}\" contains '.', which separates levels; nest it instead", key));
-      p.drop = true;
-    } else if (const Node* first = p.node->Find(key)) {
-      Problem(p.key_line, p.key_col,
-              fmt::format("duplicate key \"{}\" (first defined at line {})", key, first->key_line));
       p.drop = true;
     }
     p.key = std::move(key);

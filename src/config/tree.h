@@ -45,6 +45,8 @@ struct Node {
   Node* Find(std::string_view k) const;
   /// Appends a child to a mapping (the caller checked the key is new).
   Node* Add(std::unique_ptr<Node> child);
+  /// Appends a child unless its key exists: then returns the existing node and leaves `child`.
+  Node* AddUnique(std::unique_ptr<Node>& child);
   /// YAML null: a plain "", "~", "null", "Null" or "NULL".
   bool IsNull() const;
 };
