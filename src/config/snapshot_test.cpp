@@ -112,7 +112,9 @@ TEST(SnapshotTest, SecretsAreAbsentFromEveryOutput) {
                         "s3.secret_access_key", "s3.session_token", "training", "redis", "database"}) {
     outputs.push_back(s->Explain(k).value());
     outputs.push_back(s->Render(k).value());
-    for (const auto& o : s->Provenance(k).value()) outputs.push_back(o.value + o.ToString());
+    auto chain = s->Provenance(k);
+    ASSERT_TRUE(chain);
+    for (const auto& o : *chain) outputs.push_back(o.value + o.ToString());
   }
   outputs.push_back(fmt::format("{}", s->database().password));
   outputs.push_back(s->redis().redacted_url);

@@ -1,5 +1,6 @@
 #include "config/tree.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace esper::config::detail {
@@ -33,7 +34,7 @@ TEST(TreeTest, BuildsMappingsSequencesAndScalarsWithMarks) {
 
 TEST(TreeTest, LargeMappingsAreIndexed) {
   std::string text;
-  for (int i = 0; i < 100; ++i) text += "k" + std::to_string(i) + ": " + std::to_string(i) + "\n";
+  for (int i = 0; i < 100; ++i) text += fmt::format("k{}: {}\n", i, i);
   std::vector<YamlProblem> p;
   auto root = Parse(text, &p);
   ASSERT_TRUE(root);
