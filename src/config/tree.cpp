@@ -9,38 +9,64 @@ namespace {
 constexpr std::size_t kIndexThreshold = 8;
 }
 
+namespace {
+
+std::size_t HashKey(std::string_view k) { return std::hash<std::string_view>()(k); }
+
+// Places child position `pos` (key `k`) in the table; the table has room.
+void Place(std::vector<std::uint32_t>& table, std::string_view k, std::size_t pos) {
+  const std::size_t mask = table.size() - 1;
+  std::size_t h = HashKey(k) & mask;
+  while (table[h] != 0) h = (h + 1) & mask;
+  table[h] = static_cast<std::uint32_t>(pos + 1);
+}
+
+void Rebuild(Node& n, std::size_t capacity) {
+  std::size_t size = 16;
+  while (size < capacity * 2) size <<= 1;
+  n.index.assign(size, 0);
+  for (std::size_t i = 0; i < n.children.size(); ++i) Place(n.index, n.children[i]->key, i);
+}
+
+}  // namespace
+
+std::int64_t Node::Position(std::string_view k) const {
+  if (!index.empty()) {
+    const std::size_t mask = index.size() - 1;
+    for (std::size_t h = HashKey(k) & mask; index[h] != 0; h = (h + 1) & mask) {
+      std::size_t pos = index[h] - 1;
+      if (children[pos]->key == k) return static_cast<std::int64_t>(pos);
+    }
+    return -1;
+  }
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    if (children[i]->key == k) return static_cast<std::int64_t>(i);
+  }
+  return -1;
+}
+
 Node* Node::Find(std::string_view k) const {
-  if (index) {
-    auto it = index->find(k);
-    return it == index->end() ? nullptr : it->second;
-  }
-  for (const auto& c : children) {
-    if (c->key == k) return c.get();
-  }
-  return nullptr;
+  std::int64_t pos = Position(k);
+  return pos < 0 ? nullptr : children[static_cast<std::size_t>(pos)].get();
 }
 
 Node* Node::Add(std::unique_ptr<Node> child) {
   Node* raw = child.get();
   children.push_back(std::move(child));
   if (kind != Kind::kMap) return raw;
-  if (index) {
-    index->emplace(raw->key, raw);
+  if (!index.empty()) {
+    if (children.size() * 2 > index.size()) {
+      Rebuild(*this, children.size() * 2);
+    } else {
+      Place(index, raw->key, children.size() - 1);
+    }
   } else if (children.size() > kIndexThreshold) {
-    index = std::make_unique<std::unordered_map<std::string_view, Node*>>();
-    index->reserve(children.size() * 2);
-    for (const auto& c : children) index->emplace(c->key, c.get());
+    Rebuild(*this, children.size() * 2);
   }
   return raw;
 }
 
 Node* Node::AddUnique(std::unique_ptr<Node>& child) {
-  if (index) {
-    auto [it, inserted] = index->emplace(child->key, child.get());
-    if (!inserted) return it->second;
-    children.push_back(std::move(child));
-    return nullptr;
-  }
   if (Node* existing = Find(child->key)) return existing;
   Add(std::move(child));
   return nullptr;

@@ -5,7 +5,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "esper/config/origin.h"
@@ -38,7 +37,9 @@ struct Node {
   std::string key;         // key in the parent mapping ("" for the root and sequence items)
   std::string text;        // scalar text (after interpolation)
   std::vector<std::unique_ptr<Node>> children;
-  std::unique_ptr<std::unordered_map<std::string_view, Node*>> index;  // large mappings only
+  // Mappings of more than 8 keys: an open-addressing table of child positions + 1 (0 = empty),
+  // a power of two in size, at most half full. One allocation per mapping, none per key.
+  std::vector<std::uint32_t> index;
   std::vector<Layer> history;  // values this one overrode, lowest first
 
   /// Child of a mapping by key, or nullptr.
@@ -47,6 +48,8 @@ struct Node {
   Node* Add(std::unique_ptr<Node> child);
   /// Appends a child unless its key exists: then returns the existing node and leaves `child`.
   Node* AddUnique(std::unique_ptr<Node>& child);
+  /// Child position of `k` (mapping), or -1. Uses the index when there is one.
+  std::int64_t Position(std::string_view k) const;
   /// YAML null: a plain "", "~", "null", "Null" or "NULL".
   bool IsNull() const;
 };

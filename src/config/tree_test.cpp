@@ -38,7 +38,7 @@ TEST(TreeTest, LargeMappingsAreIndexed) {
   std::vector<YamlProblem> p;
   auto root = Parse(text, &p);
   ASSERT_TRUE(root);
-  EXPECT_TRUE(root->index);
+  EXPECT_FALSE(root->index.empty());
   EXPECT_EQ(root->Find("k77")->text, "77");
   EXPECT_EQ(root->Find("k100"), nullptr);
 }
