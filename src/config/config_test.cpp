@@ -1,6 +1,9 @@
 #include "esper/config/config.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+
+extern char** environ;  // NOLINT
 #include <unistd.h>
 
 #include <atomic>
@@ -151,6 +154,44 @@ TEST_F(ConfigTest, ConcurrentReloadsAreSerialised) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(calls.load(), 4 * (kReloads / 8));
   EXPECT_EQ(cfg->generation(), 1u + 4u * (kReloads / 8));
+}
+
+}  // namespace
+}  // namespace esper::config
+
+namespace esper::config {
+namespace {
+
+// get_config() reads the real process environment, so it runs in a forked child whose
+// environment the test sets; the parent's environment is untouched.
+TEST_F(ConfigTest, GetConfigLoadsOnceFromEsperConfig) {
+  Write(5);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    setenv("ESPER_CONFIG", path_.c_str(), 1);
+    // Whatever the machine sets must not change the outcome.
+    for (char** e = environ; *e;) {
+      std::string kv(*e);
+      std::string name = kv.substr(0, kv.find('='));
+      if (name.rfind("ESPER_", 0) == 0 && name != "ESPER_CONFIG") {
+        unsetenv(name.c_str());
+      } else {
+        ++e;
+      }
+    }
+    for (const char* v : {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "S3_ENDPOINT_URL"}) unsetenv(v);
+    auto c = get_config();
+    if (!c) _exit(2);
+    if ((*c)->snapshot()->database().port != 1005) _exit(3);
+    auto again = get_config();
+    if (!again || *again != *c) _exit(4);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 }  // namespace
