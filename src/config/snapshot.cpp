@@ -214,7 +214,10 @@ Result<bool> ConvertNode<bool>(const Ctx& c) {
   ESPER_RETURN_IF_ERROR(c.Scalar());
   bool v = false;
   std::string err;
-  if (!detail::ParseBool(c.n.text, c.shown(), &v, &err)) return c.Bad(err);
+  if (!detail::ParseBool(c.n.text, "", &v, &err)) {
+    detail::ParseBool(c.n.text, c.shown(), &v, &err);
+    return c.Bad(err);
+  }
   return v;
 }
 template <>
@@ -222,7 +225,10 @@ Result<std::int64_t> ConvertNode<std::int64_t>(const Ctx& c) {
   ESPER_RETURN_IF_ERROR(c.Scalar());
   std::int64_t v = 0;
   std::string err;
-  if (!detail::ParseInt(c.n.text, c.shown(), &v, &err)) return c.Bad(err);
+  if (!detail::ParseInt(c.n.text, "", &v, &err)) {
+    detail::ParseInt(c.n.text, c.shown(), &v, &err);
+    return c.Bad(err);
+  }
   return v;
 }
 template <>
@@ -238,7 +244,10 @@ Result<double> ConvertNode<double>(const Ctx& c) {
   ESPER_RETURN_IF_ERROR(c.Scalar());
   double v = 0;
   std::string err;
-  if (!detail::ParseDouble(c.n.text, c.shown(), &v, &err)) return c.Bad(err);
+  if (!detail::ParseDouble(c.n.text, "", &v, &err)) {
+    detail::ParseDouble(c.n.text, c.shown(), &v, &err);
+    return c.Bad(err);
+  }
   return v;
 }
 template <>
@@ -257,7 +266,10 @@ Result<milliseconds> ConvertNode<milliseconds>(const Ctx& c) {
   ESPER_RETURN_IF_ERROR(c.Scalar());
   milliseconds v{0};
   std::string err;
-  if (!detail::ParseDuration(c.n.text, c.shown(), &v, &err)) return c.Bad(err);
+  if (!detail::ParseDuration(c.n.text, "", &v, &err)) {
+    detail::ParseDuration(c.n.text, c.shown(), &v, &err);
+    return c.Bad(err);
+  }
   return v;
 }
 template <>
