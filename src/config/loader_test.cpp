@@ -1,5 +1,6 @@
 #include "esper/config/loader.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -420,6 +421,22 @@ TEST(LoaderTest, ExtraFreeFormSections) {
 
 namespace esper::config {
 namespace {
+
+TEST(LoaderTest, LargeMappingsMergeKeyByKey) {
+  std::string a = "service: {name: s}\ntraining:\n  big:\n", b = "training:\n  big:\n";
+  for (int i = 0; i < 300; ++i) a += fmt::format("    k{}: a{}\n", i, i);
+  for (int i = 200; i < 500; ++i) b += fmt::format("    k{}: b{}\n", i, i);
+  LoadOptions o;
+  o.texts = {{"a.yaml", a}, {"b.yaml", b}};
+  o.environment = Env{{"ESPER_TRAINING__BIG__K499", "env"}};
+  auto snap = Load(o);
+  ASSERT_TRUE(snap) << snap.error().ToString();
+  EXPECT_EQ((*snap)->Keys("training.big").size(), 500u);
+  EXPECT_EQ((*snap)->Get<std::string>("training.big.k0").value(), "a0");
+  EXPECT_EQ((*snap)->Get<std::string>("training.big.k250").value(), "b250");
+  EXPECT_EQ((*snap)->Get<std::string>("training.big.k499").value(), "env");
+  EXPECT_EQ((*snap)->Provenance("training.big.k250")->size(), 2u);
+}
 
 // Found by the fuzzer: a section replaced by a scalar, then made a mapping again by a variable.
 TEST(LoaderTest, SectionReplacedThenRebuiltGetsItsDefaultsBack) {

@@ -43,6 +43,21 @@ TEST(TreeTest, LargeMappingsAreIndexed) {
   EXPECT_EQ(root->Find("k100"), nullptr);
 }
 
+TEST(TreeTest, DuplicatesAreFoundInIndexedMappingsToo) {
+  std::string text;
+  for (int i = 0; i < 50; ++i) text += fmt::format("k{}: {}\n", i, i);
+  text += "k7: again\nk49: again\n";
+  std::vector<YamlProblem> p;
+  auto root = Parse(text, &p);
+  ASSERT_TRUE(root);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].message, "duplicate key \"k7\" (first defined at line 8)");
+  EXPECT_EQ(p[1].line, 52u);
+  EXPECT_EQ(root->children.size(), 50u);
+  EXPECT_EQ(root->Find("k7")->text, "7");
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(root->Find(fmt::format("k{}", i))->text, std::to_string(i));
+}
+
 TEST(TreeTest, DuplicateKeysAreReportedAndTheFirstKept) {
   std::vector<YamlProblem> p;
   auto root = Parse("a: 1\nb: 2\na: 3\n", &p);
