@@ -1,0 +1,42 @@
+// esper/config/diagnostic.h — one configuration error or warning, pointing at its source.
+//
+// Loading collects every problem of one load (it does not stop at the first) as Diagnostics.
+// Each names the key, the source (Origin) and what is wrong; for a YAML file it also carries the
+// offending line, rendered with a caret under the column:
+//
+//   base.yaml:3:9: error: database.port: 70000 is out of range [1, 65535]
+//       3 |   port: 70000
+//         |         ^
+//   env ESPER_DATABASE__HOST: error: database.hots: unknown key (did you mean "host"?)
+//   --set: error: logging.level: "loud" is not one of trace, debug, info, warn, error, critical, off
+//
+// A diagnostic about a secret never contains the secret: the message says "(value redacted)" and
+// the source line shows "***" in place of the value.
+//
+// Thread safety: a value type.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "esper/config/origin.h"
+
+namespace esper::config {
+
+struct Diagnostic {
+  enum class Severity { kError, kWarning };
+  Severity severity = Severity::kError;
+  std::string key;          // dotted key ("database.port"); empty for a syntax error
+  Origin origin;            // where the offending value (or text) came from
+  std::string message;      // what is wrong, without the location or key
+  std::string source_line;  // YAML sources: the offending line (secrets redacted); else empty
+
+  bool is_error() const { return severity == Severity::kError; }
+  /// The rendered form shown above (one or three lines, no trailing newline).
+  std::string ToString() const;
+};
+
+/// Renders diagnostics one after another, each on its own line(s).
+std::string RenderDiagnostics(const std::vector<Diagnostic>& diagnostics);
+
+}  // namespace esper::config

@@ -1,0 +1,37 @@
+// Private: conversion of scalar text by declared type, and small text helpers.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace esper::config::detail {
+
+// Each Parse* returns true and sets *out, or returns false and sets *err to the reason,
+// phrased around `shown` (the quoted value, or "(value redacted)" for a secret).
+bool ParseBool(std::string_view text, std::string_view shown, bool* out, std::string* err);
+bool ParseInt(std::string_view text, std::string_view shown, std::int64_t* out, std::string* err);
+bool ParseDouble(std::string_view text, std::string_view shown, double* out, std::string* err);
+bool ParseDuration(std::string_view text, std::string_view shown, std::chrono::milliseconds* out,
+                   std::string* err);
+/// scheme://rest, scheme among `schemes` (any when empty).
+bool ParseUrl(std::string_view text, std::string_view shown, const std::vector<std::string_view>& schemes,
+              std::string* err);
+
+/// "30s", "250ms", "1m30s" — the canonical text of a duration.
+std::string FormatDuration(std::chrono::milliseconds d);
+/// The URL with the password of its userinfo replaced by *** ("redis://:***@host:6379/0").
+std::string RedactUrl(std::string_view url);
+/// A double-quoted, escaped rendering: "a\"b".
+std::string Quote(std::string_view s);
+/// The closest of `candidates` to `word` (edit distance ≤ max(2, |word|/3)), or "".
+std::string Closest(std::string_view word, const std::vector<std::string>& candidates);
+/// Keys whose name marks them secret in free-form sections.
+bool LooksSecret(std::string_view key);
+/// How YAML 1.2's core schema resolves a plain scalar: 'n' null, 'b' bool, 'i' int, 'f' float,
+/// 's' string (used only to render free-form values in JSON and to quote in YAML dumps).
+char CoreSchemaKind(std::string_view text);
+
+}  // namespace esper::config::detail

@@ -1,0 +1,183 @@
+// Runs the built `esper config` binary: files on disk, variables in its environment, exit codes.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/subprocess.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using esper::testing::EsperBinary;
+using esper::testing::ProcessResult;
+using esper::testing::RunProcess;
+
+constexpr const char* kPw = "hunter2-TOPSECRET";
+
+class ConfigCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("esper_config_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string File(const std::string& name, const std::string& text) {
+    std::string p = (dir_ / name).string();
+    std::ofstream(p) << text;
+    return p;
+  }
+
+  // The machine's own ESPER_/AWS_ variables must not leak into the test: empty means unset.
+  ProcessResult Run(std::vector<std::string> args, std::vector<std::string> env = {}) {
+    args.insert(args.begin(), EsperBinary());
+    std::vector<std::string> e = {"ESPER_CONFIG=",      "AWS_REGION=",          "AWS_DEFAULT_REGION=",
+                                  "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=",
+                                  "AWS_ENDPOINT_URL=",  "AWS_ENDPOINT_URL_S3=", "S3_ENDPOINT_URL=",
+                                  "ESPER_LOG_LEVEL="};
+    e.insert(e.end(), env.begin(), env.end());
+    return RunProcess(args, e);
+  }
+
+  std::string Base() {
+    return File("base.yaml", std::string("service:\n  name: tamiyo\ndatabase:\n  port: 5433\n  password: ") + kPw +
+                                 "\nredis:\n  url: redis://:" + kPw + "@cache:6379/0\ntraining:\n  batch_size: 64\n"
+                                 "  layers: [conv, relu]\n");
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(ConfigCliTest, ShowPrintsTheEffectiveConfigWithSecretsRedacted) {
+  std::string base = Base();
+  auto r = Run({"config", "show", "--config", base, "--set", "logging.level=warn"},
+               {std::string("AWS_SECRET_ACCESS_KEY=") + kPw});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("service:\n  environment: development\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  port: 5433\n"), std::string::npos);
+  EXPECT_NE(r.out.find("  level: warn\n"), std::string::npos);
+  EXPECT_NE(r.out.find("  password: \"***\"\n"), std::string::npos);
+  EXPECT_NE(r.out.find("  secret_access_key: \"***\"\n"), std::string::npos);
+  EXPECT_NE(r.out.find("  url: \"redis://:***@cache:6379/0\"\n"), std::string::npos);
+  EXPECT_EQ(r.out.find(kPw), std::string::npos);
+  EXPECT_EQ(r.err.find(kPw), std::string::npos);
+
+  auto j = Run({"config", "show", "-c", base, "--format", "json"});
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  EXPECT_EQ(j.out.front(), '{');
+  EXPECT_NE(j.out.find("\"port\": 5433"), std::string::npos);
+  EXPECT_NE(j.out.find("\"batch_size\": 64"), std::string::npos);
+  EXPECT_NE(j.out.find("\"password\": \"***\""), std::string::npos);
+  EXPECT_EQ(j.out.find(kPw), std::string::npos);
+}
+
+TEST_F(ConfigCliTest, ValidateExitsOneListingEveryError) {
+  std::string bad = File("bad.yaml",
+                         "service:\n  name: x\ndatabase:\n  port: 70000\n  hots: db\n  password: " + std::string(kPw) +
+                             "\nlogging:\n  level: loud\n");
+  auto r = Run({"config", "validate", "--config", bad}, {"ESPER_S3__POOL_SIZE=abc"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  std::string want =
+      bad + ":4:9: error: database.port: 70000 is out of range [1, 65535]\n"
+            "  4 |   port: 70000\n"
+            "    |         ^\n" +
+      bad + ":5:3: error: database.hots: unknown key (did you mean \"host\"?)\n"
+            "  5 |   hots: db\n"
+            "    |   ^\n" +
+      bad + ":8:10: error: logging.level: \"loud\" is not one of trace, debug, info, warn, error, critical, off\n"
+            "  8 |   level: loud\n"
+            "    |          ^\n"
+            "env ESPER_S3__POOL_SIZE: error: s3.pool_size: expected an integer, got \"abc\"\n"
+            "esper: error: InvalidArgument: the configuration is invalid (4 errors)\n";
+  EXPECT_EQ(r.err, want);
+  EXPECT_EQ(r.err.find(kPw), std::string::npos);
+
+  auto ok = Run({"config", "validate", "--config", Base()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("configuration is valid: "), std::string::npos) << ok.out;
+}
+
+TEST_F(ConfigCliTest, BrokenYamlNamesFileLineColumn) {
+  std::string bad = File("broken.yaml", "service:\n  name: x\n  bad: [1, 2\n");
+  auto r = Run({"config", "validate", "-c", bad});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind(bad + ":4:1: error: YAML syntax error: ", 0), 0u) << r.err;
+}
+
+TEST_F(ConfigCliTest, FilesMergeInOrderAndEsperConfigIsTheDefault) {
+  std::string base = Base();
+  std::string prod = File("prod.yaml", "service:\n  environment: production\ndatabase:\n  port: 6543\n");
+  auto r = Run({"config", "get", "database.port", "-c", base, "-c", prod});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "6543\n");
+  auto viaenv = Run({"config", "get", "database.port"}, {"ESPER_CONFIG=" + base + ":" + prod});
+  EXPECT_EQ(viaenv.out, "6543\n");
+  auto section = Run({"config", "get", "training", "-c", base});
+  EXPECT_EQ(section.out, "batch_size: 64\nlayers:\n  - conv\n  - relu\n");
+  auto elem = Run({"config", "get", "training.layers[1]", "-c", base});
+  EXPECT_EQ(elem.out, "relu\n");
+  auto secret = Run({"config", "get", "database.password", "-c", base});
+  EXPECT_EQ(secret.out, "***\n");
+  auto missing = Run({"config", "get", "databse.port", "-c", base});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.err,
+            "esper: error: NotFound: no configuration key \"databse.port\" (did you mean \"database.port\"?)\n");
+}
+
+TEST_F(ConfigCliTest, ExplainShowsDefaultFileEnvAndSet) {
+  std::string base = Base();
+  auto r = Run({"config", "explain", "database.port", "-c", base, "--set", "database.port=7000"},
+               {"ESPER_DATABASE__PORT=6000"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "database.port = 7000\n"
+            "  type: int, range [1, 65535] — PostgreSQL port\n"
+            "  sources, lowest precedence first:\n"
+            "    1. default" + std::string(base.size() + 4 - 7, ' ') + "  5432\n"
+            "    2. " + base + ":4:9  5433\n"
+            "    3. env ESPER_DATABASE__PORT" + std::string(base.size() + 4 - 24, ' ') + "  6000\n"
+            "    4. --set" + std::string(base.size() + 4 - 5, ' ') + "  7000   <- wins\n");
+  auto pw = Run({"config", "explain", "database.password", "-c", base}, {std::string("ESPER_DATABASE__PASSWORD=") + kPw});
+  EXPECT_EQ(pw.exit_code, 0);
+  EXPECT_EQ(pw.out.find(kPw), std::string::npos) << pw.out;
+  EXPECT_NE(pw.out.find("env ESPER_DATABASE__PASSWORD"), std::string::npos);
+}
+
+TEST_F(ConfigCliTest, ProductionWarningsGoToStderrWithoutFailing) {
+  std::string f = File("p.yaml",
+                       "service:\n  name: x\n  environment: production\ndebug: true\ns3:\n  access_key_id: minioadmin\n"
+                       "  secret_access_key: minioadmin\n");
+  auto r = Run({"config", "validate", "-c", f});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find(f + ":4:8: warning: debug: debug is on in production"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("s3.secret_access_key: an example credential (MinIO's default) in production"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("(3 warnings)"), std::string::npos) << r.out;
+}
+
+TEST_F(ConfigCliTest, UsageErrorsExitTwo) {
+  auto r = Run({"config", "show", "--set", "noequals"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "esper: --set \"noequals\": expected key=value\n");
+  auto f = Run({"config", "show", "--format", "xml"});
+  EXPECT_EQ(f.exit_code, 2);
+  auto none = Run({"config"});
+  EXPECT_EQ(none.exit_code, 2);
+}
+
+TEST_F(ConfigCliTest, MissingFileAndMissingNameAreBothReported) {
+  auto r = Run({"config", "validate", "-c", (dir_ / "nope.yaml").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find((dir_ / "nope.yaml").string() + ": error: cannot open the file: No such file or directory\n"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("error: service.name: required key is missing"), std::string::npos);
+  EXPECT_NE(r.err.find("(2 errors)"), std::string::npos);
+}
+
+}  // namespace
