@@ -1,0 +1,3 @@
+#include "esper/resilience/circuit_breaker.h"
+
+#include <gtest/gtest.h>

@@ -1,0 +1,3 @@
+#include "esper/resilience/retry_budget.h"
+
+#include <gtest/gtest.h>

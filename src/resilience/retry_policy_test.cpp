@@ -1,0 +1,3 @@
+#include "esper/resilience/retry_policy.h"
+
+#include <gtest/gtest.h>
