@@ -80,9 +80,6 @@ std::string RedactDebugLine(std::string_view line) {
   return std::string(line);
 }
 
-std::string FormatMs(Clock::Duration d) {
-  return fmt::format("{} ms", duration_cast<milliseconds>(d).count());
-}
 
 }  // namespace
 

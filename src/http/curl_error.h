@@ -14,11 +14,11 @@ namespace esper::http::detail {
 /// What the loop knew about the attempt when curl gave up: used to say which timeout fired and
 /// where the failure happened.
 struct CurlFailureContext {
-  std::string_view method;          // "GET"
-  std::string_view url;             // already redacted
+  std::string_view method{};          // "GET"
+  std::string_view url{};             // already redacted
   std::string_view host;            // host name (for DNS/connect messages)
   long port = 0;
-  std::string_view curl_message;    // CURLOPT_ERRORBUFFER text, may be empty
+  std::string_view curl_message{};    // CURLOPT_ERRORBUFFER text, may be empty
   bool connected = false;           // a connection was established for this attempt
   std::chrono::milliseconds elapsed{0};          // this attempt
   std::chrono::milliseconds connect_timeout{0};

@@ -197,6 +197,8 @@ std::string RedactUrl(std::string_view url) {
     if (eq != std::string_view::npos && IsSecretParam(param.substr(0, eq))) {
       out.append(param.substr(0, eq + 1));
       out.append("***");
+      // A log line ("GET /k?sig=… HTTP/1.1"): the value ends at a space.
+      if (size_t sp = param.find(' ', eq); sp != std::string_view::npos) out.append(param.substr(sp));
     } else {
       out.append(param);
     }

@@ -35,12 +35,12 @@
 namespace esper::testing {
 
 struct ServerRequest {
-  std::string method;
-  std::string target;  // as sent: path + "?" + query
-  std::string path;    // before '?'
-  std::string query;   // after '?', still encoded
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
+  std::string method{};
+  std::string target{};  // as sent: path + "?" + query
+  std::string path{};    // before '?'
+  std::string query{};   // after '?', still encoded
+  std::vector<std::pair<std::string, std::string>> headers{};
+  std::string body{};
   uint64_t connection_id = 0;   // which connection carried it (1, 2, …)
   uint64_t request_on_connection = 0;  // 1 for the first request on its connection
 
@@ -58,8 +58,8 @@ struct Reply {
     kStallMidBody,    // send headers and half the body, then nothing (connection stays open)
   };
   int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers{};
+  std::string body{};
   Action action = Action::kRespond;
   std::chrono::milliseconds delay{0};  // wait this long before acting
   bool chunked = false;                // Transfer-Encoding: chunked instead of Content-Length
@@ -96,13 +96,13 @@ class HttpTestServer {
  private:
   void Run();
 
-  Handler handler_;
-  Options options_;
+  Handler handler_{};
+  Options options_{};
   int listen_fd_ = -1;
   int wake_fd_ = -1;
   int port_ = 0;
   int child_pid_ = 0;
-  std::thread thread_;
+  std::thread thread_{};
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> accepted_{0};

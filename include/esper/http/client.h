@@ -66,9 +66,9 @@ namespace esper::http {
 
 struct ClientOptions {
   /// Prefix of relative request URLs ("http://host:port/api"). Empty: every URL must be absolute.
-  std::string base_url;
+  std::string base_url{};
   /// Sent with every request (a request's own header of the same name replaces it).
-  Headers default_headers;
+  Headers default_headers{};
   /// User-Agent header.
   std::string user_agent = "esper-http/0.1";
 
@@ -101,7 +101,7 @@ struct ClientOptions {
   /// Verify the server's TLS certificate and host name. Turning it off is for tests only.
   bool verify_tls = true;
   /// CA bundle (PEM file) to verify with. Empty: the system default.
-  std::string ca_bundle;
+  std::string ca_bundle{};
   /// Follow 3xx redirects (up to max_redirects). Off by default: an Authorization header must not
   /// follow a redirect to another host, and S3/API clients handle 3xx themselves.
   bool follow_redirects = false;
@@ -111,13 +111,13 @@ struct ClientOptions {
   /// PUT, DELETE, OPTIONS (or requests marked CallOptions::retry_safe) are retried, and only on
   /// connection failures, resets, truncated responses, timeouts, HTTP 429, 502, 503 and 504.
   /// per_try_timeout is ignored here: request_timeout / CallOptions::timeout is the per-try limit.
-  resilience::RetryOptions retry;
+  resilience::RetryOptions retry{};
   /// One retry budget per host (resilience/retry_budget.h): retries can never multiply load.
-  resilience::RetryBudgetOptions retry_budget;
+  resilience::RetryBudgetOptions retry_budget{};
   /// A circuit breaker per host (resilience/circuit_breaker.h). A failure is a transport error
   /// or HTTP 5xx/429; an open breaker fails requests at once with Unavailable.
   bool breaker_per_host = true;
-  resilience::CircuitBreakerOptions breaker;
+  resilience::CircuitBreakerOptions breaker{};
 
   /// Memory response bodies larger than this fail with ResourceExhausted. > 0.
   uint64_t max_response_bytes = uint64_t{256} << 20;
@@ -135,7 +135,7 @@ struct ClientOptions {
 struct HealthReport {
   int status = 0;                         // HTTP status of the probe
   std::chrono::nanoseconds latency{0};    // probe round trip
-  std::string breaker_state;              // of the probed host
+  std::string breaker_state{};              // of the probed host
 };
 
 class Client {
@@ -183,7 +183,7 @@ class Client {
 
  private:
   explicit Client(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Impl> impl_{};
 };
 
 }  // namespace esper::http

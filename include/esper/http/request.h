@@ -93,10 +93,10 @@ class Body {
 
  private:
   Kind kind_ = Kind::kNone;
-  std::shared_ptr<const std::string> data_;
-  std::string path_;
-  ReadFn read_;
-  RewindFn rewind_;
+  std::shared_ptr<const std::string> data_{};
+  std::string path_{};
+  ReadFn read_{};
+  RewindFn rewind_{};
   std::optional<uint64_t> size_;
 };
 
@@ -122,23 +122,23 @@ class Sink {
 
  private:
   Kind kind_ = Kind::kMemory;
-  std::string path_;
-  WriteFn write_;
+  std::string path_{};
+  WriteFn write_{};
 };
 
 /// Per-call options; each one left empty takes the client's value (ClientOptions).
 struct CallOptions {
   /// Limit of one attempt (connect + send + wait + receive, including time queued for a pooled
   /// connection). Empty: ClientOptions::request_timeout.
-  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<std::chrono::milliseconds> timeout{};
   /// Overall limit across every attempt and backoff wait, counted from submission. No attempt
   /// starts, and no attempt runs, past it. Empty: ClientOptions::overall_timeout (0 = none).
-  std::optional<std::chrono::milliseconds> overall_timeout;
+  std::optional<std::chrono::milliseconds> overall_timeout{};
   /// An overall deadline handed down by the caller (e.g. the deadline of the operation this
   /// request is part of); the earlier of this and overall_timeout holds.
-  std::optional<resilience::Deadline> deadline;
+  std::optional<resilience::Deadline> deadline{};
   /// Total attempts for this request (1 = no retries). Empty: the client's retry policy.
-  std::optional<int> max_attempts;
+  std::optional<int> max_attempts{};
   /// Treat the request as safe to repeat even if its method is not idempotent (e.g. a POST with
   /// an idempotency key). Default: only GET, HEAD, PUT, DELETE, OPTIONS are retried.
   bool retry_safe = false;
@@ -149,21 +149,21 @@ struct CallOptions {
   /// W3C trace context. When non-empty it must be a valid version-00 traceparent
   /// ("00-<32 hex trace id>-<16 hex span id>-<2 hex flags>") and is sent as `traceparent`;
   /// `tracestate` is sent alongside when non-empty.
-  std::string traceparent;
-  std::string tracestate;
+  std::string traceparent{};
+  std::string tracestate{};
 };
 
 struct Request {
   Method method = Method::kGet;
   /// Absolute ("https://host/path") or relative to ClientOptions::base_url ("/path").
-  std::string url;
+  std::string url{};
   /// Appended to the URL, RFC 3986-encoded (url.h).
-  QueryParams query;
+  QueryParams query{};
   /// Sent after ClientOptions::default_headers; a name given here replaces the default one.
-  Headers headers;
-  Body body;
-  Sink sink;
-  CallOptions options;
+  Headers headers{};
+  Body body{};
+  Sink sink{};
+  CallOptions options{};
 
   static Request Get(std::string url) { return Request{.method = Method::kGet, .url = std::move(url)}; }
   static Request Head(std::string url) { return Request{.method = Method::kHead, .url = std::move(url)}; }

@@ -26,14 +26,14 @@ struct Response {
   /// HTTP status of the final attempt (e.g. 200).
   int status = 0;
   /// "1.1" or "2".
-  std::string http_version;
+  std::string http_version{};
   /// Response header fields of the final attempt, in order, names as received.
-  Headers headers;
+  Headers headers{};
   /// The body when the sink was memory; for a file or stream sink it is empty, except for error
   /// responses (status >= 400), whose body is kept here (first 64 KiB).
-  std::string body;
+  std::string body{};
   /// The URL of the final attempt, credentials redacted (RedactUrl).
-  std::string url;
+  std::string url{};
   /// How many attempts were made (1 = no retry).
   int attempts = 0;
   /// From submission to completion, including backoff waits.

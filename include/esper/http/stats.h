@@ -51,7 +51,7 @@ struct HostStats {
   uint64_t bytes_in = 0;        // response body bytes
   uint64_t bytes_out = 0;       // request body bytes
   std::map<int, uint64_t> status_counts;  // final status → count
-  LatencyHistogram latency;
+  LatencyHistogram latency{};
   std::string breaker_state = "disabled";  // "closed", "open", "half_open", … or "disabled"
 };
 
