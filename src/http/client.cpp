@@ -64,13 +64,16 @@ bool IsValidHeaderValue(std::string_view v) {
 
 /// Redacts one line of curl's verbose log.
 std::string RedactDebugLine(std::string_view line) {
-  static constexpr std::string_view kSecretHeaders[] = {"authorization", "proxy-authorization", "cookie",
-                                                        "set-cookie", "x-amz-security-token"};
+  // Any header whose name mentions a credential: Authorization, Proxy-Authorization, Cookie,
+  // Set-Cookie, X-Amz-Security-Token, X-Api-Key, X-Auth-Token, …
+  static constexpr std::string_view kSecretWords[] = {"authorization", "cookie", "token", "secret",
+                                                      "api-key", "apikey", "password", "signature"};
   size_t colon = line.find(':');
-  if (colon != std::string_view::npos) {
-    std::string_view name = line.substr(0, colon);
-    for (auto h : kSecretHeaders) {
-      if (IEquals(name, h)) return fmt::format("{}: ***", name);
+  if (colon != std::string_view::npos && line.substr(0, colon).find(' ') == std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    for (auto w : kSecretWords) {
+      if (name.find(w) != std::string::npos) return fmt::format("{}: ***", line.substr(0, colon));
     }
   }
   // Request lines ("GET /path?X-Amz-Signature=… HTTP/1.1") and anything else with a query.
@@ -210,6 +213,7 @@ class Client::Impl {
     std::lock_guard sl(stats_mu_);
     for (const auto& [key, h] : hosts_) {
       HostStats s = h->stats;
+      s.retries_denied = h->budget->stats().retries_denied;
       s.breaker_state = h->breaker ? std::string(resilience::BreakerStateName(h->breaker->state())) : "disabled";
       std::transform(s.breaker_state.begin(), s.breaker_state.end(), s.breaker_state.begin(),
                      [](unsigned char c) { return std::tolower(c); });
@@ -812,15 +816,12 @@ class Client::Impl {
     curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
     double connect_time = 0;
     curl_easy_getinfo(e, CURLINFO_CONNECT_TIME, &connect_time);
-    curl_off_t uploaded = 0;
-    curl_easy_getinfo(e, CURLINFO_SIZE_UPLOAD_T, &uploaded);
     curl_multi_remove_handle(multi_, e);
     ReleaseEasy(t);
     const auto attempt_elapsed = duration_cast<milliseconds>(SteadyNow() - t->attempt_start);
     t->resp.status = static_cast<int>(status);
     t->resp.http_version = version == CURL_HTTP_VERSION_2_0 ? "2" : version == CURL_HTTP_VERSION_1_0 ? "1.0" : "1.1";
     t->resp.url = t->redacted_url;
-    t->resp.bytes_sent = static_cast<uint64_t>(std::max<curl_off_t>(uploaded, 0));
     {
       std::lock_guard lock(stats_mu_);
       t->host->stats.bytes_in += t->resp.bytes_received;
@@ -891,10 +892,6 @@ class Client::Impl {
     }
     Result<Clock::Duration> next = t->retry->OnFailure(cause, retry_after);
     if (!next) {
-      if (next.error().code() == ErrorCode::kResourceExhausted && cause.retryable()) {
-        std::lock_guard lock(stats_mu_);
-        ++t->host->stats.retries_denied;
-      }
       if (http_failure && t->req.options.accept_http_errors) {
         Finish(t, std::move(t->resp));
       } else {

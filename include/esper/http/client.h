@@ -125,7 +125,7 @@ struct ClientOptions {
   int max_in_flight = 100000;
   /// When set, receives libcurl's verbose transfer log line by line (on the loop thread), with
   /// Authorization / Proxy-Authorization / Cookie values and URL credentials redacted.
-  std::function<void(std::string_view line)> debug_log;
+  std::function<void(std::string_view line)> debug_log{};
   /// Time source for deadlines, backoff timers and breakers. Must outlive the client.
   /// (Curl's own timeouts always use real time.)
   Clock* clock = &SystemClock();
