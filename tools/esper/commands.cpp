@@ -6,6 +6,7 @@ const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
       {"bench", "Run the benchmarks and print figures beside the peers measured in the same run",
        SetupBench},
+      {"http", "Send an HTTP request (get, head, post, put, patch, delete) with retries and timeouts", SetupHttp},
   };
   return kCommands;
 }

@@ -6,5 +6,6 @@
 namespace esper::cli {
 
 Runner SetupBench(CLI::App& cmd);
+Runner SetupHttp(CLI::App& cmd);
 
 }  // namespace esper::cli
