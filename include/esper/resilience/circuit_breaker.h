@@ -122,7 +122,7 @@ struct CircuitBreakerOptions {
 
   /// Whether an error counts as a failure. Empty = DefaultIsFailure. Errors that are not
   /// failures count as successes. Must be thread-safe and must not call the breaker.
-  std::function<bool(const Error&)> is_failure;
+  std::function<bool(const Error&)> is_failure{};
 
   /// Transitions kept by history(). 0..100,000.
   int history_size = 32;

@@ -92,7 +92,7 @@ struct RetryOptions {
   /// that may have reached the server is not sent twice unless the caller says it is safe.
   bool retry_non_idempotent = false;
   /// Which errors are worth retrying. Empty (the default) = `error.retryable()`.
-  std::function<bool(const Error&)> retry_on;
+  std::function<bool(const Error&)> retry_on{};
   /// RNG seed for the jitter. 0 = seeded from std::random_device (non-reproducible).
   uint64_t seed = 0;
 };
