@@ -7,5 +7,6 @@ namespace esper::cli {
 
 Runner SetupBench(CLI::App& cmd);
 Runner SetupHttp(CLI::App& cmd);
+Runner SetupProxy(CLI::App& cmd);
 
 }  // namespace esper::cli

@@ -1,0 +1,34 @@
+// Test helper: a real upstream server plus a FaultProxy in front of it.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "esper/proxy/fault_proxy.h"
+#include "test_client.h"
+#include "test_http_server.h"
+
+namespace esper::testing {
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
+/// Starts a proxy in front of `upstream` with `options` (upstream filled in). Fails the test on error.
+inline std::unique_ptr<proxy::FaultProxy> StartProxy(const TestHttpServer& upstream,
+                                                    proxy::Options options) {
+  options.upstream = upstream.address();
+  auto p = proxy::FaultProxy::Create(std::move(options));
+  EXPECT_TRUE(p.has_value()) << (p ? "" : p.error().ToString());
+  if (!p) return nullptr;
+  auto st = (*p)->Start();
+  EXPECT_TRUE(st.has_value()) << (st ? "" : st.error().ToString());
+  if (!st) return nullptr;
+  EXPECT_NE((*p)->port(), 0);
+  return std::move(*p);
+}
+
+}  // namespace esper::testing

@@ -1,0 +1,120 @@
+// esper proxy --listen HOST:PORT --upstream HOST:PORT [--mode http|tcp] [--reset-rate R]
+//   [--stall-rate R] [--latency MS] [--error-rate R --error-status 500|503|SlowDown]
+//   [--retry-after S] [--truncate-rate R] [--seed N] [--max-connections N]
+//
+// Runs a FaultProxy until SIGINT/SIGTERM. stdout gets exactly one line, "listening on
+// HOST:PORT" (flushed, so a parent process can read the port the kernel chose); stderr gets the
+// configuration at start and the fault statistics at exit.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "commands.h"
+#include "esper/proxy/fault_proxy.h"
+
+namespace esper::cli {
+namespace {
+
+void PrintStatistics(const proxy::Statistics& s) {
+  fmt::print(stderr,
+             "esper proxy: connections {} (rejected {}), requests {}: passed {}, resets {}, "
+             "stalls {}, errors {}, truncations {}, delayed {}; upstream failures {}, protocol "
+             "errors {}; bytes to upstream {}, to client {}\n",
+             s.connections, s.rejected_connections, s.requests, s.passed, s.resets, s.stalls,
+             s.errors, s.truncations, s.delayed, s.upstream_failures, s.protocol_errors,
+             s.bytes_to_upstream, s.bytes_to_client);
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+Runner SetupProxy(CLI::App& cmd) {
+  struct Flags {
+    std::string listen = "127.0.0.1:0";
+    std::string upstream;
+    std::string mode = "http";
+    double reset_rate = 0, stall_rate = 0, error_rate = 0, truncate_rate = 0;
+    int64_t latency_ms = 0;
+    std::string error_status = "503";
+    int64_t retry_after = -1;
+    uint64_t seed = 0;
+    size_t max_connections = 1024;
+  };
+  auto f = std::make_shared<Flags>();
+  cmd.description(
+      "Forward TCP or HTTP/1.1 to an upstream and inject faults reproducibly from a seed: "
+      "resets, stalls, latency, 500/503/SlowDown errors, truncated bodies. Prints "
+      "'listening on HOST:PORT', runs until Ctrl-C, then prints what it injected.");
+  cmd.add_option("--listen", f->listen, "Address to listen on, HOST:PORT (port 0: any free port)")
+      ->default_str("127.0.0.1:0");
+  cmd.add_option("--upstream", f->upstream, "Where to forward, HOST:PORT")->required();
+  cmd.add_option("--mode", f->mode, "http: a fault decision per request; tcp: per connection")
+      ->check(CLI::IsMember({"http", "tcp"}))
+      ->default_str("http");
+  cmd.add_option("--reset-rate", f->reset_rate, "Probability of a connection reset (RST)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--stall-rate", f->stall_rate, "Probability of never answering")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--latency", f->latency_ms, "Milliseconds added before each request (tcp: chunk)")
+      ->check(CLI::Range(int64_t{0}, int64_t{3600000}));
+  cmd.add_option("--error-rate", f->error_rate, "Probability of answering --error-status (http)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--error-status", f->error_status, "500, 503 or SlowDown (503 + S3 XML body)")
+      ->default_str("503");
+  cmd.add_option("--retry-after", f->retry_after, "Seconds for Retry-After on injected errors")
+      ->check(CLI::Range(int64_t{0}, int64_t{86400}));
+  cmd.add_option("--truncate-rate", f->truncate_rate, "Probability of cutting a response short")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--seed", f->seed, "Seed of the fault generator (same seed, same faults)");
+  cmd.add_option("--max-connections", f->max_connections, "Connections open at once")
+      ->default_str("1024");
+
+  return [f]() -> Status {
+    auto mode = proxy::ParseMode(f->mode);
+    if (!mode) return UsageError(mode.error().message());
+    auto status = proxy::ParseErrorStatus(f->error_status);
+    if (!status) return UsageError(status.error().message());
+    proxy::Options o{
+        .listen = f->listen,
+        .upstream = f->upstream,
+        .mode = *mode,
+        .reset_rate = f->reset_rate,
+        .stall_rate = f->stall_rate,
+        .latency = std::chrono::milliseconds(f->latency_ms),
+        .error_rate = f->error_rate,
+        .error_status = *status,
+        .retry_after = f->retry_after >= 0
+                           ? std::optional<std::chrono::seconds>(std::chrono::seconds(f->retry_after))
+                           : std::nullopt,
+        .truncate_rate = f->truncate_rate,
+        .seed = f->seed,
+        .max_connections = f->max_connections,
+    };
+    auto created = proxy::FaultProxy::Create(std::move(o));
+    if (!created) return UsageError(created.error().message());
+    proxy::FaultProxy& p = **created;
+    ESPER_RETURN_IF_ERROR(p.Start());
+
+    const proxy::Options& opt = p.options();
+    fmt::print(stderr,
+               "esper proxy: {} mode, upstream {}, reset {}, stall {}, latency {} ms, error {} "
+               "({}{}), truncate {}, seed {}\n",
+               f->mode, opt.upstream, opt.reset_rate, opt.stall_rate, opt.latency.count(),
+               opt.error_rate, f->error_status,
+               opt.retry_after ? fmt::format(", Retry-After {}", opt.retry_after->count()) : "",
+               opt.truncate_rate, opt.seed);
+    std::fflush(stderr);
+    fmt::print("listening on {}\n", p.address());
+    std::fflush(stdout);
+
+    while (!Interrupted()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    p.Stop();
+    PrintStatistics(p.statistics());
+    return Error::Cancelled("interrupted");
+  };
+}
+
+}  // namespace esper::cli
