@@ -41,11 +41,6 @@ namespace {
 constexpr size_t kErrorBodyCap = 64 * 1024;
 constexpr size_t kEasyPoolCap = 256;
 
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 bool IsRetryableStatus(long status) {
   return status == 429 || status == 502 || status == 503 || status == 504;
