@@ -195,6 +195,11 @@ class Client::Impl {
         ++t->host->stats.requests;
       }
       queue_.push_back(t.release());
+      // One wakeup per batch: the loop drains the whole queue when it wakes. On the loop thread
+      // itself (a callback submitting more) no wakeup is needed: the loop looks at the queue
+      // before it sleeps.
+      if (wakeup_pending_ || OnLoopThread()) return OkStatus();
+      wakeup_pending_ = true;
     }
     curl_multi_wakeup(multi_);
     return OkStatus();
@@ -364,6 +369,7 @@ class Client::Impl {
         batch.assign(queue_.begin(), queue_.end());
         queue_.clear();
         stopping = stopping_;
+        wakeup_pending_ = false;
       }
       for (Transfer* t : batch) {
         active_.insert(t);
@@ -393,7 +399,14 @@ class Client::Impl {
         // A FakeClock moves without waking us: look again soon.
         if (options_.clock != &SystemClock()) wait_ms = std::min(wait_ms, 5L);
       }
-      if (wait_ms > 0) curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait_ms), nullptr);
+      if (wait_ms > 0) {
+        {
+          // Requests submitted by callbacks during this iteration: go round again at once.
+          std::lock_guard lock(mu_);
+          if (!queue_.empty()) wait_ms = 0;
+        }
+        if (wait_ms > 0) curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait_ms), nullptr);
+      }
     }
     // Shutdown: fail everything still here.
     std::vector<Transfer*> all(active_.begin(), active_.end());
@@ -936,6 +949,7 @@ class Client::Impl {
   std::mutex mu_;  // guards queue_ and stopping_
   std::deque<Transfer*> queue_;
   bool stopping_ = false;
+  bool wakeup_pending_ = false;  // a curl_multi_wakeup is on its way
 
   mutable std::mutex hosts_mu_;  // guards hosts_ (the map; HostState objects live as long as the client)
   std::map<std::string, std::unique_ptr<HostState>> hosts_;
