@@ -8,6 +8,8 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -153,8 +155,92 @@ class Client::Impl {
                                                    : 4L * std::max(options_.max_connections, 25);
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, idle);
     curl_multi_setopt(multi_, CURLMOPT_PIPELINING, options_.http2 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
+    // Event-driven: curl tells us which sockets to watch (epoll) and when its next timeout is,
+    // so each wakeup costs O(ready sockets), not O(transfers) as curl_multi_poll/perform would.
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) return Error::FromErrno(errno, "epoll_create1");
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ < 0) return Error::FromErrno(errno, "eventfd");
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = wake_fd_;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) return Error::FromErrno(errno, "epoll_ctl");
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Impl::OnSocket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Impl::OnTimer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
     thread_ = std::thread([this] { Loop(); });
     return OkStatus();
+  }
+
+  void Wakeup() {
+    uint64_t one = 1;
+    ssize_t w = write(wake_fd_, &one, sizeof one);
+    (void)w;  // EAGAIN: the counter is already non-zero, the loop will wake anyway
+  }
+
+  // epoll bookkeeping per file descriptor. A socket curl stops watching (CURL_POLL_REMOVE: the
+  // transfer ended and the connection went back to the pool) stays registered, "parked", with its
+  // last interest: when curl reuses the connection it usually asks for the same interest again
+  // and no epoll_ctl is needed. An event on a parked socket (the server closed an idle
+  // connection) removes it from epoll; curl finds the connection dead when it next looks.
+  struct FdState {
+    uint32_t events = 0;   // registered interest; 0 = not in epoll
+    bool parked = false;   // curl is not watching it
+  };
+
+  FdState& Fd(curl_socket_t s) {
+    if (static_cast<size_t>(s) >= fds_.size()) fds_.resize(static_cast<size_t>(s) + 64);
+    return fds_[static_cast<size_t>(s)];
+  }
+
+  static int OnSocket(CURL*, curl_socket_t s, int what, void* userp, void*) {
+    auto* self = static_cast<Impl*>(userp);
+    FdState& st = self->Fd(s);
+    if (what == CURL_POLL_REMOVE) {
+      st.parked = true;
+      return 0;
+    }
+    const uint32_t want = ((what & CURL_POLL_IN) ? uint32_t{EPOLLIN} : 0u) |
+                          ((what & CURL_POLL_OUT) ? uint32_t{EPOLLOUT} : 0u);
+    st.parked = false;
+    if (st.events == want && want != 0) return 0;
+    epoll_event ev{};
+    ev.events = want;
+    ev.data.fd = s;
+    int op = st.events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+    if (epoll_ctl(self->epoll_fd_, op, s, &ev) != 0) {
+      // Our record was stale (curl closed and reopened the fd number): try the other operation.
+      op = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+      epoll_ctl(self->epoll_fd_, op, s, &ev);
+    }
+    st.events = want == 0 ? 0 : want;
+    if (want == 0) epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, s, nullptr);
+    return 0;
+  }
+
+  // curl opens and closes sockets itself; these keep our epoll records true.
+  static curl_socket_t OnOpenSocket(void* userp, curlsocktype, curl_sockaddr* a) {
+    auto* self = static_cast<Impl*>(userp);
+    curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (s >= 0) self->Fd(s) = FdState{};
+    return s;
+  }
+  static int OnCloseSocket(void* userp, curl_socket_t s) {
+    auto* self = static_cast<Impl*>(userp);
+    self->Fd(s) = FdState{};  // close() removes it from epoll
+    return close(s);
+  }
+
+  static int OnTimer(CURLM*, long timeout_ms, void* userp) {
+    auto* self = static_cast<Impl*>(userp);
+    if (timeout_ms < 0) {
+      self->curl_timer_armed_ = false;
+    } else {
+      self->curl_timer_armed_ = true;
+      self->curl_timer_ = SteadyNow() + milliseconds(timeout_ms);
+    }
+    return 0;
   }
 
   ~Impl() {
@@ -162,10 +248,12 @@ class Client::Impl {
       std::lock_guard lock(mu_);
       stopping_ = true;
     }
-    if (multi_) curl_multi_wakeup(multi_);
+    if (wake_fd_ >= 0) Wakeup();
     if (thread_.joinable()) thread_.join();
     for (CURL* e : easy_pool_) curl_easy_cleanup(e);
     if (multi_) curl_multi_cleanup(multi_);
+    if (epoll_fd_ >= 0) close(epoll_fd_);
+    if (wake_fd_ >= 0) close(wake_fd_);
   }
 
   // ---- submission (any thread) ----
@@ -201,7 +289,7 @@ class Client::Impl {
       if (wakeup_pending_ || OnLoopThread()) return OkStatus();
       wakeup_pending_ = true;
     }
-    curl_multi_wakeup(multi_);
+    Wakeup();
     return OkStatus();
   }
 
@@ -380,19 +468,20 @@ class Client::Impl {
       batch.clear();
       if (stopping) break;
       FireTimers();
-      int running = 0;
-      curl_multi_perform(multi_, &running);
-      int left = 0;
-      while (CURLMsg* m = curl_multi_info_read(multi_, &left)) {
-        if (m->msg != CURLMSG_DONE) continue;
-        Transfer* t = nullptr;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
-        OnAttemptDone(t, m->data.result);
+      // New transfers arm curl's timer at 0: run it now (this sends their requests) rather than
+      // after a zero-timeout epoll_wait.
+      if (curl_timer_armed_ && SteadyNow() >= curl_timer_) {
+        curl_timer_armed_ = false;
+        int running = 0;
+        curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+        DrainMessages();
       }
       // Sleep until a socket is ready, curl's next timeout, our next timer or a wakeup.
-      long curl_ms = -1;
-      curl_multi_timeout(multi_, &curl_ms);
-      long wait_ms = curl_ms < 0 ? 1000 : std::min(curl_ms, 1000L);
+      long wait_ms = 1000;
+      if (curl_timer_armed_) {
+        auto d = duration_cast<milliseconds>(curl_timer_ - SteadyNow()).count();
+        wait_ms = std::min<long>(wait_ms, std::max<long>(0, static_cast<long>(d)));
+      }
       if (!timers_.empty()) {
         auto d = duration_cast<milliseconds>(timers_.top().when - options_.clock->Now()).count();
         wait_ms = std::min<long>(wait_ms, std::max<long>(0, static_cast<long>(d)));
@@ -400,13 +489,37 @@ class Client::Impl {
         if (options_.clock != &SystemClock()) wait_ms = std::min(wait_ms, 5L);
       }
       if (wait_ms > 0) {
-        {
-          // Requests submitted by callbacks during this iteration: go round again at once.
-          std::lock_guard lock(mu_);
-          if (!queue_.empty()) wait_ms = 0;
-        }
-        if (wait_ms > 0) curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait_ms), nullptr);
+        // Requests submitted by callbacks during this iteration: go round again at once.
+        std::lock_guard lock(mu_);
+        if (!queue_.empty()) wait_ms = 0;
       }
+      int n = epoll_wait(epoll_fd_, events_.data(), static_cast<int>(events_.size()), static_cast<int>(wait_ms));
+      int running = 0;
+      for (int i = 0; i < n; ++i) {
+        const epoll_event& ev = events_[static_cast<size_t>(i)];
+        if (ev.data.fd == wake_fd_) {
+          uint64_t v;
+          ssize_t r = read(wake_fd_, &v, sizeof v);
+          (void)r;
+          continue;
+        }
+        FdState& st = Fd(ev.data.fd);
+        if (st.parked) {
+          epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, ev.data.fd, nullptr);
+          st = FdState{};
+          continue;
+        }
+        int flags = 0;
+        if (ev.events & EPOLLIN) flags |= CURL_CSELECT_IN;
+        if (ev.events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
+        if (ev.events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
+        curl_multi_socket_action(multi_, ev.data.fd, flags, &running);
+      }
+      if (curl_timer_armed_ && SteadyNow() >= curl_timer_) {
+        curl_timer_armed_ = false;
+        curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      }
+      DrainMessages();
     }
     // Shutdown: fail everything still here.
     std::vector<Transfer*> all(active_.begin(), active_.end());
@@ -421,6 +534,16 @@ class Client::Impl {
                                              t->method, t->redacted_url)));
     }
     while (!timers_.empty()) timers_.pop();
+  }
+
+  void DrainMessages() {
+    int left = 0;
+    while (CURLMsg* m = curl_multi_info_read(multi_, &left)) {
+      if (m->msg != CURLMSG_DONE) continue;
+      Transfer* t = nullptr;
+      curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
+      OnAttemptDone(t, m->data.result);
+    }
   }
 
   struct Timer {
@@ -579,6 +702,10 @@ class Client::Impl {
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Impl::OnOpenSocket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Impl::OnCloseSocket);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
     curl_easy_setopt(e, CURLOPT_USERAGENT, options_.user_agent.c_str());
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::OnWrite);
@@ -949,7 +1076,7 @@ class Client::Impl {
   std::mutex mu_;  // guards queue_ and stopping_
   std::deque<Transfer*> queue_;
   bool stopping_ = false;
-  bool wakeup_pending_ = false;  // a curl_multi_wakeup is on its way
+  bool wakeup_pending_ = false;  // a wakeup is on its way
 
   mutable std::mutex hosts_mu_;  // guards hosts_ (the map; HostState objects live as long as the client)
   std::map<std::string, std::unique_ptr<HostState>> hosts_;
@@ -960,6 +1087,12 @@ class Client::Impl {
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   uint64_t timer_seq_ = 0;
   std::vector<CURL*> easy_pool_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::vector<epoll_event> events_ = std::vector<epoll_event>(512);
+  bool curl_timer_armed_ = false;
+  std::vector<FdState> fds_;
+  TimePoint curl_timer_{};
 };
 
 // ---- Client ----
