@@ -368,6 +368,10 @@ void HttpTestServer::Run() {
       c.pending_req = std::move(req);
       if (c.pending.delay.count() > 0) {
         c.waiting = true;
+        int now_pending = pending_.fetch_add(1) + 1;
+        int prev = max_pending_.load();
+        while (now_pending > prev && !max_pending_.compare_exchange_weak(prev, now_pending)) {
+        }
         timers.emplace(SteadyClock::now() + c.pending.delay, c.id);
         return true;
       }
@@ -443,6 +447,7 @@ void HttpTestServer::Run() {
     while (!timers.empty() && timers.begin()->first <= now) {
       uint64_t id = timers.begin()->second;
       timers.erase(timers.begin());
+      pending_.fetch_sub(1);
       auto it = conns.find(id);
       if (it == conns.end() || !it->second->waiting) continue;
       act(*it->second);

@@ -92,6 +92,10 @@ class HttpTestServer {
   uint64_t connections_accepted() const { return accepted_.load(); }
   int open_connections() const { return open_.load(); }
   int max_open_connections() const { return max_open_.load(); }
+  /// Most requests held at once waiting for a delayed reply (Reply::delay > 0). Unlike open
+  /// connections (a client's close reaches us a moment late), this is exact: a client limited
+  /// to N connections can never have more than N requests waiting here.
+  int max_pending_replies() const { return max_pending_.load(); }
 
  private:
   void Run();
@@ -108,6 +112,8 @@ class HttpTestServer {
   std::atomic<uint64_t> accepted_{0};
   std::atomic<int> open_{0};
   std::atomic<int> max_open_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<int> max_pending_{0};
 };
 
 }  // namespace esper::testing
