@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "breaker_window.h"
 #include "esper/resilience/deadline.h"
@@ -28,14 +29,11 @@ thread_local std::vector<const CircuitBreaker*> tls_delivering;
 
 namespace detail {
 
-unsigned ThisThreadStripe() noexcept {
+unsigned AssignThreadStripe() noexcept {
   static std::atomic<unsigned> next{0};
-  // Constant-initialised, so no guard on each access; 0 = not assigned yet.
-  static thread_local unsigned stripe_plus_one = 0;
-  if (stripe_plus_one == 0) [[unlikely]] {
-    stripe_plus_one = next.fetch_add(1, std::memory_order_relaxed) % kStripes + 1;
-  }
-  return stripe_plus_one - 1;
+  const unsigned stripe = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+  tls_stripe_plus_one = stripe + 1;
+  return stripe;
 }
 
 }  // namespace detail
@@ -82,6 +80,9 @@ Status CircuitBreaker::Validate(const CircuitBreakerOptions& o) {
     return bad(fmt::format("slow_call_duration must be >= 0 (0 = off), got {}", FormatDuration(o.slow_call_duration)));
   if (o.half_open_max_calls < 1)
     return bad(fmt::format("half_open_max_calls must be >= 1, got {}", o.half_open_max_calls));
+  if (o.half_open_max_wait < Clock::Duration::zero())
+    return bad(fmt::format("half_open_max_wait must be >= 0 (0 = forever), got {}",
+                           FormatDuration(o.half_open_max_wait)));
   if (o.history_size < 0 || o.history_size > 100'000)
     return bad(fmt::format("history_size must be in [0, 100000], got {}", o.history_size));
   return OkStatus();
@@ -128,8 +129,8 @@ Error CircuitBreaker::Rejection(uint64_t word) const {
       return Error::Unavailable(fmt::format("circuit breaker '{}' is forced open by an operator", name()));
     case BreakerState::kHalfOpen:
       return Error::Unavailable(fmt::format(
-          "circuit breaker '{}' is half-open and its {} probe call{} already in flight", name(),
-          options_.half_open_max_calls, options_.half_open_max_calls == 1 ? " is" : "s are"));
+          "circuit breaker '{}' is half-open and waiting for the outcome of its {} probe call{}",
+          name(), options_.half_open_max_calls, options_.half_open_max_calls == 1 ? "" : "s"));
     default: {
       const int64_t left = open_until_ns_.load(std::memory_order_acquire) - Nanos(clock_.Now());
       return Error::Unavailable(fmt::format("circuit breaker '{}' is open; it half-opens in {}", name(),
@@ -166,6 +167,22 @@ Result<CircuitBreaker::Permit> CircuitBreaker::AcquireSlow(uint64_t word) {
                                    options_.half_open_max_calls == 1 ? "" : "s"),
                        now);
       word = word_.load(std::memory_order_relaxed);
+    }
+    if (probes_permitted_ >= options_.half_open_max_calls &&
+        options_.half_open_max_wait > Clock::Duration::zero() &&
+        now - half_open_since_ >= options_.half_open_max_wait) {
+      TransitionLocked(BreakerState::kOpen,
+                       fmt::format("{} of {} probe outcome{} missing after {} half-open",
+                                   options_.half_open_max_calls - probe_successes_ - probe_failures_,
+                                   options_.half_open_max_calls,
+                                   options_.half_open_max_calls == 1 ? "" : "s",
+                                   FormatDuration(now - half_open_since_)),
+                       now);
+      word = word_.load(std::memory_order_relaxed);
+      lock.unlock();
+      DeliverTransitions();
+      Stripe().rejections.fetch_add(1, std::memory_order_relaxed);
+      return Rejection(word);
     }
     if (probes_permitted_ < options_.half_open_max_calls) {
       ++probes_permitted_;
@@ -210,10 +227,18 @@ void CircuitBreaker::OnRelease(uint64_t ticket) noexcept {
 }
 
 void CircuitBreaker::RecordSlow(uint64_t ticket, bool failure, bool slow) noexcept {
+  bool transitioned = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t transitions_before = transitions_;
     if (word_.load(std::memory_order_relaxed) != ticket) return;  // outcome of an older state
-    const Clock::TimePoint now = clock_.Now();
+    // The clock is read only when needed (a time window, or a transition): on some machines a
+    // read costs ~100 ns, more than the rest of this function.
+    std::optional<Clock::TimePoint> now_cache;
+    auto now = [&] {
+      if (!now_cache) now_cache = clock_.Now();
+      return *now_cache;
+    };
     const auto& o = options_;
     const BreakerState s = StateOf(ticket);
     if (s == BreakerState::kClosed) {
@@ -224,28 +249,32 @@ void CircuitBreaker::RecordSlow(uint64_t ticket, bool failure, bool slow) noexce
           // The failure was already counted by OnFailure (lock-free); judge it here.
           const int n = consecutive_failures_.load(std::memory_order_relaxed);
           if (n >= o.failure_threshold) {
-            TransitionLocked(BreakerState::kOpen, fmt::format("{} consecutive failures", n), now);
+            TransitionLocked(BreakerState::kOpen, fmt::format("{} consecutive failures", n), now());
           }
         }
       } else {
-        window_->Record(failure, slow, now);
-        const detail::WindowTotals t = window_->Totals(now);
+        window_->Record(failure, slow, o.window == WindowType::kTimeBased ? now() : Clock::TimePoint{});
+        const detail::WindowTotals t = window_->Totals(o.window == WindowType::kTimeBased ? now() : Clock::TimePoint{});
         const int64_t min_calls =
             o.window == WindowType::kCountBased ? std::min(o.minimum_calls, o.window_size) : o.minimum_calls;
-        if (t.calls >= min_calls) {
+        // In a count window a plain success cannot raise either rate (it displaces the oldest
+        // call), so it is judged only when it completes minimum_calls. A time window is judged
+        // on every call, since old successes age out.
+        const bool can_trip = failure || slow || o.window == WindowType::kTimeBased || t.calls == min_calls;
+        if (can_trip && t.calls >= min_calls) {
           const double fr = Percent(t.failures, t.calls);
           const double sr = Percent(t.slow, t.calls);
           if (fr >= o.failure_rate_threshold) {
             TransitionLocked(BreakerState::kOpen,
                              fmt::format("failure rate {:.1f}% >= {:.1f}% over {} calls", fr,
                                          o.failure_rate_threshold, t.calls),
-                             now);
+                             now());
           } else if (sr >= o.slow_call_rate_threshold) {
             TransitionLocked(BreakerState::kOpen,
                              fmt::format("slow-call rate {:.1f}% >= {:.1f}% over {} calls (slower than {})",
                                          sr, o.slow_call_rate_threshold, t.calls,
                                          FormatDuration(o.slow_call_duration)),
-                             now);
+                             now());
           }
         }
       }
@@ -255,12 +284,12 @@ void CircuitBreaker::RecordSlow(uint64_t ticket, bool failure, bool slow) noexce
       const int done = probe_failures_ + probe_successes_;
       if (!window_) {
         if (failure) {
-          TransitionLocked(BreakerState::kOpen, "a probe call failed while half-open", now);
+          TransitionLocked(BreakerState::kOpen, "a probe call failed while half-open", now());
         } else if (probe_successes_ >= o.half_open_max_calls) {
           TransitionLocked(BreakerState::kClosed,
                            fmt::format("{} probe call{} succeeded", probe_successes_,
                                        probe_successes_ == 1 ? "" : "s"),
-                           now);
+                           now());
         }
       } else if (done >= o.half_open_max_calls) {
         const double fr = Percent(probe_failures_, done);
@@ -269,22 +298,23 @@ void CircuitBreaker::RecordSlow(uint64_t ticket, bool failure, bool slow) noexce
           TransitionLocked(BreakerState::kOpen,
                            fmt::format("probe failure rate {:.1f}% >= {:.1f}% over {} probes", fr,
                                        o.failure_rate_threshold, done),
-                           now);
+                           now());
         } else if (sr >= o.slow_call_rate_threshold) {
           TransitionLocked(BreakerState::kOpen,
                            fmt::format("probe slow-call rate {:.1f}% >= {:.1f}% over {} probes", sr,
                                        o.slow_call_rate_threshold, done),
-                           now);
+                           now());
         } else {
           TransitionLocked(BreakerState::kClosed,
                            fmt::format("probe failure rate {:.1f}% < {:.1f}% over {} probes", fr,
                                        o.failure_rate_threshold, done),
-                           now);
+                           now());
         }
       }
     }
+    transitioned = transitions_ != transitions_before;
   }
-  DeliverTransitions();
+  if (transitioned) DeliverTransitions();  // skip the second lock on the common path
 }
 
 void CircuitBreaker::TransitionLocked(BreakerState to, std::string reason, Clock::TimePoint now) {
@@ -298,6 +328,7 @@ void CircuitBreaker::TransitionLocked(BreakerState to, std::string reason, Clock
   }
   consecutive_failures_.store(0, std::memory_order_relaxed);
   probes_permitted_ = probe_successes_ = probe_failures_ = probe_slow_ = 0;
+  if (to == BreakerState::kHalfOpen) half_open_since_ = now;
   const uint64_t epoch = (old >> 8) + 1;
   word_.store((epoch << 8) | static_cast<uint64_t>(to), std::memory_order_release);
   ++transitions_;

@@ -279,7 +279,7 @@ TEST(CircuitBreakerTest, HalfOpenLetsOnlyNProbesThrough) {
   }
   auto fourth = b->TryAcquire();
   ASSERT_FALSE(fourth.has_value());
-  EXPECT_THAT(fourth.error().message(), HasSubstr("3 probe calls are already in flight"));
+  EXPECT_THAT(fourth.error().message(), HasSubstr("half-open and waiting for the outcome of its 3 probe calls"));
   // Giving a probe back frees its slot.
   probes.back().Release();
   probes.pop_back();
@@ -294,6 +294,28 @@ TEST(CircuitBreakerTest, HalfOpenLetsOnlyNProbesThrough) {
   EXPECT_EQ(b->state(), BreakerState::kClosed);
   EXPECT_THAT(b->history().back().reason, HasSubstr("probe failure rate 33.3% < 50.0% over 3 probes"));
   EXPECT_EQ(b->stats().window_calls, 0);  // closing starts a fresh window
+}
+
+TEST(CircuitBreakerTest, HalfOpenGivesUpOnProbesThatNeverReport) {
+  FakeClock clock;
+  auto b = Make({.failure_threshold = 1, .open_duration = 5s, .half_open_max_wait = 10s}, clock);
+  Exec(*b, true);
+  clock.Advance(5s);
+  auto stuck = b->TryAcquire();  // the probe, kept and never reported
+  ASSERT_TRUE(stuck.has_value());
+  clock.Advance(9s);
+  EXPECT_FALSE(b->TryAcquire().has_value());
+  EXPECT_EQ(b->state(), BreakerState::kHalfOpen);
+  clock.Advance(1s);
+  auto r = b->TryAcquire();
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error().message(), HasSubstr("is open; it half-opens in 5 s"));
+  EXPECT_EQ(b->history().back().reason, "1 of 1 probe outcome missing after 10 s half-open");
+  stuck->RecordSuccess();  // too late: belongs to the old half-open period
+  EXPECT_EQ(b->state(), BreakerState::kOpen);
+  clock.Advance(5s);
+  EXPECT_TRUE(Exec(*b, false));
+  EXPECT_EQ(b->state(), BreakerState::kClosed);
 }
 
 TEST(CircuitBreakerTest, HalfOpenProbesFailingReopen) {
@@ -463,6 +485,91 @@ TEST(CircuitBreakerTest, HistoryIsBounded) {
   EXPECT_TRUE(none->history().empty());
 }
 
+TEST(CircuitBreakerTest, MoveAssigningOverAPendingPermitRecordsItsFailure) {
+  FakeClock clock;
+  auto b = Make({.failure_threshold = 1}, clock);
+  auto p1 = b->TryAcquire();
+  auto p2 = b->TryAcquire();
+  ASSERT_TRUE(p1 && p2);
+  *p1 = std::move(*p2);  // p1's call had no outcome: it counts as failed
+  EXPECT_EQ(b->state(), BreakerState::kOpen);
+  p1->RecordSuccess();  // p2's outcome, from the CLOSED period: counted, no transition
+  EXPECT_EQ(b->state(), BreakerState::kOpen);
+  EXPECT_EQ(b->stats().calls, 2u);
+}
+
+TEST(CircuitBreakerTest, SlowCallsAreCountedButDoNotTripConsecutiveMode) {
+  FakeClock clock;
+  auto b = Make({.failure_threshold = 2, .slow_call_duration = 100ms}, clock);
+  for (int i = 0; i < 10; ++i) {
+    auto p = b->TryAcquire();
+    ASSERT_TRUE(p.has_value());
+    clock.Advance(1s);
+    p->RecordSuccess();
+  }
+  EXPECT_EQ(b->state(), BreakerState::kClosed);
+  EXPECT_EQ(b->stats().slow_calls, 10u);
+  EXPECT_EQ(b->stats().slow_call_rate, 100.0);
+  // Failures still trip it, and a success in between still resets the count.
+  Exec(*b, true);
+  Exec(*b, false);
+  Exec(*b, true);
+  EXPECT_EQ(b->state(), BreakerState::kClosed);
+  Exec(*b, true);
+  EXPECT_EQ(b->state(), BreakerState::kOpen);
+}
+
+TEST(CircuitBreakerTest, TimeWindowSlowCalls) {
+  FakeClock clock;
+  auto b = Make({.window = WindowType::kTimeBased, .window_duration = 60s, .time_buckets = 6,
+                 .minimum_calls = 3, .slow_call_rate_threshold = 60, .slow_call_duration = 500ms},
+                clock);
+  for (auto took : {600ms, 100ms, 700ms}) {  // 2 of 3 slow = 66.7 %
+    auto p = b->TryAcquire();
+    ASSERT_TRUE(p.has_value());
+    clock.Advance(took);
+    p->RecordFailure(Error::NotFound("not a failure"));  // slow but not failed
+  }
+  EXPECT_EQ(b->state(), BreakerState::kOpen);
+  EXPECT_THAT(b->history().back().reason, HasSubstr("slow-call rate 66.7% >= 60.0% over 3 calls"));
+}
+
+TEST(CircuitBreakerTest, ProbeThatIsSlowCountsAgainstClosing) {
+  FakeClock clock;
+  auto b = Make({.window = WindowType::kCountBased, .open_duration = 1s, .window_size = 2,
+                 .minimum_calls = 2, .slow_call_rate_threshold = 50, .slow_call_duration = 100ms,
+                 .half_open_max_calls = 2},
+                clock);
+  Exec(*b, true);
+  Exec(*b, true);
+  clock.Advance(1s);
+  auto p1 = b->TryAcquire();
+  auto p2 = b->TryAcquire();
+  ASSERT_TRUE(p1 && p2);
+  p1->RecordSuccess();
+  clock.Advance(200ms);
+  p2->RecordSuccess();  // slow: 50 % of the probes
+  EXPECT_EQ(b->state(), BreakerState::kOpen);
+}
+
+TEST(CircuitBreakerTest, StatsOfAnOpenBreaker) {
+  FakeClock clock;
+  auto b = Make({.name = "stats", .failure_threshold = 2, .open_duration = 10s}, clock);
+  Exec(*b, false);
+  Exec(*b, true);
+  Exec(*b, true);
+  clock.Advance(4s);
+  (void)b->TryAcquire();
+  const auto s = b->stats();
+  EXPECT_EQ(s.name, "stats");
+  EXPECT_EQ(s.state, BreakerState::kOpen);
+  EXPECT_EQ(s.open_remaining, 6s);
+  EXPECT_EQ(s.calls, 3u);
+  EXPECT_EQ(s.rejections, 1u);
+  EXPECT_NEAR(s.failure_rate, 66.67, 0.01);
+  EXPECT_EQ(s.transitions, 1u);
+}
+
 TEST(CircuitBreakerTest, InvalidOptionsAreRejectedWithTheField) {
   FakeClock clock;
   struct Case {
@@ -480,6 +587,7 @@ TEST(CircuitBreakerTest, InvalidOptionsAreRejectedWithTheField) {
   cases.push_back({{.slow_call_rate_threshold = -1}, "slow_call_rate_threshold"});
   cases.push_back({{.slow_call_duration = -1s}, "slow_call_duration"});
   cases.push_back({{.half_open_max_calls = 0}, "half_open_max_calls"});
+  cases.push_back({{.half_open_max_wait = -1s}, "half_open_max_wait"});
   cases.push_back({{.history_size = -1}, "history_size"});
   cases.push_back({{.name = ""}, "name"});
   for (auto& c : cases) {
@@ -543,15 +651,15 @@ void Hammer(CircuitBreakerOptions o) {
   }
   std::thread ticker([&] {
     int n = 0;
-    while (!stop.load()) {
+    do {  // at least one round, so the operator overrides below always happen
       clock.Advance(100ms);
-      if (++n % 500 == 0) b->ForceOpen();
-      if (n % 500 == 5) b->Reset();
+      if (++n % 500 == 1) b->ForceOpen();
+      if (n % 500 == 6) b->Reset();
       if (n % 700 == 0) b->Disable();
       if (n % 700 == 3) b->Reset();
       (void)b->stats();
       std::this_thread::yield();
-    }
+    } while (!stop.load());
   });
   for (auto& th : threads) th.join();
   stop = true;

@@ -43,6 +43,21 @@ int64_t JitterRng::UniformInclusive(int64_t lo, int64_t hi) noexcept {
 
 // ---- RetryPolicy ----
 
+namespace {
+// Seeds for policies created without one: std::random_device once per process (it may read
+// /dev/urandom), then a distinct stream per policy, so creating a policy per request stays cheap.
+uint64_t UnseededPolicySeed() {
+  static const uint64_t base = [] {
+    std::random_device rd;
+    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }();
+  static std::atomic<uint64_t> counter{0};
+  JitterRng mix(base ^ (counter.fetch_add(1, std::memory_order_relaxed) * 0x9E3779B97F4A7C15ULL));
+  const uint64_t seed = mix.Next();
+  return seed != 0 ? seed : 1;
+}
+}  // namespace
+
 Status RetryPolicy::Validate(const RetryOptions& o) {
   auto bad = [](std::string msg) { return Status(Error::InvalidArgument("RetryOptions: " + msg)); };
   if (o.max_attempts < 1 || o.max_attempts > 100)
@@ -72,12 +87,7 @@ RetryPolicy::RetryPolicy(RetryOptions options) : options_(std::move(options)) {
     std::fprintf(stderr, "esper::resilience::RetryPolicy: invalid options: %s\n", s.error().ToString().c_str());
     std::abort();
   }
-  if (options_.seed != 0) {
-    seed_ = options_.seed;
-  } else {
-    std::random_device rd;
-    seed_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  }
+  seed_ = options_.seed != 0 ? options_.seed : UnseededPolicySeed();
 }
 
 RetryPolicy::RetryPolicy(const RetryPolicy& other)
@@ -178,8 +188,14 @@ Result<Clock::Duration> RetryState::OnFailure(const Error& error, std::optional<
     if (o.max_attempts == 1) return error;
     return Error(error).Wrap(fmt::format("gave up after {} {}", n, plural(n)));
   }
-  if (deadline_.expired()) {
-    return deadline_.ExceededError(fmt::format("after {} {}; last error: {}", n, plural(n), error.ToString()));
+  // One clock read for both deadline checks (a read can cost ~100 ns on a virtual machine).
+  Clock::Duration left = Clock::Duration::max();
+  if (!deadline_.infinite()) {
+    const Clock::TimePoint now = deadline_.clock().Now();
+    if (now >= deadline_.when()) {
+      return deadline_.ExceededError(fmt::format("after {} {}; last error: {}", n, plural(n), error.ToString()));
+    }
+    left = deadline_.when() - now;
   }
 
   Clock::Duration delay;
@@ -189,7 +205,6 @@ Result<Clock::Duration> RetryState::OnFailure(const Error& error, std::optional<
     delay = policy_->Backoff(n, attempts_ == 1 ? o.base_delay : last_delay_, rng_);
   }
   if (!deadline_.infinite()) {
-    const Clock::Duration left = deadline_.remaining();
     if (delay >= left) {
       return Error::DeadlineExceeded(
           fmt::format("deadline exceeded after {} {}: the next retry would wait {} with {} left; last "

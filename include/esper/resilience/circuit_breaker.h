@@ -42,8 +42,9 @@
 //   ...three failures...  → state() == kOpen;  clock.Advance(30s);  → state() == kHalfOpen
 //
 // Thread safety: every method may be called from any number of threads. When CLOSED or
-// DISABLED, TryAcquire() is one atomic load and recording a success in kConsecutive mode is two
-// relaxed atomic operations on per-thread-striped counters — no lock. Recording into a window
+// DISABLED, TryAcquire() is one atomic load, and recording a success in kConsecutive mode (with
+// slow-call detection off) is a relaxed increment on a per-thread-striped counter plus a relaxed
+// load — no lock, no clock read. A failure is one atomic increment. Recording into a window
 // (kCountBased / kTimeBased), failures that trip, state transitions and the OPEN/HALF_OPEN paths
 // take a mutex. Transition listeners run synchronously on the thread that caused the transition,
 // after the state changed and with no breaker lock held, one at a time and in transition order;
@@ -119,6 +120,10 @@ struct CircuitBreakerOptions {
   /// all of them succeeding closes; in window modes, once all probes reported, the failure and
   /// slow rates of the probes are judged against the thresholds. >= 1.
   int half_open_max_calls = 1;
+  /// If the probes have not all reported this long after the breaker half-opened (a probe permit
+  /// kept alive and never reported), the breaker re-opens on the next call instead of waiting
+  /// forever. 0 = wait forever. >= 0.
+  Clock::Duration half_open_max_wait = Clock::Duration::zero();
 
   /// Whether an error counts as a failure. Empty = DefaultIsFailure. Errors that are not
   /// failures count as successes. Must be thread-safe and must not call the breaker.
@@ -158,9 +163,17 @@ struct CircuitBreakerStats {
 
 namespace detail {
 class BreakerWindow;
-/// The counter stripe of the calling thread (0..kStripes-1).
-unsigned ThisThreadStripe() noexcept;
 inline constexpr unsigned kStripes = 8;
+/// Assigns the calling thread its stripe (round robin) and returns it.
+unsigned AssignThreadStripe() noexcept;
+/// The calling thread's stripe + 1, or 0 before the first call. Constant-initialised, so
+/// reading it is a plain TLS load (no guard, no wrapper call).
+inline thread_local unsigned tls_stripe_plus_one = 0;
+/// The counter stripe of the calling thread (0..kStripes-1).
+inline unsigned ThisThreadStripe() noexcept {
+  const unsigned s = tls_stripe_plus_one;
+  return s != 0 ? s - 1 : AssignThreadStripe();
+}
 struct alignas(64) CounterStripe {
   std::atomic<uint64_t> successes{0};
   std::atomic<uint64_t> failures{0};
@@ -241,6 +254,7 @@ class CircuitBreaker {
   // The state word: epoch (transition count) << 8 | state. Read on every TryAcquire().
   alignas(64) std::atomic<uint64_t> word_;
   std::atomic<int64_t> open_until_ns_{0};        // OPEN: clock time (ns since epoch) to half-open
+  Clock::TimePoint half_open_since_{};           // guarded by mu_
   alignas(64) std::atomic<int> consecutive_failures_{0};
   mutable detail::CounterStripe stripes_[detail::kStripes];
 
