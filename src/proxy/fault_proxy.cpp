@@ -110,6 +110,7 @@ constexpr size_t kBufferCap = 256 * 1024;   // per buffer; reading stops above i
 constexpr size_t kMaxHead = 64 * 1024;      // request / response head limit
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr auto kCloseGrace = std::chrono::seconds(2);  // after our FIN, wait this long for theirs
+constexpr auto kCloseFlushLimit = std::chrono::seconds(30);  // closing: time to drain our bytes
 constexpr uint64_t kUnknownLengthWindow = 64 * 1024;   // truncation range when length is unknown
 
 // epoll tags: the top two values are the listener and the wake-up eventfd; a connection's
@@ -137,6 +138,18 @@ class Buffer {
   void clear() noexcept {
     data_.clear();
     pos_ = 0;
+  }
+  /// Moves the first n bytes of src to the end of this buffer; O(1) when this buffer is empty and
+  /// src is taken whole (the common case when forwarding a body).
+  void MoveFrom(Buffer& src, size_t n) {
+    if (empty() && n == src.size()) {
+      data_.swap(src.data_);
+      std::swap(pos_, src.pos_);
+      src.clear();
+      return;
+    }
+    append(src.view().substr(0, n));
+    src.consume(n);
   }
 
  private:
@@ -275,9 +288,28 @@ struct FaultProxy::Impl {
     bool down_fin = false;  // FIN sent to client
   };
 
-  explicit Impl(Options o) : opts(std::move(o)) {}
+  explicit Impl(Options o) : opts(o), published(std::move(o)) {}
 
-  Options opts;
+  Options opts;  // the loop thread's copy
+
+  // SetFaults() publishes new fault settings here; the loop picks them up before its next decision.
+  mutable std::mutex faults_mu;
+  Options published;  // guarded by faults_mu; what options() returns
+  std::atomic<bool> faults_dirty{false};
+  void RefreshFaults() {
+    if (!faults_dirty.exchange(false, std::memory_order_acq_rel)) return;
+    std::lock_guard lock(faults_mu);
+    CopyFaults(published, opts);
+  }
+  static void CopyFaults(const Options& from, Options& to) {
+    to.reset_rate = from.reset_rate;
+    to.stall_rate = from.stall_rate;
+    to.latency = from.latency;
+    to.error_rate = from.error_rate;
+    to.error_status = from.error_status;
+    to.retry_after = from.retry_after;
+    to.truncate_rate = from.truncate_rate;
+  }
   Endpoint listen_ep, upstream_ep;
   Resolved upstream_addr;
 
@@ -288,7 +320,6 @@ struct FaultProxy::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<uint16_t> bound_port{0};
   int epfd = -1, wakefd = -1, listenfd = -1;
-  bool listen_paused = false;
   std::optional<TimePoint> listen_resume;
 
   // Loop-thread state.
@@ -328,6 +359,9 @@ struct FaultProxy::Impl {
   bool StartConnect(Conn& c);
   void Destroy(Conn& c);
   void ResetClient(Conn& c);
+  // Closes a connection's socket, taking it out of epoll first (a forked child may still hold
+  // the file open, and epoll would keep reporting it).
+  void CloseSocket(int& fd, Interest& interest, bool reset);
   void BeginClose(Conn& c);
   void ProcessClosing(Conn& c);
   void RecordDecision(Conn& c, uint64_t request_index);
@@ -424,6 +458,7 @@ void FaultProxy::Impl::Run() {
       if (errno == EINTR) continue;
       break;  // EBADF/EINVAL: cannot happen with our own fds
     }
+    RefreshFaults();
     for (int i = 0; i < n; ++i) {
       uint64_t tag = events[i].data.u64;
       if (tag == kWakeTag) {
@@ -468,7 +503,6 @@ void FaultProxy::Impl::Accept() {
         epoll_event ev{};
         ev.data.u64 = kListenTag;
         ::epoll_ctl(epfd, EPOLL_CTL_MOD, listenfd, &ev);
-        listen_paused = true;
         listen_resume = SteadyClock::now() + std::chrono::milliseconds(100);
       }
       return;
@@ -489,6 +523,7 @@ void FaultProxy::Impl::Accept() {
     Inc(stats.active);
     if (opts.mode == Mode::kTcp) {
       Inc(stats.requests);
+      RefreshFaults();
       c.decision = detail::Decide(c.rng, opts);
       RecordDecision(c, 0);
       if (c.decision.kind != FaultKind::kStall && !StartConnect(c)) {
@@ -543,8 +578,7 @@ void FaultProxy::Impl::HandleEvent(Conn& c, bool upstream_side, uint32_t events)
       ::getsockopt(c.ufd, SOL_SOCKET, SO_ERROR, &err, &len);
       if (err != 0) {
         Inc(stats.upstream_failures);
-        CloseFd(c.ufd);
-        c.u_events = {};
+        CloseSocket(c.ufd, c.u_events, false);
         c.u_connecting = false;
         if (opts.mode == Mode::kTcp) {
           ResetClient(c);
@@ -712,7 +746,6 @@ void FaultProxy::Impl::FireTimers() {
   TimePoint now = SteadyClock::now();
   if (listen_resume && *listen_resume <= now) {
     listen_resume.reset();
-    listen_paused = false;
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = kListenTag;
@@ -734,20 +767,31 @@ void FaultProxy::Impl::FireTimers() {
   }
 }
 
+void FaultProxy::Impl::CloseSocket(int& fd, Interest& interest, bool reset) {
+  if (fd < 0) return;
+  if (interest.registered) ::epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
+  interest = {};
+  if (reset) {
+    ResetFd(fd);
+  } else {
+    CloseFd(fd);
+  }
+}
+
 void FaultProxy::Impl::Destroy(Conn& c) {
   if (c.dead) return;
   c.dead = true;
   SetTimer(c, std::nullopt);
-  CloseFd(c.cfd);
-  CloseFd(c.ufd);
+  CloseSocket(c.cfd, c.c_events, false);
+  CloseSocket(c.ufd, c.u_events, false);
   stats.active.fetch_sub(1, std::memory_order_relaxed);
   dead.push_back(c.id);
 }
 
 void FaultProxy::Impl::ResetClient(Conn& c) {
   if (c.dead) return;
-  ResetFd(c.cfd);
-  ResetFd(c.ufd);
+  CloseSocket(c.cfd, c.c_events, true);
+  CloseSocket(c.ufd, c.u_events, true);
   Destroy(c);
 }
 
@@ -755,12 +799,13 @@ void FaultProxy::Impl::BeginClose(Conn& c) {
   if (c.closing || c.dead) return;
   c.closing = true;
   if (c.ufd >= 0) {
-    CloseFd(c.ufd);
+    CloseSocket(c.ufd, c.u_events, false);
     c.u_connecting = false;
   }
   c.u_in.clear();
   c.u_out.clear();
-  SetTimer(c, std::nullopt);
+  // A client that never reads what is left must not hold the connection forever.
+  SetTimer(c, SteadyClock::now() + kCloseFlushLimit);
 }
 
 // Closing: discard what the client sends; once our out-buffer is flushed, send FIN; when the
@@ -784,7 +829,7 @@ void FaultProxy::Impl::FailWithLocal(Conn& c, int status, std::string_view body)
 
 void FaultProxy::Impl::UpstreamBroken(Conn& c) {
   // Upstream reset or failed to take our bytes.
-  if (c.ufd >= 0) CloseFd(c.ufd);
+  CloseSocket(c.ufd, c.u_events, false);
   c.u_connecting = false;
   c.u_in.clear();
   c.u_out.clear();
@@ -869,6 +914,7 @@ bool FaultProxy::Impl::StepRequest(Conn& c) {
       Inc(stats.requests);
       c.request = std::move(*head);
       c.head_len = end;
+      RefreshFaults();
       c.decision = detail::Decide(c.rng, opts);
       uint64_t index = c.next_request++;
       RecordDecision(c, index);
@@ -906,8 +952,11 @@ bool FaultProxy::Impl::StepRequest(Conn& c) {
         FailWithLocal(c, 400, fmt::format("esper proxy: {}\n", n.error().message()));
         return true;
       }
-      if (!discard) c.u_out.append(v.substr(0, *n));
-      c.c_in.consume(*n);
+      if (discard) {
+        c.c_in.consume(*n);
+      } else {
+        c.u_out.MoveFrom(c.c_in, *n);
+      }
       if (c.req_body.done()) c.req = ReqState::kAwaitResponse;
       return *n > 0 || c.req == ReqState::kAwaitResponse;
     }
@@ -921,8 +970,7 @@ bool FaultProxy::Impl::StepRequest(Conn& c) {
       if (c.c_in.empty()) return false;
       size_t room = c.u_out.size() < kBufferCap ? kBufferCap - c.u_out.size() : 0;
       size_t n = std::min(room, c.c_in.size());
-      c.u_out.append(c.c_in.view().substr(0, n));
-      c.c_in.consume(n);
+      c.u_out.MoveFrom(c.c_in, n);
       return n > 0;
     }
   }
@@ -939,7 +987,7 @@ void FaultProxy::Impl::Act(Conn& c) {
     case FaultKind::kStall:
       c.c_in.clear();
       if (c.ufd >= 0) {
-        CloseFd(c.ufd);
+        CloseSocket(c.ufd, c.u_events, false);
         c.u_in.clear();
         c.u_out.clear();
       }
@@ -986,7 +1034,7 @@ bool FaultProxy::Impl::StepResponse(Conn& c) {
         // Upstream closed an idle keep-alive connection (or sent bytes nobody asked for):
         // drop it; the next request opens a new one.
         if (!c.u_in.empty()) Inc(stats.protocol_errors);
-        CloseFd(c.ufd);
+        CloseSocket(c.ufd, c.u_events, false);
         c.u_in.clear();
         c.u_out.clear();
         c.u_eof = false;
@@ -1085,8 +1133,7 @@ bool FaultProxy::Impl::StepResponse(Conn& c) {
             return true;
           }
         }
-        c.c_out.append(v.substr(0, take));
-        c.u_in.consume(take);
+        c.c_out.MoveFrom(c.u_in, take);
         c.resp_body_sent += take;
         if (c.resp_body.done()) c.resp = RespState::kDone;
         return take > 0 || c.resp == RespState::kDone;
@@ -1111,8 +1158,7 @@ bool FaultProxy::Impl::StepResponse(Conn& c) {
       size_t room = c.c_out.size() < kBufferCap ? kBufferCap - c.c_out.size() : 0;
       size_t n = std::min(room, c.u_in.size());
       if (n > 0) {
-        c.c_out.append(c.u_in.view().substr(0, n));
-        c.u_in.consume(n);
+        c.c_out.MoveFrom(c.u_in, n);
       }
       if ((c.u_eof && c.u_in.empty()) || (c.c_eof && c.c_in.empty())) {
         BeginClose(c);
@@ -1170,10 +1216,10 @@ void FaultProxy::Impl::ProcessTcp(Conn& c) {
         q.push_back({now + opts.latency, std::string(src.view().substr(0, n))});
         q_bytes += n;
         Inc(stats.delayed);
+        src.consume(n);
       } else {
-        dst.append(src.view().substr(0, n));
+        dst.MoveFrom(src, n);
       }
-      src.consume(n);
     }
     while (!q.empty() && q.front().release <= now) {
       dst.append(q.front().bytes);
@@ -1211,17 +1257,10 @@ void FaultProxy::Impl::ProcessTcp(Conn& c) {
 FaultProxy::FaultProxy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 FaultProxy::~FaultProxy() { Stop(); }
 
-Result<std::unique_ptr<FaultProxy>> FaultProxy::Create(Options options) {
-  ESPER_ASSIGN_OR_RETURN(Endpoint listen_ep, ParseEndpoint(options.listen).map_error([](Error e) {
-    return e.Wrap("listen");
-  }));
-  if (options.upstream.empty()) {
-    return Error::InvalidArgument("upstream is required (\"host:port\")");
-  }
-  ESPER_ASSIGN_OR_RETURN(Endpoint upstream_ep, ParseEndpoint(options.upstream).map_error([](Error e) {
-    return e.Wrap("upstream");
-  }));
-  if (upstream_ep.port == 0) return Error::InvalidArgument("upstream port must not be 0");
+namespace {
+
+// Everything Create() checks except the endpoints.
+Status ValidateFaults(const Options& options) {
   struct Rate {
     const char* name;
     double value;
@@ -1251,6 +1290,23 @@ Result<std::unique_ptr<FaultProxy>> FaultProxy::Create(Options options) {
     return Error::InvalidArgument(
         fmt::format("retry_after {} s is not in [0, 86400]", options.retry_after->count()));
   }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FaultProxy>> FaultProxy::Create(Options options) {
+  ESPER_ASSIGN_OR_RETURN(Endpoint listen_ep, ParseEndpoint(options.listen).map_error([](Error e) {
+    return e.Wrap("listen");
+  }));
+  if (options.upstream.empty()) {
+    return Error::InvalidArgument("upstream is required (\"host:port\")");
+  }
+  ESPER_ASSIGN_OR_RETURN(Endpoint upstream_ep, ParseEndpoint(options.upstream).map_error([](Error e) {
+    return e.Wrap("upstream");
+  }));
+  if (upstream_ep.port == 0) return Error::InvalidArgument("upstream port must not be 0");
+  ESPER_RETURN_IF_ERROR(ValidateFaults(options));
   if (options.max_connections < 1 || options.max_connections > 100000) {
     return Error::InvalidArgument(
         fmt::format("max_connections {} is not in [1, 100000]", options.max_connections));
@@ -1259,6 +1315,22 @@ Result<std::unique_ptr<FaultProxy>> FaultProxy::Create(Options options) {
   impl->listen_ep = std::move(listen_ep);
   impl->upstream_ep = std::move(upstream_ep);
   return std::unique_ptr<FaultProxy>(new FaultProxy(std::move(impl)));
+}
+
+Status FaultProxy::SetFaults(const Options& faults) {
+  Options next;
+  {
+    std::lock_guard lock(impl_->faults_mu);
+    next = impl_->published;
+  }
+  Impl::CopyFaults(faults, next);
+  ESPER_RETURN_IF_ERROR(ValidateFaults(next));
+  {
+    std::lock_guard lock(impl_->faults_mu);
+    Impl::CopyFaults(next, impl_->published);
+  }
+  impl_->faults_dirty.store(true, std::memory_order_release);
+  return OkStatus();
 }
 
 Status FaultProxy::Start() { return impl_->Start(); }
@@ -1297,6 +1369,9 @@ std::vector<FaultRecord> FaultProxy::FaultLog() const {
   return impl_->log;
 }
 
-const Options& FaultProxy::options() const noexcept { return impl_->opts; }
+Options FaultProxy::options() const {
+  std::lock_guard lock(impl_->faults_mu);
+  return impl_->published;
+}
 
 }  // namespace esper::proxy

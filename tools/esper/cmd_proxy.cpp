@@ -98,7 +98,7 @@ Runner SetupProxy(CLI::App& cmd) {
     proxy::FaultProxy& p = **created;
     ESPER_RETURN_IF_ERROR(p.Start());
 
-    const proxy::Options& opt = p.options();
+    const proxy::Options opt = p.options();
     fmt::print(stderr,
                "esper proxy: {} mode, upstream {}, reset {}, stall {}, latency {} ms, error {} "
                "({}{}), truncate {}, seed {}\n",

@@ -29,6 +29,8 @@
 //                     body (fewer bytes than the framing promises — at least one byte is always
 //                     missing) are forwarded, then the client connection is closed (FIN).
 //      latency        every request waits `latency` before it is forwarded (or answered).
+//    Only cleartext HTTP/1.x is understood (a "101 Switching Protocols" turns the connection into
+//    a plain tunnel); for TLS or HTTP/2 use Mode::kTcp.
 //  - Mode::kTcp: a byte pipe; one fault decision per connection. reset: RST as soon as the
 //    first bytes arrive from either side (nothing is forwarded); stall: accept, read, never
 //    forward or answer; truncate: a seeded prefix of the first bytes upstream sends is
@@ -213,7 +215,16 @@ class FaultProxy {
   /// The first `fault_log_capacity` decisions, in decision order.
   std::vector<FaultRecord> FaultLog() const;
 
-  const Options& options() const noexcept;
+  /// Changes the fault settings while running (reset_rate, stall_rate, latency, error_rate,
+  /// error_status, retry_after, truncate_rate are taken from `faults`; every other field is
+  /// ignored). Validated like Create(); on error nothing changes. Applies to every decision made
+  /// after it returns (requests already decided keep their fault); the seeded generators continue,
+  /// so a run that calls SetFaults at the same points of its request sequence stays reproducible.
+  /// Typical use: fail everything, let a circuit breaker open, then SetFaults({}) to heal.
+  Status SetFaults(const Options& faults);
+
+  /// The options in force (with the latest SetFaults applied).
+  Options options() const;
 
  private:
   struct Impl;

@@ -2,8 +2,11 @@
 // a real client socket.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "fixture.h"
 
@@ -141,6 +144,53 @@ TEST(FaultProxyHttp, ConnectionCloseRequestIsHonoured) {
 }
 
 
+TEST(FaultProxyHttp, ExpectContinueInterimResponseIsForwarded) {
+  TestHttpServer upstream;
+  auto proxy = StartProxy(upstream, {});
+  ASSERT_TRUE(proxy);
+  RawConnection c(proxy->port());
+  ASSERT_TRUE(c.Send("PUT /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+  auto interim = c.ReadResponse("PUT");
+  ASSERT_TRUE(interim.complete);
+  EXPECT_EQ(interim.status, 100);
+  ASSERT_TRUE(c.Send("world"));
+  auto r = c.ReadResponse("PUT");
+  ASSERT_TRUE(r.complete);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "world");
+  EXPECT_EQ(proxy->statistics().requests, 1u);
+}
+
+TEST(FaultProxyHttp, ManyConcurrentConnectionsShareOneLoopThread) {
+  auto threads = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/task"),
+                         std::filesystem::directory_iterator());
+  };
+  TestHttpServer upstream;
+  auto before = threads();
+  auto proxy = StartProxy(upstream, {});
+  ASSERT_TRUE(proxy);
+  EXPECT_EQ(threads(), before + 1);  // the proxy owns exactly one thread
+  const int kClients = kSanitized ? 16 : 48, kRequests = 20;
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < kClients; ++t) {
+    clients.emplace_back([&, t] {
+      RawConnection c(proxy->port());
+      for (int i = 0; i < kRequests; ++i) {
+        size_t n = static_cast<size_t>((t * 7919 + i * 104729) % 70000);
+        if (!c.Send(Get("/bytes?n=" + std::to_string(n)))) return;
+        auto r = c.ReadResponse();
+        if (r.complete && r.body == PatternBytes(n)) ok.fetch_add(1);
+      }
+    });
+  }
+  for (auto& th : clients) th.join();
+  EXPECT_EQ(ok.load(), kClients * kRequests);
+  EXPECT_EQ(proxy->statistics().requests, static_cast<uint64_t>(kClients * kRequests));
+  EXPECT_EQ(proxy->statistics().connections, static_cast<uint64_t>(kClients));
+}
+
 // ---------------------------------------------------------------------------- faults
 
 TEST(FaultProxyHttp, ResetIsSeenAsEconnresetAndLoggedBeforeOrAfterUpstream) {
@@ -226,6 +276,20 @@ TEST(FaultProxyHttp, Injected503CarriesRetryAfterAndKeepsTheConnection) {
   auto s = proxy->statistics();
   EXPECT_EQ(s.errors, 2u);
   EXPECT_EQ(s.requests, 2u);
+}
+
+TEST(FaultProxyHttp, InjectedErrorAfterExpectContinueClosesTheConnection) {
+  TestHttpServer upstream;
+  auto proxy = StartProxy(upstream, {.error_rate = 1.0});
+  ASSERT_TRUE(proxy);
+  RawConnection c(proxy->port());
+  ASSERT_TRUE(c.Send("PUT /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+  auto r = c.ReadResponse("PUT");
+  ASSERT_TRUE(r.complete);
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.Header("Connection"), "close");  // the body was never sent: do not wait for it
+  std::string rest;
+  EXPECT_EQ(c.ReadToEnd(rest, 5s), RS::kEof);
 }
 
 TEST(FaultProxyHttp, Injected500WithoutRetryAfter) {
@@ -401,6 +465,36 @@ TEST(FaultProxyHttp, SameSeedGivesTheSameFaultSequence) {
   }
 }
 
+TEST(FaultProxyHttp, SetFaultsChangesTheNextDecisionsOnALiveConnection) {
+  TestHttpServer upstream;
+  auto proxy = StartProxy(upstream, {.error_rate = 1.0});
+  ASSERT_TRUE(proxy);
+  RawConnection c(proxy->port());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.Send(Get("/hello")));
+    EXPECT_EQ(c.ReadResponse().status, 503);
+  }
+  // A bad setting is refused and changes nothing.
+  auto bad = proxy->SetFaults({.reset_rate = 0.7, .error_rate = 0.7});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(c.Send(Get("/hello")));
+  EXPECT_EQ(c.ReadResponse().status, 503);
+  // Heal: the same keep-alive connection now reaches upstream.
+  ASSERT_TRUE(proxy->SetFaults({}));
+  EXPECT_EQ(proxy->options().error_rate, 0.0);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.Send(Get("/hello")));
+    auto r = c.ReadResponse();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "hello");
+  }
+  auto s = proxy->statistics();
+  EXPECT_EQ(s.errors, 4u);
+  EXPECT_EQ(s.passed, 3u);
+  EXPECT_EQ(upstream.requests(), 3);
+}
+
 // ---------------------------------------------------------------------------- lifecycle & edges
 
 TEST(FaultProxyHttp, StopWithManyOpenConnectionsReturnsAndJoins) {
@@ -504,6 +598,38 @@ TEST(FaultProxyHttp, UpstreamIdleCloseIsRecoveredByReconnecting) {
   auto r = d.ReadResponse();
   ASSERT_TRUE(r.complete);
   EXPECT_EQ(r.body, "hello");
+}
+
+TEST(FaultProxyHttp, UpstreamDyingMidBodyEndsTheClientResponseWithoutHanging) {
+  TestHttpServer upstream;
+  auto proxy = StartProxy(upstream, {});
+  ASSERT_TRUE(proxy);
+  RawConnection c(proxy->port());
+  ASSERT_TRUE(c.Send(Get("/die?n=30000")));
+  auto r = c.ReadResponse();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_FALSE(r.complete);
+  EXPECT_EQ(r.end, RS::kEof);
+  EXPECT_TRUE(r.body == PatternBytes(30000));
+}
+
+TEST(FaultProxyHttp, ClientVanishingMidBodyReleasesTheConnection) {
+  TestHttpServer upstream;
+  auto proxy = StartProxy(upstream, {});
+  ASSERT_TRUE(proxy);
+  {
+    RawConnection c(proxy->port());
+    ASSERT_TRUE(c.Send("PUT /echo HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + std::string(5000, 'x')));
+    for (int i = 0; i < 500 && proxy->statistics().requests == 0; ++i) std::this_thread::sleep_for(10ms);
+  }  // closed with 95,000 body bytes never sent
+  for (int i = 0; i < 500 && proxy->statistics().active_connections != 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(proxy->statistics().active_connections, 0u);
+  // The proxy still serves.
+  RawConnection d(proxy->port());
+  ASSERT_TRUE(d.Send(Get("/hello")));
+  EXPECT_EQ(d.ReadResponse().body, "hello");
 }
 
 TEST(FaultProxyHttp, StartTwiceAndBindConflictAreErrors) {

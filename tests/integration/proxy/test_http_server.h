@@ -7,8 +7,10 @@
 //   GET|HEAD /bytes?n=N        200, N pattern bytes (PatternBytes), Content-Length
 //   GET /chunked?n=N           200, N pattern bytes, chunked in pieces of 1000
 //   GET /nocontent             204, no body
+//   GET /die?n=N               200 promising 2N bytes, sends N, then closes (a broken upstream)
 //   GET /close?n=N             200, N pattern bytes, no Content-Length, then close (until-close)
 //   POST|PUT /echo             200, the request body (Content-Length or chunked) echoed back
+//                              ("Expect: 100-continue" gets an interim 100 first)
 //   anything else              404
 // requests() counts complete requests received; connections() counts accepted connections.
 #pragma once
@@ -189,6 +191,9 @@ class TestHttpServer {
       std::string target = line.substr(method.size() + 1);
       target = target.substr(0, target.find(' '));
       std::string body;
+      if (Lower(HeaderValue(head, "Expect")) == "100-continue") {
+        if (!SendAll(fd, "HTTP/1.1 100 Continue\r\n\r\n")) return Done(fd);
+      }
       std::string te = Lower(HeaderValue(head, "Transfer-Encoding"));
       if (te.find("chunked") != std::string::npos) {
         if (!ReadChunked(fd, buf, body)) return Done(fd);
@@ -225,6 +230,10 @@ class TestHttpServer {
           out += "\r\n";
         }
         out += "0\r\n\r\n";
+      } else if (path == "/die") {  // promises 2n bytes, sends n, closes
+        out = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(2 * n) + "\r\n\r\n" + PatternBytes(n);
+        SendAll(fd, out);
+        return Done(fd);
       } else if (path == "/nocontent") {
         out = "HTTP/1.1 204 No Content\r\n" + conn_hdr + "\r\n";
       } else if (path == "/close") {
