@@ -162,7 +162,7 @@ TEST(HttpThroughFaultProxy, BudgetCapsRetriesDuringAnOutage) {
   EXPECT_EQ(client->GetStats().begin()->second.retries, 4u);
 }
 
-TEST(HttpThroughFaultProxy, BreakerOpensDuringAnOutageAndProbesOnSchedule) {
+TEST(HttpThroughFaultProxy, BreakerOpensDuringAnOutageProbesOnScheduleAndRecovers) {
   FakeClock clock;
   auto rig = std::make_unique<Rig>(proxy::Options{.reset_rate = 1.0, .seed = 9});
   ClientOptions o;
@@ -187,6 +187,14 @@ TEST(HttpThroughFaultProxy, BreakerOpensDuringAnOutageAndProbesOnSchedule) {
   ASSERT_FALSE(probe);
   EXPECT_EQ(rig->fault_proxy->statistics().requests, 6u);
   EXPECT_EQ(client->GetStats().begin()->second.breaker_state, "open");
+  // The outage ends; after the next open_duration the probe succeeds and the breaker closes.
+  ASSERT_TRUE(rig->fault_proxy->SetFaults(proxy::Options{}));
+  clock.Advance(20s);
+  auto healed = client->Get(rig->Url("/x"));
+  ASSERT_TRUE(healed) << healed.error();
+  EXPECT_TRUE(healed->body == rig->payload);
+  EXPECT_EQ(client->GetStats().begin()->second.breaker_state, "closed");
+  ASSERT_TRUE(client->Get(rig->Url("/x")));
 }
 
 TEST(HttpThroughFaultProxy, LatencyBeyondThePerTryTimeout) {
