@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,8 +147,20 @@ http {{
   pid_t pid_ = 0;
 };
 
-// N requests kept in flight for `duration`; returns completed requests per second.
-Result<double> OurRequestsPerSecond(const std::string& url, int n, std::chrono::milliseconds duration) {
+double CpuSeconds(int who) {
+  rusage ru{};
+  getrusage(who, &ru);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
+struct Throughput {
+  double rps = 0;
+  double cpu_us_per_request = 0;  // user + system CPU of the process, per completed request
+};
+
+// N requests kept in flight for `duration`: completed requests per second and CPU per request.
+Result<Throughput> OurRequestsPerSecond(const std::string& url, int n, std::chrono::milliseconds duration) {
   http::ClientOptions o;
   o.max_connections = n;
   o.breaker_per_host = false;
@@ -184,9 +197,11 @@ Result<double> OurRequestsPerSecond(const std::string& url, int n, std::chrono::
   std::this_thread::sleep_for(std::min(duration / 5, std::chrono::milliseconds(300)));
   const uint64_t d0 = done.load();
   const auto t0 = SteadyClock::now();
+  const double c0 = CpuSeconds(RUSAGE_SELF);
   std::this_thread::sleep_for(duration);
   const uint64_t d1 = done.load();
   const auto t1 = SteadyClock::now();
+  const double c1 = CpuSeconds(RUSAGE_SELF);
   stop.store(true);
   {
     std::unique_lock lock(mu);
@@ -195,13 +210,16 @@ Result<double> OurRequestsPerSecond(const std::string& url, int n, std::chrono::
   if (failed.load() > 0) {
     return Error::Internal(fmt::format("{} of our requests failed; first: {}", failed.load(), first_error));
   }
-  return static_cast<double>(d1 - d0) / std::chrono::duration<double>(t1 - t0).count();
+  const double reqs = static_cast<double>(std::max<uint64_t>(1, d1 - d0));
+  return Throughput{.rps = reqs / std::chrono::duration<double>(t1 - t0).count(),
+                    .cpu_us_per_request = (c1 - c0) * 1e6 / reqs};
 }
 
-// wrk -t1 -cN -dD; Requests/sec.
-Result<double> WrkRequestsPerSecond(const std::string& wrk, const std::string& url, int n,
-                                    std::chrono::milliseconds duration) {
+// wrk -t1 -cN -dD; Requests/sec and wrk's CPU per request (its rusage as a reaped child).
+Result<Throughput> WrkRequestsPerSecond(const std::string& wrk, const std::string& url, int n,
+                                        std::chrono::milliseconds duration) {
   int rc = 0;
+  const double c0 = CpuSeconds(RUSAGE_CHILDREN);
   auto secs = std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(duration).count());
   ESPER_ASSIGN_OR_RETURN(std::string out,
                          RunProgram({wrk, "-t1", fmt::format("-c{}", n), fmt::format("-d{}s", secs), url}, &rc));
@@ -210,10 +228,11 @@ Result<double> WrkRequestsPerSecond(const std::string& wrk, const std::string& u
   if (rc != 0 || !std::regex_search(out, m, kRps)) {
     return Error::Unknown(fmt::format("wrk exit {}: {}", rc, out.substr(0, 200)));
   }
-  if (out.find("Non-2xx") != std::string::npos || out.find("Socket errors") != std::string::npos) {
-    // Still a figure, but say so.
-  }
-  return std::stod(m[1].str());
+  const double c1 = CpuSeconds(RUSAGE_CHILDREN);
+  static const std::regex kTotal(R"(([0-9]+) requests in)");
+  std::smatch t;
+  double total = std::regex_search(out, t, kTotal) ? std::stod(t[1].str()) : 0;
+  return Throughput{.rps = std::stod(m[1].str()), .cpu_us_per_request = total > 0 ? (c1 - c0) * 1e6 / total : 0};
 }
 
 size_t RssBytes() {
@@ -340,8 +359,9 @@ Status RunHttpSuite(Context& ctx) {
     ESPER_RETURN_IF_ERROR(nginx.Start(nginx_bin));
     for (int n : levels) {
       ctx.Progress(fmt::format("esper::http::Client, {} in flight", n));
-      ESPER_ASSIGN_OR_RETURN(double ours, OurRequestsPerSecond(nginx.Url(), n, duration));
+      ESPER_ASSIGN_OR_RETURN(Throughput ours, OurRequestsPerSecond(nginx.Url(), n, duration));
       std::optional<double> peer;
+      std::optional<double> peer_cpu;
       std::string note;
       if (wrk_bin.empty()) {
         note = "wrk not found (apt-get install wrk)";
@@ -349,12 +369,26 @@ Status RunHttpSuite(Context& ctx) {
         ctx.Progress(fmt::format("wrk -t1 -c{}", n));
         auto w = WrkRequestsPerSecond(wrk_bin, nginx.Url(), n, duration);
         if (w) {
-          peer = *w;
+          peer = w->rps;
+          if (w->cpu_us_per_request > 0) peer_cpu = w->cpu_us_per_request;
         } else {
           note = "wrk failed: " + w.error().message();
         }
       }
-      add_row(n, ours, peer, std::move(note));
+      ctx.Add(Row{.part = "http",
+                  .metric = "CPU per request",
+                  .case_name = fmt::format("GET 1 KiB from nginx, {} in flight", n),
+                  .unit = "us",
+                  .value = ours.cpu_us_per_request,
+                  .lower_is_better = true,
+                  .peer = "wrk -t1",
+                  .peer_value = peer_cpu,
+                  .target = "",
+                  .pass = std::nullopt,
+                  .note = n == 1 ? "user+system CPU of the whole process per completed request (getrusage); "
+                                   "unlike req/s it does not depend on how busy the machine is"
+                                 : ""});
+      add_row(n, ours.rps, peer, std::move(note));
     }
   }
   if (skip_memory) return OkStatus();
