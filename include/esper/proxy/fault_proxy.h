@@ -49,7 +49,10 @@
 // Threads. One owned event-loop thread (epoll, non-blocking sockets) serves every connection, so
 // hundreds of concurrent connections cost no threads. Start() spawns it, Stop() (or the
 // destructor) closes every connection and joins it. All public methods are safe to call from any
-// thread; Start()/Stop() are serialised internally.
+// thread; Start()/Stop() are serialised internally. Blocking: Start() resolves the host names
+// (getaddrinfo may wait on DNS; use numeric addresses to avoid it) and Stop() waits for the thread
+// to join (promptly: it closes every connection, whatever the clients are doing); nothing else
+// blocks. SetFaults() changes the fault settings of a running proxy.
 //
 // Memory. Each connection buffers at most ~256 KiB per direction (reading stops until the other
 // side drains — backpressure); request and response heads are limited to 64 KiB (a larger
