@@ -479,11 +479,11 @@ class Client::Impl {
       // Sleep until a socket is ready, curl's next timeout, our next timer or a wakeup.
       long wait_ms = 1000;
       if (curl_timer_armed_) {
-        auto d = duration_cast<milliseconds>(curl_timer_ - SteadyNow()).count();
+        auto d = std::chrono::ceil<milliseconds>(curl_timer_ - SteadyNow()).count();
         wait_ms = std::min<long>(wait_ms, std::max<long>(0, static_cast<long>(d)));
       }
       if (!timers_.empty()) {
-        auto d = duration_cast<milliseconds>(timers_.top().when - options_.clock->Now()).count();
+        auto d = std::chrono::ceil<milliseconds>(timers_.top().when - options_.clock->Now()).count();
         wait_ms = std::min<long>(wait_ms, std::max<long>(0, static_cast<long>(d)));
         // A FakeClock moves without waking us: look again soon.
         if (options_.clock != &SystemClock()) wait_ms = std::min(wait_ms, 5L);
