@@ -6,6 +6,8 @@ const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
       {"config", "Show, validate and explain the layered configuration (files < env < --set)",
        SetupConfig},
+      {"http", "Send an HTTP request (get, head, post, put, patch, delete) with retries and timeouts",
+       SetupHttp},
       {"proxy", "Forward TCP/HTTP to an upstream, injecting faults reproducibly from a seed",
        SetupProxy},
       {"bench", "Run the benchmarks and print figures beside the peers measured in the same run",

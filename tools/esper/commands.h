@@ -7,6 +7,7 @@ namespace esper::cli {
 
 Runner SetupBench(CLI::App& cmd);
 Runner SetupConfig(CLI::App& cmd);
+Runner SetupHttp(CLI::App& cmd);
 Runner SetupProxy(CLI::App& cmd);
 
 }  // namespace esper::cli

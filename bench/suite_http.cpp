@@ -1,0 +1,399 @@
+// `esper bench http`: requests/s of esper::http::Client against nginx on loopback beside wrk on
+// the same server in the same run (1, 16, 64, 256 in flight), and memory per in-flight request
+// at 10,000 in flight.
+//
+// Setup: nginx (1 worker, access log off, keep-alive) is started from a temp prefix on a free
+// 127.0.0.1 port and serves a 1 KiB static file. Our figure is a closed loop: N requests kept in
+// flight on one client (one loop thread, pool of N connections), each completion submitting the
+// next, for D seconds. wrk runs with -t1 -cN -dD (one thread, N keep-alive connections) against
+// the same URL. Both share the machine with nginx; the ratio is what matters.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+#include "common/http_test_server.h"
+#include "esper/http/client.h"
+#include "frame.h"
+
+namespace esper::bench {
+namespace {
+
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return 0;
+  }
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool WaitForPort(int port, std::chrono::milliseconds limit) {
+  auto until = SteadyClock::now() + limit;
+  while (SteadyClock::now() < until) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    int rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    close(fd);
+    if (rc == 0) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+// nginx in a temp prefix, killed and cleaned up by the destructor.
+class Nginx {
+ public:
+  ~Nginx() { Stop(); }
+  Status Start(const std::string& binary) {
+    char tmpl[] = "/tmp/esper_bench_nginx_XXXXXX";
+    if (!mkdtemp(tmpl)) return Error::FromErrno(errno, "mkdtemp");
+    dir_ = tmpl;
+    // nginx started as root serves as 'nobody': the tree must be world-readable.
+    std::filesystem::permissions(dir_, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                           std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                           std::filesystem::perms::others_exec);
+    std::filesystem::create_directories(dir_ + "/www");
+    std::filesystem::create_directories(dir_ + "/logs");
+    std::ofstream(dir_ + "/www/file.txt") << std::string(1024, 'e');
+    port_ = FreePort();
+    if (port_ == 0) return Error::Unavailable("no free port on 127.0.0.1");
+    const std::string conf = dir_ + "/nginx.conf";
+    std::ofstream(conf) << fmt::format(R"(worker_processes 1;
+daemon off;
+pid {0}/nginx.pid;
+error_log {0}/logs/error.log warn;
+events {{ worker_connections 20000; }}
+http {{
+  access_log off;
+  keepalive_requests 10000000;
+  keepalive_timeout 120s;
+  client_body_temp_path {0}/tmp_body;
+  proxy_temp_path {0}/tmp_proxy;
+  fastcgi_temp_path {0}/tmp_fcgi;
+  uwsgi_temp_path {0}/tmp_uwsgi;
+  scgi_temp_path {0}/tmp_scgi;
+  server {{
+    listen 127.0.0.1:{1};
+    root {0}/www;
+  }}
+}}
+)", dir_, port_);
+    pid_ = fork();
+    if (pid_ < 0) return Error::FromErrno(errno, "fork");
+    if (pid_ == 0) {
+      int devnull = open("/dev/null", O_RDWR);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      execl(binary.c_str(), binary.c_str(), "-p", dir_.c_str(), "-e", (dir_ + "/logs/error.log").c_str(), "-c",
+            conf.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    if (!WaitForPort(port_, 5s)) {
+      std::ifstream log(dir_ + "/logs/error.log");
+      std::string text((std::istreambuf_iterator<char>(log)), {});
+      Stop();
+      return Error::Unavailable(fmt::format("nginx did not start: {}", text.substr(0, 300)));
+    }
+    return OkStatus();
+  }
+  void Stop() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int st = 0;
+      waitpid(pid_, &st, 0);
+      pid_ = 0;
+    }
+    if (!dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir_, ec);
+      dir_.clear();
+    }
+  }
+  std::string Url() const { return fmt::format("http://127.0.0.1:{}/file.txt", port_); }
+
+ private:
+  std::string dir_;
+  int port_ = 0;
+  pid_t pid_ = 0;
+};
+
+double CpuSeconds(int who) {
+  rusage ru{};
+  getrusage(who, &ru);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
+struct Throughput {
+  double rps = 0;
+  double cpu_us_per_request = 0;  // user + system CPU of the process, per completed request
+};
+
+// N requests kept in flight for `duration`: completed requests per second and CPU per request.
+Result<Throughput> OurRequestsPerSecond(const std::string& url, int n, std::chrono::milliseconds duration) {
+  http::ClientOptions o;
+  o.max_connections = n;
+  o.breaker_per_host = false;
+  o.retry.max_attempts = 1;
+  ESPER_ASSIGN_OR_RETURN(auto client, http::Client::Create(o));
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> done{0};
+  std::atomic<uint64_t> failed{0};
+  std::atomic<int> outstanding{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::string first_error;
+  std::function<void()> submit;
+  submit = [&] {
+    outstanding.fetch_add(1);
+    Status s = client->SendAsync(http::Request::Get(url), [&](Result<http::Response> r) {
+      if (r && r->status == 200 && r->body.size() == 1024) {
+        done.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        failed.fetch_add(1);
+        std::lock_guard lock(mu);
+        if (first_error.empty()) first_error = r ? fmt::format("status {}", r->status) : r.error().ToString();
+      }
+      if (!stop.load(std::memory_order_relaxed)) submit();
+      if (outstanding.fetch_sub(1) == 1) {
+        std::lock_guard lock(mu);
+        cv.notify_all();
+      }
+    });
+    if (!s) outstanding.fetch_sub(1);
+  };
+  // Warm-up: open the connections.
+  for (int i = 0; i < n; ++i) submit();
+  std::this_thread::sleep_for(std::min(duration / 5, std::chrono::milliseconds(300)));
+  const uint64_t d0 = done.load();
+  const auto t0 = SteadyClock::now();
+  const double c0 = CpuSeconds(RUSAGE_SELF);
+  std::this_thread::sleep_for(duration);
+  const uint64_t d1 = done.load();
+  const auto t1 = SteadyClock::now();
+  const double c1 = CpuSeconds(RUSAGE_SELF);
+  stop.store(true);
+  {
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, 10s, [&] { return outstanding.load() == 0; });
+  }
+  if (failed.load() > 0) {
+    return Error::Internal(fmt::format("{} of our requests failed; first: {}", failed.load(), first_error));
+  }
+  const double reqs = static_cast<double>(std::max<uint64_t>(1, d1 - d0));
+  return Throughput{.rps = reqs / std::chrono::duration<double>(t1 - t0).count(),
+                    .cpu_us_per_request = (c1 - c0) * 1e6 / reqs};
+}
+
+// wrk -t1 -cN -dD; Requests/sec and wrk's CPU per request (its rusage as a reaped child).
+Result<Throughput> WrkRequestsPerSecond(const std::string& wrk, const std::string& url, int n,
+                                        std::chrono::milliseconds duration) {
+  int rc = 0;
+  const double c0 = CpuSeconds(RUSAGE_CHILDREN);
+  auto secs = std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(duration).count());
+  ESPER_ASSIGN_OR_RETURN(std::string out,
+                         RunProgram({wrk, "-t1", fmt::format("-c{}", n), fmt::format("-d{}s", secs), url}, &rc));
+  std::smatch m;
+  static const std::regex kRps(R"(Requests/sec:\s*([0-9.]+))");
+  if (rc != 0 || !std::regex_search(out, m, kRps)) {
+    return Error::Unknown(fmt::format("wrk exit {}: {}", rc, out.substr(0, 200)));
+  }
+  const double c1 = CpuSeconds(RUSAGE_CHILDREN);
+  static const std::regex kTotal(R"(([0-9]+) requests in)");
+  std::smatch t;
+  double total = std::regex_search(out, t, kTotal) ? std::stod(t[1].str()) : 0;
+  return Throughput{.rps = std::stod(m[1].str()), .cpu_us_per_request = total > 0 ? (c1 - c0) * 1e6 / total : 0};
+}
+
+size_t RssBytes() {
+  std::ifstream in("/proc/self/statm");
+  size_t total = 0, resident = 0;
+  in >> total >> resident;
+  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+Status MeasureMemory(Context& ctx) {
+  const int kN = 10000;
+  const auto hold = ctx.quick() ? 3s : 6s;
+  esper::testing::HttpTestServer server(
+      [hold](const esper::testing::ServerRequest&) {
+        return esper::testing::Reply{.body = "ok", .delay = std::chrono::duration_cast<std::chrono::milliseconds>(hold)};
+      },
+      {.in_child_process = true});
+  ESPER_RETURN_IF_ERROR(server.Start());
+  http::ClientOptions o;
+  // One connection per request: all 10,000 on the wire (some connect late: the kernel's listen
+  // backlog is 4,096, so a few SYNs are retried).
+  const int conns = 0;
+  o.max_connections = conns;
+  o.max_idle_connections = kN;
+  o.request_timeout = 60s;
+  o.breaker_per_host = false;
+  o.retry.max_attempts = 1;
+  ESPER_ASSIGN_OR_RETURN(auto client, http::Client::Create(o));
+  // Warm the client (thread, allocator) with one request before the baseline.
+  {
+    auto warm = client->Get(server.Url("/warm"));
+    if (!warm) return Error(warm.error()).Wrap("memory warm-up");
+  }
+  const size_t before = RssBytes();
+  std::atomic<int> ok{0}, failed{0};
+  std::string first_error;
+  std::mutex mu;
+  const auto t0 = SteadyClock::now();
+  for (int i = 0; i < kN; ++i) {
+    ESPER_RETURN_IF_ERROR(client->SendAsync(http::Request::Get(server.Url("/hold")), [&](Result<http::Response> r) {
+      if (r) {
+        ok.fetch_add(1);
+      } else {
+        failed.fetch_add(1);
+        std::lock_guard lock(mu);
+        if (first_error.empty()) first_error = r.error().ToString();
+      }
+    }));
+  }
+  // Sample RSS while everything is held; keep the peak.
+  size_t peak = before;
+  while (SteadyClock::now() - t0 < hold - 500ms && client->in_flight() > 0) {
+    peak = std::max(peak, RssBytes());
+    std::this_thread::sleep_for(50ms);
+  }
+  const int still = client->in_flight();
+  // Measured. Destroying the client cancels what is still waiting; then the server goes.
+  const int ok_before = ok.load();
+  client.reset();
+  server.Stop();
+  Row row{.part = "http",
+          .metric = "memory per in-flight request",
+          .case_name = "10,000 GETs in flight, 1 connection each",
+          .unit = "KiB",
+          .value = static_cast<double>(peak - before) / kN / 1024.0,
+          .lower_is_better = true,
+          .peer = "",
+          .peer_value = std::nullopt,
+          .target = "",
+          .pass = std::nullopt,
+          .note = fmt::format("RSS delta of this process / N; responses held {} s by the esper test server "
+                              "in a forked child process (its memory not counted); {} in flight at the "
+                              "last sample ({} answered before the client was destroyed){}; no peer measured (wrk cannot hold requests "
+                              "beyond its connections)",
+                              std::chrono::duration_cast<std::chrono::seconds>(hold).count(), still, ok_before,
+                              first_error.empty() || ok_before + still == kN ? "" : "; first error: " + first_error)};
+  ctx.Add(std::move(row));
+  return OkStatus();
+}
+
+}  // namespace
+
+Status RunHttpSuite(Context& ctx) {
+  const auto duration = ctx.quick() ? 1000ms : 5000ms;
+  const std::string nginx_bin = FindProgram({"/usr/sbin/nginx", "nginx"});
+  const std::string wrk_bin = FindProgram({"/usr/bin/wrk", "wrk"});
+  std::vector<int> levels{1, 16, 64, 256};
+  // ESPER_BENCH_HTTP_LEVELS=64,256 measures only those (for profiling one point).
+  if (const char* env = std::getenv("ESPER_BENCH_HTTP_LEVELS"); env && *env) {
+    levels.clear();
+    for (std::string_view rest = env; !rest.empty();) {
+      size_t comma = rest.find(',');
+      int v = std::atoi(std::string(rest.substr(0, comma)).c_str());
+      if (v > 0) levels.push_back(v);
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  const bool skip_memory = std::getenv("ESPER_BENCH_HTTP_SKIP_MEMORY") != nullptr;
+  auto add_row = [&](int n, double ours, std::optional<double> peer, std::string note) {
+    Row row{.part = "http",
+            .metric = "throughput",
+            .case_name = fmt::format("GET 1 KiB from nginx, {} in flight", n),
+            .unit = "req/s",
+            .value = ours,
+            .lower_is_better = false,
+            .peer = "wrk -t1",
+            .peer_value = peer,
+            .target = n == 64 ? ">= 0.7x wrk" : "",
+            .pass = std::nullopt,
+            .note = std::move(note)};
+    if (n == 64 && peer) row.pass = ours >= 0.7 * *peer;
+    ctx.Add(std::move(row));
+  };
+  if (nginx_bin.empty()) {
+    for (int n : levels) {
+      ctx.Add(Row{.part = "http", .metric = "throughput", .case_name = fmt::format("GET 1 KiB, {} in flight", n),
+                  .unit = "req/s", .value = 0, .lower_is_better = false, .peer = "wrk -t1",
+                  .peer_value = std::nullopt, .target = n == 64 ? ">= 0.7x wrk" : "", .pass = std::nullopt,
+                  .note = "not measured: nginx not found (apt-get install nginx-light)"});
+    }
+  } else {
+    Nginx nginx;
+    ESPER_RETURN_IF_ERROR(nginx.Start(nginx_bin));
+    for (int n : levels) {
+      ctx.Progress(fmt::format("esper::http::Client, {} in flight", n));
+      ESPER_ASSIGN_OR_RETURN(Throughput ours, OurRequestsPerSecond(nginx.Url(), n, duration));
+      std::optional<double> peer;
+      std::optional<double> peer_cpu;
+      std::string note;
+      if (wrk_bin.empty()) {
+        note = "wrk not found (apt-get install wrk)";
+      } else {
+        ctx.Progress(fmt::format("wrk -t1 -c{}", n));
+        auto w = WrkRequestsPerSecond(wrk_bin, nginx.Url(), n, duration);
+        if (w) {
+          peer = w->rps;
+          if (w->cpu_us_per_request > 0) peer_cpu = w->cpu_us_per_request;
+        } else {
+          note = "wrk failed: " + w.error().message();
+        }
+      }
+      ctx.Add(Row{.part = "http",
+                  .metric = "CPU per request",
+                  .case_name = fmt::format("GET 1 KiB from nginx, {} in flight", n),
+                  .unit = "us",
+                  .value = ours.cpu_us_per_request,
+                  .lower_is_better = true,
+                  .peer = "wrk -t1",
+                  .peer_value = peer_cpu,
+                  .target = "",
+                  .pass = std::nullopt,
+                  .note = n == 1 ? "user+system CPU of the whole process per completed request (getrusage); "
+                                   "unlike req/s it does not depend on how busy the machine is"
+                                 : ""});
+      add_row(n, ours.rps, peer, std::move(note));
+    }
+  }
+  if (skip_memory) return OkStatus();
+  ctx.Progress("memory per in-flight request at 10,000 in flight");
+  return MeasureMemory(ctx);
+}
+
+}  // namespace esper::bench

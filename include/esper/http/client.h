@@ -1,0 +1,189 @@
+// esper/http/client.h — an asynchronous HTTP client: one libcurl-multi event loop, many requests.
+//
+// A Client owns ONE event-loop thread driving a curl multi handle. Any number of threads submit
+// requests (SendAsync); the loop runs them concurrently over a connection pool (keep-alive,
+// HTTP/2 multiplexing over TLS when the server offers it, total and per-host connection limits —
+// requests beyond a limit wait in the pool's queue, they do not fail), retries what is safe to
+// retry with a RetryPolicy and a per-host RetryBudget (backoff waits are timers on the loop, no
+// thread sleeps), guards each host with a CircuitBreaker, and delivers each result once.
+// Thousands of requests can be in flight on one loop; see docs/http.md for measured figures.
+//
+// Example:
+//   using namespace std::chrono_literals;
+//   auto client = esper::http::Client::Create({.base_url = "http://127.0.0.1:8080",
+//                                              .request_timeout = 5s});
+//   if (!client) return client.error();
+//   // Blocking:
+//   esper::Result<esper::http::Response> r = (*client)->Get("/healthz");
+//   // Future:
+//   auto fut = (*client)->SendAsync(esper::http::Request::Get("/items"));
+//   // Callback (runs on the loop thread — keep it short, never block in it):
+//   (void)(*client)->SendAsync(esper::http::Request::Get("/a"),
+//                              [](esper::Result<esper::http::Response> r) { ... });
+//
+// Threads: every public method may be called from any thread at once. Callbacks, Body read
+// functions and Sink write functions run on the loop thread, one at a time; they must not block
+// and must not call the blocking methods (Send, Get, …, HealthCheck) of the same client — those
+// return FailedPrecondition when called from the loop thread instead of deadlocking. Submitting
+// more requests (SendAsync) from a callback is fine.
+//
+// Ownership and shutdown: the destructor stops accepting requests, fails every request still
+// queued or in flight with Cancelled (their callbacks run, on the loop thread, before the
+// destructor returns) and joins the loop thread. Do not destroy a Client from its own callback.
+//
+// Errors (never exceptions). Transport failures are mapped from CURLcode in one place and say
+// what failed and where: "GET http://h:80/x: connect to h port 80 failed: Connection refused",
+// DNS ("could not resolve host h"), TLS (handshake / certificate verification), which timeout
+// ("connect timeout 2 s", "no response within the per-try timeout 5 s", "stalled: fewer than
+// 1 bytes/s for 30 s", "overall deadline"), resets and truncated bodies. A status >= 400 is an
+// Error from Error::FromHttpStatus (unless CallOptions::accept_http_errors). Retries stop with
+// the policy's reason ("gave up after 3 attempts: …", "retry budget exhausted …"). URLs in
+// messages are redacted (RedactUrl) and an Authorization header is never printed, including in
+// the debug log.
+//
+// Buffers: requests in flight are bounded by Options::max_in_flight (SendAsync returns
+// ResourceExhausted beyond it); memory response bodies by max_response_bytes.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "esper/core/clock.h"
+#include "esper/core/result.h"
+#include "esper/http/request.h"
+#include "esper/http/response.h"
+#include "esper/http/stats.h"
+#include "esper/resilience/circuit_breaker.h"
+#include "esper/resilience/retry_budget.h"
+#include "esper/resilience/retry_policy.h"
+
+namespace esper::http {
+
+struct ClientOptions {
+  /// Prefix of relative request URLs ("http://host:port/api"). Empty: every URL must be absolute.
+  std::string base_url{};
+  /// Sent with every request (a request's own header of the same name replaces it).
+  Headers default_headers{};
+  /// User-Agent header.
+  std::string user_agent = "esper-http/0.1";
+
+  /// TCP + TLS connection establishment limit. > 0.
+  std::chrono::milliseconds connect_timeout = std::chrono::seconds(10);
+  /// Limit of one attempt (includes waiting for a pooled connection). > 0.
+  std::chrono::milliseconds request_timeout = std::chrono::seconds(30);
+  /// Overall limit of a request across its retries. 0 = none (then each attempt is still bounded
+  /// by request_timeout and the retry policy's max_attempts).
+  std::chrono::milliseconds overall_timeout = std::chrono::milliseconds(0);
+  /// Stall detection: an attempt fails if it moves fewer than `stall_bytes_per_second` bytes/s
+  /// for `stall_time` (CURLOPT_LOW_SPEED_LIMIT/TIME). stall_time 0 disables; whole seconds.
+  std::chrono::seconds stall_time = std::chrono::seconds(30);
+  int64_t stall_bytes_per_second = 1;
+
+  /// Connection pool: at most this many connections in total (CURLMOPT_MAX_TOTAL_CONNECTIONS),
+  /// the seed's max_connections. 0 = unlimited. Requests beyond it wait for a free connection.
+  int max_connections = 100;
+  /// At most this many connections per host (CURLMOPT_MAX_HOST_CONNECTIONS). 0 = unlimited.
+  /// Requests beyond it wait (queue), they do not fail.
+  int max_connections_per_host = 0;
+  /// Idle connections kept for reuse (CURLMOPT_MAXCONNECTS). 0 = 4 × max_connections (curl's rule).
+  int max_idle_connections = 0;
+  /// Reuse connections (HTTP keep-alive) and send TCP keep-alive probes. false: one connection
+  /// per request (CURLOPT_FORBID_REUSE).
+  bool keep_alive = true;
+  /// Negotiate HTTP/2 over TLS (ALPN) and multiplex streams on one connection; plain http://
+  /// stays HTTP/1.1.
+  bool http2 = true;
+  /// Verify the server's TLS certificate and host name. Turning it off is for tests only.
+  bool verify_tls = true;
+  /// CA bundle (PEM file) to verify with. Empty: the system default.
+  std::string ca_bundle{};
+  /// Follow 3xx redirects (up to max_redirects). Off by default: an Authorization header must not
+  /// follow a redirect to another host, and S3/API clients handle 3xx themselves.
+  bool follow_redirects = false;
+  int max_redirects = 5;
+
+  /// Retries: attempts, backoff, jitter, Retry-After (resilience/retry_policy.h). Only GET, HEAD,
+  /// PUT, DELETE, OPTIONS (or requests marked CallOptions::retry_safe) are retried, and only on
+  /// connection failures, resets, truncated responses, timeouts, HTTP 429, 502, 503 and 504.
+  /// per_try_timeout is ignored here: request_timeout / CallOptions::timeout is the per-try limit.
+  resilience::RetryOptions retry{};
+  /// One retry budget per host (resilience/retry_budget.h): retries can never multiply load.
+  resilience::RetryBudgetOptions retry_budget{};
+  /// A circuit breaker per host (resilience/circuit_breaker.h). A failure is a transport error
+  /// or HTTP 5xx/429; an open breaker fails requests at once with Unavailable.
+  bool breaker_per_host = true;
+  resilience::CircuitBreakerOptions breaker{};
+
+  /// Memory response bodies larger than this fail with ResourceExhausted. > 0.
+  uint64_t max_response_bytes = uint64_t{256} << 20;
+  /// Requests accepted and not yet completed, at most. > 0.
+  int max_in_flight = 100000;
+  /// When set, receives libcurl's verbose transfer log line by line (on the loop thread), with
+  /// Authorization / Proxy-Authorization / Cookie values and URL credentials redacted.
+  std::function<void(std::string_view line)> debug_log{};
+  /// Time source for deadlines, backoff timers and breakers. Must outlive the client.
+  /// (Curl's own timeouts always use real time.)
+  Clock* clock = &SystemClock();
+};
+
+/// The result of Client::HealthCheck.
+struct HealthReport {
+  int status = 0;                         // HTTP status of the probe
+  std::chrono::nanoseconds latency{0};    // probe round trip
+  std::string breaker_state{};              // of the probed host
+};
+
+class Client {
+ public:
+  using Callback = std::function<void(Result<Response>)>;
+
+  /// Validates `options` (InvalidArgument naming the field) and starts the loop thread.
+  static Result<std::unique_ptr<Client>> Create(ClientOptions options = {});
+  /// Validation alone.
+  static Status Validate(const ClientOptions& options);
+
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// Submits `request`; `done` runs exactly once, on the loop thread, with the result. Returns an
+  /// error — and then `done` is never called — when the request is invalid (bad URL, method,
+  /// header or traceparent: InvalidArgument), max_in_flight is reached (ResourceExhausted) or the
+  /// client is shutting down (Cancelled).
+  Status SendAsync(Request request, Callback done);
+  /// The same with a future (already satisfied when the submission itself failed).
+  std::future<Result<Response>> SendAsync(Request request);
+  /// Blocking: submits and waits. FailedPrecondition when called on the loop thread.
+  Result<Response> Send(Request request);
+
+  // Blocking conveniences.
+  Result<Response> Get(std::string url, CallOptions options = {});
+  Result<Response> Head(std::string url, CallOptions options = {});
+  Result<Response> Delete(std::string url, CallOptions options = {});
+  Result<Response> Post(std::string url, Body body, std::string content_type = "", CallOptions options = {});
+  Result<Response> Put(std::string url, Body body, std::string content_type = "", CallOptions options = {});
+  Result<Response> Patch(std::string url, Body body, std::string content_type = "", CallOptions options = {});
+
+  /// Per-host statistics snapshot (the seed's get_stats).
+  ClientStats GetStats() const;
+  /// GET `url` (absolute or relative to base_url) once, without retries, within `timeout`:
+  /// a report when the answer is 2xx, else the error (status, transport failure or open breaker).
+  Result<HealthReport> HealthCheck(std::string url,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  /// Requests accepted and not yet completed.
+  int in_flight() const;
+  const ClientOptions& options() const;
+
+  class Impl;
+
+ private:
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_{};
+};
+
+}  // namespace esper::http

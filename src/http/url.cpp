@@ -1,0 +1,212 @@
+#include "esper/http/url.h"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <memory>
+
+namespace esper::http {
+namespace {
+
+bool IsUnreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool IsSecretParam(std::string_view name) {
+  static constexpr std::array<std::string_view, 8> kNames = {
+      "X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token", "Signature",
+      "access_token",    "token",            "password",             "sig"};
+  std::string decoded = DecodeQueryComponent(name);
+  return std::any_of(kNames.begin(), kNames.end(), [&](std::string_view k) { return IEquals(k, decoded); });
+}
+
+struct UrlDeleter {
+  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+};
+struct CurlStr {
+  char* p = nullptr;
+  ~CurlStr() { curl_free(p); }
+};
+
+}  // namespace
+
+std::string EncodeQueryComponent(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size() + s.size() / 4);
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (IsUnreserved(c)) {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    }
+  }
+  return out;
+}
+
+std::string DecodeQueryComponent(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+std::string AppendQuery(std::string url, const QueryParams& params) {
+  if (params.empty()) return url;
+  // A fragment, if any, stays at the end.
+  std::string fragment;
+  if (size_t hash = url.find('#'); hash != std::string::npos) {
+    fragment = url.substr(hash);
+    url.resize(hash);
+  }
+  char sep = url.find('?') == std::string::npos ? '?' : '&';
+  if (!url.empty() && (url.back() == '?' || url.back() == '&')) sep = '\0';
+  for (const auto& [k, v] : params) {
+    if (sep) url.push_back(sep);
+    url += EncodeQueryComponent(k);
+    url.push_back('=');
+    url += EncodeQueryComponent(v);
+    sep = '&';
+  }
+  return url + fragment;
+}
+
+Result<std::string> ResolveUrl(std::string_view base, std::string_view url) {
+  if (url.find("://") != std::string_view::npos) return std::string(url);
+  if (base.empty()) {
+    return Error::InvalidArgument(fmt::format(
+        "URL '{}' is relative and the client has no base_url", RedactUrl(url)));
+  }
+  if (base.find("://") == std::string_view::npos) {
+    return Error::InvalidArgument(fmt::format("base_url '{}' is not absolute (scheme://host)", RedactUrl(base)));
+  }
+  std::string out(base);
+  if (url.empty()) return out;
+  bool base_slash = !out.empty() && out.back() == '/';
+  bool url_slash = url.front() == '/';
+  if (url.front() == '?') {
+    out.append(url);
+  } else if (base_slash && url_slash) {
+    out.append(url.substr(1));
+  } else if (!base_slash && !url_slash) {
+    out.push_back('/');
+    out.append(url);
+  } else {
+    out.append(url);
+  }
+  return out;
+}
+
+Result<std::string> HostKey(std::string_view url) {
+  std::unique_ptr<CURLU, UrlDeleter> u(curl_url());
+  if (!u) return Error::ResourceExhausted("curl_url: out of memory");
+  std::string s(url);
+  CURLUcode rc = curl_url_set(u.get(), CURLUPART_URL, s.c_str(), 0);
+  if (rc != CURLUE_OK) {
+    return Error::InvalidArgument(
+        fmt::format("malformed URL '{}': {}", RedactUrl(url), curl_url_strerror(rc)));
+  }
+  CurlStr scheme, host, port;
+  if (curl_url_get(u.get(), CURLUPART_SCHEME, &scheme.p, 0) != CURLUE_OK ||
+      curl_url_get(u.get(), CURLUPART_HOST, &host.p, 0) != CURLUE_OK) {
+    return Error::InvalidArgument(fmt::format("URL '{}' has no host", RedactUrl(url)));
+  }
+  std::string sch(scheme.p);
+  std::transform(sch.begin(), sch.end(), sch.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (sch != "http" && sch != "https") {
+    return Error::InvalidArgument(
+        fmt::format("URL '{}': scheme '{}' is not supported (http or https)", RedactUrl(url), sch));
+  }
+  if (curl_url_get(u.get(), CURLUPART_PORT, &port.p, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+    return Error::InvalidArgument(fmt::format("URL '{}' has no port", RedactUrl(url)));
+  }
+  std::string h(host.p);
+  std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
+  return fmt::format("{}://{}:{}", sch, h, port.p);
+}
+
+std::string RedactUrl(std::string_view url) {
+  std::string out;
+  // user:password@ → user:***@ (only in the authority part).
+  size_t scheme_end = url.find("://");
+  size_t auth_start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+  size_t auth_end = url.find_first_of("/?#", auth_start);
+  if (auth_end == std::string_view::npos) auth_end = url.size();
+  std::string_view authority = url.substr(auth_start, auth_end - auth_start);
+  size_t at = authority.rfind('@');
+  out.append(url.substr(0, auth_start));
+  if (at != std::string_view::npos) {
+    std::string_view userinfo = authority.substr(0, at);
+    size_t colon = userinfo.find(':');
+    out.append(userinfo.substr(0, colon));
+    if (colon != std::string_view::npos) out.append(":***");
+    out.append(authority.substr(at));
+  } else {
+    out.append(authority);
+  }
+  std::string_view rest = url.substr(auth_end);
+  size_t q = rest.find('?');
+  if (q == std::string_view::npos) {
+    out.append(rest);
+    return out;
+  }
+  out.append(rest.substr(0, q + 1));
+  std::string_view query = rest.substr(q + 1);
+  std::string_view fragment;
+  if (size_t hash = query.find('#'); hash != std::string_view::npos) {
+    fragment = query.substr(hash);
+    query = query.substr(0, hash);
+  }
+  bool first = true;
+  while (true) {
+    size_t amp = query.find('&');
+    std::string_view param = query.substr(0, amp);
+    if (!first) out.push_back('&');
+    first = false;
+    size_t eq = param.find('=');
+    if (eq != std::string_view::npos && IsSecretParam(param.substr(0, eq))) {
+      out.append(param.substr(0, eq + 1));
+      out.append("***");
+      // A log line ("GET /k?sig=… HTTP/1.1"): the value ends at a space.
+      if (size_t sp = param.find(' ', eq); sp != std::string_view::npos) out.append(param.substr(sp));
+    } else {
+      out.append(param);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  out.append(fragment);
+  return out;
+}
+
+}  // namespace esper::http

@@ -1,0 +1,75 @@
+#include "esper/http/url.h"
+
+#include <gtest/gtest.h>
+
+namespace esper::http {
+namespace {
+
+TEST(EncodeQueryComponent, LeavesOnlyUnreservedAlone) {
+  EXPECT_EQ(EncodeQueryComponent("AZaz09-._~"), "AZaz09-._~");
+  EXPECT_EQ(EncodeQueryComponent("a b"), "a%20b");
+  EXPECT_EQ(EncodeQueryComponent("a+b=c&d/e?f#g"), "a%2Bb%3Dc%26d%2Fe%3Ff%23g");
+  EXPECT_EQ(EncodeQueryComponent("*'()!$,;:@[]"), "%2A%27%28%29%21%24%2C%3B%3A%40%5B%5D");
+  EXPECT_EQ(EncodeQueryComponent("%"), "%25");
+  EXPECT_EQ(EncodeQueryComponent("é"), "%C3%A9");  // UTF-8 bytes, upper-case hex
+  EXPECT_EQ(EncodeQueryComponent(std::string("\0\x7f\xff", 3)), "%00%7F%FF");
+  EXPECT_EQ(EncodeQueryComponent(""), "");
+}
+
+TEST(DecodeQueryComponent, RoundTripsEveryByte) {
+  std::string all;
+  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  EXPECT_EQ(DecodeQueryComponent(EncodeQueryComponent(all)), all);
+  EXPECT_EQ(DecodeQueryComponent("a+b%2"), "a+b%2");  // '+' is not a space; bad escape kept
+  EXPECT_EQ(DecodeQueryComponent("%zz"), "%zz");
+}
+
+TEST(AppendQuery, AddsSeparatorsAndKeepsFragment) {
+  EXPECT_EQ(AppendQuery("http://h/x", {{"a", "1"}, {"b c", "d/e"}}), "http://h/x?a=1&b%20c=d%2Fe");
+  EXPECT_EQ(AppendQuery("http://h/x?z=0", {{"a", "1"}}), "http://h/x?z=0&a=1");
+  EXPECT_EQ(AppendQuery("http://h/x?", {{"a", ""}}), "http://h/x?a=");
+  EXPECT_EQ(AppendQuery("http://h/x#frag", {{"a", "1"}}), "http://h/x?a=1#frag");
+  EXPECT_EQ(AppendQuery("http://h/x", {}), "http://h/x");
+  EXPECT_EQ(AppendQuery("http://h/x", {{"k", "v"}, {"k", "w"}}), "http://h/x?k=v&k=w");
+}
+
+TEST(ResolveUrl, JoinsWithOneSlash) {
+  EXPECT_EQ(*ResolveUrl("http://h:1", "/a"), "http://h:1/a");
+  EXPECT_EQ(*ResolveUrl("http://h:1/", "/a"), "http://h:1/a");
+  EXPECT_EQ(*ResolveUrl("http://h:1/api", "a"), "http://h:1/api/a");
+  EXPECT_EQ(*ResolveUrl("http://h:1/api/", "a"), "http://h:1/api/a");
+  EXPECT_EQ(*ResolveUrl("http://h:1/api", "https://other/x"), "https://other/x");
+  EXPECT_EQ(*ResolveUrl("", "http://h/x"), "http://h/x");
+  auto r = ResolveUrl("", "/relative");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().message().find("base_url"), std::string::npos);
+  EXPECT_FALSE(ResolveUrl("not-a-url", "/x"));
+}
+
+TEST(HostKey, NormalisesSchemeHostPort) {
+  EXPECT_EQ(*HostKey("http://Example.COM/x"), "http://example.com:80");
+  EXPECT_EQ(*HostKey("https://example.com/x?y"), "https://example.com:443");
+  EXPECT_EQ(*HostKey("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+  EXPECT_EQ(*HostKey("http://user:pw@h:9/"), "http://h:9");
+  auto ftp = HostKey("ftp://h/x");
+  ASSERT_FALSE(ftp);
+  EXPECT_NE(ftp.error().message().find("scheme 'ftp'"), std::string::npos);
+  auto bad = HostKey("http://");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(RedactUrl, HidesPasswordsAndSignatures) {
+  EXPECT_EQ(RedactUrl("http://user:hunter2@h/x"), "http://user:***@h/x");
+  EXPECT_EQ(RedactUrl("http://user@h/x"), "http://user@h/x");
+  EXPECT_EQ(RedactUrl("https://b.s3/k?X-Amz-Algorithm=AWS4&X-Amz-Signature=abcdef&X-Amz-Credential=AKIA%2F1"),
+            "https://b.s3/k?X-Amz-Algorithm=AWS4&X-Amz-Signature=***&X-Amz-Credential=***");
+  EXPECT_EQ(RedactUrl("http://h/x?access_token=t0k&page=2#f"), "http://h/x?access_token=***&page=2#f");
+  EXPECT_EQ(RedactUrl("http://h/x?a=1"), "http://h/x?a=1");
+  EXPECT_EQ(RedactUrl("GET /k?x-amz-signature=zz HTTP/1.1"), "GET /k?x-amz-signature=*** HTTP/1.1");
+  EXPECT_EQ(RedactUrl("http://h/a@b"), "http://h/a@b");  // '@' in the path is not userinfo
+}
+
+}  // namespace
+}  // namespace esper::http

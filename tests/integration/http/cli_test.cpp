@@ -1,0 +1,143 @@
+// `esper http …` end to end: the built binary against the loopback test server.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+
+#include "common/http_test_server.h"
+#include "common/subprocess.h"
+
+namespace esper::http {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::EsperBinary;
+using testing::HttpTestServer;
+using testing::Reply;
+using testing::RunProcess;
+using testing::ServerRequest;
+
+Reply Echo(const ServerRequest& r) {
+  std::string body = r.method + " " + r.target + "\n";
+  for (const auto& [k, v] : r.headers) {
+    if (k == "X-Custom" || k == "Content-Type") body += k + ": " + v + "\n";
+  }
+  return Reply{.headers = {{"X-Server", "test"}}, .body = body + r.body};
+}
+
+TEST(HttpCli, GetPrintsTheBodyToStdout) {
+  HttpTestServer server(Echo);
+  ASSERT_TRUE(server.Start());
+  auto r = RunProcess({EsperBinary(), "http", "get", server.Url("/a?b=c"), "-H", "X-Custom: yes"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "GET /a?b=c\nX-Custom: yes\n");
+  EXPECT_EQ(r.err, "");
+}
+
+TEST(HttpCli, PostPutDeleteWithData) {
+  HttpTestServer server(Echo);
+  ASSERT_TRUE(server.Start());
+  auto post = RunProcess({EsperBinary(), "http", "post", server.Url("/p"), "--data", "hello",
+                          "-H", "Content-Type: text/plain"});
+  EXPECT_EQ(post.exit_code, 0) << post.err;
+  EXPECT_EQ(post.out, "POST /p\nContent-Type: text/plain\nhello");
+
+  char tmpl[] = "/tmp/esper_http_cli_XXXXXX";
+  int fd = mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  std::ofstream(tmpl) << "from a file";
+  auto put = RunProcess({EsperBinary(), "http", "put", server.Url("/f"), "--data", std::string("@") + tmpl});
+  EXPECT_EQ(put.exit_code, 0) << put.err;
+  EXPECT_EQ(put.out, "PUT /f\nfrom a file");
+  std::filesystem::remove(tmpl);
+
+  auto stdin_put = RunProcess({EsperBinary(), "http", "put", server.Url("/s"), "--data", "@-"}, {}, "piped");
+  EXPECT_EQ(stdin_put.exit_code, 0) << stdin_put.err;
+  EXPECT_EQ(stdin_put.out, "PUT /s\npiped");
+
+  auto del = RunProcess({EsperBinary(), "http", "delete", server.Url("/d")});
+  EXPECT_EQ(del.exit_code, 0) << del.err;
+  EXPECT_EQ(del.out, "DELETE /d\n");
+}
+
+TEST(HttpCli, VerboseShowsStatusTimingRetriesAndRedactsAuthorization) {
+  std::atomic<int> seen{0};
+  HttpTestServer server([&](const ServerRequest& r) {
+    if (seen.fetch_add(1) == 0) return Reply{.status = 503};
+    return Echo(r);
+  });
+  ASSERT_TRUE(server.Start());
+  auto r = RunProcess({EsperBinary(), "http", "head", server.Url("/h"), "-v", "-H",
+                       "Authorization: Bearer sekrit-token"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("> HEAD " + server.Url("/h")), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("> Authorization: ***"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("< X-Server: test"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("< HTTP/1.1 200 in "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("2 attempts (1 retry)"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("sekrit"), std::string::npos) << r.err;
+}
+
+TEST(HttpCli, FailuresExitOneWithTheReason) {
+  HttpTestServer server([](const ServerRequest& r) {
+    if (r.path == "/silent") return Reply{.action = Reply::Action::kSilent};
+    return Reply{.status = 404, .body = "no such thing"};
+  });
+  ASSERT_TRUE(server.Start());
+  auto nf = RunProcess({EsperBinary(), "http", "get", server.Url("/missing")});
+  EXPECT_EQ(nf.exit_code, 1);
+  EXPECT_EQ(nf.out, "");
+  EXPECT_NE(nf.err.find("NotFound"), std::string::npos) << nf.err;
+  EXPECT_NE(nf.err.find("HTTP 404"), std::string::npos) << nf.err;
+  EXPECT_NE(nf.err.find("no such thing"), std::string::npos) << nf.err;
+
+  auto slow = RunProcess({EsperBinary(), "http", "get", server.Url("/silent"), "--timeout", "0.5", "--retries", "0"});
+  EXPECT_EQ(slow.exit_code, 1);
+  EXPECT_NE(slow.err.find("DeadlineExceeded"), std::string::npos) << slow.err;
+
+  int port;
+  {
+    HttpTestServer gone(Echo);
+    ASSERT_TRUE(gone.Start());
+    port = gone.port();
+  }
+  auto refused = RunProcess({EsperBinary(), "http", "get", "http://127.0.0.1:" + std::to_string(port) + "/",
+                             "--retries", "1"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("connect to 127.0.0.1 port " + std::to_string(port) + " failed"), std::string::npos)
+      << refused.err;
+  EXPECT_NE(refused.err.find("2 attempts"), std::string::npos) << refused.err;
+}
+
+TEST(HttpCli, RetriesFlagControlsAttempts) {
+  std::atomic<int> seen{0};
+  HttpTestServer server([&](const ServerRequest&) {
+    seen.fetch_add(1);
+    return Reply{.status = 503};
+  });
+  ASSERT_TRUE(server.Start());
+  auto r = RunProcess({EsperBinary(), "http", "get", server.Url("/x"), "--retries", "3"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(seen.load(), 4);
+  EXPECT_NE(r.err.find("HTTP 503"), std::string::npos) << r.err;
+}
+
+TEST(HttpCli, UsageErrorsExitTwo) {
+  EXPECT_EQ(RunProcess({EsperBinary(), "http"}).exit_code, 2);
+  EXPECT_EQ(RunProcess({EsperBinary(), "http", "get"}).exit_code, 2);
+  EXPECT_EQ(RunProcess({EsperBinary(), "http", "fetch", "http://x/"}).exit_code, 2);
+  auto bad_header = RunProcess({EsperBinary(), "http", "get", "http://127.0.0.1:1/", "-H", "NoColon"});
+  EXPECT_EQ(bad_header.exit_code, 2);
+  EXPECT_NE(bad_header.err.find("Name: value"), std::string::npos) << bad_header.err;
+  EXPECT_EQ(RunProcess({EsperBinary(), "http", "get", "http://127.0.0.1:1/", "--timeout", "-1"}).exit_code, 2);
+  auto bad_url = RunProcess({EsperBinary(), "http", "get", "notaurl"});
+  EXPECT_EQ(bad_url.exit_code, 1);
+  EXPECT_NE(bad_url.err.find("InvalidArgument"), std::string::npos) << bad_url.err;
+}
+
+}  // namespace
+}  // namespace esper::http

@@ -1,0 +1,478 @@
+// esper::http::Client against a real HTTP/1.1 server on loopback: verbs, headers, query
+// encoding, concurrency, pool limits, timeouts, errors, statistics.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <latch>
+#include <mutex>
+#include <thread>
+
+#include "common/http_test_server.h"
+#include "esper/http/client.h"
+
+namespace esper {
+// gtest prints Errors in failure messages.
+inline std::ostream& operator<<(std::ostream& os, const Error& e) { return os << e.ToString(); }
+}  // namespace esper
+
+namespace esper::http {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::HttpTestServer;
+using testing::Reply;
+using testing::ServerRequest;
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr int kScale = 4;
+#else
+constexpr int kScale = 1;
+#endif
+
+std::unique_ptr<Client> MakeClient(ClientOptions o = {}) {
+  auto c = Client::Create(std::move(o));
+  EXPECT_TRUE(c) << c.error();
+  return c ? std::move(*c) : nullptr;
+}
+
+// Echo server: reports what it received.
+Reply Echo(const ServerRequest& r) {
+  Reply rep;
+  rep.body = r.method + " " + r.target + "\n" + r.body;
+  for (const auto& [k, v] : r.headers) rep.headers.emplace_back("X-Echo-" + k, v);
+  return rep;
+}
+
+TEST(HttpClient, EveryVerbReachesTheServer) {
+  HttpTestServer server(Echo);
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient({.base_url = server.Url("/api")});
+  ASSERT_TRUE(client);
+
+  auto get = client->Get("items");
+  ASSERT_TRUE(get) << get.error();
+  EXPECT_EQ(get->status, 200);
+  EXPECT_EQ(get->body, "GET /api/items\n");
+  EXPECT_EQ(get->http_version, "1.1");
+  EXPECT_EQ(get->attempts, 1);
+
+  auto post = client->Post("/items", Body::FromString("{\"a\":1}"), "application/json");
+  ASSERT_TRUE(post) << post.error();
+  EXPECT_EQ(post->body, "POST /api/items\n{\"a\":1}");
+  EXPECT_EQ(post->Header("x-echo-content-type"), "application/json");
+  EXPECT_EQ(post->Header("X-Echo-Content-Length"), "7");
+  EXPECT_FALSE(post->Header("X-Echo-Expect"));  // no 100-continue round trip
+
+  auto put = client->Put("/items/1", Body::FromString("v"));
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->body, "PUT /api/items/1\nv");
+  EXPECT_FALSE(put->Header("X-Echo-Content-Type"));  // none made up
+
+  auto patch = client->Patch("/items/1", Body::FromString("p"), "text/plain");
+  ASSERT_TRUE(patch);
+  EXPECT_EQ(patch->body, "PATCH /api/items/1\np");
+
+  auto del = client->Delete("/items/1");
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->body, "DELETE /api/items/1\n");
+
+  auto head = client->Head("/items/1");
+  ASSERT_TRUE(head) << head.error();
+  EXPECT_EQ(head->status, 200);
+  EXPECT_TRUE(head->body.empty());
+  EXPECT_TRUE(head->Header("Content-Length"));
+
+  auto opt = client->Send(Request{.method = Method::kOptions, .url = "/x"});
+  ASSERT_TRUE(opt);
+  EXPECT_EQ(opt->body, "OPTIONS /api/x\n");
+
+  auto empty_post = client->Post("/e", Body());
+  ASSERT_TRUE(empty_post);
+  EXPECT_EQ(empty_post->Header("X-Echo-Content-Length"), "0");
+}
+
+TEST(HttpClient, QueryParametersAreRfc3986Encoded) {
+  HttpTestServer server(Echo);
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient();
+  Request r = Request::Get(server.Url("/q"));
+  r.query = {{"prefix", "a b/c+d"}, {"marker", "ü~._-"}, {"empty", ""}, {"k", "="}};
+  auto resp = client->Send(std::move(r));
+  ASSERT_TRUE(resp) << resp.error();
+  EXPECT_EQ(resp->body, "GET /q?prefix=a%20b%2Fc%2Bd&marker=%C3%BC~._-&empty=&k=%3D\n");
+}
+
+TEST(HttpClient, HeadersDefaultsOverridesAndTraceparent) {
+  HttpTestServer server(Echo);
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient({.default_headers = {{"X-Service", "tamiyo"}, {"X-Env", "test"}},
+                            .user_agent = "esper-test/1"});
+  Request r = Request::Get(server.Url("/h"));
+  r.headers = {{"X-Env", "override"}, {"X-Empty", ""}};
+  r.options.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  r.options.tracestate = "esper=1";
+  auto resp = client->Send(std::move(r));
+  ASSERT_TRUE(resp) << resp.error();
+  EXPECT_EQ(resp->Header("X-Echo-X-Service"), "tamiyo");
+  EXPECT_EQ(resp->Header("X-Echo-X-Env"), "override");
+  EXPECT_EQ(resp->Header("X-Echo-X-Empty"), "");
+  EXPECT_EQ(resp->Header("X-Echo-User-Agent"), "esper-test/1");
+  EXPECT_EQ(resp->Header("X-Echo-traceparent"), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  EXPECT_EQ(resp->Header("X-Echo-tracestate"), "esper=1");
+
+  // No traceparent when the caller has none.
+  auto plain = client->Get(server.Url("/h"));
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->Header("X-Echo-traceparent"));
+}
+
+TEST(HttpClient, BadRequestsAreRejectedAtSubmission) {
+  auto client = MakeClient();
+  auto bad_tp = client->Send(Request{.url = "http://127.0.0.1:1/", .options = {.traceparent = "00-zz"}});
+  ASSERT_FALSE(bad_tp);
+  EXPECT_EQ(bad_tp.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(bad_tp.error().message().find("traceparent"), std::string::npos);
+
+  Request inject = Request::Get("http://127.0.0.1:1/");
+  inject.headers = {{"X-A", "v\r\nX-Evil: 1"}};
+  auto r = client->Send(std::move(inject));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+
+  auto rel = client->Get("/relative");
+  ASSERT_FALSE(rel);
+  EXPECT_NE(rel.error().message().find("base_url"), std::string::npos);
+
+  auto ftp = client->Get("ftp://127.0.0.1/x");
+  ASSERT_FALSE(ftp);
+  EXPECT_EQ(ftp.error().code(), ErrorCode::kInvalidArgument);
+
+  // The async form returns the error and never calls the callback.
+  bool called = false;
+  Status s = client->SendAsync(Request::Get("nope"), [&](Result<Response>) { called = true; });
+  EXPECT_FALSE(s);
+  EXPECT_FALSE(called);
+}
+
+TEST(HttpClient, OptionsAreValidated) {
+  auto bad = [](ClientOptions o) {
+    auto c = Client::Create(std::move(o));
+    EXPECT_FALSE(c);
+    return c ? std::string() : c.error().message();
+  };
+  EXPECT_NE(bad({.connect_timeout = 0ms}).find("connect_timeout"), std::string::npos);
+  EXPECT_NE(bad({.request_timeout = -1ms}).find("request_timeout"), std::string::npos);
+  EXPECT_NE(bad({.max_connections = -1}).find("max_connections"), std::string::npos);
+  EXPECT_NE(bad({.base_url = "gopher://x"}).find("base_url"), std::string::npos);
+  EXPECT_NE(bad({.ca_bundle = "/nonexistent/ca.pem"}).find("ca_bundle"), std::string::npos);
+  EXPECT_NE(bad({.max_in_flight = 0}).find("max_in_flight"), std::string::npos);
+  ClientOptions retry;
+  retry.retry.max_attempts = 0;
+  EXPECT_NE(bad(retry).find("retry"), std::string::npos);
+}
+
+TEST(HttpClient, ManyThreadsCallbacksAndFutures) {
+  HttpTestServer server(Echo);
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient({.base_url = server.Url()});
+  const int kThreads = 6;
+  const int kPerThread = 150 / kScale;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      std::vector<std::future<Result<Response>>> futures;
+      std::latch done(kPerThread);
+      for (int j = 0; j < kPerThread; ++j) {
+        std::string path = "/t" + std::to_string(i) + "/" + std::to_string(j);
+        futures.push_back(client->SendAsync(Request::Get(path)));
+        Status s = client->SendAsync(Request::Get(path), [&, path](Result<Response> r) {
+          if (r && r->body == "GET " + path + "\n") ok.fetch_add(1);
+          done.count_down();
+        });
+        EXPECT_TRUE(s);
+      }
+      for (int j = 0; j < kPerThread; ++j) {
+        auto r = futures[static_cast<size_t>(j)].get();
+        if (r && r->body == "GET /t" + std::to_string(i) + "/" + std::to_string(j) + "\n") ok.fetch_add(1);
+      }
+      done.wait();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 2 * kThreads * kPerThread);
+  EXPECT_EQ(client->in_flight(), 0);
+  auto stats = client->GetStats();
+  ASSERT_EQ(stats.size(), 1u);
+  const HostStats& h = stats.begin()->second;
+  EXPECT_EQ(h.requests, static_cast<uint64_t>(2 * kThreads * kPerThread));
+  EXPECT_EQ(h.completed, h.requests);
+  EXPECT_EQ(h.status_counts.at(200), h.requests);
+  EXPECT_EQ(h.latency.count(), h.requests);
+  EXPECT_GT(h.latency.Percentile(99).count(), 0);
+  EXPECT_LE(h.latency.Percentile(50), h.latency.Percentile(99));
+}
+
+TEST(HttpClient, ThousandsInFlightOnOneLoop) {
+  // The server holds every response 300 ms, so all requests are in flight at once.
+  HttpTestServer server([](const ServerRequest& r) {
+    return Reply{.body = r.path, .delay = 300ms};
+  });
+  ASSERT_TRUE(server.Start());
+  const int kN = 2000 / kScale;
+  auto client = MakeClient({.max_connections = 0});
+  std::atomic<int> ok{0};
+  std::latch done(kN);
+  for (int i = 0; i < kN; ++i) {
+    std::string path = "/r" + std::to_string(i);
+    ASSERT_TRUE(client->SendAsync(Request::Get(server.Url(path)), [&, path](Result<Response> r) {
+      if (r && r->body == path) ok.fetch_add(1);
+      done.count_down();
+    }));
+  }
+  int peak = client->in_flight();
+  EXPECT_GE(peak, kN / 2);  // submission is not throttled by completions
+  done.wait();
+  EXPECT_EQ(ok.load(), kN);
+  EXPECT_GE(server.max_open_connections(), kN / 4);  // they really were concurrent
+}
+
+TEST(HttpClient, PerHostLimitQueuesRatherThanFails) {
+  HttpTestServer server([](const ServerRequest&) { return Reply{.body = "ok", .delay = 30ms}; });
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient({.max_connections_per_host = 2});
+  std::vector<std::future<Result<Response>>> fs;
+  for (int i = 0; i < 24; ++i) fs.push_back(client->SendAsync(Request::Get(server.Url("/x"))));
+  for (auto& f : fs) {
+    auto r = f.get();
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(r->body, "ok");
+  }
+  EXPECT_EQ(server.max_pending_replies(), 2);  // exactly the limit: used fully, never exceeded
+  EXPECT_EQ(server.requests(), 24u);
+}
+
+TEST(HttpClient, TotalLimitQueuesRatherThanFails) {
+  // One server under two host names (127.0.0.1 and localhost): two pools, one total limit.
+  HttpTestServer server([](const ServerRequest&) { return Reply{.body = "ok", .delay = 20ms}; });
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient({.max_connections = 3});
+  std::vector<std::future<Result<Response>>> fs;
+  const std::string other = "http://localhost:" + std::to_string(server.port()) + "/";
+  for (int i = 0; i < 15; ++i) {
+    fs.push_back(client->SendAsync(Request::Get(server.Url("/"))));
+    fs.push_back(client->SendAsync(Request::Get(other)));
+  }
+  for (auto& f : fs) {
+    auto r = f.get();
+    ASSERT_TRUE(r) << r.error();
+  }
+  EXPECT_EQ(client->GetStats().size(), 2u);
+  EXPECT_LE(server.max_pending_replies(), 3);
+}
+
+TEST(HttpClient, KeepAliveReusesOneConnection) {
+  HttpTestServer server(Echo);
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(client->Get(server.Url("/k")));
+  EXPECT_EQ(server.connections_accepted(), 1u);
+
+  auto no_reuse = MakeClient({.keep_alive = false});
+  HttpTestServer server2(Echo);
+  ASSERT_TRUE(server2.Start());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(no_reuse->Get(server2.Url("/k")));
+  EXPECT_EQ(server2.connections_accepted(), 3u);
+}
+
+TEST(HttpClient, SilentServerCannotHangACall) {
+  HttpTestServer server([](const ServerRequest&) { return Reply{.action = Reply::Action::kSilent}; });
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient({.request_timeout = 300ms});
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = client->Get(server.Url("/silent"), {.max_attempts = 1});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kDeadlineExceeded);
+  EXPECT_NE(r.error().message().find("per-try timeout 300 ms"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().message().find(server.Url("/silent")), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 20s);  // returned at all: it did not hang
+}
+
+TEST(HttpClient, StalledBodyIsDetected) {
+  HttpTestServer server([](const ServerRequest&) {
+    return Reply{.body = std::string(100000, 'x'), .action = Reply::Action::kStallMidBody};
+  });
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient({.request_timeout = 20s, .stall_time = 1s});
+  auto r = client->Get(server.Url("/stall"), {.max_attempts = 1});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kDeadlineExceeded);
+  EXPECT_NE(r.error().message().find("stalled"), std::string::npos) << r.error();
+}
+
+TEST(HttpClient, ConnectionRefusedNamesHostAndPort) {
+  int port;
+  {
+    HttpTestServer gone(Echo);
+    ASSERT_TRUE(gone.Start());
+    port = gone.port();
+  }
+  auto client = MakeClient();
+  auto r = client->Get("http://127.0.0.1:" + std::to_string(port) + "/x", {.max_attempts = 1});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kUnavailable);
+  EXPECT_TRUE(r.error().retryable());
+  EXPECT_NE(r.error().message().find("connect to 127.0.0.1 port " + std::to_string(port) + " failed"),
+            std::string::npos)
+      << r.error();
+}
+
+TEST(HttpClient, UnresolvableHostSaysDns) {
+  auto client = MakeClient({.connect_timeout = 3s, .request_timeout = 5s});
+  auto r = client->Get("http://no-such-host.invalid/x");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("no-such-host.invalid"), std::string::npos) << r.error();
+  if (r.error().code() == ErrorCode::kUnavailable) {
+    EXPECT_NE(r.error().message().find("DNS"), std::string::npos) << r.error();
+    EXPECT_FALSE(r.error().retryable());
+  }
+}
+
+TEST(HttpClient, HttpErrorsBecomeErrorsUnlessAccepted) {
+  HttpTestServer server([](const ServerRequest& r) {
+    if (r.path == "/missing") return Reply{.status = 404, .body = "<Error>NoSuchKey</Error>"};
+    return Reply{.status = 400, .headers = {{"x-amz-request-id", "REQ123"}}, .body = "bad"};
+  });
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient();
+  auto nf = client->Get(server.Url("/missing"));
+  ASSERT_FALSE(nf);
+  EXPECT_EQ(nf.error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(nf.error().http_status(), 404);
+  EXPECT_NE(nf.error().message().find("GET: HTTP 404 from " + server.Url("/missing") + ": <Error>NoSuchKey"),
+            std::string::npos)
+      << nf.error();
+  auto bad = client->Get(server.Url("/bad"));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().request_id(), "REQ123");
+
+  auto accepted = client->Get(server.Url("/missing"), {.accept_http_errors = true});
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ(accepted->status, 404);
+  EXPECT_EQ(accepted->body, "<Error>NoSuchKey</Error>");
+  auto stats = client->GetStats().begin()->second;
+  EXPECT_EQ(stats.status_counts[404], 2u);
+  EXPECT_EQ(stats.errors, 2u);
+}
+
+TEST(HttpClient, MemoryBodyLimit) {
+  HttpTestServer server([](const ServerRequest&) { return Reply{.body = std::string(5000, 'z')}; });
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient({.max_response_bytes = 1000});
+  auto r = client->Get(server.Url("/big"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kResourceExhausted);
+  EXPECT_NE(r.error().message().find("max_response_bytes"), std::string::npos);
+  EXPECT_EQ(server.requests(), 1u);  // our limit: not retried
+}
+
+TEST(HttpClient, BlockingCallFromTheLoopThreadFailsInsteadOfDeadlocking) {
+  HttpTestServer server(Echo);
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient();
+  std::promise<Result<Response>> inner;
+  ASSERT_TRUE(client->SendAsync(Request::Get(server.Url("/a")), [&](Result<Response>) {
+    inner.set_value(client->Get(server.Url("/b")));
+  }));
+  auto r = inner.get_future().get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kFailedPrecondition);
+}
+
+TEST(HttpClient, SubmittingFromACallbackWorks) {
+  HttpTestServer server(Echo);
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient();
+  std::promise<std::string> second;
+  ASSERT_TRUE(client->SendAsync(Request::Get(server.Url("/first")), [&](Result<Response> r) {
+    ASSERT_TRUE(r);
+    Status s = client->SendAsync(Request::Get(server.Url("/second")), [&](Result<Response> r2) {
+      second.set_value(r2 ? r2->body : r2.error().ToString());
+    });
+    ASSERT_TRUE(s);
+  }));
+  EXPECT_EQ(second.get_future().get(), "GET /second\n");
+}
+
+TEST(HttpClient, DestructionCancelsEverythingInFlight) {
+  HttpTestServer server([](const ServerRequest&) { return Reply{.action = Reply::Action::kSilent}; });
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient();
+  std::atomic<int> cancelled{0};
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(client->SendAsync(Request::Get(server.Url("/x")), [&](Result<Response> r) {
+      if (!r && r.error().code() == ErrorCode::kCancelled) cancelled.fetch_add(1);
+    }));
+  }
+  auto fut = client->SendAsync(Request::Get(server.Url("/y")));
+  client.reset();
+  EXPECT_EQ(cancelled.load(), 20);
+  auto r = fut.get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kCancelled);
+}
+
+TEST(HttpClient, InFlightLimitRejectsWithResourceExhausted) {
+  HttpTestServer server([](const ServerRequest&) { return Reply{.action = Reply::Action::kSilent}; });
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient({.max_in_flight = 3});
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(client->SendAsync(Request::Get(server.Url("/")), [](Result<Response>) {}));
+  Status s = client->SendAsync(Request::Get(server.Url("/")), [](Result<Response>) {});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code(), ErrorCode::kResourceExhausted);
+}
+
+TEST(HttpClient, DebugLogNeverShowsAuthorization) {
+  HttpTestServer server(Echo);
+  ASSERT_TRUE(server.Start());
+  std::mutex mu;
+  std::vector<std::string> lines;
+  auto client = MakeClient({.debug_log = [&](std::string_view l) {
+    std::lock_guard lock(mu);
+    lines.emplace_back(l);
+  }});
+  Request r = Request::Get(server.Url("/private?X-Amz-Signature=deadbeef&a=1"));
+  r.headers = {{"Authorization", "Bearer hunter2-secret"}};
+  auto resp = client->Send(std::move(r));
+  ASSERT_TRUE(resp) << resp.error();
+  EXPECT_EQ(resp->Header("X-Echo-Authorization"), "Bearer hunter2-secret");  // it was sent
+  EXPECT_EQ(resp->url.find("deadbeef"), std::string::npos);                   // not in the URL we report
+  std::lock_guard lock(mu);
+  bool saw_auth = false;
+  for (const auto& l : lines) {
+    EXPECT_EQ(l.find("hunter2"), std::string::npos) << l;
+    EXPECT_EQ(l.find("deadbeef"), std::string::npos) << l;
+    if (l.find("Authorization: ***") != std::string::npos) saw_auth = true;
+  }
+  EXPECT_TRUE(saw_auth);
+}
+
+TEST(HttpClient, HealthCheck) {
+  HttpTestServer server([](const ServerRequest& r) {
+    return r.path == "/healthz" ? Reply{.body = "ok"} : Reply{.status = 503};
+  });
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient({.base_url = server.Url()});
+  auto ok = client->HealthCheck("/healthz");
+  ASSERT_TRUE(ok) << ok.error();
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(ok->breaker_state, "closed");
+  auto down = client->HealthCheck("/down");
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.error().http_status(), 503);
+  EXPECT_EQ(server.requests(), 2u);  // a health check is never retried
+}
+
+}  // namespace
+}  // namespace esper::http

@@ -1,0 +1,153 @@
+// TLS verification, the CA bundle option and HTTP/2 multiplexing, against nginx started on
+// loopback with a throw-away self-signed certificate (skipped when nginx or openssl is missing).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "esper/http/client.h"
+
+namespace esper {
+inline std::ostream& operator<<(std::ostream& os, const Error& e) { return os << e.ToString(); }
+}  // namespace esper
+
+namespace esper::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+class TlsNginx : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (access("/usr/sbin/nginx", X_OK) != 0 || access("/usr/bin/openssl", X_OK) != 0) return;
+    char tmpl[] = "/tmp/esper_http_tls_XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    std::filesystem::permissions(dir_, std::filesystem::perms::all);
+    std::filesystem::create_directories(dir_ + "/www");
+    std::ofstream(dir_ + "/www/hello.txt") << "hello over tls";
+    const std::string cmd =
+        "/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+        "-addext subjectAltName=IP:127.0.0.1 -keyout " + dir_ + "/key.pem -out " + dir_ +
+        "/cert.pem >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) return;
+    port_ = FreePort();
+    std::ofstream(dir_ + "/nginx.conf") << "worker_processes 1;\ndaemon off;\npid " << dir_
+                                        << "/nginx.pid;\nerror_log " << dir_ << "/error.log;\n"
+                                        << "events { worker_connections 1024; }\nhttp {\n access_log off;\n"
+                                        << " client_body_temp_path " << dir_ << "/b;\n proxy_temp_path " << dir_
+                                        << "/p;\n fastcgi_temp_path " << dir_ << "/f;\n uwsgi_temp_path " << dir_
+                                        << "/u;\n scgi_temp_path " << dir_ << "/s;\n server {\n  listen 127.0.0.1:"
+                                        << port_ << " ssl http2;\n  ssl_certificate " << dir_
+                                        << "/cert.pem;\n  ssl_certificate_key " << dir_ << "/key.pem;\n  root "
+                                        << dir_ << "/www;\n  add_header X-Conn $connection always;\n }\n}\n";
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::string err = dir_ + "/error.log";
+      execl("/usr/sbin/nginx", "nginx", "-p", dir_.c_str(), "-e", err.c_str(), "-c",
+            (dir_ + "/nginx.conf").c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 250; ++i) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(static_cast<uint16_t>(port_));
+      int rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+      close(fd);
+      if (rc == 0) {
+        ready_ = true;
+        return;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  static void TearDownTestSuite() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  void SetUp() override {
+    if (!ready_) GTEST_SKIP() << "nginx/openssl not available or nginx did not start";
+  }
+  static std::string Url(const std::string& path) { return "https://127.0.0.1:" + std::to_string(port_) + path; }
+  static std::string Ca() { return dir_ + "/cert.pem"; }
+
+  static inline std::string dir_;
+  static inline int port_ = 0;
+  static inline pid_t pid_ = 0;
+  static inline bool ready_ = false;
+};
+
+TEST_F(TlsNginx, VerificationIsOnByDefault) {
+  auto client = Client::Create({});
+  ASSERT_TRUE(client);
+  auto r = (*client)->Get(Url("/hello.txt"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kUnauthenticated) << r.error();
+  EXPECT_NE(r.error().message().find("TLS"), std::string::npos) << r.error();
+  EXPECT_FALSE(r.error().retryable());
+}
+
+TEST_F(TlsNginx, CaBundleMakesItTrustedAndHttp2IsNegotiated) {
+  auto client = Client::Create({.ca_bundle = Ca()});
+  ASSERT_TRUE(client) << client.error();
+  auto r = (*client)->Get(Url("/hello.txt"));
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->body, "hello over tls");
+  EXPECT_EQ(r->http_version, "2");
+
+  auto h1 = Client::Create({.http2 = false, .ca_bundle = Ca()});
+  ASSERT_TRUE(h1);
+  auto r1 = (*h1)->Get(Url("/hello.txt"));
+  ASSERT_TRUE(r1) << r1.error();
+  EXPECT_EQ(r1->http_version, "1.1");
+}
+
+TEST_F(TlsNginx, VerifyOffIsPossibleForTests) {
+  auto client = Client::Create({.verify_tls = false});
+  ASSERT_TRUE(client);
+  auto r = (*client)->Get(Url("/hello.txt"));
+  ASSERT_TRUE(r) << r.error();
+}
+
+TEST_F(TlsNginx, Http2MultiplexesConcurrentRequestsOnOneConnection) {
+  auto client = Client::Create({.max_connections_per_host = 1, .ca_bundle = Ca()});
+  ASSERT_TRUE(client);
+  std::vector<std::future<Result<Response>>> fs;
+  for (int i = 0; i < 30; ++i) fs.push_back((*client)->SendAsync(Request::Get(Url("/hello.txt"))));
+  std::set<std::string> connections;
+  for (auto& f : fs) {
+    auto r = f.get();
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(r->http_version, "2");
+    connections.insert(std::string(r->Header("X-Conn").value_or("?")));
+  }
+  EXPECT_EQ(connections.size(), 1u);  // all 30 streams on one TCP connection
+}
+
+}  // namespace
+}  // namespace esper::http
