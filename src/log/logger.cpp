@@ -305,8 +305,10 @@ size_t LoggerCore::Drain(uint64_t cutoff) {
       uint32_t size;
       std::memcpy(&size, h.p, sizeof size);
       Process(h.p);
-      h.q->cons_ring->Pop(size);
+      h.q->cons_ring->Pop(size);  // free the space before a sink write can block
       ++n;
+      for (auto& s : sinks_)
+        if (s.buf.size() >= opt_.batch_bytes) WriteSink(s);
       h.p = PeekQueue(h.q);
       if (!h.p) break;
       std::memcpy(&h.ticks, h.p + offsetof(RecordHeader, ticks), sizeof h.ticks);
@@ -349,7 +351,6 @@ void LoggerCore::Process(const char* p) {
     if (h.level < s.level) continue;
     s.formatter->Format(rec, s.buf);
     s.last_ns = rec.time_ns;
-    if (s.buf.size() >= opt_.batch_bytes) WriteSink(s);
   }
   processed_.store(processed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   backend_ns_.store(backend_ns_.load(std::memory_order_relaxed) +

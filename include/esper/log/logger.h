@@ -389,7 +389,7 @@ void AddFields(DecodeSink& out, Tuple& vals, std::index_sequence<I...>) {
 }
 
 template <class... A>
-void DecodeArgs(const char* r, const char* format, DecodeSink& out) {
+void DecodeArgs([[maybe_unused]] const char* r, const char* format, DecodeSink& out) {
   std::tuple<typename Codec<A>::Decoded...> vals{Codec<A>::Decode(r)...};
   constexpr size_t P = PositionalCount<A...>();
   FormatMessage(out, format, vals, std::make_index_sequence<P>{});
@@ -444,7 +444,6 @@ class Logger {
            const A&... args) {
     static_assert(sizeof...(A) <= detail::kMaxArgs, "too many arguments in one log call");
     static_assert(detail::KvAreTrailing<A...>(), "kv() fields must follow all positional arguments");
-    const uint64_t ticks = detail::Ticks();
     detail::ThreadQueue* q =
         detail::tls_cache.logger_id == id_ ? detail::tls_cache.queue : AttachThread();
     detail::EncodeState st{q->max_string};
@@ -461,9 +460,11 @@ class Logger {
       p = ReserveSlow(q, n, level);
       if (!p) return;  // dropped (counted)
     }
-    detail::RecordHeader h{static_cast<uint32_t>(n), level, 0, 0, ticks, &site, &detail::DecodeArgs<std::decay_t<A>...>};
+    // The timestamp is taken once the space is ours, so a producer that waited for room does not
+    // carry an old timestamp into the queue (the backend merges queues by it).
+    detail::RecordHeader h{static_cast<uint32_t>(n), level, 0, 0, detail::Ticks(), &site, &detail::DecodeArgs<std::decay_t<A>...>};
     std::memcpy(p, &h, sizeof h);
-    char* w = p + sizeof h;
+    [[maybe_unused]] char* w = p + sizeof h;
     (detail::Codec<std::decay_t<A>>::Encode(w, args, st), ...);
     q->ring->Commit(n);
     q->enqueued.store(q->enqueued.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
