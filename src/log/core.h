@@ -38,7 +38,8 @@ class LoggerCore {
   Stats GetStats() const;
 
   void Register(std::shared_ptr<ThreadQueue> q);
-  void Wake();
+  /// Wakes the backend from its idle sleep. Async-signal-safe.
+  void Wake() noexcept;
   /// Called by the crash handler (signal context): asks the backend to drain, waits (bounded).
   void CrashDrain() noexcept;
   /// Synchronous mode: drains `q` on the calling thread under the lock.
@@ -93,9 +94,8 @@ class LoggerCore {
   std::thread thread_;
   std::atomic<pthread_t> backend_tid_{};
   std::mutex mu_;
-  std::condition_variable cv_;       // wakes the backend
+  int wake_fd_ = -1;                 // eventfd: wakes the backend (async-signal-safe to write)
   std::condition_variable done_cv_;  // flush completion
-  bool wake_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<bool> running_{false};
   std::atomic<bool> stopped_{false};

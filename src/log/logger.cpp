@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -179,10 +181,12 @@ LoggerCore::LoggerCore(Options options, uint64_t id) : opt_(std::move(options)),
   }
   for (auto& [k, v] : opt_.context) context_.push_back(Field{k, v, FieldKind::kString});
   last_resync_ = std::chrono::steady_clock::now();
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
 LoggerCore::~LoggerCore() {
   Stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
   std::lock_guard lk(qmu_);
   for (auto& q : queues_) q->logger_gone.store(true, std::memory_order_release);
 }
@@ -213,12 +217,10 @@ void LoggerCore::Stop() {
   running_.store(false, std::memory_order_release);
 }
 
-void LoggerCore::Wake() {
-  {
-    std::lock_guard lk(mu_);
-    wake_ = true;
-  }
-  cv_.notify_one();
+void LoggerCore::Wake() noexcept {
+  uint64_t one = 1;
+  ssize_t w = ::write(wake_fd_, &one, sizeof one);
+  (void)w;
 }
 
 Status LoggerCore::Flush() {
@@ -235,8 +237,7 @@ Status LoggerCore::Flush() {
   } else {
     std::unique_lock lk(mu_);
     uint64_t my = ++flush_req_;
-    wake_ = true;
-    cv_.notify_one();
+    Wake();
     done_cv_.wait(lk, [&] { return flush_done_ >= my || !running_.load(); });
   }
   std::lock_guard lk(err_mu_);
@@ -248,6 +249,7 @@ void LoggerCore::CrashDrain() noexcept {
   if (!opt_.async || !running_.load(std::memory_order_acquire)) return;
   if (pthread_equal(backend_tid_.load(std::memory_order_acquire), pthread_self())) return;
   crash_state_.store(1, std::memory_order_release);
+  Wake();
   // Bounded wait (async-signal-safe: atomics + nanosleep): the backend wakes within idle_sleep.
   timespec ts{0, 200'000};
   for (int i = 0; i < 25'000 && crash_state_.load(std::memory_order_acquire) != 2; ++i) nanosleep(&ts, nullptr);
@@ -474,9 +476,14 @@ void LoggerCore::Run() {
       if (opt_.busy_spin) {
         sched_yield();
       } else {
-        std::unique_lock lk(mu_);
-        cv_.wait_for(lk, opt_.idle_sleep, [&] { return wake_; });
-        wake_ = false;
+        pollfd pfd{wake_fd_, POLLIN, 0};
+        auto us = opt_.idle_sleep.count();
+        timespec ts{static_cast<time_t>(us / 1'000'000), static_cast<long>(us % 1'000'000) * 1000};
+        if (::ppoll(&pfd, 1, &ts, nullptr) > 0) {
+          uint64_t v;
+          ssize_t r = ::read(wake_fd_, &v, sizeof v);
+          (void)r;
+        }
       }
     }
   }
