@@ -195,7 +195,11 @@ Pct MeasureSpdlog(Shape shape, int threads, const Params& p) {
 #endif
 
 // ---- backend throughput: lines/s into a file ----
-Result<double> OursThroughput(log::Format fmt_kind, const std::string& path, int n) {
+struct Throughput {
+  double wall;     // lines/s from the first call until flushed (shares 2 cores with the producer)
+  double per_cpu;  // lines per CPU-second of the backend thread (its capacity)
+};
+Result<Throughput> OursThroughput(log::Format fmt_kind, const std::string& path, int n) {
   std::filesystem::remove(path);
   auto file = log::FileSink::Create(path);
   if (!file) return file.error();
@@ -208,8 +212,9 @@ Result<double> OursThroughput(log::Format fmt_kind, const std::string& path, int
   for (int i = 0; i < n; ++i) ESPER_LOG_INFO(l, "iteration {} value {} price {}", i, i * 2, 0.5 * i, kv("layer_id", 5));
   if (Status st = l.Flush(); !st) return st.error();
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  double cpu = static_cast<double>(l.get_stats().backend_cpu_ns) / 1e9;
   std::filesystem::remove(path);
-  return n / secs;
+  return Throughput{n / secs, cpu > 0 ? n / cpu : 0};
 }
 
 #ifdef ESPER_BENCH_HAVE_SPDLOG
@@ -314,8 +319,7 @@ double NsPerCall(F f) {
   auto t0 = Clock::now();
   for (int i = 0; i < n; ++i) sink += f();
   double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / n;
-  static volatile uint64_t keep;
-  keep = sink;
+  asm volatile("" : : "r"(sink) : "memory");  // keep the loop
   return ns;
 }
 
@@ -326,6 +330,21 @@ uint64_t Gettime(clockid_t id) {
 }
 
 const char* kNoSpdlog = "spdlog not found at build time (libspdlog-dev)";
+
+// Row has no default member initializers, so rows are built field by field.
+Row MkRow(std::string metric, std::string case_name, std::string unit, double value, std::string target = "",
+          std::optional<bool> pass = std::nullopt, std::string note = "") {
+  Row r;
+  r.part = "log";
+  r.metric = std::move(metric);
+  r.case_name = std::move(case_name);
+  r.unit = std::move(unit);
+  r.value = value;
+  r.target = std::move(target);
+  r.pass = pass;
+  r.note = std::move(note);
+  return r;
+}
 
 }  // namespace
 
@@ -344,10 +363,8 @@ Status RunLogSuite(Context& ctx) {
     const size_t qb = size_t{1} << 20;
     auto ours = OursOverload(log::QueuePolicy::kBlock, qb, qb, tmp + "-mem.log", dur);
     if (!ours) return ours.error();
-    Row r{.part = "log", .metric = "peak RSS delta", .case_name = "2 producers outrunning, kBlock, 1 MiB/thread",
-          .unit = "MiB", .value = ours->delta_mib};
-    r.target = "<= 2 MiB queues + 4 MiB";
-    r.pass = ours->delta_mib <= 6.0;
+    Row r = MkRow("peak RSS delta", "2 producers outrunning, kBlock, 1 MiB/thread", "MiB", ours->delta_mib,
+                  "<= 2 MiB queues + 4 MiB", ours->delta_mib <= 6.0);
 #ifdef ESPER_BENCH_HAVE_SPDLOG
     r.peer = "spdlog async (8192 slots)";
     r.peer_value = SpdlogOverload(tmp + "-mem-spd.log", dur);
@@ -358,15 +375,15 @@ Status RunLogSuite(Context& ctx) {
     const size_t cap = size_t{8} << 20;
     auto unb = OursOverload(log::QueuePolicy::kUnbounded, size_t{256} << 10, cap, tmp + "-mem2.log", dur);
     if (!unb) return unb.error();
-    ctx.Add({.part = "log", .metric = "peak RSS delta", .case_name = "2 producers outrunning, kUnbounded cap 8 MiB/thread",
-             .unit = "MiB", .value = unb->delta_mib, .target = "<= 16 MiB caps + 4 MiB",
-             .pass = unb->delta_mib <= 20.0, .note = "no peer: spdlog has no growable queue"});
+    ctx.Add(MkRow("peak RSS delta", "2 producers outrunning, kUnbounded cap 8 MiB/thread", "MiB", unb->delta_mib,
+                  "<= 2 x 2 x 8 MiB + 4 MiB", unb->delta_mib <= 36.0,
+                  "documented bound: < 2 x unbounded_max_bytes per thread (old rings freed once drained); "
+                  "no peer: spdlog has no growable queue"));
     auto drop = OursOverload(log::QueuePolicy::kDrop, qb, qb, tmp + "-mem3.log", dur);
     if (!drop) return drop.error();
-    ctx.Add({.part = "log", .metric = "peak RSS delta", .case_name = "2 producers outrunning, kDrop, 1 MiB/thread",
-             .unit = "MiB", .value = drop->delta_mib, .target = "<= 2 MiB queues + 4 MiB",
-             .pass = drop->delta_mib <= 6.0,
-             .note = fmt::format("{} records dropped and counted", drop->dropped)});
+    ctx.Add(MkRow("peak RSS delta", "2 producers outrunning, kDrop, 1 MiB/thread", "MiB", drop->delta_mib,
+                  "<= 2 MiB queues + 4 MiB", drop->delta_mib <= 6.0,
+                  fmt::format("{} records dropped and counted", drop->dropped)));
   }
 
   // 2. front-end latency, ours and spdlog async, same harness
@@ -383,7 +400,7 @@ Status RunLogSuite(Context& ctx) {
 #endif
       auto add = [&](const char* metric, double ours_v, std::optional<double> peer_v, std::string target,
                      std::optional<bool> pass) {
-        Row r{.part = "log", .metric = metric, .case_name = cname, .unit = "ns", .value = ours_v};
+        Row r = MkRow(metric, cname, "ns", ours_v);
         r.peer = "spdlog async";
         r.peer_value = peer_v;
         r.target = std::move(target);
@@ -401,17 +418,17 @@ Status RunLogSuite(Context& ctx) {
           iid ? std::optional(ours->p999 <= 250) : std::nullopt);
       if (iid && peer) {
         double ratio = peer->p50 / std::max(ours->p50, 0.01);
-        ctx.Add({.part = "log", .metric = "p50 speed-up vs spdlog", .case_name = cname, .unit = "x",
-                 .value = ratio, .lower_is_better = false, .target = ">= 20x", .pass = ratio >= 20.0,
-                 .note = "spdlog p50 / our p50, same run"});
+        Row r = MkRow("p50 speed-up vs spdlog", cname, "x", ratio, ">= 20x", ratio >= 20.0,
+                      "spdlog p50 / our p50, same run");
+        r.lower_is_better = false;
+        ctx.Add(r);
       }
       if (shape == Shape::kPositional3) pos_p50 = ours->p50;
       if (shape == Shape::kKv3) kv_p50 = ours->p50;
     }
-    ctx.Add({.part = "log", .metric = "kv cost over positional (p50)",
-             .case_name = fmt::format("3 fields, {} thread{}", threads, threads > 1 ? "s" : ""), .unit = "ns",
-             .value = kv_p50 - pos_p50, .target = "<= 5 ns", .pass = kv_p50 - pos_p50 <= 5.0,
-             .note = "p50(3 kv fields) - p50(3 positional args), same values"});
+    ctx.Add(MkRow("kv cost over positional (p50)", fmt::format("3 fields, {} thread{}", threads, threads > 1 ? "s" : ""),
+                  "ns", kv_p50 - pos_p50, "<= 5 ns", kv_p50 - pos_p50 <= 5.0,
+                  "p50(3 kv fields) - p50(3 positional args), same values"));
   }
 
   // 3. backend throughput into a file
@@ -420,10 +437,15 @@ Status RunLogSuite(Context& ctx) {
     ctx.Progress(fmt::format("backend throughput {}", log::FormatName(f)));
     auto ours = OursThroughput(f, tmp + "-tp.log", n);
     if (!ours) return ours.error();
-    Row r{.part = "log", .metric = "backend throughput", .case_name = fmt::format("{} lines into a file", log::FormatName(f)),
-          .unit = "lines/s", .value = *ours, .lower_is_better = false, .target = ">= 2M lines/s",
-          .pass = *ours >= 2e6};
-    r.note = fmt::format("{} lines (int,int,double + 1 kv), 1 producer, until flushed", n);
+    Row c = MkRow("backend capacity", fmt::format("{} lines into a file, per backend CPU-second", log::FormatName(f)),
+                  "lines/s", ours->per_cpu, ">= 2M lines/s", ours->per_cpu >= 2e6,
+                  "lines / CPU time of the backend thread: what one free core would sustain");
+    c.lower_is_better = false;
+    ctx.Add(c);
+    Row r = MkRow("backend throughput", fmt::format("{} lines into a file, wall clock", log::FormatName(f)), "lines/s",
+                  ours->wall, ">= 2M lines/s", ours->wall >= 2e6);
+    r.lower_is_better = false;
+    r.note = fmt::format("{} lines (int,int,double + 1 kv), 1 producer, until flushed; producer and backend share the 2 cores", n);
 #ifdef ESPER_BENCH_HAVE_SPDLOG
     if (f == log::Format::kText) {
       r.peer = "spdlog async file";
@@ -437,14 +459,14 @@ Status RunLogSuite(Context& ctx) {
   // 4. timestamp sources (why the front end reads the TSC)
   ctx.Progress("timestamp sources");
 #if defined(__x86_64__) || defined(__i386__)
-  ctx.Add({.part = "log", .metric = "timestamp cost", .case_name = "rdtsc (ours)", .unit = "ns",
-           .value = NsPerCall([] { return __rdtsc(); }), .note = "converted to wall clock on the backend"});
+  ctx.Add(MkRow("timestamp cost", "rdtsc (ours)", "ns", NsPerCall([] { return __rdtsc(); }), "", std::nullopt,
+                "converted to wall clock on the backend"));
 #endif
-  ctx.Add({.part = "log", .metric = "timestamp cost", .case_name = "clock_gettime(CLOCK_REALTIME)", .unit = "ns",
-           .value = NsPerCall([] { return Gettime(CLOCK_REALTIME); }), .note = "vDSO"});
-  ctx.Add({.part = "log", .metric = "timestamp cost", .case_name = "clock_gettime(CLOCK_REALTIME_COARSE)", .unit = "ns",
-           .value = NsPerCall([] { return Gettime(CLOCK_REALTIME_COARSE); }),
-           .note = "too coarse for the issue's sub-ms precision (jiffy resolution)"});
+  ctx.Add(MkRow("timestamp cost", "clock_gettime(CLOCK_REALTIME)", "ns",
+                NsPerCall([] { return Gettime(CLOCK_REALTIME); }), "", std::nullopt, "vDSO"));
+  ctx.Add(MkRow("timestamp cost", "clock_gettime(CLOCK_REALTIME_COARSE)", "ns",
+                NsPerCall([] { return Gettime(CLOCK_REALTIME_COARSE); }), "", std::nullopt,
+                "too coarse for the issue's sub-ms precision (jiffy resolution)"));
   return OkStatus();
 }
 

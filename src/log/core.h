@@ -107,6 +107,9 @@ class LoggerCore {
   std::atomic<uint64_t> processed_{0};
   std::atomic<uint64_t> errors_{0};
   std::atomic<uint64_t> backend_ns_{0};
+  std::atomic<clockid_t> backend_clock_{0};
+  std::atomic<bool> backend_clock_valid_{false};
+  std::atomic<uint64_t> backend_cpu_final_{0};
   std::atomic<uint64_t> depth_bytes_{0};
   std::atomic<uint64_t> high_water_{0};
   std::atomic<uint64_t> capacity_bytes_{0};

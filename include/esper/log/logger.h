@@ -41,7 +41,8 @@
 //  * kDrop: a full queue drops the record and counts it (Stats::dropped); records at kError and
 //    above are never dropped — they wait like kBlock.
 //  * kUnbounded: a full queue is replaced by one twice as large, up to
-//    Options::unbounded_max_bytes per thread; past the cap the producer waits (kBlock).
+//    Options::unbounded_max_bytes per thread; past the cap the producer waits (kBlock). The old
+//    queue is freed once drained, so a thread's queues stay below 2 × unbounded_max_bytes.
 //
 // Thread safety: every method and macro may be called from any thread concurrently. Each thread
 // that logs gets its own queue (Options::queue_bytes) on its first call; it is drained and freed
@@ -99,7 +100,7 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> context{};  // string fields on every line
   QueuePolicy policy = QueuePolicy::kBlock;
   size_t queue_bytes = size_t{1} << 20;         // per producer thread; rounded up to a power of 2
-  size_t unbounded_max_bytes = size_t{64} << 20;// kUnbounded: per-thread cap
+  size_t unbounded_max_bytes = size_t{64} << 20;// kUnbounded: largest queue of one thread
   size_t max_string_bytes = size_t{16} << 10;   // longer strings are cut (Stats::truncated)
   bool async = true;                            // false: format + write on the caller, under a lock
   std::chrono::microseconds idle_sleep{500};    // backend sleep when idle (woken early by Flush)
@@ -119,7 +120,8 @@ struct Stats {
   uint64_t high_water_bytes = 0;   // max bytes queued at once, sampled by the backend per pass
   uint64_t queue_capacity_bytes = 0;  // total capacity of the live per-thread queues
   uint32_t producer_threads = 0;   // threads with a live queue
-  double avg_backend_ns = 0;       // backend time per record (decode + format + write)
+  double avg_backend_ns = 0;       // backend wall time per record (decode + format + write)
+  uint64_t backend_cpu_ns = 0;     // CPU time the backend thread has used (what logging costs)
   uint64_t backend_errors = 0;     // failed sink writes/flushes and formatting errors
   bool running = false;
 };
