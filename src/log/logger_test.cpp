@@ -80,6 +80,21 @@ TEST(LoggerTest, FormatsAnyFmtType) {
   EXPECT_EQ(lines[0].find("hunter2"), std::string::npos);
 }
 
+TEST(LoggerTest, VectorsAreEncodedAsBinaryAndPrintLikeFmt) {
+  Fixture f({}, Format::kLogfmt);
+  std::vector<int> vi{1, -2, 3};
+  std::vector<std::string> vs{"a b", "q\"uote", ""};
+  std::vector<double> vd{};
+  std::vector<std::string_view> vsv{"x"};
+  std::vector<Point> vp{{1, 2}};  // element type without a binary codec: caller-side fallback
+  ESPER_LOG_INFO(f.logger, "{}|{}|{}|{}|{}", vi, vs, vd, vsv, vp, kv("v", vi));
+  ASSERT_TRUE(f.logger->Flush());
+  auto kvs = testing::ParseLogfmt(f.mem->lines().at(0));
+  ASSERT_TRUE(kvs);
+  EXPECT_EQ((*kvs)[3].second, fmt::format("{}|{}|{}|{}|{}", vi, vs, vd, vsv, vp));
+  EXPECT_EQ((*kvs)[4], (std::pair<std::string, std::string>{"v", "[1, -2, 3]"}));
+}
+
 TEST(LoggerTest, LevelCheckedBeforeArgumentsAreEvaluated) {
   Fixture f({.level = Level::kWarn});
   int evaluated = 0;

@@ -26,8 +26,9 @@
 //  * Structured fields: `kv("key", value)` arguments, after all positional ones. The key must be
 //    a string literal (it is kept by pointer). They become JSON keys, logfmt pairs, or a
 //    "[k=v …]" suffix in text.
-//  * Arguments: arithmetic types and strings (std::string, string_view, const char*) are copied
-//    as binary and formatted on the backend. Every other type {fmt} can format (containers via
+//  * Arguments: arithmetic types, strings (std::string, string_view, const char*) and
+//    std::vector of those are copied as binary and formatted on the backend (a vector needs
+//    <fmt/ranges.h>, as with {fmt}). Every other type {fmt} can format (other containers via
 //    <fmt/ranges.h>, std::chrono types, esper::Error, esper::Secret → "***", your types with a
 //    fmt::formatter) is formatted to text on the calling thread into a reused thread-local buffer
 //    and then queued as a string — correct for any type, slower than binary (documented cost:
@@ -61,6 +62,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -220,8 +222,12 @@ struct DecodeSink {
           kind = FieldKind::kString;
       }
       pending.push_back({k, {}, off, scratch.size() - off, kind, true});
-    } else {
+    } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
       AddString(k, std::string_view(v));
+    } else {  // e.g. a binary-encoded vector: formatted as {fmt} would, as a string value
+      size_t off = scratch.size();
+      fmt::format_to(fmt::appender(scratch), "{}", v);
+      pending.push_back({k, {}, off, scratch.size() - off, FieldKind::kString, true});
     }
   }
 };
@@ -330,6 +336,86 @@ struct Codec<const char*> : StringCodecBase {
 };
 template <>
 struct Codec<char*> : Codec<const char*> {};
+
+/// Backend view of a binary-encoded std::vector<E>: a forward range decoding elements on the fly,
+/// so {fmt} prints it exactly as it prints the vector ([1, 2], ["a", "b"]).
+template <class E>
+class EncodedSeq {
+ public:
+  class iterator {
+   public:
+    using value_type = typename Codec<E>::Decoded;
+    using difference_type = std::ptrdiff_t;
+    using reference = value_type;
+    using pointer = void;
+    using iterator_category = std::forward_iterator_tag;
+    iterator() = default;
+    iterator(const char* p, uint32_t i) : p_(p), i_(i) {}
+    value_type operator*() const {
+      const char* q = p_;
+      return Codec<E>::Decode(q);
+    }
+    iterator& operator++() {
+      Codec<E>::Decode(p_);
+      ++i_;
+      return *this;
+    }
+    iterator operator++(int) {
+      iterator t = *this;
+      ++*this;
+      return t;
+    }
+    bool operator==(const iterator& o) const { return i_ == o.i_; }
+
+   private:
+    const char* p_ = nullptr;
+    uint32_t i_ = 0;
+  };
+  EncodedSeq(const char* data, uint32_t count) : data_(data), count_(count) {}
+  iterator begin() const { return iterator(data_, 0); }
+  iterator end() const { return iterator(nullptr, count_); }
+  size_t size() const { return count_; }
+
+ private:
+  const char* data_;
+  uint32_t count_;
+};
+
+// std::vector of arithmetic or string elements: copied as binary (count + elements) and
+// formatted on the backend. Other element types use the caller-side fallback.
+template <class E>
+struct Codec<std::vector<E>, std::enable_if_t<!Codec<E>::kFallback && !std::is_same_v<E, bool>>> {
+  using Decoded = EncodedSeq<E>;
+  static constexpr bool kFallback = false;
+  static size_t Size(const std::vector<E>& v, EncodeState& s) {
+    size_t n = sizeof(uint32_t);
+    if constexpr (std::is_arithmetic_v<E>) {
+      n += v.size() * sizeof(E);
+    } else {
+      for (const auto& e : v) n += Codec<E>::Size(e, s);
+    }
+    return n;
+  }
+  static void Encode(char*& w, const std::vector<E>& v, EncodeState& s) {
+    auto count = static_cast<uint32_t>(v.size());
+    std::memcpy(w, &count, sizeof count);
+    w += sizeof count;
+    if constexpr (std::is_arithmetic_v<E>) {
+      if (count) std::memcpy(w, v.data(), v.size() * sizeof(E));
+      w += v.size() * sizeof(E);
+    } else {
+      for (const auto& e : v) Codec<E>::Encode(w, e, s);
+    }
+  }
+  static Decoded Decode(const char*& r) {
+    uint32_t count;
+    std::memcpy(&count, r, sizeof count);
+    r += sizeof count;
+    Decoded d(r, count);
+    for (uint32_t i = 0; i < count; ++i) Codec<E>::Decode(r);  // skip to the next argument
+    return d;
+  }
+};
 
 template <class T>
 struct Codec<KV<T>> {
