@@ -115,15 +115,25 @@ inline uint64_t Ticks() noexcept {
 }
 
 /// Ticks() ordered after all earlier loads and stores of this thread (used for cut-offs).
+inline void FullFence() noexcept {
+#if defined(__SANITIZE_THREAD__)
+  // TSan does not model fences: a seq_cst read-modify-write orders the same way.
+  static std::atomic<int> dummy{0};
+  dummy.fetch_add(0, std::memory_order_seq_cst);
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
 inline uint64_t TicksFenced() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  FullFence();
   unsigned aux;
   uint64_t t = __rdtscp(&aux);
   _mm_lfence();
   return t;
 #else
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  FullFence();
   return Ticks();
 #endif
 }
