@@ -10,6 +10,9 @@
 
 #include "esper/log/logger.h"
 
+// GCC sees through the replaced operators and warns that free() does not match new: it does.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 namespace {
 std::atomic<uint64_t> g_allocs{0};
 thread_local uint64_t t_allocs = 0;

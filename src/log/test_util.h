@@ -205,6 +205,7 @@ inline std::vector<std::string> ReadLines(const std::string& path) {
   return lines;
 }
 
+#ifdef ESPER_BINARY_DIR
 /// A fresh, empty directory under the build tree for one test.
 inline std::string TempDir(const std::string& name) {
   std::string dir = std::string(ESPER_BINARY_DIR) + "/test-tmp/log/" + name;
@@ -213,5 +214,6 @@ inline std::string TempDir(const std::string& name) {
   std::filesystem::create_directories(dir, ec);
   return dir;
 }
+#endif
 
 }  // namespace esper::log::testing
