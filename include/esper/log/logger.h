@@ -523,7 +523,8 @@ class Logger {
   /// reported to on_error); FailedPrecondition after Stop().
   Status Flush();
   /// Drains all queues, flushes the sinks, joins the backend. Idempotent. Records logged after
-  /// Stop() are not written: they are counted as dropped.
+  /// Stop() are not written (they stay in Stats::queue_depth, or count as dropped once the
+  /// thread's queue is full — a stopped logger never blocks a producer).
   void Stop();
   /// The seed's get_stats(). Safe from any thread at any time.
   Stats get_stats() const;
