@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <new>
 
@@ -24,7 +25,10 @@ namespace detail {
 ByteRing::ByteRing(size_t capacity)
     : buf_(static_cast<char*>(::operator new(capacity, std::align_val_t{kCacheLine}))),
       cap_(capacity),
-      mask_(capacity - 1) {}
+      mask_(capacity - 1) {
+  // Touch every page now (on the thread's first call) so no page fault lands in a later call.
+  std::memset(buf_, 0, cap_);
+}
 
 ByteRing::~ByteRing() { ::operator delete(buf_, std::align_val_t{kCacheLine}); }
 

@@ -46,8 +46,8 @@
 //    queue is freed once drained, so a thread's queues stay below 2 × unbounded_max_bytes.
 //
 // Thread safety: every method and macro may be called from any thread concurrently. Each thread
-// that logs gets its own queue (Options::queue_bytes) on its first call; it is drained and freed
-// after the thread exits. Blocking: the macros block only in kBlock (or kError+ in kDrop) when the
+// that logs gets its own queue (Options::queue_bytes, pre-faulted so later calls never page-fault)
+// on its first call; it is drained and freed after the thread exits. Blocking: the macros block only in kBlock (or kError+ in kDrop) when the
 // queue is full; Flush() blocks until written; Stop() and the destructor drain and join.
 // Ownership: the Logger owns its backend thread and queues; sinks are shared.
 // Crash handler: with Options::crash_handler, SIGSEGV/SIGABRT/SIGBUS/SIGFPE/SIGILL make the
