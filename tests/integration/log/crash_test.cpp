@@ -47,6 +47,8 @@ class CrashTest : public ::testing::TestWithParam<std::pair<std::string, int>> {
 
 TEST_P(CrashTest, LinesLoggedBeforeTheCrashAreOnDisk) {
   auto [mode, sig] = GetParam();
+  if (kSanitized && mode == "fault")
+    GTEST_SKIP() << "UBSan reports the null store itself and exits without a signal";
   const int per = 2000, threads = 3;
   Outcome o = RunChild(mode, per, threads, mode);
   if (kSanitized) {
