@@ -4,6 +4,7 @@
 //   log_crash_child <file> <lines per thread> <threads> <segv|abort|fpe|fault|thread-segv> [nohandler]
 #include <signal.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -32,10 +33,15 @@ int main(int argc, char** argv) {
   ESPER_LOG_INFO(logger, "start");
   if (!(*logger)->Flush()) return 5;
   std::vector<std::thread> ts;
+  std::atomic<int> finished{0};
   for (int t = 0; t < threads; ++t)
     ts.emplace_back([&, t] {
       for (int i = 0; i < per; ++i) ESPER_LOG_INFO(logger, "line", kv("t", t), kv("i", i));
-      if (mode == "thread-segv" && t == 0) raise(SIGSEGV);
+      finished.fetch_add(1);
+      if (mode == "thread-segv" && t == 0) {
+        while (finished.load() < threads) std::this_thread::yield();  // every line is logged
+        raise(SIGSEGV);  // a worker thread crashes while the others wait to be joined
+      }
     });
   for (auto& th : ts) th.join();
   if (mode == "segv") raise(SIGSEGV);
