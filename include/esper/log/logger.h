@@ -178,8 +178,7 @@ inline thread_local constinit TlsCache tls_cache{0, nullptr};
 // ---- structured fields ----
 template <class T>
 struct KV {
-  const char* key;
-  uint32_t key_len;
+  const char* key;  // a string literal
   const T& value;
 };
 template <class T> struct IsKV : std::false_type {};
@@ -425,22 +424,19 @@ struct Codec<KV<T>> {
   using Inner = Codec<std::decay_t<T>>;
   using Decoded = DecodedKV<typename Inner::Decoded>;
   static constexpr bool kFallback = Inner::kFallback;
-  static size_t Size(const KV<T>& v, EncodeState& s) {
-    return sizeof(const char*) + sizeof(uint32_t) + Inner::Size(v.value, s);
-  }
+  // Only the key's address is queued (8 bytes): kv() takes string literals, which are
+  // NUL-terminated and live as long as the program; the backend measures them.
+  static size_t Size(const KV<T>& v, EncodeState& s) { return sizeof(const char*) + Inner::Size(v.value, s); }
   static void Encode(char*& w, const KV<T>& v, EncodeState& s) {
     std::memcpy(w, &v.key, sizeof v.key);
-    std::memcpy(w + sizeof v.key, &v.key_len, sizeof v.key_len);
-    w += sizeof v.key + sizeof v.key_len;
+    w += sizeof v.key;
     Inner::Encode(w, v.value, s);
   }
   static Decoded Decode(const char*& r) {
     const char* key;
-    uint32_t len;
     std::memcpy(&key, r, sizeof key);
-    std::memcpy(&len, r + sizeof key, sizeof len);
-    r += sizeof key + sizeof len;
-    return Decoded{std::string_view(key, len), Inner::Decode(r)};
+    r += sizeof key;
+    return Decoded{std::string_view(key), Inner::Decode(r)};
   }
 };
 
@@ -495,10 +491,10 @@ class LoggerCore;
 }  // namespace detail
 
 /// A structured field for a logging call: `kv("layer_id", 5)`. `key` must be a string literal
-/// (kept by pointer until the backend writes the record); `value` any loggable type.
+/// (only its address is queued; the backend reads it up to its NUL); `value` any loggable type.
 template <size_t N, class T>
 detail::KV<T> kv(const char (&key)[N], const T& value) {
-  return detail::KV<T>{key, static_cast<uint32_t>(N - 1), value};
+  return detail::KV<T>{key, value};
 }
 
 class Logger {
