@@ -1,0 +1,473 @@
+// `esper bench log`: the async logger's front-end latency against spdlog's async logger (same
+// harness, same run), backend throughput into a file, memory under sustained overload, and the
+// cost of the timestamp sources.
+//
+// Latency follows Quill's method: each pinned producer thread takes rdtscp around a burst of 20
+// calls, sleeps a gap, repeats; the per-call figure is burst/20; percentiles over all samples.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "esper/log/logger.h"
+#include "frame.h"
+
+#ifdef ESPER_BENCH_HAVE_SPDLOG
+#include <spdlog/async.h>
+#include <spdlog/async_logger.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
+
+namespace esper::bench {
+namespace {
+
+using esper::log::kv;
+using Clock = std::chrono::steady_clock;
+
+inline uint64_t Stamp() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned aux;
+  uint64_t t = __rdtscp(&aux);
+  _mm_lfence();
+  return t;
+#else
+  return static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+#endif
+}
+
+double NsPerStamp() {
+  static const double rate = [] {
+    auto c0 = Clock::now();
+    uint64_t t0 = Stamp();
+    while (Clock::now() - c0 < std::chrono::milliseconds(50)) {
+    }
+    auto c1 = Clock::now();
+    uint64_t t1 = Stamp();
+    return std::chrono::duration<double, std::nano>(c1 - c0).count() / static_cast<double>(t1 - t0);
+  }();
+  return rate;
+}
+
+void Pin(int cpu) {
+  int n = static_cast<int>(std::thread::hardware_concurrency());
+  if (n <= 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu % n, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+struct Params {
+  int samples;
+  std::chrono::microseconds gap;
+};
+
+// Runs `threads` pinned producers; each calls burst(i) (20 log calls) `samples` times.
+std::vector<double> Measure(int threads, const Params& p, const std::function<void(int)>& warm,
+                            const std::function<void(int)>& burst) {
+  std::vector<std::vector<double>> per(static_cast<size_t>(threads));
+  std::atomic<int> ready{0};
+  std::vector<std::thread> ts;
+  double rate = NsPerStamp();
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&, t] {
+      Pin(t);
+      warm(t);
+      ready.fetch_add(1);
+      while (ready.load() < threads) std::this_thread::yield();
+      auto& v = per[static_cast<size_t>(t)];
+      v.reserve(static_cast<size_t>(p.samples));
+      for (int s = 0; s < p.samples; ++s) {
+        uint64_t a = Stamp();
+        burst(s);
+        uint64_t b = Stamp();
+        v.push_back(static_cast<double>(b - a) * rate / 20.0);
+        std::this_thread::sleep_for(p.gap);
+      }
+    });
+  }
+  for (auto& th : ts) th.join();
+  std::vector<double> all;
+  for (auto& v : per) all.insert(all.end(), v.begin(), v.end());
+  return all;
+}
+
+class NullSink final : public log::Sink {
+ public:
+  Status Write(std::string_view lines, std::chrono::system_clock::time_point) override {
+    bytes_ += lines.size();
+    return OkStatus();
+  }
+  uint64_t bytes_ = 0;
+};
+
+struct Pct {
+  double p50 = 0, p99 = 0, p999 = 0;
+};
+Pct Percentiles(const std::vector<double>& v) {
+  return {Percentile(v, 50), Percentile(v, 99), Percentile(v, 99.9)};
+}
+
+enum class Shape { kIntIntDouble, kString60, kVector16, kKv3, kPositional3 };
+const char* ShapeName(Shape s) {
+  switch (s) {
+    case Shape::kIntIntDouble: return "int,int,double";
+    case Shape::kString60: return "60-char string";
+    case Shape::kVector16: return "vector of 16 strings";
+    case Shape::kKv3: return "3 kv fields";
+    case Shape::kPositional3: return "3 positional args";
+  }
+  return "";
+}
+
+const std::string kStr60(60, 'x');
+const std::vector<std::string> kVec16(16, "element");
+
+void OursBurst(log::Logger& l, Shape shape, int s) {
+  for (int k = 0; k < 20; ++k) {
+    int i = s * 20 + k;
+    switch (shape) {
+      case Shape::kIntIntDouble: ESPER_LOG_INFO(l, "iteration {} value {} price {}", i, k, 0.5 * i); break;
+      case Shape::kString60: ESPER_LOG_INFO(l, "message {}", kStr60); break;
+      case Shape::kVector16: ESPER_LOG_INFO(l, "batch {}", kVec16); break;
+      case Shape::kKv3: ESPER_LOG_INFO(l, "fields", kv("a", i), kv("b", k), kv("c", 0.5 * i)); break;
+      case Shape::kPositional3: ESPER_LOG_INFO(l, "fields {} {} {}", i, k, 0.5 * i); break;
+    }
+  }
+}
+
+Result<Pct> MeasureOurs(Shape shape, int threads, const Params& p) {
+  auto sink = std::make_shared<NullSink>();
+  auto logger = log::Logger::Create({.name = "bench", .level_from_env = false,
+                                     .sinks = {{.sink = sink, .format = log::Format::kText}},
+                                     .queue_bytes = size_t{4} << 20, .crash_handler = false});
+  if (!logger) return logger.error();
+  log::Logger& l = **logger;
+  auto v = Measure(
+      threads, p, [&](int) { for (int s = 0; s < 200; ++s) OursBurst(l, shape, s); },
+      [&](int s) { OursBurst(l, shape, s); });
+  if (Status st = l.Flush(); !st) return st.error();
+  return Percentiles(v);
+}
+
+#ifdef ESPER_BENCH_HAVE_SPDLOG
+void SpdBurst(spdlog::logger& l, Shape shape, int s) {
+  for (int k = 0; k < 20; ++k) {
+    int i = s * 20 + k;
+    switch (shape) {
+      case Shape::kIntIntDouble: l.info("iteration {} value {} price {}", i, k, 0.5 * i); break;
+      case Shape::kString60: l.info("message {}", kStr60); break;
+      case Shape::kVector16: l.info("batch {}", kVec16); break;
+      case Shape::kKv3: l.info("fields a={} b={} c={}", i, k, 0.5 * i); break;
+      case Shape::kPositional3: l.info("fields {} {} {}", i, k, 0.5 * i); break;
+    }
+  }
+}
+
+Pct MeasureSpdlog(Shape shape, int threads, const Params& p) {
+  auto pool = std::make_shared<spdlog::details::thread_pool>(8192, 1);
+  auto sink = std::make_shared<spdlog::sinks::null_sink_mt>();
+  auto l = std::make_shared<spdlog::async_logger>("bench", sink, pool, spdlog::async_overflow_policy::block);
+  auto v = Measure(
+      threads, p, [&](int) { for (int s = 0; s < 200; ++s) SpdBurst(*l, shape, s); },
+      [&](int s) { SpdBurst(*l, shape, s); });
+  l->flush();
+  return Percentiles(v);
+}
+#endif
+
+// ---- backend throughput: lines/s into a file ----
+struct Throughput {
+  double wall;     // lines/s from the first call until flushed (shares 2 cores with the producer)
+  double per_cpu;  // lines per CPU-second of the backend thread (its capacity)
+};
+Result<Throughput> OursThroughput(log::Format fmt_kind, const std::string& path, int n) {
+  std::filesystem::remove(path);
+  auto file = log::FileSink::Create(path);
+  if (!file) return file.error();
+  auto logger = log::Logger::Create({.name = "bench", .level_from_env = false,
+                                     .sinks = {{.sink = *file, .format = fmt_kind}},
+                                     .queue_bytes = size_t{64} << 20, .crash_handler = false});
+  if (!logger) return logger.error();
+  log::Logger& l = **logger;
+  auto t0 = Clock::now();
+  for (int i = 0; i < n; ++i) ESPER_LOG_INFO(l, "iteration {} value {} price {}", i, i * 2, 0.5 * i, kv("layer_id", 5));
+  if (Status st = l.Flush(); !st) return st.error();
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  double cpu = static_cast<double>(l.get_stats().backend_cpu_ns) / 1e9;
+  std::filesystem::remove(path);
+  return Throughput{n / secs, cpu > 0 ? n / cpu : 0};
+}
+
+#ifdef ESPER_BENCH_HAVE_SPDLOG
+double SpdlogThroughput(const std::string& path, int n) {
+  std::filesystem::remove(path);
+  auto pool = std::make_shared<spdlog::details::thread_pool>(8192, 1);
+  auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, true);
+  auto l = std::make_shared<spdlog::async_logger>("tp", sink, pool, spdlog::async_overflow_policy::block);
+  auto t0 = Clock::now();
+  for (int i = 0; i < n; ++i) l->info("iteration {} value {} price {} layer_id={}", i, i * 2, 0.5 * i, 5);
+  l->flush();
+  // flush() on an async logger only queues a flush; wait until the pool has drained.
+  while (pool->queue_size() > 0) std::this_thread::yield();
+  l.reset();
+  pool.reset();  // joins the worker: everything is written
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::filesystem::remove(path);
+  return n / secs;
+}
+#endif
+
+// ---- memory under sustained overload ----
+uint64_t ReadStatusKb(const char* key) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key, 0) == 0) return std::stoull(line.substr(std::string(key).size()));
+  return 0;
+}
+void ResetPeakRss() {
+  std::ofstream f("/proc/self/clear_refs");
+  f << "5";
+}
+
+struct MemResult {
+  double delta_mib;
+  uint64_t dropped;
+};
+
+Result<MemResult> OursOverload(log::QueuePolicy policy, size_t queue_bytes, size_t cap, const std::string& path,
+                               std::chrono::milliseconds dur) {
+  std::filesystem::remove(path);
+  auto file = log::FileSink::Create(path);
+  if (!file) return file.error();
+  ResetPeakRss();
+  uint64_t before = ReadStatusKb("VmRSS:");
+  MemResult r{};
+  {
+    auto logger = log::Logger::Create({.name = "bench", .level_from_env = false,
+                                       .sinks = {{.sink = *file, .format = log::Format::kJson}},
+                                       .policy = policy, .queue_bytes = queue_bytes,
+                                       .unbounded_max_bytes = cap, .crash_handler = false});
+    if (!logger) return logger.error();
+    log::Logger& l = **logger;
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 2; ++t)
+      ts.emplace_back([&] {
+        auto end = Clock::now() + dur;
+        int i = 0;
+        while (Clock::now() < end)
+          for (int k = 0; k < 100; ++k, ++i) ESPER_LOG_INFO(l, "overload {} {}", i, kStr60, kv("k", i));
+      });
+    for (auto& th : ts) th.join();
+    r.dropped = l.get_stats().dropped;
+    uint64_t peak = ReadStatusKb("VmHWM:");
+    r.delta_mib = static_cast<double>(peak > before ? peak - before : 0) / 1024.0;
+  }
+  std::filesystem::remove(path);
+  return r;
+}
+
+#ifdef ESPER_BENCH_HAVE_SPDLOG
+double SpdlogOverload(const std::string& path, std::chrono::milliseconds dur) {
+  std::filesystem::remove(path);
+  ResetPeakRss();
+  uint64_t before = ReadStatusKb("VmRSS:");
+  {
+    auto pool = std::make_shared<spdlog::details::thread_pool>(8192, 1);
+    auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, true);
+    auto l = std::make_shared<spdlog::async_logger>("ov", sink, pool, spdlog::async_overflow_policy::block);
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 2; ++t)
+      ts.emplace_back([&] {
+        auto end = Clock::now() + dur;
+        int i = 0;
+        while (Clock::now() < end)
+          for (int k = 0; k < 100; ++k, ++i) l->info("overload {} {} k={}", i, kStr60, i);
+      });
+    for (auto& th : ts) th.join();
+  }
+  uint64_t peak = ReadStatusKb("VmHWM:");
+  std::filesystem::remove(path);
+  return static_cast<double>(peak > before ? peak - before : 0) / 1024.0;
+}
+#endif
+
+// ---- timestamp sources ----
+template <class F>
+double NsPerCall(F f) {
+  const int n = 2'000'000;
+  uint64_t sink = 0;
+  auto t0 = Clock::now();
+  for (int i = 0; i < n; ++i) sink += f();
+  double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / n;
+  asm volatile("" : : "r"(sink) : "memory");  // keep the loop
+  return ns;
+}
+
+uint64_t Gettime(clockid_t id) {
+  timespec ts;
+  clock_gettime(id, &ts);
+  return static_cast<uint64_t>(ts.tv_nsec);
+}
+
+const char* kNoSpdlog = "spdlog not found at build time (libspdlog-dev)";
+
+// Row has no default member initializers, so rows are built field by field.
+Row MkRow(std::string metric, std::string case_name, std::string unit, double value, std::string target = "",
+          std::optional<bool> pass = std::nullopt, std::string note = "") {
+  Row r;
+  r.part = "log";
+  r.metric = std::move(metric);
+  r.case_name = std::move(case_name);
+  r.unit = std::move(unit);
+  r.value = value;
+  r.target = std::move(target);
+  r.pass = pass;
+  r.note = std::move(note);
+  return r;
+}
+
+}  // namespace
+
+Status RunLogSuite(Context& ctx) {
+  const bool quick = ctx.quick();
+  const Params p = quick ? Params{1000, std::chrono::microseconds(100)}
+                         : Params{10'000, std::chrono::microseconds(1000)};
+  const std::string note = fmt::format("{} samples x 20-call bursts, {} us gap, producers pinned, null sink",
+                                       p.samples, p.gap.count());
+  std::string tmp = std::filesystem::temp_directory_path().string() + fmt::format("/esper-bench-log-{}", getpid());
+
+  // 1. memory under sustained overload (first: the peak-RSS reset is cleanest before big queues)
+  {
+    ctx.Progress("memory under overload");
+    auto dur = std::chrono::milliseconds(quick ? 700 : 3000);
+    const size_t qb = size_t{1} << 20;
+    auto ours = OursOverload(log::QueuePolicy::kBlock, qb, qb, tmp + "-mem.log", dur);
+    if (!ours) return ours.error();
+    Row r = MkRow("peak RSS delta", "2 producers outrunning, kBlock, 1 MiB/thread", "MiB", ours->delta_mib,
+                  "<= 2 MiB queues + 4 MiB", ours->delta_mib <= 6.0);
+#ifdef ESPER_BENCH_HAVE_SPDLOG
+    r.peer = "spdlog async (8192 slots)";
+    r.peer_value = SpdlogOverload(tmp + "-mem-spd.log", dur);
+#else
+    r.note = kNoSpdlog;
+#endif
+    ctx.Add(r);
+    const size_t cap = size_t{8} << 20;
+    auto unb = OursOverload(log::QueuePolicy::kUnbounded, size_t{256} << 10, cap, tmp + "-mem2.log", dur);
+    if (!unb) return unb.error();
+    ctx.Add(MkRow("peak RSS delta", "2 producers outrunning, kUnbounded cap 8 MiB/thread", "MiB", unb->delta_mib,
+                  "<= 2 x 2 x 8 MiB + 4 MiB", unb->delta_mib <= 36.0,
+                  "documented bound: < 2 x unbounded_max_bytes per thread (old rings freed once drained); "
+                  "no peer: spdlog has no growable queue"));
+    auto drop = OursOverload(log::QueuePolicy::kDrop, qb, qb, tmp + "-mem3.log", dur);
+    if (!drop) return drop.error();
+    ctx.Add(MkRow("peak RSS delta", "2 producers outrunning, kDrop, 1 MiB/thread", "MiB", drop->delta_mib,
+                  "<= 2 MiB queues + 4 MiB", drop->delta_mib <= 6.0,
+                  fmt::format("{} records dropped and counted", drop->dropped)));
+  }
+
+  // 2. front-end latency, ours and spdlog async, same harness
+  for (int threads : {1, 2}) {
+    double pos_p50 = 0, kv_p50 = 0;
+    for (Shape shape : {Shape::kIntIntDouble, Shape::kString60, Shape::kVector16, Shape::kPositional3, Shape::kKv3}) {
+      std::string cname = fmt::format("{}, {} thread{}", ShapeName(shape), threads, threads > 1 ? "s" : "");
+      ctx.Progress("latency " + cname);
+      auto ours = MeasureOurs(shape, threads, p);
+      if (!ours) return ours.error();
+      std::optional<Pct> peer;
+#ifdef ESPER_BENCH_HAVE_SPDLOG
+      peer = MeasureSpdlog(shape, threads, p);
+#endif
+      auto add = [&](const char* metric, double ours_v, std::optional<double> peer_v, std::string target,
+                     std::optional<bool> pass) {
+        Row r = MkRow(metric, cname, "ns", ours_v);
+        r.peer = "spdlog async";
+        r.peer_value = peer_v;
+        r.target = std::move(target);
+        r.pass = pass;
+        r.note = peer_v ? note : kNoSpdlog;
+        if (shape == Shape::kKv3 && peer_v) r.note += "; spdlog has no fields: it formats a={} b={} c={}";
+        if (shape == Shape::kVector16) r.note += "; ours formats the vector on the caller (documented fallback)";
+        ctx.Add(r);
+      };
+      bool iid = shape == Shape::kIntIntDouble;
+      add("latency p50", ours->p50, peer ? std::optional(peer->p50) : std::nullopt, iid ? "<= 25 ns" : "",
+          iid ? std::optional(ours->p50 <= 25) : std::nullopt);
+      add("latency p99", ours->p99, peer ? std::optional(peer->p99) : std::nullopt, "", std::nullopt);
+      add("latency p99.9", ours->p999, peer ? std::optional(peer->p999) : std::nullopt, iid ? "<= 250 ns" : "",
+          iid ? std::optional(ours->p999 <= 250) : std::nullopt);
+      if (iid && peer) {
+        double ratio = peer->p50 / std::max(ours->p50, 0.01);
+        Row r = MkRow("p50 speed-up vs spdlog", cname, "x", ratio, ">= 20x", ratio >= 20.0,
+                      "spdlog p50 / our p50, same run");
+        r.lower_is_better = false;
+        ctx.Add(r);
+      }
+      if (shape == Shape::kPositional3) pos_p50 = ours->p50;
+      if (shape == Shape::kKv3) kv_p50 = ours->p50;
+    }
+    ctx.Add(MkRow("kv cost over positional (p50)", fmt::format("3 fields, {} thread{}", threads, threads > 1 ? "s" : ""),
+                  "ns", kv_p50 - pos_p50, "<= 5 ns", kv_p50 - pos_p50 <= 5.0,
+                  "p50(3 kv fields) - p50(3 positional args), same values"));
+  }
+
+  // 3. backend throughput into a file
+  const int n = quick ? 300'000 : 2'000'000;
+  for (auto f : {log::Format::kJson, log::Format::kText, log::Format::kLogfmt}) {
+    ctx.Progress(fmt::format("backend throughput {}", log::FormatName(f)));
+    auto ours = OursThroughput(f, tmp + "-tp.log", n);
+    if (!ours) return ours.error();
+    Row c = MkRow("backend capacity", fmt::format("{} lines into a file, per backend CPU-second", log::FormatName(f)),
+                  "lines/s", ours->per_cpu, ">= 2M lines/s", ours->per_cpu >= 2e6,
+                  "lines / CPU time of the backend thread: what one free core would sustain");
+    c.lower_is_better = false;
+    ctx.Add(c);
+    Row r = MkRow("backend throughput", fmt::format("{} lines into a file, wall clock", log::FormatName(f)), "lines/s",
+                  ours->wall, ">= 2M lines/s", ours->wall >= 2e6);
+    r.lower_is_better = false;
+    r.note = fmt::format("{} lines (int,int,double + 1 kv), 1 producer, until flushed; producer and backend share the 2 cores", n);
+#ifdef ESPER_BENCH_HAVE_SPDLOG
+    if (f == log::Format::kText) {
+      r.peer = "spdlog async file";
+      r.peer_value = SpdlogThroughput(tmp + "-tp-spd.log", n);
+      r.note += "; spdlog: its default text pattern";
+    }
+#endif
+    ctx.Add(r);
+  }
+
+  // 4. timestamp sources (why the front end reads the TSC)
+  ctx.Progress("timestamp sources");
+#if defined(__x86_64__) || defined(__i386__)
+  ctx.Add(MkRow("timestamp cost", "rdtsc (ours)", "ns", NsPerCall([] { return __rdtsc(); }), "", std::nullopt,
+                "converted to wall clock on the backend"));
+#endif
+  ctx.Add(MkRow("timestamp cost", "clock_gettime(CLOCK_REALTIME)", "ns",
+                NsPerCall([] { return Gettime(CLOCK_REALTIME); }), "", std::nullopt, "vDSO"));
+  ctx.Add(MkRow("timestamp cost", "clock_gettime(CLOCK_REALTIME_COARSE)", "ns",
+                NsPerCall([] { return Gettime(CLOCK_REALTIME_COARSE); }), "", std::nullopt,
+                "too coarse for the issue's sub-ms precision (jiffy resolution)"));
+  return OkStatus();
+}
+
+}  // namespace esper::bench

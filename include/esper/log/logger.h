@@ -1,0 +1,631 @@
+// esper/log/logger.h — the asynchronous structured logger (the seed's AsyncEsperLogger).
+//
+// A call site costs tens of nanoseconds: the level is checked before any argument is evaluated;
+// the arguments are copied as binary into a lock-free queue owned by the calling thread; one
+// backend thread (owned by the Logger) merges the per-thread queues in timestamp order, formats
+// the records with {fmt} and writes them to the sinks in batches.
+//
+// Example:
+//   #include "esper/log/logger.h"
+//   using esper::log::kv;
+//   auto logger = esper::log::Logger::Create({
+//       .name = "tamiyo",
+//       .sinks = {{.sink = esper::log::FileSink::Create("/tmp/tamiyo.log").value(),
+//                  .format = esper::log::Format::kJson}},
+//       .context = {{"service", "tamiyo"}, {"region", "eu-west-1"}}});
+//   if (!logger) { fmt::print(stderr, "{}\n", logger.error()); return 1; }
+//   ESPER_LOG_INFO(*logger, "Processing health signal for {}", name,
+//                  kv("layer_id", 5), kv("health_score", 0.85));
+//   (*logger)->Flush();   // everything logged before this line is written
+//
+// Macros: ESPER_LOG_TRACE / _DEBUG / _INFO / _WARN / _ERROR / _CRITICAL(logger, "fmt", args...)
+// and ESPER_LOG(logger, level, "fmt", args...) for a level known only at run time. `logger` may
+// be a Logger&, Logger*, unique_ptr<Logger>, shared_ptr<Logger> or Result<unique_ptr<Logger>>.
+//  * The format string must be a string literal; it is checked at compile time against the
+//    positional arguments ({fmt} syntax).
+//  * Structured fields: `kv("key", value)` arguments, after all positional ones. The key must be
+//    a string literal (it is kept by pointer). They become JSON keys, logfmt pairs, or a
+//    "[k=v …]" suffix in text.
+//  * Arguments: arithmetic types, strings (std::string, string_view, const char*) and
+//    std::vector of those are copied as binary and formatted on the backend (a vector needs
+//    <fmt/ranges.h>, as with {fmt}). Every other type {fmt} can format (other containers via
+//    <fmt/ranges.h>, std::chrono types, esper::Error, esper::Secret → "***", your types with a
+//    fmt::formatter) is formatted to text on the calling thread into a reused thread-local buffer
+//    and then queued as a string — correct for any type, slower than binary (documented cost:
+//    one fmt::format_to on the caller).
+//  * Strings longer than Options::max_string_bytes are cut to that length (Stats::truncated).
+//  * Compile-time floor: define ESPER_LOG_ACTIVE_LEVEL (0 trace … 5 critical, 6 off) before
+//    including this header (or with -D) to remove lower calls entirely (no code, args unevaluated).
+//
+// Queue policies (Options::policy), per producer thread:
+//  * kBlock (default): a full queue makes the producer wait; nothing is ever lost.
+//  * kDrop: a full queue drops the record and counts it (Stats::dropped); records at kError and
+//    above are never dropped — they wait like kBlock.
+//  * kUnbounded: a full queue is replaced by one twice as large, up to
+//    Options::unbounded_max_bytes per thread; past the cap the producer waits (kBlock). The old
+//    queue is freed once drained, so a thread's queues stay below 2 × unbounded_max_bytes.
+//
+// Thread safety: every method and macro may be called from any thread concurrently. Each thread
+// that logs gets its own queue (Options::queue_bytes, pre-faulted so later calls never page-fault)
+// on its first call; it is drained and freed after the thread exits. Blocking: the macros block only in kBlock (or kError+ in kDrop) when the
+// queue is full; Flush() blocks until written; Stop() and the destructor drain and join.
+// Ownership: the Logger owns its backend thread and queues; sinks are shared.
+// Crash handler: with Options::crash_handler, SIGSEGV/SIGABRT/SIGBUS/SIGFPE/SIGILL make the
+// backend drain every live logger's queues to its sinks, then the signal is re-raised with the
+// handler that was installed before (normally the default: core dump / exit status 128+sig).
+#pragma once
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "esper/core/result.h"
+#include "esper/log/formatter.h"
+#include "esper/log/level.h"
+#include "esper/log/queue.h"
+#include "esper/log/record.h"
+#include "esper/log/sink.h"
+
+#ifndef ESPER_LOG_ACTIVE_LEVEL
+#define ESPER_LOG_ACTIVE_LEVEL 0
+#endif
+
+namespace esper::log {
+
+/// One sink of a logger with its own level and format.
+struct SinkSpec {
+  std::shared_ptr<Sink> sink{};                 // required
+  Format format = Format::kText;                // ignored when `formatter` is set
+  Level level = Level::kTrace;                  // records below are not written to this sink
+  std::shared_ptr<const Formatter> formatter{};   // optional custom formatter
+};
+
+enum class QueuePolicy : uint8_t { kBlock, kDrop, kUnbounded };
+
+struct Options {
+  std::string name = "esper";                   // "logger" in every line
+  Level level = Level::kInfo;                   // runtime level (set_level() changes it)
+  bool level_from_env = true;                   // ESPER_LOG_LEVEL, when set, overrides `level`
+  std::vector<SinkSpec> sinks{};                // empty: one text sink on stderr
+  std::vector<std::pair<std::string, std::string>> context{};  // string fields on every line
+  QueuePolicy policy = QueuePolicy::kBlock;
+  size_t queue_bytes = size_t{1} << 20;         // per producer thread; rounded up to a power of 2
+  size_t unbounded_max_bytes = size_t{64} << 20;// kUnbounded: largest queue of one thread
+  size_t max_string_bytes = size_t{16} << 10;   // longer strings are cut (Stats::truncated)
+  bool async = true;                            // false: format + write on the caller, under a lock
+  std::chrono::microseconds idle_sleep{500};    // backend sleep when idle (woken early by Flush)
+  bool busy_spin = false;                       // backend never sleeps (burns a core; lowest latency)
+  size_t batch_bytes = size_t{64} << 10;        // a sink gets a Write() at least this often
+  bool crash_handler = true;                    // install the process crash handler (once)
+  std::function<void(const Error&)> on_error{}; // backend errors; default: one line to stderr
+};
+
+/// The seed's get_stats(), for one logger.
+struct Stats {
+  uint64_t processed = 0;          // records formatted and handed to the sinks
+  uint64_t dropped = 0;            // records dropped by QueuePolicy::kDrop
+  uint64_t truncated = 0;          // string arguments cut at max_string_bytes
+  uint64_t queue_depth = 0;        // records queued, not yet processed (all threads)
+  uint64_t queue_bytes = 0;        // bytes queued now (all threads)
+  uint64_t high_water_bytes = 0;   // max bytes queued at once, sampled by the backend per pass
+  uint64_t queue_capacity_bytes = 0;  // total capacity of the live per-thread queues
+  uint32_t producer_threads = 0;   // threads with a live queue
+  double avg_backend_ns = 0;       // backend wall time per record (decode + format + write)
+  uint64_t backend_cpu_ns = 0;     // CPU time the backend thread has used (what logging costs)
+  uint64_t backend_errors = 0;     // failed sink writes/flushes and formatting errors
+  bool running = false;
+};
+
+namespace detail {
+
+struct Site {
+  const char* format;
+  const char* file;
+  uint32_t line;
+};
+
+struct DecodeSink;
+using DecodeFn = void (*)(const char* args, const char* format, DecodeSink& out);
+
+struct RecordHeader {
+  uint32_t size;  // whole record, multiple of 8; never 0
+  Level level;
+  uint8_t flags;
+  uint16_t reserved;
+  uint64_t ticks;
+  const Site* site;
+  DecodeFn decode;
+};
+static_assert(sizeof(RecordHeader) == 32 && offsetof(RecordHeader, level) == 4 &&
+              offsetof(RecordHeader, ticks) == 8 && offsetof(RecordHeader, site) == 16 &&
+              offsetof(RecordHeader, decode) == 24);
+
+/// One producer thread's queue for one logger.
+struct ThreadQueue {
+  ByteRing* ring = nullptr;                   // producer's current ring
+  size_t max_string = 0;
+  size_t max_record = 0;                      // largest record the queue accepts (bytes)
+  bool sync = false;                          // synchronous logger: the caller processes
+  uint32_t tid = 0;
+  std::atomic<uint64_t> enqueued{0};          // written by the producer only
+  std::atomic<uint64_t> dropped{0};
+  std::atomic<uint64_t> truncated{0};
+  std::atomic<bool> producer_gone{false};
+  std::atomic<bool> logger_gone{false};
+  ByteRing* cons_ring = nullptr;              // consumer's current ring
+  ~ThreadQueue();
+};
+
+struct TlsCache {
+  uint64_t logger_id;
+  ThreadQueue* queue;
+};
+inline thread_local constinit TlsCache tls_cache{0, nullptr};
+
+// ---- structured fields ----
+template <class T>
+struct KV {
+  const char* key;  // a string literal
+  const T& value;
+};
+template <class T> struct IsKV : std::false_type {};
+template <class T> struct IsKV<KV<T>> : std::true_type {};
+
+template <class V>
+struct DecodedKV {
+  std::string_view key;
+  V value;
+};
+
+/// Backend-side buffers one record is decoded into.
+struct DecodeSink {
+  fmt::memory_buffer message;
+  fmt::memory_buffer scratch;
+  struct Pending {
+    std::string_view key;
+    std::string_view direct;  // when not in scratch
+    size_t off, len;
+    FieldKind kind;
+    bool in_scratch;
+  };
+  std::vector<Pending> pending;
+
+  void Clear() { message.clear(); scratch.clear(); pending.clear(); }
+  void AddString(std::string_view k, std::string_view v) {
+    pending.push_back({k, v, 0, 0, FieldKind::kString, false});
+  }
+  template <class T>
+  void AddValue(std::string_view k, const T& v) {
+    if constexpr (std::is_same_v<T, bool>) {
+      pending.push_back({k, v ? "true" : "false", 0, 0, FieldKind::kBool, false});
+    } else if constexpr (std::is_same_v<T, char>) {
+      size_t off = scratch.size();
+      scratch.push_back(v);
+      pending.push_back({k, {}, off, 1, FieldKind::kString, true});
+    } else if constexpr (std::is_arithmetic_v<T>) {
+      size_t off = scratch.size();
+      fmt::format_to(fmt::appender(scratch), "{}", v);
+      FieldKind kind = FieldKind::kNumber;
+      if constexpr (std::is_floating_point_v<T>) {
+        if (!(v == v) || v == static_cast<T>(1.0 / 0.0) || v == static_cast<T>(-1.0 / 0.0))
+          kind = FieldKind::kString;
+      }
+      pending.push_back({k, {}, off, scratch.size() - off, kind, true});
+    } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+      AddString(k, std::string_view(v));
+    } else {  // e.g. a binary-encoded vector: formatted as {fmt} would, as a string value
+      size_t off = scratch.size();
+      fmt::format_to(fmt::appender(scratch), "{}", v);
+      pending.push_back({k, {}, off, scratch.size() - off, FieldKind::kString, true});
+    }
+  }
+};
+
+// ---- argument codecs: Size (caller), Encode (caller), Decode (backend) ----
+inline constexpr size_t kMaxArgs = 24;
+
+struct EncodeState {
+  explicit EncodeState(size_t max) : max_string(max) {}
+  size_t max_string;
+  fmt::memory_buffer* tmp = nullptr;
+  uint32_t spans[kMaxArgs][2];
+  unsigned sized = 0, encoded = 0;
+  bool truncated = false;
+};
+inline thread_local fmt::memory_buffer tls_fallback_buffer;
+
+template <class T, class = void>
+struct Codec {  // fallback: format on the caller thread into text
+  using Decoded = std::string_view;
+  static constexpr bool kFallback = true;
+  static size_t Size(const T& v, EncodeState& s) {
+    if (!s.tmp) {
+      s.tmp = &tls_fallback_buffer;
+      s.tmp->clear();
+    }
+    size_t start = s.tmp->size();
+    fmt::format_to(fmt::appender(*s.tmp), "{}", v);
+    size_t len = s.tmp->size() - start;
+    if (len > s.max_string) { len = s.max_string; s.truncated = true; }
+    s.spans[s.sized][0] = static_cast<uint32_t>(start);
+    s.spans[s.sized][1] = static_cast<uint32_t>(len);
+    ++s.sized;
+    return sizeof(uint32_t) + len;
+  }
+  static void Encode(char*& w, const T&, EncodeState& s) {
+    uint32_t start = s.spans[s.encoded][0], len = s.spans[s.encoded][1];
+    ++s.encoded;
+    std::memcpy(w, &len, sizeof len);
+    std::memcpy(w + sizeof len, s.tmp->data() + start, len);
+    w += sizeof len + len;
+  }
+  static std::string_view Decode(const char*& r) {
+    uint32_t len;
+    std::memcpy(&len, r, sizeof len);
+    std::string_view sv(r + sizeof len, len);
+    r += sizeof len + len;
+    return sv;
+  }
+};
+
+template <class T>
+struct Codec<T, std::enable_if_t<std::is_arithmetic_v<T>>> {
+  using Decoded = T;
+  static constexpr bool kFallback = false;
+  static size_t Size(const T&, EncodeState&) { return sizeof(T); }
+  static void Encode(char*& w, const T& v, EncodeState&) {
+    std::memcpy(w, &v, sizeof v);
+    w += sizeof v;
+  }
+  static T Decode(const char*& r) {
+    T v;
+    std::memcpy(&v, r, sizeof v);
+    r += sizeof v;
+    return v;
+  }
+};
+
+struct StringCodecBase {
+  using Decoded = std::string_view;
+  static constexpr bool kFallback = false;
+  static size_t SizeOf(std::string_view v, EncodeState& s) {
+    size_t len = v.size();
+    if (len > s.max_string) { len = s.max_string; s.truncated = true; }
+    return sizeof(uint32_t) + len;
+  }
+  static void EncodeSv(char*& w, std::string_view v, EncodeState& s) {
+    uint32_t len = static_cast<uint32_t>(v.size() > s.max_string ? s.max_string : v.size());
+    std::memcpy(w, &len, sizeof len);
+    std::memcpy(w + sizeof len, v.data(), len);
+    w += sizeof len + len;
+  }
+  static std::string_view Decode(const char*& r) {
+    uint32_t len;
+    std::memcpy(&len, r, sizeof len);
+    std::string_view sv(r + sizeof len, len);
+    r += sizeof len + len;
+    return sv;
+  }
+};
+template <>
+struct Codec<std::string_view> : StringCodecBase {
+  static size_t Size(std::string_view v, EncodeState& s) { return SizeOf(v, s); }
+  static void Encode(char*& w, std::string_view v, EncodeState& s) { EncodeSv(w, v, s); }
+};
+template <>
+struct Codec<std::string> : StringCodecBase {
+  static size_t Size(const std::string& v, EncodeState& s) { return SizeOf(v, s); }
+  static void Encode(char*& w, const std::string& v, EncodeState& s) { EncodeSv(w, v, s); }
+};
+template <>
+struct Codec<const char*> : StringCodecBase {
+  static std::string_view Sv(const char* v) { return v ? std::string_view(v) : std::string_view("(null)"); }
+  static size_t Size(const char* v, EncodeState& s) { return SizeOf(Sv(v), s); }
+  static void Encode(char*& w, const char* v, EncodeState& s) { EncodeSv(w, Sv(v), s); }
+};
+template <>
+struct Codec<char*> : Codec<const char*> {};
+
+/// Backend view of a binary-encoded std::vector<E>: a forward range decoding elements on the fly,
+/// so {fmt} prints it exactly as it prints the vector ([1, 2], ["a", "b"]).
+template <class E>
+class EncodedSeq {
+ public:
+  class iterator {
+   public:
+    using value_type = typename Codec<E>::Decoded;
+    using difference_type = std::ptrdiff_t;
+    using reference = value_type;
+    using pointer = void;
+    using iterator_category = std::forward_iterator_tag;
+    iterator() = default;
+    iterator(const char* p, uint32_t i) : p_(p), i_(i) {}
+    value_type operator*() const {
+      const char* q = p_;
+      return Codec<E>::Decode(q);
+    }
+    iterator& operator++() {
+      Codec<E>::Decode(p_);
+      ++i_;
+      return *this;
+    }
+    iterator operator++(int) {
+      iterator t = *this;
+      ++*this;
+      return t;
+    }
+    bool operator==(const iterator& o) const { return i_ == o.i_; }
+
+   private:
+    const char* p_ = nullptr;
+    uint32_t i_ = 0;
+  };
+  EncodedSeq(const char* data, uint32_t count) : data_(data), count_(count) {}
+  iterator begin() const { return iterator(data_, 0); }
+  iterator end() const { return iterator(nullptr, count_); }
+  size_t size() const { return count_; }
+
+ private:
+  const char* data_;
+  uint32_t count_;
+};
+
+// std::vector of arithmetic or string elements: copied as binary (count + elements) and
+// formatted on the backend. Other element types use the caller-side fallback.
+template <class E>
+struct Codec<std::vector<E>, std::enable_if_t<!Codec<E>::kFallback && !std::is_same_v<E, bool>>> {
+  using Decoded = EncodedSeq<E>;
+  static constexpr bool kFallback = false;
+  static size_t Size(const std::vector<E>& v, EncodeState& s) {
+    size_t n = sizeof(uint32_t);
+    if constexpr (std::is_arithmetic_v<E>) {
+      n += v.size() * sizeof(E);
+    } else {
+      for (const auto& e : v) n += Codec<E>::Size(e, s);
+    }
+    return n;
+  }
+  static void Encode(char*& w, const std::vector<E>& v, EncodeState& s) {
+    auto count = static_cast<uint32_t>(v.size());
+    std::memcpy(w, &count, sizeof count);
+    w += sizeof count;
+    if constexpr (std::is_arithmetic_v<E>) {
+      if (count) std::memcpy(w, v.data(), v.size() * sizeof(E));
+      w += v.size() * sizeof(E);
+    } else {
+      for (const auto& e : v) Codec<E>::Encode(w, e, s);
+    }
+  }
+  static Decoded Decode(const char*& r) {
+    uint32_t count;
+    std::memcpy(&count, r, sizeof count);
+    r += sizeof count;
+    Decoded d(r, count);
+    for (uint32_t i = 0; i < count; ++i) Codec<E>::Decode(r);  // skip to the next argument
+    return d;
+  }
+};
+
+template <class T>
+struct Codec<KV<T>> {
+  using Inner = Codec<std::decay_t<T>>;
+  using Decoded = DecodedKV<typename Inner::Decoded>;
+  static constexpr bool kFallback = Inner::kFallback;
+  // Only the key's address is queued (8 bytes): kv() takes string literals, which are
+  // NUL-terminated and live as long as the program; the backend measures them.
+  static size_t Size(const KV<T>& v, EncodeState& s) { return sizeof(const char*) + Inner::Size(v.value, s); }
+  static void Encode(char*& w, const KV<T>& v, EncodeState& s) {
+    std::memcpy(w, &v.key, sizeof v.key);
+    w += sizeof v.key;
+    Inner::Encode(w, v.value, s);
+  }
+  static Decoded Decode(const char*& r) {
+    const char* key;
+    std::memcpy(&key, r, sizeof key);
+    r += sizeof key;
+    return Decoded{std::string_view(key), Inner::Decode(r)};
+  }
+};
+
+// ---- argument-list helpers ----
+template <class... A>
+constexpr size_t PositionalCount() {
+  constexpr bool kv[] = {IsKV<A>::value..., false};
+  size_t n = 0;
+  while (n < sizeof...(A) && !kv[n]) ++n;
+  return n;
+}
+template <class... A>
+constexpr bool KvAreTrailing() {
+  constexpr bool kv[] = {IsKV<A>::value..., false};
+  for (size_t i = PositionalCount<A...>(); i < sizeof...(A); ++i)
+    if (!kv[i]) return false;
+  return true;
+}
+
+template <class Tuple, class Seq> struct FmtOfImpl;
+template <class Tuple, size_t... I>
+struct FmtOfImpl<Tuple, std::index_sequence<I...>> {
+  using type = fmt::format_string<std::tuple_element_t<I, Tuple>...>;
+};
+/// The compile-time-checked format string for the positional arguments of A...
+template <class... A>
+using FmtFor = typename FmtOfImpl<std::tuple<A...>, std::make_index_sequence<PositionalCount<A...>()>>::type;
+
+template <class Tuple, size_t... I>
+void FormatMessage(DecodeSink& out, const char* format, Tuple& vals, std::index_sequence<I...>) {
+  fmt::vformat_to(fmt::appender(out.message), fmt::string_view(format),
+                  fmt::make_format_args(std::get<I>(vals)...));
+}
+template <size_t P, class Tuple, size_t... I>
+void AddFields(DecodeSink& out, Tuple& vals, std::index_sequence<I...>) {
+  (out.AddValue(std::get<P + I>(vals).key, std::get<P + I>(vals).value), ...);
+}
+
+template <class... A>
+void DecodeArgs([[maybe_unused]] const char* r, const char* format, DecodeSink& out) {
+  std::tuple<typename Codec<A>::Decoded...> vals{Codec<A>::Decode(r)...};
+  constexpr size_t P = PositionalCount<A...>();
+  FormatMessage(out, format, vals, std::make_index_sequence<P>{});
+  AddFields<P>(out, vals, std::make_index_sequence<sizeof...(A) - P>{});
+}
+
+template <class T>
+constexpr size_t Aligned8(T n) { return (static_cast<size_t>(n) + 7) & ~size_t{7}; }
+
+class LoggerCore;
+
+}  // namespace detail
+
+/// A structured field for a logging call: `kv("layer_id", 5)`. `key` must be a string literal
+/// (only its address is queued; the backend reads it up to its NUL); `value` any loggable type.
+template <size_t N, class T>
+detail::KV<T> kv(const char (&key)[N], const T& value) {
+  return detail::KV<T>{key, value};
+}
+
+class Logger {
+ public:
+  /// Validates `options` (InvalidArgument naming the field: queue_bytes < 4096 or too small for
+  /// max_string_bytes, a null sink, an empty name, a bad ESPER_LOG_LEVEL), then starts the backend.
+  static Result<std::unique_ptr<Logger>> Create(Options options);
+  /// Stop(): drains every queue to the sinks and joins the backend.
+  ~Logger();
+  Logger(const Logger&) = delete;
+  Logger& operator=(const Logger&) = delete;
+
+  bool ShouldLog(Level level) const noexcept {
+    return level >= level_.load(std::memory_order_relaxed);
+  }
+  void set_level(Level level) noexcept { level_.store(level, std::memory_order_relaxed); }
+  Level level() const noexcept { return level_.load(std::memory_order_relaxed); }
+  const std::string& name() const noexcept;
+
+  /// Blocks until every record logged (by any thread) before the call is written and the sinks
+  /// are flushed. Returns the last backend error that happened meanwhile, if any (it was also
+  /// reported to on_error); FailedPrecondition after Stop().
+  Status Flush();
+  /// Drains all queues, flushes the sinks, joins the backend. Idempotent. Records logged after
+  /// Stop() are not written (they stay in Stats::queue_depth, or count as dropped once the
+  /// thread's queue is full — a stopped logger never blocks a producer).
+  void Stop();
+  /// The seed's get_stats(). Safe from any thread at any time.
+  Stats get_stats() const;
+
+  /// The logging call behind the macros. Use the macros (they check the level first and keep
+  /// the call-site metadata in static storage).
+  template <class... A>
+  void Log(Level level, const detail::Site& site, detail::FmtFor<A...> /*checked at compile time*/,
+           const A&... args) {
+    static_assert(sizeof...(A) <= detail::kMaxArgs, "too many arguments in one log call");
+    static_assert(detail::KvAreTrailing<A...>(), "kv() fields must follow all positional arguments");
+    detail::ThreadQueue* q =
+        detail::tls_cache.logger_id == id_ ? detail::tls_cache.queue : AttachThread();
+    detail::EncodeState st{q->max_string};
+    size_t n = detail::Aligned8(
+        sizeof(detail::RecordHeader) + (size_t{0} + ... + detail::Codec<std::decay_t<A>>::Size(args, st)));
+    while (n > q->max_record) [[unlikely]] {  // only with huge strings: cut them until it fits
+      st = detail::EncodeState{st.max_string / 2};
+      st.truncated = true;
+      n = detail::Aligned8(
+          sizeof(detail::RecordHeader) + (size_t{0} + ... + detail::Codec<std::decay_t<A>>::Size(args, st)));
+    }
+    char* p = q->ring->Reserve(n);
+    if (!p) [[unlikely]] {
+      p = ReserveSlow(q, n, level);
+      if (!p) return;  // dropped (counted)
+    }
+    // The timestamp is taken once the space is ours, so a producer that waited for room does not
+    // carry an old timestamp into the queue (the backend merges queues by it).
+    // Header fields stored one by one (building the struct on the stack and copying it costs a
+    // store-forwarding stall).
+    const auto size32 = static_cast<uint32_t>(n);
+    const uint32_t level_word = static_cast<uint32_t>(level);  // level, flags 0, reserved 0
+    const uint64_t ticks = detail::Ticks();
+    const detail::Site* site_ptr = &site;
+    const detail::DecodeFn decode = &detail::DecodeArgs<std::decay_t<A>...>;
+    std::memcpy(p + offsetof(detail::RecordHeader, size), &size32, sizeof size32);
+    std::memcpy(p + offsetof(detail::RecordHeader, level), &level_word, sizeof level_word);
+    std::memcpy(p + offsetof(detail::RecordHeader, ticks), &ticks, sizeof ticks);
+    std::memcpy(p + offsetof(detail::RecordHeader, site), &site_ptr, sizeof site_ptr);
+    std::memcpy(p + offsetof(detail::RecordHeader, decode), &decode, sizeof decode);
+    [[maybe_unused]] char* w = p + sizeof(detail::RecordHeader);
+    (detail::Codec<std::decay_t<A>>::Encode(w, args, st), ...);
+    q->ring->Commit(n);
+    q->enqueued.store(q->enqueued.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (st.truncated) [[unlikely]]
+      q->truncated.store(q->truncated.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (q->sync) [[unlikely]]
+      ProcessSync(q);
+  }
+
+  /// Internal (the backend object); exposed for the crash handler and tests.
+  detail::LoggerCore* core() const noexcept { return core_.get(); }
+
+ private:
+  Logger(std::unique_ptr<detail::LoggerCore> core, Level level, uint64_t id);
+  detail::ThreadQueue* AttachThread();
+  char* ReserveSlow(detail::ThreadQueue* q, size_t n, Level level);
+  void ProcessSync(detail::ThreadQueue* q);
+
+  std::atomic<Level> level_;
+  uint64_t id_;
+  std::unique_ptr<detail::LoggerCore> core_;
+};
+
+/// The seed's name for the logger.
+using AsyncEsperLogger = Logger;
+
+namespace detail {
+inline Logger& Deref(Logger& l) { return l; }
+inline Logger& Deref(Logger* l) { return *l; }
+inline Logger& Deref(const std::unique_ptr<Logger>& l) { return *l; }
+inline Logger& Deref(const std::shared_ptr<Logger>& l) { return *l; }
+inline Logger& Deref(const Result<std::unique_ptr<Logger>>& l) { return **l; }
+}  // namespace detail
+
+}  // namespace esper::log
+
+#define ESPER_LOG_IMPL_(logger_, level_, fmt_, ...)                                          \
+  do {                                                                                       \
+    auto& esper_log_l_ = ::esper::log::detail::Deref(logger_);                               \
+    const ::esper::log::Level esper_log_lvl_ = (level_);                                     \
+    if (esper_log_l_.ShouldLog(esper_log_lvl_)) {                                            \
+      static constexpr ::esper::log::detail::Site esper_log_site_{fmt_, __FILE__, __LINE__}; \
+      esper_log_l_.Log(esper_log_lvl_, esper_log_site_, fmt_ __VA_OPT__(, ) __VA_ARGS__);    \
+    }                                                                                        \
+  } while (0)
+
+#define ESPER_LOG_AT_(n_, level_, logger_, fmt_, ...)                                         \
+  do {                                                                                       \
+    if constexpr ((n_) >= ESPER_LOG_ACTIVE_LEVEL)                                            \
+      ESPER_LOG_IMPL_(logger_, level_, fmt_ __VA_OPT__(, ) __VA_ARGS__);                     \
+  } while (0)
+
+/// ESPER_LOG(logger, level, "format {}", args..., kv("k", v)...) — level chosen at run time.
+#define ESPER_LOG(logger, level, fmt, ...) ESPER_LOG_IMPL_(logger, level, fmt __VA_OPT__(, ) __VA_ARGS__)
+#define ESPER_LOG_TRACE(logger, fmt, ...) \
+  ESPER_LOG_AT_(0, ::esper::log::Level::kTrace, logger, fmt __VA_OPT__(, ) __VA_ARGS__)
+#define ESPER_LOG_DEBUG(logger, fmt, ...) \
+  ESPER_LOG_AT_(1, ::esper::log::Level::kDebug, logger, fmt __VA_OPT__(, ) __VA_ARGS__)
+#define ESPER_LOG_INFO(logger, fmt, ...) \
+  ESPER_LOG_AT_(2, ::esper::log::Level::kInfo, logger, fmt __VA_OPT__(, ) __VA_ARGS__)
+#define ESPER_LOG_WARN(logger, fmt, ...) \
+  ESPER_LOG_AT_(3, ::esper::log::Level::kWarn, logger, fmt __VA_OPT__(, ) __VA_ARGS__)
+#define ESPER_LOG_ERROR(logger, fmt, ...) \
+  ESPER_LOG_AT_(4, ::esper::log::Level::kError, logger, fmt __VA_OPT__(, ) __VA_ARGS__)
+#define ESPER_LOG_CRITICAL(logger, fmt, ...) \
+  ESPER_LOG_AT_(5, ::esper::log::Level::kCritical, logger, fmt __VA_OPT__(, ) __VA_ARGS__)

@@ -1,0 +1,141 @@
+// esper/log/queue.h — internals of the front end: the per-thread single-producer byte ring and
+// the timestamp source. Not part of the public API (namespace esper::log::detail); in a public
+// header only because the logging call site is inlined.
+//
+// ByteRing: a bounded SPSC ring of variable-size records. The producer (one logging thread)
+// reserves contiguous space, writes a record and commits it with one release store; the consumer
+// (the backend thread) peeks, reads and pops. A record that would straddle the end is preceded by
+// a wrap marker (size 0) and placed at offset 0. Positions are 64-bit and never wrap.
+// Each side caches the other's position, so the hot path touches the shared cache line only when
+// its cache says the ring is full (producer) or empty (consumer).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
+
+namespace esper::log::detail {
+
+inline constexpr size_t kCacheLine = 64;
+
+class ByteRing {
+ public:
+  /// `capacity` must be a power of two >= 64.
+  explicit ByteRing(size_t capacity);
+  ~ByteRing();
+  ByteRing(const ByteRing&) = delete;
+  ByteRing& operator=(const ByteRing&) = delete;
+
+  size_t capacity() const noexcept { return cap_; }
+
+  // ---- producer side ----
+  /// Contiguous space for `n` bytes (n a multiple of 8, n <= capacity/2), or nullptr when full.
+  char* Reserve(size_t n) noexcept {
+    uint64_t pos = w_;
+    size_t off = static_cast<size_t>(pos & mask_);
+    size_t pad = (off + n > cap_) ? cap_ - off : 0;
+    if (pos + pad + n - r_cache_ > cap_) {
+      r_cache_ = read_.load(std::memory_order_acquire);
+      if (pos + pad + n - r_cache_ > cap_) return nullptr;
+    }
+    if (pad) {
+      uint32_t zero = 0;
+      std::memcpy(buf_ + off, &zero, sizeof zero);  // wrap marker
+      w_ = pos + pad;
+    }
+    return buf_ + (w_ & mask_);
+  }
+  /// Publishes the `n` bytes written at the last Reserve().
+  void Commit(size_t n) noexcept {
+    w_ += n;
+    write_.store(w_, std::memory_order_release);
+  }
+
+  // ---- consumer side ----
+  /// The next committed record (its first 4 bytes are its size), or nullptr when empty.
+  const char* Peek() noexcept {
+    for (;;) {
+      if (r_ == w_cache_) {
+        w_cache_ = write_.load(std::memory_order_acquire);
+        if (r_ == w_cache_) return nullptr;
+      }
+      const char* p = buf_ + (r_ & mask_);
+      uint32_t size;
+      std::memcpy(&size, p, sizeof size);
+      if (size != 0) return p;
+      r_ += cap_ - (r_ & mask_);  // skip the wrap marker
+    }
+  }
+  void Pop(size_t n) noexcept {
+    r_ += n;
+    read_.store(r_, std::memory_order_release);
+  }
+  /// Whether the producer has published nothing beyond what was consumed (consumer side).
+  bool EmptyForConsumer() noexcept {
+    w_cache_ = write_.load(std::memory_order_acquire);
+    return r_ == w_cache_;
+  }
+  /// Bytes committed but not yet consumed (approximate from any thread).
+  size_t Depth() const noexcept {
+    return static_cast<size_t>(write_.load(std::memory_order_relaxed) -
+                               read_.load(std::memory_order_relaxed));
+  }
+
+  /// The next ring (unbounded mode): set by the producer once it has stopped writing here.
+  std::atomic<ByteRing*> next{nullptr};
+
+ private:
+  char* buf_;
+  size_t cap_;
+  uint64_t mask_;
+  alignas(kCacheLine) std::atomic<uint64_t> write_{0};
+  uint64_t w_ = 0;        // producer's own position
+  uint64_t r_cache_ = 0;  // producer's view of read_
+  alignas(kCacheLine) std::atomic<uint64_t> read_{0};
+  uint64_t r_ = 0;        // consumer's own position
+  uint64_t w_cache_ = 0;  // consumer's view of write_
+};
+
+/// The timestamp taken on the logging thread: the TSC on x86-64 (converted to wall-clock time on
+/// the backend, calibrated against CLOCK_REALTIME), CLOCK_REALTIME nanoseconds elsewhere.
+inline uint64_t Ticks() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  return __rdtsc();
+#else
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+#endif
+}
+
+/// Ticks() ordered after all earlier loads and stores of this thread (used for cut-offs).
+inline void FullFence() noexcept {
+#if defined(__SANITIZE_THREAD__)
+  // TSan does not model fences: a seq_cst read-modify-write orders the same way.
+  static std::atomic<int> dummy{0};
+  dummy.fetch_add(0, std::memory_order_seq_cst);
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
+inline uint64_t TicksFenced() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  FullFence();
+  unsigned aux;
+  uint64_t t = __rdtscp(&aux);
+  _mm_lfence();
+  return t;
+#else
+  FullFence();
+  return Ticks();
+#endif
+}
+
+}  // namespace esper::log::detail

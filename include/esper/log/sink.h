@@ -1,0 +1,134 @@
+// esper/log/sink.h — where formatted lines go: stdout/stderr, files, rotating files, memory, yours.
+//
+// A Sink receives batches of complete lines ('\n'-terminated, one record each) from the logger's
+// backend thread. A Logger has one or more sinks, each with its own level and format (see
+// logger.h, SinkSpec).
+//
+//   auto file = esper::log::FileSink::Create("/var/log/tamiyo.log");          // Result<shared_ptr>
+//   auto rot  = esper::log::RotatingFileSink::Create({.path = "/var/log/t.log",
+//                                                      .max_bytes = 64 << 20, .max_files = 5});
+//
+// Writing your own: derive from Sink and implement Write(); return an Error on failure — the
+// logger counts it (Stats::backend_errors) and reports it to Options::on_error; it is never
+// swallowed. Write() is called from one thread at a time (the backend), never concurrently.
+//
+// Ownership: sinks are shared_ptr so one sink may serve several loggers; a sink shared between
+// loggers must then make Write() thread-safe itself (the built-in file sinks use one write(2) per
+// batch with O_APPEND, which is safe; MemorySink locks).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "esper/core/result.h"
+
+namespace esper::log {
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  /// Writes `lines` (one or more complete lines). `time` is the timestamp of the last record in
+  /// the batch (time-based rotation keys on it). Called only from the backend thread.
+  virtual Status Write(std::string_view lines, std::chrono::system_clock::time_point time) = 0;
+  /// Pushes buffered data to the OS (called by Logger::flush() and at stop). Default: nothing.
+  virtual Status Flush() { return OkStatus(); }
+  /// Whether the sink is an interactive terminal (TextFormatter then uses colour unless NO_COLOR).
+  virtual bool IsTerminal() const { return false; }
+};
+
+/// Standard output or standard error (fd 1 / 2), unbuffered write(2) per batch.
+class StreamSink final : public Sink {
+ public:
+  enum class Stream { kStdout, kStderr };
+  explicit StreamSink(Stream s);
+  Status Write(std::string_view lines, std::chrono::system_clock::time_point time) override;
+  bool IsTerminal() const override { return tty_; }
+
+ private:
+  int fd_;
+  bool tty_;
+};
+
+/// Appends to one file (created 0644 if missing; O_APPEND). Errors (ENOSPC, EBADF, EIO) are
+/// returned from Write as ResourceExhausted / Internal etc. via Error::FromErrno.
+class FileSink final : public Sink {
+ public:
+  /// Opens (creating parent directory NOT included) `path` for append; NotFound /
+  /// PermissionDenied / … when it cannot.
+  static Result<std::shared_ptr<FileSink>> Create(const std::string& path);
+  ~FileSink() override;
+  FileSink(const FileSink&) = delete;
+  FileSink& operator=(const FileSink&) = delete;
+
+  Status Write(std::string_view lines, std::chrono::system_clock::time_point time) override;
+  Status Flush() override;
+  const std::string& path() const { return path_; }
+
+ private:
+  FileSink(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  std::string path_;
+  int fd_;
+};
+
+/// A file that rotates by size and/or by UTC day, keeping `max_files` old files:
+/// `app.log` is current, `app.log.1` the most recent old one, … `app.log.<max_files>` the oldest;
+/// older ones are deleted. Rotation happens only between lines, never inside one. A single line
+/// longer than max_bytes goes alone into a file.
+class RotatingFileSink final : public Sink {
+ public:
+  struct Options {
+    std::string path{};          // required
+    uint64_t max_bytes = 0;      // rotate before a write would pass this size; 0 = no size limit
+    bool daily = false;          // rotate when the UTC date of the records changes
+    uint32_t max_files = 5;      // old files kept (retention); 0 = keep none (truncate on rotate)
+  };
+  /// InvalidArgument when path is empty or neither max_bytes nor daily is set; open errors as
+  /// FileSink::Create. An existing file is appended to; its size counts toward max_bytes.
+  static Result<std::shared_ptr<RotatingFileSink>> Create(Options options);
+  ~RotatingFileSink() override;
+  RotatingFileSink(const RotatingFileSink&) = delete;
+  RotatingFileSink& operator=(const RotatingFileSink&) = delete;
+
+  Status Write(std::string_view lines, std::chrono::system_clock::time_point time) override;
+  Status Flush() override;
+  /// How many rotations happened (for tests and stats).
+  uint64_t rotations() const { return rotations_; }
+
+ private:
+  explicit RotatingFileSink(Options o) : opt_(std::move(o)) {}
+  Status Open();
+  Status Rotate();
+  Status WriteAll(std::string_view data);
+  Options opt_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  int64_t day_ = INT64_MIN;  // UTC day number of the current file's records
+  uint64_t rotations_ = 0;
+};
+
+/// Keeps lines in memory; for tests and for "show me the last N lines" features. Thread-safe.
+class MemorySink final : public Sink {
+ public:
+  /// Keeps at most `max_lines` (oldest dropped first, counted in evicted()); 0 = unlimited.
+  explicit MemorySink(size_t max_lines = 0) : max_lines_(max_lines) {}
+  Status Write(std::string_view lines, std::chrono::system_clock::time_point time) override;
+  /// A copy of the stored lines, without their '\n'.
+  std::vector<std::string> lines() const;
+  size_t size() const;
+  uint64_t evicted() const;
+  void Clear();
+
+ private:
+  mutable std::mutex mu_;
+  size_t max_lines_;
+  std::vector<std::string> lines_;
+  size_t head_ = 0;  // ring start when max_lines_ is set and full
+  uint64_t evicted_ = 0;
+};
+
+}  // namespace esper::log

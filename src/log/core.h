@@ -1,0 +1,132 @@
+// Private: the backend of a Logger (esper::log::detail::LoggerCore).
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "esper/log/logger.h"
+
+namespace esper::log::detail {
+
+/// Converts Ticks() to Unix nanoseconds; owned by one backend (no sharing).
+class TickClock {
+ public:
+  TickClock();
+  int64_t ToUnixNs(uint64_t ticks) const;
+  /// Re-anchors to CLOCK_REALTIME and refines the tick rate; call now and then (backend).
+  void Resync();
+
+ private:
+  double ns_per_tick_ = 1.0;
+  uint64_t base_ticks_ = 0;
+  int64_t base_ns_ = 0;
+  uint64_t start_ticks_ = 0;
+  int64_t start_mono_ns_ = 0;
+};
+
+class LoggerCore {
+ public:
+  LoggerCore(Options options, uint64_t id);
+  ~LoggerCore();
+
+  void Start();
+  void Stop();
+  Status Flush();
+  Stats GetStats() const;
+
+  void Register(std::shared_ptr<ThreadQueue> q);
+  /// Wakes the backend from its idle sleep. Async-signal-safe.
+  void Wake() noexcept;
+  /// Called by the crash handler (signal context): asks the backend to drain, waits (bounded).
+  void CrashDrain() noexcept;
+  /// Synchronous mode: drains `q` on the calling thread under the lock.
+  void ProcessSync(ThreadQueue* q);
+
+  const Options& options() const { return opt_; }
+  bool stopped() const { return stopped_.load(std::memory_order_acquire); }
+  uint64_t id() const { return id_; }
+  size_t ring_bytes() const { return ring_bytes_; }
+
+ private:
+  struct SinkState {
+    std::shared_ptr<Sink> sink;
+    std::shared_ptr<const Formatter> formatter;
+    Level level;
+    fmt::memory_buffer buf;
+    int64_t last_ns = 0;
+  };
+  struct Head {
+    ThreadQueue* q;
+    const char* p;
+    uint64_t ticks;
+  };
+
+  void Run();
+  void RefreshQueues();
+  size_t Drain(uint64_t cutoff);
+  const char* PeekQueue(ThreadQueue* q);
+  void Process(const char* p);
+  void WriteSink(SinkState& s);
+  void WriteAllSinks();
+  void FlushSinks();
+  void ReportError(Error e);
+  void RetireGoneQueues();
+  void SampleDepth();
+
+  Options opt_;
+  uint64_t id_;
+  size_t ring_bytes_;
+  std::vector<SinkState> sinks_;
+  std::vector<Field> context_;
+
+  // registered producer queues
+  mutable std::mutex qmu_;
+  std::vector<std::shared_ptr<ThreadQueue>> queues_;
+  std::atomic<uint64_t> qversion_{0};
+  // backend-local copies
+  std::vector<std::shared_ptr<ThreadQueue>> local_;
+  uint64_t local_version_ = ~uint64_t{0};
+  std::vector<Head> heads_;
+
+  std::thread thread_;
+  std::atomic<pthread_t> backend_tid_{};
+  std::mutex mu_;
+  int wake_fd_ = -1;                 // eventfd: wakes the backend (async-signal-safe to write)
+  std::condition_variable done_cv_;  // flush completion
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stopped_{false};
+  uint64_t flush_req_ = 0;   // under mu_
+  uint64_t flush_done_ = 0;  // under mu_
+  std::atomic<int> crash_state_{0};  // 0 none, 1 requested, 2 done
+
+  // statistics
+  std::atomic<uint64_t> processed_{0};
+  std::atomic<uint64_t> errors_{0};
+  std::atomic<uint64_t> backend_ns_{0};
+  std::atomic<clockid_t> backend_clock_{0};
+  std::atomic<bool> backend_clock_valid_{false};
+  std::atomic<uint64_t> backend_cpu_final_{0};
+  std::atomic<uint64_t> depth_bytes_{0};
+  std::atomic<uint64_t> high_water_{0};
+  std::atomic<uint64_t> capacity_bytes_{0};
+  std::atomic<uint32_t> producers_{0};
+  std::atomic<uint64_t> retired_enqueued_{0};
+  std::atomic<uint64_t> retired_dropped_{0};
+  std::atomic<uint64_t> retired_truncated_{0};
+  mutable std::mutex err_mu_;
+  std::optional<Error> last_error_;
+  uint64_t error_seq_ = 0;  // under err_mu_
+
+  // decoding state (backend thread, or the caller under sync_mu_)
+  std::mutex sync_mu_;
+  DecodeSink ds_;
+  std::vector<Field> fields_;
+  TickClock clock_;
+  std::chrono::steady_clock::time_point last_resync_;
+};
+
+}  // namespace esper::log::detail

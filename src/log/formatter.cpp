@@ -1,0 +1,267 @@
+#include "esper/log/formatter.h"
+
+#include <array>
+#include <cstring>
+
+namespace esper::log {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// fmt 9's buffer::append copies through a generic loop; a resize + memcpy is several times faster
+// for the short pieces a log line is made of.
+inline void Put(fmt::memory_buffer& out, std::string_view s) {
+  size_t n = out.size();
+  out.resize(n + s.size());
+  std::memcpy(out.data() + n, s.data(), s.size());
+}
+
+// 1 for bytes that end a plain run: control characters, '"', '\\', DEL is plain, >= 0x80.
+constexpr auto kSpecial = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) t[static_cast<size_t>(c)] = (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) ? 1 : 0;
+  return t;
+}();
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+// Length of a valid UTF-8 sequence starting at s[i] (2..4), or 0 when invalid.
+size_t Utf8SeqLen(const unsigned char* s, size_t i, size_t n) {
+  unsigned char c = s[i];
+  size_t len;
+  uint32_t min;
+  if (c >= 0xC2 && c <= 0xDF) { len = 2; min = 0x80; }
+  else if (c >= 0xE0 && c <= 0xEF) { len = 3; min = 0x800; }
+  else if (c >= 0xF0 && c <= 0xF4) { len = 4; min = 0x10000; }
+  else return 0;
+  if (i + len > n) return 0;
+  uint32_t cp = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
+  for (size_t k = 1; k < len; ++k) {
+    if ((s[i + k] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (s[i + k] & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+void AppendU00(unsigned char c, fmt::memory_buffer& out) {
+  char b[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+  Put(out, std::string_view(b, 6));
+}
+
+// Escapes `s` (JSON rules, also used inside logfmt/text quotes). `quote_only_needed` unused.
+void AppendEscaped(std::string_view sv, fmt::memory_buffer& out) {
+  const auto* s = reinterpret_cast<const unsigned char*>(sv.data());
+  size_t n = sv.size();
+  size_t run = 0;  // start of the pending run of plain bytes
+  auto flush = [&](size_t i) {
+    if (i > run) Put(out, sv.substr(run, i - run));
+  };
+  for (size_t i = 0; i < n;) {
+    // Skip 8 plain bytes at a time (SWAR): no byte < 0x20, == '"', == '\\' or >= 0x80.
+    while (i + 8 <= n) {
+      uint64_t x;
+      std::memcpy(&x, s + i, 8);
+      constexpr uint64_t k01 = 0x0101010101010101ull, k80 = 0x8080808080808080ull;
+      auto has_zero = [](uint64_t v) { return (v - k01) & ~v & k80; };
+      uint64_t special = ((x - 0x20 * k01) & ~x) | has_zero(x ^ (0x22 * k01)) | has_zero(x ^ (0x5C * k01)) | x;
+      if (special & k80) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    unsigned char c = s[i];
+    if (!kSpecial[c]) { ++i; continue; }
+    if (c >= 0x80) {
+      size_t len = Utf8SeqLen(s, i, n);
+      if (len) { i += len; continue; }
+      flush(i);
+      Put(out, kReplacement);
+      run = ++i;
+      continue;
+    }
+    flush(i);
+    switch (c) {
+      case '"': Put(out, std::string_view("\\\"")); break;
+      case '\\': Put(out, std::string_view("\\\\")); break;
+      case '\n': Put(out, std::string_view("\\n")); break;
+      case '\r': Put(out, std::string_view("\\r")); break;
+      case '\t': Put(out, std::string_view("\\t")); break;
+      case '\b': Put(out, std::string_view("\\b")); break;
+      case '\f': Put(out, std::string_view("\\f")); break;
+      default: AppendU00(c, out);
+    }
+    run = ++i;
+  }
+  flush(n);
+}
+
+bool NeedsQuoting(std::string_view s) {
+  if (s.empty()) return true;
+  for (unsigned char c : s)
+    if (c <= 0x20 || c == '=' || c == '"' || c == '\\' || c == 0x7F || c >= 0x80) return true;
+  return false;
+}
+
+void AppendLogfmtKey(std::string_view k, fmt::memory_buffer& out) {
+  if (k.empty()) { out.push_back('_'); return; }
+  for (char c : k) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.' || c == '-' || c == '/';
+    out.push_back(ok ? c : '_');
+  }
+}
+
+// Days since 1970-01-01 → y/m/d (Howard Hinnant's civil_from_days).
+void CivilFromDays(int64_t z, int& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  auto doe = static_cast<unsigned>(z - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t yy = static_cast<int64_t>(yoe) + era * 400;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y = static_cast<int>(yy + (m <= 2));
+}
+
+void Put2(char* p, unsigned v) { p[0] = static_cast<char>('0' + v / 10); p[1] = static_cast<char>('0' + v % 10); }
+
+}  // namespace
+
+void AppendIsoTimestamp(int64_t unix_ns, fmt::memory_buffer& out) {
+  // Cache the "YYYY-MM-DDTHH:MM:SS" part per second (per thread: formatters are shared).
+  thread_local int64_t cached_sec = INT64_MIN;
+  thread_local char cached[20];
+  int64_t sec = unix_ns >= 0 ? unix_ns / 1000000000 : (unix_ns - 999999999) / 1000000000;
+  int64_t ns = unix_ns - sec * 1000000000;
+  if (sec != cached_sec) {
+    int64_t days = sec >= 0 ? sec / 86400 : (sec - 86399) / 86400;
+    int64_t rem = sec - days * 86400;
+    int y; unsigned m, d;
+    CivilFromDays(days, y, m, d);
+    fmt::format_to_n(cached, sizeof cached, "{:04d}-", y);
+    Put2(cached + 5, m); cached[7] = '-'; Put2(cached + 8, d); cached[10] = 'T';
+    auto r = static_cast<unsigned>(rem);
+    Put2(cached + 11, r / 3600); cached[13] = ':'; Put2(cached + 14, r / 60 % 60); cached[16] = ':';
+    Put2(cached + 17, r % 60);
+    cached[19] = '.';
+    cached_sec = sec;
+  }
+  Put(out, std::string_view(cached, 20));
+  auto us = static_cast<unsigned>(ns / 1000);
+  char b[7];
+  for (int i = 5; i >= 0; --i) { b[i] = static_cast<char>('0' + us % 10); us /= 10; }
+  b[6] = 'Z';
+  Put(out, std::string_view(b, 7));
+}
+
+void AppendJsonEscaped(std::string_view s, fmt::memory_buffer& out) { AppendEscaped(s, out); }
+
+void AppendLogfmtValue(std::string_view s, fmt::memory_buffer& out) {
+  if (!NeedsQuoting(s)) { Put(out, s); return; }
+  out.push_back('"');
+  AppendEscaped(s, out);
+  out.push_back('"');
+}
+
+void JsonFormatter::Format(const Record& rec, fmt::memory_buffer& out) const {
+  Put(out, std::string_view("{\"ts\":\""));
+  AppendIsoTimestamp(rec.time_ns, out);
+  Put(out, std::string_view("\",\"level\":\""));
+  Put(out, LevelName(rec.level));
+  Put(out, std::string_view("\",\"logger\":\""));
+  AppendEscaped(rec.logger, out);
+  Put(out, std::string_view("\",\"msg\":\""));
+  AppendEscaped(rec.message, out);
+  out.push_back('"');
+  for (const Field& f : rec.fields) {
+    Put(out, std::string_view(",\""));
+    AppendEscaped(f.key, out);
+    Put(out, std::string_view("\":"));
+    if (f.kind == FieldKind::kString) {
+      out.push_back('"');
+      AppendEscaped(f.value, out);
+      out.push_back('"');
+    } else {
+      Put(out, f.value);
+    }
+  }
+  Put(out, std::string_view("}\n"));
+}
+
+void LogfmtFormatter::Format(const Record& rec, fmt::memory_buffer& out) const {
+  Put(out, std::string_view("ts="));
+  AppendIsoTimestamp(rec.time_ns, out);
+  Put(out, std::string_view(" level="));
+  Put(out, LevelName(rec.level));
+  Put(out, std::string_view(" logger="));
+  AppendLogfmtValue(rec.logger, out);
+  Put(out, std::string_view(" msg="));
+  AppendLogfmtValue(rec.message, out);
+  for (const Field& f : rec.fields) {
+    out.push_back(' ');
+    AppendLogfmtKey(f.key, out);
+    out.push_back('=');
+    AppendLogfmtValue(f.value, out);
+  }
+  out.push_back('\n');
+}
+
+void TextFormatter::Format(const Record& rec, fmt::memory_buffer& out) const {
+  AppendIsoTimestamp(rec.time_ns, out);
+  Put(out, std::string_view(" - "));
+  AppendEscaped(rec.logger, out);
+  Put(out, std::string_view(" - "));
+  if (color_) {
+    static constexpr std::string_view kColors[] = {"\x1b[2m", "\x1b[36m", "\x1b[32m", "\x1b[33m",
+                                                   "\x1b[31m", "\x1b[1;41m", ""};
+    Put(out, kColors[static_cast<int>(rec.level) % 7]);
+    Put(out, LevelName(rec.level));
+    Put(out, std::string_view("\x1b[0m"));
+  } else {
+    Put(out, LevelName(rec.level));
+  }
+  Put(out, std::string_view(" - "));
+  AppendEscaped(rec.message, out);
+  if (!rec.fields.empty()) {
+    Put(out, std::string_view(" ["));
+    bool first = true;
+    for (const Field& f : rec.fields) {
+      if (!first) out.push_back(' ');
+      first = false;
+      AppendLogfmtKey(f.key, out);
+      out.push_back('=');
+      AppendLogfmtValue(f.value, out);
+    }
+    out.push_back(']');
+  }
+  out.push_back('\n');
+}
+
+Result<Format> ParseFormat(std::string_view text) {
+  if (text == "json") return Format::kJson;
+  if (text == "logfmt") return Format::kLogfmt;
+  if (text == "text" || text == "structured") return Format::kText;
+  return Error::InvalidArgument(
+      fmt::format("unknown log format '{}' (expected json, logfmt, text or structured)", text));
+}
+
+std::string_view FormatName(Format f) noexcept {
+  switch (f) {
+    case Format::kJson: return "json";
+    case Format::kLogfmt: return "logfmt";
+    case Format::kText: return "text";
+  }
+  return "text";
+}
+
+std::shared_ptr<const Formatter> MakeFormatter(Format f, bool color) {
+  switch (f) {
+    case Format::kJson: return std::make_shared<JsonFormatter>();
+    case Format::kLogfmt: return std::make_shared<LogfmtFormatter>();
+    case Format::kText: break;
+  }
+  return std::make_shared<TextFormatter>(color);
+}
+
+}  // namespace esper::log

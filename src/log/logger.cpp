@@ -1,0 +1,664 @@
+// The Logger front end's slow paths and the backend thread.
+#include "esper/log/logger.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
+
+#include "log/core.h"
+
+namespace esper::log {
+namespace detail {
+
+// ---------------------------------------------------------------- ByteRing / ThreadQueue
+
+ByteRing::ByteRing(size_t capacity)
+    : buf_(static_cast<char*>(::operator new(capacity, std::align_val_t{kCacheLine}))),
+      cap_(capacity),
+      mask_(capacity - 1) {
+  // Touch every page now (on the thread's first call) so no page fault lands in a later call.
+  std::memset(buf_, 0, cap_);
+}
+
+ByteRing::~ByteRing() { ::operator delete(buf_, std::align_val_t{kCacheLine}); }
+
+ThreadQueue::~ThreadQueue() {
+  ByteRing* r = cons_ring;
+  while (r) {
+    ByteRing* next = r->next.load(std::memory_order_acquire);
+    delete r;
+    r = next;
+  }
+}
+
+namespace {
+
+size_t RoundUpPow2(size_t v) {
+  size_t p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+int64_t NowNs(clockid_t id) {
+  timespec ts;
+  clock_gettime(id, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// Process-wide tick rate, measured once (a few ms of busy-wait on the first Logger::Create).
+double MeasureNsPerTick() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const double rate = [] {
+    int64_t m0 = NowNs(CLOCK_MONOTONIC_RAW);
+    uint64_t t0 = Ticks();
+    int64_t m1;
+    do {
+      m1 = NowNs(CLOCK_MONOTONIC_RAW);
+    } while (m1 - m0 < 5'000'000);
+    uint64_t t1 = Ticks();
+    return static_cast<double>(m1 - m0) / static_cast<double>(t1 - t0);
+  }();
+  return rate;
+#else
+  return 1.0;
+#endif
+}
+
+// ---------------------------------------------------------------- crash handler registry
+
+constexpr int kMaxCores = 64;
+std::atomic<LoggerCore*> g_cores[kMaxCores];
+std::atomic<bool> g_in_crash{false};
+struct sigaction g_old_actions[32];
+constexpr int kCrashSignals[] = {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL};
+
+void CrashHandler(int sig, siginfo_t*, void*) {
+  if (!g_in_crash.exchange(true)) {
+    for (auto& slot : g_cores) {
+      LoggerCore* c = slot.load(std::memory_order_acquire);
+      if (c) c->CrashDrain();
+    }
+  }
+  // Re-raise with the handler that was there before us (normally SIG_DFL). The signal is blocked
+  // while we run, so it is delivered when we return (a real fault re-executes and re-faults).
+  sigaction(sig, &g_old_actions[sig], nullptr);
+  raise(sig);
+}
+
+void InstallCrashHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int sig : kCrashSignals) {
+      struct sigaction sa {};
+      sa.sa_sigaction = CrashHandler;
+      sa.sa_flags = SA_SIGINFO;
+      sigemptyset(&sa.sa_mask);
+      sigaction(sig, &sa, &g_old_actions[sig]);
+    }
+  });
+}
+
+void RegisterCore(LoggerCore* c) {
+  for (auto& slot : g_cores) {
+    LoggerCore* expected = nullptr;
+    if (slot.compare_exchange_strong(expected, c)) return;
+  }
+  // More than kMaxCores live loggers: this one is not drained by the crash handler (documented).
+}
+
+void UnregisterCore(LoggerCore* c) {
+  for (auto& slot : g_cores) {
+    LoggerCore* expected = c;
+    if (slot.compare_exchange_strong(expected, nullptr)) return;
+  }
+}
+
+// The calling thread's queues, one per logger it has logged to. Marks them gone at thread exit.
+struct TlsHolder {
+  std::vector<std::pair<uint64_t, std::shared_ptr<ThreadQueue>>> list;
+  ~TlsHolder() {
+    tls_cache = {0, nullptr};
+    for (auto& [id, q] : list) q->producer_gone.store(true, std::memory_order_release);
+  }
+};
+thread_local TlsHolder tls_holder;
+
+uint32_t CurrentTid() { return static_cast<uint32_t>(::syscall(SYS_gettid)); }
+
+std::atomic<uint64_t> g_next_id{1};
+
+}  // namespace
+
+// ---------------------------------------------------------------- TickClock
+
+TickClock::TickClock() {
+  ns_per_tick_ = MeasureNsPerTick();
+  start_ticks_ = Ticks();
+  start_mono_ns_ = NowNs(CLOCK_MONOTONIC_RAW);
+  Resync();
+}
+
+void TickClock::Resync() {
+#if defined(__x86_64__) || defined(__i386__)
+  uint64_t t = Ticks();
+  int64_t real = NowNs(CLOCK_REALTIME);
+  int64_t mono = NowNs(CLOCK_MONOTONIC_RAW);
+  if (mono - start_mono_ns_ > 200'000'000 && t > start_ticks_)
+    ns_per_tick_ = static_cast<double>(mono - start_mono_ns_) / static_cast<double>(t - start_ticks_);
+  base_ticks_ = t;
+  base_ns_ = real;
+#endif
+}
+
+int64_t TickClock::ToUnixNs(uint64_t ticks) const {
+#if defined(__x86_64__) || defined(__i386__)
+  auto diff = static_cast<int64_t>(ticks - base_ticks_);
+  return base_ns_ + static_cast<int64_t>(static_cast<double>(diff) * ns_per_tick_);
+#else
+  return static_cast<int64_t>(ticks);
+#endif
+}
+
+// ---------------------------------------------------------------- LoggerCore
+
+LoggerCore::LoggerCore(Options options, uint64_t id) : opt_(std::move(options)), id_(id) {
+  ring_bytes_ = RoundUpPow2(std::max<size_t>(opt_.queue_bytes, 4096));
+  const char* no_color = std::getenv("NO_COLOR");
+  bool color_ok = !(no_color && *no_color);
+  for (auto& spec : opt_.sinks) {
+    SinkState s;
+    s.sink = spec.sink;
+    s.level = spec.level;
+    s.formatter = spec.formatter ? spec.formatter
+                                 : MakeFormatter(spec.format, color_ok && spec.sink->IsTerminal());
+    sinks_.push_back(std::move(s));
+  }
+  for (auto& [k, v] : opt_.context) context_.push_back(Field{k, v, FieldKind::kString});
+  last_resync_ = std::chrono::steady_clock::now();
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+LoggerCore::~LoggerCore() {
+  Stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  std::lock_guard lk(qmu_);
+  for (auto& q : queues_) q->logger_gone.store(true, std::memory_order_release);
+}
+
+void LoggerCore::Start() {
+  if (opt_.crash_handler) InstallCrashHandler();
+  RegisterCore(this);
+  running_.store(true, std::memory_order_release);
+  if (!opt_.async) return;
+  thread_ = std::thread([this] {
+    backend_tid_.store(pthread_self(), std::memory_order_release);
+    clockid_t cid;
+    if (pthread_getcpuclockid(pthread_self(), &cid) == 0) {
+      backend_clock_.store(cid);
+      backend_clock_valid_.store(true, std::memory_order_release);
+    }
+    Run();
+    backend_cpu_final_.store(static_cast<uint64_t>(NowNs(CLOCK_THREAD_CPUTIME_ID)));
+    backend_clock_valid_.store(false, std::memory_order_release);
+  });
+}
+
+void LoggerCore::Stop() {
+  if (stopped_.exchange(true)) return;
+  if (thread_.joinable()) {
+    stop_.store(true, std::memory_order_release);
+    Wake();
+    thread_.join();
+  } else {
+    std::lock_guard lk(sync_mu_);
+    WriteAllSinks();
+    FlushSinks();
+  }
+  UnregisterCore(this);
+  running_.store(false, std::memory_order_release);
+}
+
+void LoggerCore::Wake() noexcept {
+  uint64_t one = 1;
+  ssize_t w = ::write(wake_fd_, &one, sizeof one);
+  (void)w;
+}
+
+Status LoggerCore::Flush() {
+  if (stopped()) return Error::FailedPrecondition("logger '" + opt_.name + "' is stopped");
+  uint64_t err_before;
+  {
+    std::lock_guard lk(err_mu_);
+    err_before = error_seq_;
+  }
+  if (!opt_.async) {
+    std::lock_guard lk(sync_mu_);
+    WriteAllSinks();
+    FlushSinks();
+  } else {
+    std::unique_lock lk(mu_);
+    uint64_t my = ++flush_req_;
+    Wake();
+    done_cv_.wait(lk, [&] { return flush_done_ >= my || !running_.load(); });
+  }
+  std::lock_guard lk(err_mu_);
+  if (error_seq_ != err_before && last_error_) return *last_error_;
+  return OkStatus();
+}
+
+void LoggerCore::CrashDrain() noexcept {
+  if (!opt_.async || !running_.load(std::memory_order_acquire)) return;
+  if (pthread_equal(backend_tid_.load(std::memory_order_acquire), pthread_self())) return;
+  crash_state_.store(1, std::memory_order_release);
+  Wake();
+  // Bounded wait (async-signal-safe: atomics + nanosleep): the backend wakes within idle_sleep.
+  timespec ts{0, 200'000};
+  for (int i = 0; i < 25'000 && crash_state_.load(std::memory_order_acquire) != 2; ++i) nanosleep(&ts, nullptr);
+}
+
+void LoggerCore::Register(std::shared_ptr<ThreadQueue> q) {
+  std::lock_guard lk(qmu_);
+  queues_.push_back(std::move(q));
+  qversion_.fetch_add(1, std::memory_order_release);
+}
+
+void LoggerCore::RefreshQueues() {
+  uint64_t v = qversion_.load(std::memory_order_acquire);
+  if (v == local_version_) return;
+  std::lock_guard lk(qmu_);
+  local_ = queues_;
+  local_version_ = qversion_.load(std::memory_order_relaxed);
+}
+
+const char* LoggerCore::PeekQueue(ThreadQueue* q) {
+  for (;;) {
+    const char* p = q->cons_ring->Peek();
+    if (p) return p;
+    ByteRing* next = q->cons_ring->next.load(std::memory_order_acquire);
+    if (!next) return nullptr;
+    p = q->cons_ring->Peek();  // the producer finished with this ring before publishing next
+    if (p) return p;
+    delete q->cons_ring;
+    q->cons_ring = next;
+  }
+}
+
+size_t LoggerCore::Drain(uint64_t cutoff) {
+  heads_.clear();
+  for (auto& q : local_) {
+    if (const char* p = PeekQueue(q.get())) {
+      uint64_t t;
+      std::memcpy(&t, p + offsetof(RecordHeader, ticks), sizeof t);
+      heads_.push_back({q.get(), p, t});
+    }
+  }
+  size_t n = 0;
+  while (!heads_.empty()) {
+    size_t best = 0;
+    for (size_t i = 1; i < heads_.size(); ++i)
+      if (heads_[i].ticks < heads_[best].ticks) best = i;
+    Head& h = heads_[best];
+    if (h.ticks > cutoff) break;
+    // Process this queue's run while it stays the oldest (cheap path for one busy producer).
+    uint64_t limit = ~uint64_t{0};
+    for (size_t i = 0; i < heads_.size(); ++i)
+      if (i != best && heads_[i].ticks < limit) limit = heads_[i].ticks;
+    limit = std::min(limit, cutoff);
+    for (;;) {
+      uint32_t size;
+      std::memcpy(&size, h.p, sizeof size);
+      Process(h.p);
+      h.q->cons_ring->Pop(size);  // free the space before a sink write can block
+      ++n;
+      for (auto& s : sinks_)
+        if (s.buf.size() >= opt_.batch_bytes) WriteSink(s);
+      h.p = PeekQueue(h.q);
+      if (!h.p) break;
+      std::memcpy(&h.ticks, h.p + offsetof(RecordHeader, ticks), sizeof h.ticks);
+      if (h.ticks > limit) break;
+    }
+    if (!h.p) {
+      heads_[best] = heads_.back();
+      heads_.pop_back();
+    }
+  }
+  return n;
+}
+
+void LoggerCore::Process(const char* p) {
+  RecordHeader h;
+  std::memcpy(&h, p, sizeof h);
+  ds_.Clear();
+  try {
+    h.decode(p + sizeof h, h.site->format, ds_);
+  } catch (const std::exception& e) {
+    ds_.message.clear();
+    fmt::format_to(fmt::appender(ds_.message), "<format error: {}> {}", e.what(), h.site->format);
+    ReportError(Error::Internal(fmt::format("formatting a record from {}:{}: {}", h.site->file, h.site->line, e.what())));
+  }
+  fields_.assign(context_.begin(), context_.end());
+  for (auto& f : ds_.pending) {
+    std::string_view v = f.in_scratch ? std::string_view(ds_.scratch.data() + f.off, f.len) : f.direct;
+    fields_.push_back(Field{f.key, v, f.kind});
+  }
+  Record rec;
+  rec.time_ns = clock_.ToUnixNs(h.ticks);
+  rec.level = h.level;
+  rec.logger = opt_.name;
+  rec.message = std::string_view(ds_.message.data(), ds_.message.size());
+  rec.file = h.site->file;
+  rec.line = h.site->line;
+  rec.fields = fields_;
+  for (auto& s : sinks_) {
+    if (h.level < s.level) continue;
+    s.formatter->Format(rec, s.buf);
+    s.last_ns = rec.time_ns;
+  }
+  processed_.store(processed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void LoggerCore::WriteSink(SinkState& s) {
+  if (s.buf.size() == 0) return;
+  auto tp = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(s.last_ns)));
+  Status st = s.sink->Write(std::string_view(s.buf.data(), s.buf.size()), tp);
+  s.buf.clear();
+  if (!st) ReportError(std::move(st.error()).Wrap("log sink write"));
+}
+
+void LoggerCore::WriteAllSinks() {
+  for (auto& s : sinks_) WriteSink(s);
+}
+
+void LoggerCore::FlushSinks() {
+  for (auto& s : sinks_) {
+    Status st = s.sink->Flush();
+    if (!st) ReportError(std::move(st.error()).Wrap("log sink flush"));
+  }
+}
+
+void LoggerCore::ReportError(Error e) {
+  errors_.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lk(err_mu_);
+    last_error_ = e;
+    ++error_seq_;
+  }
+  if (opt_.on_error) {
+    opt_.on_error(e);
+  } else {
+    auto line = fmt::format("esper log '{}': backend error: {}\n", opt_.name, e.ToString());
+    ssize_t w = ::write(2, line.data(), line.size());
+    (void)w;
+  }
+}
+
+void LoggerCore::SampleDepth() {
+  uint64_t bytes = 0, cap = 0;
+  for (auto& q : local_) {
+    for (ByteRing* r = q->cons_ring; r; r = r->next.load(std::memory_order_acquire)) {
+      bytes += r->Depth();
+      cap += r->capacity();
+    }
+  }
+  depth_bytes_.store(bytes, std::memory_order_relaxed);
+  capacity_bytes_.store(cap, std::memory_order_relaxed);
+  producers_.store(static_cast<uint32_t>(local_.size()), std::memory_order_relaxed);
+  if (bytes > high_water_.load(std::memory_order_relaxed)) high_water_.store(bytes, std::memory_order_relaxed);
+}
+
+void LoggerCore::RetireGoneQueues() {
+  bool any = false;
+  for (auto& q : local_) {
+    if (q->producer_gone.load(std::memory_order_acquire) && !PeekQueue(q.get())) any = true;
+  }
+  if (!any) return;
+  std::lock_guard lk(qmu_);
+  auto gone = [&](const std::shared_ptr<ThreadQueue>& q) {
+    if (!q->producer_gone.load(std::memory_order_acquire) || PeekQueue(q.get())) return false;
+    retired_enqueued_.fetch_add(q->enqueued.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    retired_dropped_.fetch_add(q->dropped.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    retired_truncated_.fetch_add(q->truncated.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    return true;
+  };
+  queues_.erase(std::remove_if(queues_.begin(), queues_.end(), gone), queues_.end());
+  local_ = queues_;
+  local_version_ = qversion_.fetch_add(1, std::memory_order_acq_rel) + 1;
+}
+
+void LoggerCore::Run() {
+  for (;;) {
+    bool stopping = stop_.load(std::memory_order_acquire);
+    int crash = crash_state_.load(std::memory_order_acquire);
+    uint64_t flush_target;
+    {
+      std::lock_guard lk(mu_);
+      flush_target = flush_req_;
+    }
+    bool drain_all = stopping || crash == 1 || flush_target != flush_done_;
+    uint64_t cutoff = drain_all ? ~uint64_t{0} : TicksFenced();
+    RefreshQueues();
+    SampleDepth();
+    auto t0 = std::chrono::steady_clock::now();
+    size_t n = Drain(cutoff);
+    if (n > 0 || drain_all) WriteAllSinks();
+    auto now = std::chrono::steady_clock::now();
+    if (n > 0)  // backend time per record: timed per pass (decode + format + write), not per record
+      backend_ns_.fetch_add(static_cast<uint64_t>((now - t0).count()), std::memory_order_relaxed);
+    if (now - last_resync_ > std::chrono::seconds(1)) {
+      clock_.Resync();
+      last_resync_ = now;
+      RetireGoneQueues();
+    }
+    if (crash == 1) {
+      FlushSinks();
+      crash_state_.store(2, std::memory_order_release);
+    }
+    if (flush_target != flush_done_) {
+      FlushSinks();
+      {
+        std::lock_guard lk(mu_);
+        flush_done_ = flush_target;
+      }
+      done_cv_.notify_all();
+    }
+    if (stopping) {
+      // One more full pass found nothing: everything logged before Stop() is written.
+      RefreshQueues();
+      if (Drain(~uint64_t{0}) == 0) {
+        FlushSinks();
+        break;
+      }
+      WriteAllSinks();
+      continue;
+    }
+    if (n == 0) {
+      if (opt_.busy_spin) {
+        sched_yield();
+      } else {
+        pollfd pfd{wake_fd_, POLLIN, 0};
+        auto us = opt_.idle_sleep.count();
+        timespec ts{static_cast<time_t>(us / 1'000'000), static_cast<long>(us % 1'000'000) * 1000};
+        if (::ppoll(&pfd, 1, &ts, nullptr) > 0) {
+          uint64_t v;
+          ssize_t r = ::read(wake_fd_, &v, sizeof v);
+          (void)r;
+        }
+      }
+    }
+  }
+  {
+    std::lock_guard lk(mu_);
+    running_.store(false, std::memory_order_release);
+    flush_done_ = flush_req_;
+  }
+  done_cv_.notify_all();
+}
+
+void LoggerCore::ProcessSync(ThreadQueue* q) {
+  std::lock_guard lk(sync_mu_);
+  while (const char* p = PeekQueue(q)) {
+    uint32_t size;
+    std::memcpy(&size, p, sizeof size);
+    Process(p);
+    q->cons_ring->Pop(size);
+  }
+  WriteAllSinks();
+}
+
+Stats LoggerCore::GetStats() const {
+  Stats s;
+  uint64_t enq = retired_enqueued_.load(std::memory_order_relaxed);
+  s.dropped = retired_dropped_.load(std::memory_order_relaxed);
+  s.truncated = retired_truncated_.load(std::memory_order_relaxed);
+  {
+    std::lock_guard lk(qmu_);
+    for (auto& q : queues_) {
+      enq += q->enqueued.load(std::memory_order_relaxed);
+      s.dropped += q->dropped.load(std::memory_order_relaxed);
+      s.truncated += q->truncated.load(std::memory_order_relaxed);
+    }
+  }
+  s.processed = processed_.load(std::memory_order_relaxed);
+  s.queue_depth = enq > s.processed ? enq - s.processed : 0;
+  s.queue_bytes = depth_bytes_.load(std::memory_order_relaxed);
+  s.high_water_bytes = high_water_.load(std::memory_order_relaxed);
+  s.queue_capacity_bytes = capacity_bytes_.load(std::memory_order_relaxed);
+  s.producer_threads = producers_.load(std::memory_order_relaxed);
+  s.avg_backend_ns = s.processed ? static_cast<double>(backend_ns_.load(std::memory_order_relaxed)) /
+                                       static_cast<double>(s.processed)
+                                 : 0.0;
+  s.backend_errors = errors_.load(std::memory_order_relaxed);
+  s.backend_cpu_ns = backend_cpu_final_.load();
+  if (backend_clock_valid_.load(std::memory_order_acquire)) {
+    timespec ts;
+    if (clock_gettime(backend_clock_.load(), &ts) == 0)
+      s.backend_cpu_ns = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+  }
+  s.running = running_.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------- Logger
+
+Result<std::unique_ptr<Logger>> Logger::Create(Options options) {
+  if (options.name.empty()) return Error::InvalidArgument("log Options.name must not be empty");
+  if (options.queue_bytes < 4096 || options.queue_bytes > (size_t{1} << 31))
+    return Error::InvalidArgument(
+        fmt::format("log Options.queue_bytes = {} must be between 4096 and 2^31", options.queue_bytes));
+  if (options.policy == QueuePolicy::kUnbounded && options.unbounded_max_bytes < options.queue_bytes)
+    return Error::InvalidArgument("log Options.unbounded_max_bytes must be >= queue_bytes");
+  if (options.unbounded_max_bytes > (size_t{1} << 31))
+    return Error::InvalidArgument("log Options.unbounded_max_bytes must be <= 2^31");
+  if (options.batch_bytes == 0) return Error::InvalidArgument("log Options.batch_bytes must be > 0");
+  for (size_t i = 0; i < options.sinks.size(); ++i)
+    if (!options.sinks[i].sink)
+      return Error::InvalidArgument(fmt::format("log Options.sinks[{}].sink is null", i));
+  if (options.level_from_env) {
+    if (const char* env = std::getenv("ESPER_LOG_LEVEL"); env && *env) {
+      auto lvl = ParseLevel(env);
+      if (!lvl) return std::move(lvl.error()).Wrap("environment variable ESPER_LOG_LEVEL");
+      options.level = *lvl;
+    }
+  }
+  if (options.sinks.empty())
+    options.sinks.push_back({.sink = std::make_shared<StreamSink>(StreamSink::Stream::kStderr)});
+  Level level = options.level;
+  uint64_t id = detail::g_next_id.fetch_add(1);
+  auto core = std::make_unique<detail::LoggerCore>(std::move(options), id);
+  core->Start();
+  return std::unique_ptr<Logger>(new Logger(std::move(core), level, id));
+}
+
+Logger::Logger(std::unique_ptr<detail::LoggerCore> core, Level level, uint64_t id)
+    : level_(level), id_(id), core_(std::move(core)) {}
+
+Logger::~Logger() { Stop(); }
+
+const std::string& Logger::name() const noexcept { return core_->options().name; }
+Status Logger::Flush() { return core_->Flush(); }
+void Logger::Stop() { core_->Stop(); }
+Stats Logger::get_stats() const { return core_->GetStats(); }
+void Logger::ProcessSync(detail::ThreadQueue* q) { core_->ProcessSync(q); }
+
+detail::ThreadQueue* Logger::AttachThread() {
+  auto& list = detail::tls_holder.list;
+  std::erase_if(list, [](auto& e) { return e.second->logger_gone.load(std::memory_order_acquire); });
+  for (auto& [id, q] : list) {
+    if (id == id_) {
+      detail::tls_cache = {id_, q.get()};
+      return q.get();
+    }
+  }
+  const Options& o = core_->options();
+  auto q = std::make_shared<detail::ThreadQueue>();
+  q->ring = q->cons_ring = new detail::ByteRing(core_->ring_bytes());
+  q->max_string = o.max_string_bytes;
+  q->max_record = o.policy == QueuePolicy::kUnbounded ? detail::RoundUpPow2(o.unbounded_max_bytes) / 2
+                                                      : core_->ring_bytes() / 2;
+  q->sync = !o.async;
+  q->tid = detail::CurrentTid();
+  core_->Register(q);
+  list.emplace_back(id_, q);
+  detail::tls_cache = {id_, q.get()};
+  return q.get();
+}
+
+char* Logger::ReserveSlow(detail::ThreadQueue* q, size_t n, Level level) {
+  const Options& o = core_->options();
+  auto count_drop = [q] {
+    q->dropped.store(q->dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  };
+  if (core_->stopped()) {
+    count_drop();
+    return nullptr;
+  }
+  if (o.policy == QueuePolicy::kUnbounded) {
+    size_t cap = q->ring->capacity();
+    size_t want = cap * 2;
+    while (want < 2 * n) want *= 2;
+    if (want <= detail::RoundUpPow2(o.unbounded_max_bytes)) {
+      auto* bigger = new detail::ByteRing(want);
+      q->ring->next.store(bigger, std::memory_order_release);
+      q->ring = bigger;
+      return q->ring->Reserve(n);
+    }
+  }
+  if (o.policy == QueuePolicy::kDrop && level < Level::kError) {
+    count_drop();
+    return nullptr;
+  }
+  // Block until the backend makes room (kBlock, kError+ under kDrop, kUnbounded at its cap).
+  for (int i = 0;; ++i) {
+    if (char* p = q->ring->Reserve(n)) return p;
+    if (core_->stopped()) {
+      count_drop();
+      return nullptr;
+    }
+    if (i % 64 == 0) core_->Wake();
+    if (i < 16) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else if (i < 64) {
+      sched_yield();
+    } else {
+      timespec ts{0, 20'000};
+      nanosleep(&ts, nullptr);
+    }
+  }
+}
+
+}  // namespace esper::log

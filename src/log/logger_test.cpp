@@ -1,0 +1,432 @@
+#include "esper/log/logger.h"
+
+#include <fmt/ranges.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <thread>
+
+#include "esper/core/secret.h"
+#include "log/test_util.h"
+
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <set>
+
+namespace esper::log {
+namespace {
+
+struct Fixture {
+  std::shared_ptr<MemorySink> mem = std::make_shared<MemorySink>();
+  std::unique_ptr<Logger> logger;
+  explicit Fixture(Options o = {}, Format f = Format::kJson) {
+    o.level_from_env = false;
+    if (o.sinks.empty()) o.sinks.push_back({.sink = mem, .format = f});
+    auto l = Logger::Create(std::move(o));
+    EXPECT_TRUE(l.has_value()) << (l ? "" : l.error().ToString());
+    logger = std::move(*l);
+  }
+};
+
+TEST(LoggerTest, LogsMessageAndFieldsAsJson) {
+  Fixture f({.name = "tamiyo", .level = Level::kTrace, .context = {{"service", "tamiyo"}}});
+  std::string name = "conv1";
+  ESPER_LOG_INFO(f.logger, "Processing health signal for {} ({}, {:.2f})", name, 42, 0.5,
+                 kv("layer_id", 5), kv("health_score", 0.85), kv("ok", true), kv("who", "me"));
+  ASSERT_TRUE(f.logger->Flush());
+  auto lines = f.mem->lines();
+  ASSERT_EQ(lines.size(), 1u);
+  const std::string& l = lines[0];
+  EXPECT_NE(l.find("\"level\":\"INFO\""), std::string::npos) << l;
+  EXPECT_NE(l.find("\"logger\":\"tamiyo\""), std::string::npos) << l;
+  EXPECT_NE(l.find("\"msg\":\"Processing health signal for conv1 (42, 0.50)\""), std::string::npos) << l;
+  EXPECT_NE(l.find("\"service\":\"tamiyo\",\"layer_id\":5,\"health_score\":0.85,\"ok\":true,\"who\":\"me\"}"),
+            std::string::npos) << l;
+}
+
+struct Point {
+  int x, y;
+};
+
+}  // namespace
+}  // namespace esper::log
+
+template <>
+struct fmt::formatter<esper::log::Point> : fmt::formatter<std::string_view> {
+  template <class Ctx>
+  auto format(const esper::log::Point& p, Ctx& ctx) const {
+    return fmt::format_to(ctx.out(), "({}, {})", p.x, p.y);
+  }
+};
+
+namespace esper::log {
+namespace {
+
+TEST(LoggerTest, FormatsAnyFmtType) {
+  Fixture f({}, Format::kText);
+  std::vector<std::string> v{"a", "b"};
+  std::map<std::string, int> m{{"k", 1}};
+  Secret s("hunter2");
+  ESPER_LOG_WARN(f.logger, "v={} m={} p={} secret={} c={} b={}", v, m, Point{1, 2}, s, 'x', false,
+                 kv("pt", Point{3, 4}));
+  ASSERT_TRUE(f.logger->Flush());
+  auto lines = f.mem->lines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("WARN - v=[\\\"a\\\", \\\"b\\\"] m={\\\"k\\\": 1} p=(1, 2) secret=*** c=x b=false [pt=\"(3, 4)\"]"),
+            std::string::npos)
+      << lines[0];
+  EXPECT_EQ(lines[0].find("hunter2"), std::string::npos);
+}
+
+TEST(LoggerTest, VectorsAreEncodedAsBinaryAndPrintLikeFmt) {
+  Fixture f({}, Format::kLogfmt);
+  std::vector<int> vi{1, -2, 3};
+  std::vector<std::string> vs{"a b", "q\"uote", ""};
+  std::vector<double> vd{};
+  std::vector<std::string_view> vsv{"x"};
+  std::vector<Point> vp{{1, 2}};  // element type without a binary codec: caller-side fallback
+  ESPER_LOG_INFO(f.logger, "{}|{}|{}|{}|{}", vi, vs, vd, vsv, vp, kv("v", vi));
+  ASSERT_TRUE(f.logger->Flush());
+  auto kvs = testing::ParseLogfmt(f.mem->lines().at(0));
+  ASSERT_TRUE(kvs);
+  EXPECT_EQ((*kvs)[3].second, fmt::format("{}|{}|{}|{}|{}", vi, vs, vd, vsv, vp));
+  EXPECT_EQ((*kvs)[4], (std::pair<std::string, std::string>{"v", "[1, -2, 3]"}));
+}
+
+TEST(LoggerTest, LevelCheckedBeforeArgumentsAreEvaluated) {
+  Fixture f({.level = Level::kWarn});
+  int evaluated = 0;
+  auto touch = [&] { return ++evaluated; };
+  ESPER_LOG_INFO(f.logger, "x {}", touch());
+  ESPER_LOG_DEBUG(f.logger, "x {}", touch());
+  EXPECT_EQ(evaluated, 0);
+  ESPER_LOG_ERROR(f.logger, "x {}", touch());
+  EXPECT_EQ(evaluated, 1);
+  f.logger->set_level(Level::kTrace);
+  ESPER_LOG_TRACE(f.logger, "x {}", touch());
+  EXPECT_EQ(evaluated, 2);
+  ASSERT_TRUE(f.logger->Flush());
+  EXPECT_EQ(f.mem->size(), 2u);
+}
+
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr int kScale = 10;
+#else
+constexpr int kScale = 1;
+#endif
+
+using testing::ParseFlatJson;
+using testing::ReadLines;
+using testing::TempDir;
+
+// A sink that blocks in Write() until released: stalls the backend deterministically.
+class GateSink : public Sink {
+ public:
+  Status Write(std::string_view lines, std::chrono::system_clock::time_point) override {
+    std::unique_lock lk(mu_);
+    ++writes_;
+    entered_.notify_all();
+    open_cv_.wait(lk, [&] { return open_; });
+    for (size_t p = 0; p < lines.size();) {
+      size_t nl = lines.find('\n', p);
+      lines_.emplace_back(lines.substr(p, nl - p));
+      p = nl + 1;
+    }
+    return OkStatus();
+  }
+  void WaitEntered() {
+    std::unique_lock lk(mu_);
+    entered_.wait(lk, [&] { return writes_ > 0; });
+  }
+  void Open() {
+    std::lock_guard lk(mu_);
+    open_ = true;
+    open_cv_.notify_all();
+  }
+  std::vector<std::string> lines() {
+    std::lock_guard lk(mu_);
+    return lines_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable entered_, open_cv_;
+  int writes_ = 0;
+  bool open_ = false;
+  std::vector<std::string> lines_;
+};
+
+TEST(LoggerTest, FileSinksWithOwnLevelsAndFormats) {
+  std::string dir = TempDir("multi_sink");
+  auto json = FileSink::Create(dir + "/all.json");
+  auto text = FileSink::Create(dir + "/warn.txt");
+  ASSERT_TRUE(json && text);
+  auto logger = Logger::Create({.name = "svc", .level = Level::kDebug, .level_from_env = false,
+                                .sinks = {{.sink = *json, .format = Format::kJson},
+                                          {.sink = *text, .format = Format::kLogfmt, .level = Level::kWarn}}});
+  ASSERT_TRUE(logger);
+  ESPER_LOG_DEBUG(logger, "debug {}", 1);
+  ESPER_LOG_WARN(logger, "warn {}", 2, kv("k", "v w"));
+  ASSERT_TRUE((*logger)->Flush());
+  auto all = ReadLines(dir + "/all.json");
+  ASSERT_EQ(all.size(), 2u);
+  for (auto& l : all) ASSERT_TRUE(ParseFlatJson(l)) << l;
+  EXPECT_EQ(ParseFlatJson(all[0])->values["msg"], "debug 1");
+  auto warn = ReadLines(dir + "/warn.txt");
+  ASSERT_EQ(warn.size(), 1u);
+  auto kvs = testing::ParseLogfmt(warn[0]);
+  ASSERT_TRUE(kvs);
+  EXPECT_EQ(kvs->back(), (std::pair<std::string, std::string>{"k", "v w"}));
+}
+
+TEST(LoggerTest, NoLossInBlockingModeAcrossThreadsWithTinyQueues) {
+  std::string dir = TempDir("no_loss");
+  auto file = FileSink::Create(dir + "/out.log");
+  ASSERT_TRUE(file);
+  const int kThreads = 4, kPer = 50'000 / kScale;
+  auto logger = Logger::Create({.level_from_env = false,
+                                .sinks = {{.sink = *file, .format = Format::kLogfmt}},
+                                .queue_bytes = 4096});
+  ASSERT_TRUE(logger);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t)
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < kPer; ++i) ESPER_LOG_INFO(logger, "m", kv("t", t), kv("i", i));
+    });
+  for (auto& th : ts) th.join();
+  ASSERT_TRUE((*logger)->Flush());
+  auto stats = (*logger)->get_stats();
+  EXPECT_EQ(stats.processed, uint64_t(kThreads * kPer));
+  EXPECT_EQ(stats.dropped, 0u);
+  EXPECT_EQ(stats.queue_depth, 0u);
+  EXPECT_GT(stats.high_water_bytes, 0u);
+  EXPECT_GT(stats.avg_backend_ns, 0.0);
+  // Every line present once, per-thread order kept (cross-thread order: see the causal test).
+  std::vector<int> next(kThreads, 0);
+  size_t n = 0;
+  for (auto& l : ReadLines(dir + "/out.log")) {
+    auto kvs = testing::ParseLogfmt(l);
+    ASSERT_TRUE(kvs) << l;
+    int t = std::stoi((*kvs)[4].second), i = std::stoi((*kvs)[5].second);
+    ASSERT_EQ(i, next[t]) << "thread " << t;
+    ++next[t];
+    ++n;
+  }
+  EXPECT_EQ(n, size_t(kThreads * kPer));
+}
+
+TEST(LoggerTest, CausallyOrderedCallsAppearInOrderAcrossThreads) {
+  auto mem = std::make_shared<MemorySink>();
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = mem, .format = Format::kJson}}});
+  ASSERT_TRUE(logger);
+  // Four threads pass a token; the holder logs the next sequence number. Each call
+  // happens-before the next, so the output must be in sequence order with ordered timestamps.
+  const int kThreads = 4, kTotal = 4000 / kScale;
+  std::atomic<int> token{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t)
+    ts.emplace_back([&, t] {
+      for (;;) {
+        int v = token.load(std::memory_order_acquire);
+        if (v >= kTotal) return;
+        if (v % kThreads != t) { std::this_thread::yield(); continue; }
+        ESPER_LOG_INFO(logger, "seq", kv("seq", v), kv("thread", t));
+        token.store(v + 1, std::memory_order_release);
+      }
+    });
+  for (auto& th : ts) th.join();
+  ASSERT_TRUE((*logger)->Flush());
+  auto lines = mem->lines();
+  ASSERT_EQ(lines.size(), size_t(kTotal));
+  std::string prev;
+  for (int i = 0; i < kTotal; ++i) {
+    auto o = ParseFlatJson(lines[i]);
+    ASSERT_TRUE(o);
+    ASSERT_EQ(o->values["seq"], std::to_string(i));
+    ASSERT_LE(prev, o->values["ts"]);
+    prev = o->values["ts"];
+  }
+}
+
+TEST(LoggerTest, DropModeCountsExactlyAndNeverDropsErrors) {
+  auto gate = std::make_shared<GateSink>();
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = gate}},
+                                .policy = QueuePolicy::kDrop, .queue_bytes = 4096, .batch_bytes = 1});
+  ASSERT_TRUE(logger);
+  std::atomic<bool> at_error{false}, error_done{false};
+  const int kSpam = 1000;
+  std::thread producer([&] {
+    ESPER_LOG_INFO(logger, "first");
+    gate->WaitEntered();  // the backend is now stuck inside Write()
+    for (int i = 0; i < kSpam; ++i) ESPER_LOG_INFO(logger, "spam {}", i);
+    at_error = true;
+    ESPER_LOG_ERROR(logger, "must not be dropped {}", 7);
+    error_done = true;
+  });
+  while (!at_error) std::this_thread::yield();
+  EXPECT_FALSE(error_done.load()) << "an ERROR record went through a full queue without waiting";
+  // "first" took bytes [0, 32) (consumed, but the ring does not wrap over it until the end is
+  // used); each "spam {}" record is 32 (header) + 4 (int) → 40 bytes: (4096 - 32) / 40 = 101 fit,
+  // and the 102nd would need to wrap onto the space still behind the read position.
+  const uint64_t kFit = (4096 - 32) / 40;
+  EXPECT_EQ((*logger)->get_stats().dropped, kSpam - kFit);
+  gate->Open();
+  producer.join();
+  ASSERT_TRUE((*logger)->Flush());
+  auto lines = gate->lines();
+  ASSERT_EQ(lines.size(), 1 + kFit + 1);
+  EXPECT_NE(lines.back().find("ERROR - must not be dropped 7"), std::string::npos);
+  for (uint64_t i = 0; i < kFit; ++i) EXPECT_NE(lines[1 + i].find(fmt::format("spam {}", i)), std::string::npos);
+  auto st = (*logger)->get_stats();
+  EXPECT_EQ(st.dropped, kSpam - kFit);
+  EXPECT_EQ(st.processed, 1 + kFit + 1);
+}
+
+TEST(LoggerTest, UnboundedGrowsInsteadOfDroppingUpToItsCap) {
+  auto gate = std::make_shared<GateSink>();
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = gate}},
+                                .policy = QueuePolicy::kUnbounded, .queue_bytes = 4096,
+                                .unbounded_max_bytes = 1 << 20, .batch_bytes = 1});
+  ASSERT_TRUE(logger);
+  ESPER_LOG_INFO(logger, "first");
+  gate->WaitEntered();
+  for (int i = 0; i < 5000; ++i) ESPER_LOG_INFO(logger, "n {}", i);  // ~200 KB > 4096, < cap
+  auto st = (*logger)->get_stats();
+  EXPECT_EQ(st.dropped, 0u);
+  gate->Open();
+  ASSERT_TRUE((*logger)->Flush());
+  st = (*logger)->get_stats();
+  EXPECT_EQ(st.processed, 5001u);
+  EXPECT_GT(st.high_water_bytes, 4096u);
+  auto lines = gate->lines();
+  ASSERT_EQ(lines.size(), 5001u);
+  EXPECT_NE(lines.back().find("n 4999"), std::string::npos);
+}
+
+TEST(LoggerTest, FlushWritesEverythingLoggedBeforeIt) {
+  std::string dir = TempDir("flush");
+  auto file = FileSink::Create(dir + "/f.log");
+  ASSERT_TRUE(file);
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = *file}},
+                                .idle_sleep = std::chrono::seconds(10)});  // only Flush wakes it
+  ASSERT_TRUE(logger);
+  for (int round = 1; round <= 5; ++round) {
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 3; ++t)
+      ts.emplace_back([&] { for (int i = 0; i < 100; ++i) ESPER_LOG_INFO(logger, "r{} {}", round, i); });
+    for (auto& th : ts) th.join();
+    ASSERT_TRUE((*logger)->Flush());
+    EXPECT_EQ(ReadLines(dir + "/f.log").size(), size_t(300 * round));
+  }
+  (*logger)->Stop();
+  auto st = (*logger)->Flush();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), ErrorCode::kFailedPrecondition);
+}
+
+TEST(LoggerTest, StopAndDestructorDrainEverything) {
+  std::string dir = TempDir("stop");
+  {
+    auto file = FileSink::Create(dir + "/s.log");
+    ASSERT_TRUE(file);
+    auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = *file}}, .queue_bytes = 8192});
+    ASSERT_TRUE(logger);
+    std::thread t([&] { for (int i = 0; i < 20'000 / kScale; ++i) ESPER_LOG_INFO(logger, "x {}", i); });
+    t.join();  // the thread is gone before the logger: its queue is still drained
+    for (int i = 0; i < 1000; ++i) ESPER_LOG_INFO(logger, "y {}", i);
+  }  // destructor
+  EXPECT_EQ(ReadLines(dir + "/s.log").size(), size_t(20'000 / kScale + 1000));
+}
+
+TEST(LoggerTest, BackendErrorsAreCountedAndReported) {
+  if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  auto full = FileSink::Create("/dev/full");
+  ASSERT_TRUE(full);
+  std::mutex mu;
+  std::vector<Error> seen;
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = *full}},
+                                .on_error = [&](const Error& e) { std::lock_guard lk(mu); seen.push_back(e); }});
+  ASSERT_TRUE(logger);
+  ESPER_LOG_INFO(logger, "lost to a full disk");
+  Status st = (*logger)->Flush();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), ErrorCode::kResourceExhausted);
+  EXPECT_GE((*logger)->get_stats().backend_errors, 1u);
+  std::lock_guard lk(mu);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_NE(seen[0].message().find("/dev/full"), std::string::npos) << seen[0].ToString();
+}
+
+TEST(LoggerTest, SynchronousModeWritesOnTheCaller) {
+  auto mem = std::make_shared<MemorySink>();
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = mem}}, .async = false});
+  ASSERT_TRUE(logger);
+  ESPER_LOG_INFO(logger, "now {}", 1);
+  EXPECT_EQ(mem->size(), 1u);  // no Flush needed
+  EXPECT_TRUE((*logger)->Flush());
+  EXPECT_EQ((*logger)->get_stats().processed, 1u);
+}
+
+TEST(LoggerTest, LongStringsAreCutAndCounted) {
+  auto mem = std::make_shared<MemorySink>();
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = mem, .format = Format::kJson}},
+                                .queue_bytes = 4096, .max_string_bytes = 16});
+  ASSERT_TRUE(logger);
+  std::string s(100, 'a');
+  ESPER_LOG_INFO(logger, "{}", s);
+  ASSERT_TRUE((*logger)->Flush());
+  EXPECT_EQ(ParseFlatJson(mem->lines().at(0))->values["msg"], std::string(16, 'a'));
+  EXPECT_EQ((*logger)->get_stats().truncated, 1u);
+}
+
+TEST(LoggerTest, HugeRecordShrinksToFitASmallQueue) {
+  auto mem = std::make_shared<MemorySink>();
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = mem, .format = Format::kJson}},
+                                .queue_bytes = 4096});
+  ASSERT_TRUE(logger);
+  std::string big(10'000, 'b');
+  ESPER_LOG_INFO(logger, "{} {}", big, big, kv("also", big));
+  ASSERT_TRUE((*logger)->Flush());
+  ASSERT_EQ(mem->size(), 1u);
+  auto o = ParseFlatJson(mem->lines()[0]);
+  ASSERT_TRUE(o);
+  EXPECT_GT(o->values["also"].size(), 100u);
+  EXPECT_EQ((*logger)->get_stats().truncated, 1u);
+}
+
+TEST(LoggerTest, EnvironmentLevelAndValidation) {
+  setenv("ESPER_LOG_LEVEL", "error", 1);
+  auto l = Logger::Create({});
+  ASSERT_TRUE(l);
+  EXPECT_EQ((*l)->level(), Level::kError);
+  setenv("ESPER_LOG_LEVEL", "loud", 1);
+  auto bad = Logger::Create({});
+  unsetenv("ESPER_LOG_LEVEL");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(bad.error().message().find("ESPER_LOG_LEVEL"), std::string::npos);
+  EXPECT_FALSE(Logger::Create({.name = ""}));
+  EXPECT_FALSE(Logger::Create({.queue_bytes = 100}));
+  EXPECT_FALSE(Logger::Create({.sinks = {{.sink = nullptr}}}));
+}
+
+TEST(LoggerTest, SeveralLoggersOnOneThread) {
+  auto m1 = std::make_shared<MemorySink>(), m2 = std::make_shared<MemorySink>();
+  auto a = Logger::Create({.name = "a", .level_from_env = false, .sinks = {{.sink = m1}}});
+  auto b = Logger::Create({.name = "b", .level_from_env = false, .sinks = {{.sink = m2}}});
+  ASSERT_TRUE(a && b);
+  for (int i = 0; i < 100; ++i) {
+    ESPER_LOG_INFO(a, "a{}", i);
+    ESPER_LOG_INFO(b, "b{}", i);
+  }
+  ASSERT_TRUE((*a)->Flush());
+  ASSERT_TRUE((*b)->Flush());
+  EXPECT_EQ(m1->size(), 100u);
+  EXPECT_EQ(m2->size(), 100u);
+  EXPECT_NE(m2->lines()[99].find(" - b - INFO - b99"), std::string::npos);
+}
+}  // namespace
+}  // namespace esper::log

@@ -1,0 +1,196 @@
+#include "esper/log/sink.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+namespace esper::log {
+namespace {
+
+Status WriteFully(int fd, std::string_view data, const std::string& what) {
+  while (!data.empty()) {
+    ssize_t w = ::write(fd, data.data(), data.size());
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Error::FromErrno(errno, "write " + what);
+    }
+    if (w == 0) return Error::ResourceExhausted("write " + what + ": no progress");
+    data.remove_prefix(static_cast<size_t>(w));
+  }
+  return OkStatus();
+}
+
+int64_t UtcDay(std::chrono::system_clock::time_point t) {
+  auto s = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+  return s >= 0 ? s / 86400 : (s - 86399) / 86400;
+}
+
+}  // namespace
+
+StreamSink::StreamSink(Stream s) : fd_(s == Stream::kStdout ? 1 : 2), tty_(::isatty(fd_) == 1) {}
+
+Status StreamSink::Write(std::string_view lines, std::chrono::system_clock::time_point) {
+  return WriteFully(fd_, lines, fd_ == 1 ? "stdout" : "stderr");
+}
+
+Result<std::shared_ptr<FileSink>> FileSink::Create(const std::string& path) {
+  if (path.empty()) return Error::InvalidArgument("log file path is empty");
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return Error::FromErrno(errno, "open log file " + path);
+  return std::shared_ptr<FileSink>(new FileSink(path, fd));
+}
+
+FileSink::~FileSink() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status FileSink::Write(std::string_view lines, std::chrono::system_clock::time_point) {
+  return WriteFully(fd_, lines, path_);
+}
+
+Status FileSink::Flush() {
+  // write(2) hands every batch to the kernel: nothing is buffered in the process.
+  return OkStatus();
+}
+
+Result<std::shared_ptr<RotatingFileSink>> RotatingFileSink::Create(Options options) {
+  if (options.path.empty()) return Error::InvalidArgument("RotatingFileSink: path is empty");
+  if (options.max_bytes == 0 && !options.daily)
+    return Error::InvalidArgument("RotatingFileSink: set max_bytes and/or daily (otherwise use FileSink)");
+  std::shared_ptr<RotatingFileSink> s(new RotatingFileSink(std::move(options)));
+  ESPER_RETURN_IF_ERROR(s->Open());
+  return s;
+}
+
+RotatingFileSink::~RotatingFileSink() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status RotatingFileSink::Open() {
+  fd_ = ::open(opt_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) return Error::FromErrno(errno, "open log file " + opt_.path);
+  struct stat st {};
+  if (::fstat(fd_, &st) == 0) {
+    size_ = static_cast<uint64_t>(st.st_size);
+    if (size_ > 0 && opt_.daily) day_ = UtcDay(std::chrono::system_clock::time_point(
+                                         std::chrono::seconds(st.st_mtim.tv_sec)));
+  }
+  return OkStatus();
+}
+
+Status RotatingFileSink::Rotate() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  if (opt_.max_files == 0) {
+    if (::truncate(opt_.path.c_str(), 0) != 0 && errno != ENOENT)
+      return Error::FromErrno(errno, "truncate " + opt_.path);
+  } else {
+    std::string oldest = opt_.path + "." + std::to_string(opt_.max_files);
+    ::unlink(oldest.c_str());
+    for (uint32_t i = opt_.max_files; i > 1; --i) {
+      std::string from = opt_.path + "." + std::to_string(i - 1);
+      std::string to = opt_.path + "." + std::to_string(i);
+      if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
+        return Error::FromErrno(errno, "rename " + from);
+    }
+    std::string first = opt_.path + ".1";
+    if (::rename(opt_.path.c_str(), first.c_str()) != 0 && errno != ENOENT)
+      return Error::FromErrno(errno, "rename " + opt_.path);
+  }
+  ++rotations_;
+  size_ = 0;
+  return Open();
+}
+
+Status RotatingFileSink::WriteAll(std::string_view data) {
+  if (fd_ < 0) ESPER_RETURN_IF_ERROR(Open());
+  ESPER_RETURN_IF_ERROR(WriteFully(fd_, data, opt_.path));
+  size_ += data.size();
+  return OkStatus();
+}
+
+Status RotatingFileSink::Write(std::string_view lines, std::chrono::system_clock::time_point time) {
+  if (opt_.daily) {
+    int64_t day = UtcDay(time);
+    if (day_ == INT64_MIN) {
+      day_ = day;
+    } else if (day != day_) {
+      day_ = day;
+      if (size_ > 0) ESPER_RETURN_IF_ERROR(Rotate());
+    }
+  }
+  if (opt_.max_bytes == 0 || size_ + lines.size() <= opt_.max_bytes) return WriteAll(lines);
+  // Split at line boundaries so no line straddles two files.
+  while (!lines.empty()) {
+    size_t room = size_ < opt_.max_bytes ? opt_.max_bytes - size_ : 0;
+    size_t take = 0;  // bytes of whole lines that fit
+    for (size_t pos = 0; pos < lines.size();) {
+      size_t nl = lines.find('\n', pos);
+      size_t end = nl == std::string_view::npos ? lines.size() : nl + 1;
+      if (end > room) break;
+      take = end;
+      pos = end;
+    }
+    if (take == 0) {
+      if (size_ > 0) {
+        ESPER_RETURN_IF_ERROR(Rotate());
+        continue;
+      }
+      // A line longer than max_bytes: it goes alone into the (empty) file.
+      size_t nl = lines.find('\n');
+      take = nl == std::string_view::npos ? lines.size() : nl + 1;
+    }
+    ESPER_RETURN_IF_ERROR(WriteAll(lines.substr(0, take)));
+    lines.remove_prefix(take);
+    if (!lines.empty()) ESPER_RETURN_IF_ERROR(Rotate());
+  }
+  return OkStatus();
+}
+
+Status RotatingFileSink::Flush() { return OkStatus(); }
+
+Status MemorySink::Write(std::string_view lines, std::chrono::system_clock::time_point) {
+  std::lock_guard lk(mu_);
+  while (!lines.empty()) {
+    size_t nl = lines.find('\n');
+    std::string_view line = lines.substr(0, nl);
+    lines.remove_prefix(nl == std::string_view::npos ? lines.size() : nl + 1);
+    if (max_lines_ && lines_.size() == max_lines_) {
+      lines_[head_] = std::string(line);
+      head_ = (head_ + 1) % max_lines_;
+      ++evicted_;
+    } else {
+      lines_.emplace_back(line);
+    }
+  }
+  return OkStatus();
+}
+
+std::vector<std::string> MemorySink::lines() const {
+  std::lock_guard lk(mu_);
+  std::vector<std::string> out;
+  out.reserve(lines_.size());
+  for (size_t i = 0; i < lines_.size(); ++i) out.push_back(lines_[(head_ + i) % lines_.size()]);
+  return out;
+}
+
+size_t MemorySink::size() const {
+  std::lock_guard lk(mu_);
+  return lines_.size();
+}
+
+uint64_t MemorySink::evicted() const {
+  std::lock_guard lk(mu_);
+  return evicted_;
+}
+
+void MemorySink::Clear() {
+  std::lock_guard lk(mu_);
+  lines_.clear();
+  head_ = 0;
+}
+
+}  // namespace esper::log

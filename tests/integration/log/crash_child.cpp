@@ -1,0 +1,55 @@
+// Helper for crash_test: logs lines, then dies by a signal. The backend is parked (long idle
+// sleep, after one Flush) so the lines are still in the queues when the signal arrives: only
+// the crash handler can get them to the file.
+//   log_crash_child <file> <lines per thread> <threads> <segv|abort|fpe|fault|thread-segv> [nohandler]
+#include <signal.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "esper/log/logger.h"
+
+using esper::log::kv;
+
+int main(int argc, char** argv) {
+  if (argc < 5) return 2;
+  std::string path = argv[1];
+  int per = std::atoi(argv[2]);
+  int threads = std::atoi(argv[3]);
+  std::string mode = argv[4];
+  bool handler = !(argc > 5 && std::strcmp(argv[5], "nohandler") == 0);
+  auto file = esper::log::FileSink::Create(path);
+  if (!file) return 3;
+  auto logger = esper::log::Logger::Create({.name = "child",
+                                            .level_from_env = false,
+                                            .sinks = {{.sink = *file, .format = esper::log::Format::kJson}},
+                                            .idle_sleep = std::chrono::seconds(30),
+                                            .crash_handler = handler});
+  if (!logger) return 4;
+  ESPER_LOG_INFO(logger, "start");
+  if (!(*logger)->Flush()) return 5;
+  std::vector<std::thread> ts;
+  std::atomic<int> finished{0};
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < per; ++i) ESPER_LOG_INFO(logger, "line", kv("t", t), kv("i", i));
+      finished.fetch_add(1);
+      if (mode == "thread-segv" && t == 0) {
+        while (finished.load() < threads) std::this_thread::yield();  // every line is logged
+        raise(SIGSEGV);  // a worker thread crashes while the others wait to be joined
+      }
+    });
+  for (auto& th : ts) th.join();
+  if (mode == "segv") raise(SIGSEGV);
+  if (mode == "abort") std::abort();
+  if (mode == "fpe") raise(SIGFPE);
+  if (mode == "fault") {
+    volatile int* p = nullptr;
+    *p = 42;  // a real invalid access
+  }
+  return 0;
+}
