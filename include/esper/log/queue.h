@@ -106,6 +106,9 @@ class ByteRing {
 /// the backend, calibrated against CLOCK_REALTIME), CLOCK_REALTIME nanoseconds elsewhere.
 inline uint64_t Ticks() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
+  // lfence: the TSC is read after this thread's earlier loads complete, so a call that follows
+  // another causally (it saw that call's effects) never gets an earlier timestamp.
+  _mm_lfence();
   return __rdtsc();
 #else
   timespec ts;
