@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <sstream>
 
 #include "esper/core/result.h"
 
@@ -27,6 +28,9 @@ TEST(ErrorTest, ToStringShowsRemoteDetails) {
                 .WithRequestId("abc123");
   EXPECT_EQ(e.ToString(), "Unavailable: PUT /b/k [http 503, SlowDown, request-id abc123]");
   EXPECT_EQ(fmt::format("{}", e), e.ToString());
+  std::ostringstream os;
+  os << e;
+  EXPECT_EQ(os.str(), e.ToString());
   EXPECT_EQ(fmt::format("{}", ErrorCode::kAborted), "Aborted");
 }
 

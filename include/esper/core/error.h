@@ -24,6 +24,7 @@
 
 #include <fmt/format.h>
 
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -130,6 +131,9 @@ class Error {
   std::string service_code_;
   std::string request_id_;
 };
+
+/// Streams ToString(); also lets GoogleTest print an Error in a failure message.
+inline std::ostream& operator<<(std::ostream& os, const Error& e) { return os << e.ToString(); }
 
 }  // namespace esper
 

@@ -9,10 +9,6 @@
 #include "esper/http/client.h"
 #include "esper/proxy/fault_proxy.h"
 
-namespace esper {
-inline std::ostream& operator<<(std::ostream& os, const Error& e) { return os << e.ToString(); }
-}  // namespace esper
-
 namespace esper::http {
 namespace {
 

@@ -8,11 +8,6 @@
 #include "common/http_test_server.h"
 #include "esper/http/client.h"
 
-namespace esper {
-// gtest prints Errors in failure messages.
-inline std::ostream& operator<<(std::ostream& os, const Error& e) { return os << e.ToString(); }
-}  // namespace esper
-
 namespace esper::http {
 namespace {
 

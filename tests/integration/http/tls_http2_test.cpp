@@ -16,10 +16,6 @@
 
 #include "esper/http/client.h"
 
-namespace esper {
-inline std::ostream& operator<<(std::ostream& os, const Error& e) { return os << e.ToString(); }
-}  // namespace esper
-
 namespace esper::http {
 namespace {
 
