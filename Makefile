@@ -34,7 +34,7 @@ sanitizers: asan tsan
 FUZZ_SECONDS ?= 20
 fuzz: setup
 	cmake --preset fuzz
-	cmake --build --preset fuzz -j $(JOBS)
+	cmake --build --preset fuzz -j $(JOBS) --target esper_fuzz_targets
 	@set -e; for f in build/fuzz/bin/*_fuzz; do \
 	  [ -x "$$f" ] || continue; \
 	  echo "fuzz: $$f ($(FUZZ_SECONDS) s)"; \
