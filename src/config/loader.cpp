@@ -156,6 +156,7 @@ class Loader {
   void SetDefaults();
   void LoadFile(const std::string& path);
   void LoadText(std::string name, std::string text);
+  void ParseAndMerge(const Src& whole);
   void Interpolate(Node* n, std::string& path);
   void Merge(Node* dst, std::unique_ptr<Node> src);
   static void TakeValue(Node* dst, Node&& src);
@@ -246,6 +247,12 @@ void Loader::LoadFile(const std::string& path) {
     return;
   }
   files_.back().text = std::move(text);
+  ParseAndMerge(whole);
+}
+
+// Parses the newest file's text, reports its syntax problems at their line:col, then interpolates
+// and merges what parsed.
+void Loader::ParseAndMerge(const Src& whole) {
   std::vector<detail::YamlProblem> problems;
   std::unique_ptr<Node> tree = detail::ParseYaml(files_.back().text, whole.file, &problems);
   for (auto& p : problems) {
@@ -266,18 +273,7 @@ void Loader::LoadText(std::string name, std::string text) {
   whole.file = static_cast<std::uint32_t>(files_.size());
   files_.push_back({std::move(name), std::move(text), {}});
   sources_.push_back(files_.back().name);
-  std::vector<detail::YamlProblem> problems;
-  std::unique_ptr<Node> tree = detail::ParseYaml(files_.back().text, whole.file, &problems);
-  for (auto& p : problems) {
-    Src at = whole;
-    at.line = p.line;
-    at.col = p.col;
-    Fail("", at, std::move(p.message));
-  }
-  if (!tree) return;
-  std::string at_path;
-  Interpolate(tree.get(), at_path);
-  Merge(root_.get(), std::move(tree));
+  ParseAndMerge(whole);
 }
 
 // ${VAR}, ${VAR:-default}, $$ → $. Only scalar values from YAML sources.
