@@ -120,6 +120,7 @@ class LoggerCore {
   mutable std::mutex err_mu_;
   std::optional<Error> last_error_;
   uint64_t error_seq_ = 0;  // under err_mu_
+  uint64_t flushed_error_seq_ = 0;  // under err_mu_: error_seq_ when Flush last returned an error
 
   // decoding state (backend thread, or the caller under sync_mu_)
   std::mutex sync_mu_;

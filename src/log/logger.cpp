@@ -236,11 +236,6 @@ void LoggerCore::Wake() noexcept {
 
 Status LoggerCore::Flush() {
   if (stopped()) return Error::FailedPrecondition("logger '" + opt_.name + "' is stopped");
-  uint64_t err_before;
-  {
-    std::lock_guard lk(err_mu_);
-    err_before = error_seq_;
-  }
   if (!opt_.async) {
     std::lock_guard lk(sync_mu_);
     WriteAllSinks();
@@ -251,9 +246,12 @@ Status LoggerCore::Flush() {
     Wake();
     done_cv_.wait(lk, [&] { return flush_done_ >= my || !running_.load(); });
   }
+  // Errors since the previous Flush, not since this call began: the backend may have written
+  // (and lost) a record logged before this call before the call got here.
   std::lock_guard lk(err_mu_);
-  if (error_seq_ != err_before && last_error_) return *last_error_;
-  return OkStatus();
+  if (error_seq_ == flushed_error_seq_ || !last_error_) return OkStatus();
+  flushed_error_seq_ = error_seq_;
+  return *last_error_;
 }
 
 void LoggerCore::CrashDrain() noexcept {

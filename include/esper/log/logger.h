@@ -515,8 +515,9 @@ class Logger {
   const std::string& name() const noexcept;
 
   /// Blocks until every record logged (by any thread) before the call is written and the sinks
-  /// are flushed. Returns the last backend error that happened meanwhile, if any (it was also
-  /// reported to on_error); FailedPrecondition after Stop().
+  /// are flushed. Returns the last backend error that happened since the previous Flush() (so
+  /// since creation for the first), if any — it was also reported to on_error, and records may
+  /// have been lost to it; FailedPrecondition after Stop().
   Status Flush();
   /// Drains all queues, flushes the sinks, joins the backend. Idempotent. Records logged after
   /// Stop() are not written (they stay in Stats::queue_depth, or count as dropped once the
