@@ -3,18 +3,16 @@
 #include <array>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace esper::log {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
-// fmt 9's buffer::append copies through a generic loop; a resize + memcpy is several times faster
-// for the short pieces a log line is made of.
-inline void Put(fmt::memory_buffer& out, std::string_view s) {
-  size_t n = out.size();
-  out.resize(n + s.size());
-  std::memcpy(out.data() + n, s.data(), s.size());
-}
+inline void Put(fmt::memory_buffer& out, std::string_view s) { AppendRaw(s, out); }
 
 // 1 for bytes that end a plain run: control characters, '"', '\\', DEL is plain, >= 0x80.
 constexpr auto kSpecial = [] {
@@ -57,6 +55,21 @@ void AppendEscaped(std::string_view sv, fmt::memory_buffer& out) {
     if (i > run) Put(out, sv.substr(run, i - run));
   };
   for (size_t i = 0; i < n;) {
+#if defined(__SSE2__)
+    // Skip plain bytes 16 at a time: a signed byte < 0x20 is a control character or >= 0x80.
+    while (i + 16 <= n) {
+      __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+      __m128i hit = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                              _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+      auto mask = static_cast<unsigned>(_mm_movemask_epi8(hit));
+      if (mask != 0) {
+        i += static_cast<size_t>(__builtin_ctz(mask));
+        break;
+      }
+      i += 16;
+    }
+#endif
     // Skip 8 plain bytes at a time (SWAR): no byte < 0x20, == '"', == '\\' or >= 0x80.
     while (i + 8 <= n) {
       uint64_t x;
@@ -94,20 +107,56 @@ void AppendEscaped(std::string_view sv, fmt::memory_buffer& out) {
   flush(n);
 }
 
-bool NeedsQuoting(std::string_view s) {
-  if (s.empty()) return true;
-  for (unsigned char c : s)
-    if (c <= 0x20 || c == '=' || c == '"' || c == '\\' || c == 0x7F || c >= 0x80) return true;
+constexpr bool QuotedInLogfmt(unsigned char c) {
+  return c <= 0x20 || c == '=' || c == '"' || c == '\\' || c == 0x7F || c >= 0x80;
+}
+constexpr auto kQuoted = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) t[static_cast<size_t>(c)] = QuotedInLogfmt(static_cast<unsigned char>(c));
+  return t;
+}();
+
+bool NeedsQuoting(std::string_view sv) {
+  if (sv.empty()) return true;
+  const auto* s = reinterpret_cast<const unsigned char*>(sv.data());
+  size_t n = sv.size(), i = 0;
+  // 8 bytes at a time (SWAR): any byte <= 0x20, '=', '"', '\\', 0x7F or >= 0x80?
+  constexpr uint64_t k01 = 0x0101010101010101ull, k80 = 0x8080808080808080ull;
+  auto has_zero = [](uint64_t v) { return (v - k01) & ~v & k80; };
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    std::memcpy(&x, s + i, 8);
+    uint64_t hit = ((x - 0x21 * k01) & ~x) | has_zero(x ^ (0x3D * k01)) | has_zero(x ^ (0x22 * k01)) |
+                   has_zero(x ^ (0x5C * k01)) | has_zero(x ^ (0x7F * k01)) | x;
+    if (hit & k80) return true;
+  }
+  for (; i < n; ++i)
+    if (kQuoted[s[i]]) return true;
   return false;
 }
 
+constexpr bool KeyChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+         c == '-' || c == '/';
+}
+constexpr auto kKeyChar = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) t[static_cast<size_t>(c)] = KeyChar(static_cast<char>(c));
+  return t;
+}();
+
 void AppendLogfmtKey(std::string_view k, fmt::memory_buffer& out) {
   if (k.empty()) { out.push_back('_'); return; }
-  for (char c : k) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '.' || c == '-' || c == '/';
-    out.push_back(ok ? c : '_');
-  }
+  size_t start = out.size();
+  Put(out, k);  // keys are nearly always plain: copy, then mend what is not
+  for (size_t i = start; i < out.size(); ++i)
+    if (!kKeyChar[static_cast<unsigned char>(out[i])]) out[i] = '_';
+}
+
+// A field value: numbers and booleans are always bare.
+void AppendLogfmtField(const Field& f, fmt::memory_buffer& out) {
+  if (f.kind == FieldKind::kString) AppendLogfmtValue(f.value, out);
+  else Put(out, f.value);
 }
 
 // Days since 1970-01-01 → y/m/d (Howard Hinnant's civil_from_days).
@@ -202,7 +251,7 @@ void LogfmtFormatter::Format(const Record& rec, fmt::memory_buffer& out) const {
     out.push_back(' ');
     AppendLogfmtKey(f.key, out);
     out.push_back('=');
-    AppendLogfmtValue(f.value, out);
+    AppendLogfmtField(f, out);
   }
   out.push_back('\n');
 }
@@ -231,7 +280,7 @@ void TextFormatter::Format(const Record& rec, fmt::memory_buffer& out) const {
       first = false;
       AppendLogfmtKey(f.key, out);
       out.push_back('=');
-      AppendLogfmtValue(f.value, out);
+      AppendLogfmtField(f, out);
     }
     out.push_back(']');
   }

@@ -333,6 +333,25 @@ size_t LoggerCore::Drain(uint64_t cutoff) {
   return n;
 }
 
+bool FormatPlain(fmt::memory_buffer& out, const char* format, const ArgWriter* writers, size_t n,
+                 const void* tuple) {
+  size_t next = 0;
+  const char* p = format;
+  for (;;) {
+    const char* q = p + std::strcspn(p, "{}");
+    AppendRaw(std::string_view(p, static_cast<size_t>(q - p)), out);
+    if (*q == '\0') return true;
+    if (q[0] == q[1]) {  // "{{" or "}}"
+      out.push_back(q[0]);
+    } else if (q[0] == '{' && q[1] == '}' && next < n) {
+      writers[next++](out, tuple);
+    } else {
+      return false;
+    }
+    p = q + 2;
+  }
+}
+
 void LoggerCore::Process(const char* p) {
   RecordHeader h;
   std::memcpy(&h, p, sizeof h);

@@ -95,6 +95,39 @@ TEST(LoggerTest, VectorsAreEncodedAsBinaryAndPrintLikeFmt) {
   EXPECT_EQ((*kvs)[4], (std::pair<std::string, std::string>{"v", "[1, -2, 3]"}));
 }
 
+TEST(LoggerTest, MessagesMatchFmtWhateverTheFormatString) {
+  // The backend writes plain "{}" strings itself and hands anything else to fmt: both must print
+  // exactly what fmt::format prints.
+  Fixture f({}, Format::kLogfmt);
+  const std::string s = "a{b}c";
+  const int64_t big = INT64_MIN;
+  const uint8_t u8 = 200;
+  ESPER_LOG_INFO(f.logger, "plain {} {} {} {} {}", 1, -2.5, s, big, u8);
+  ESPER_LOG_INFO(f.logger, "{{literal}} {} }}{{ {}", 7, true);
+  ESPER_LOG_INFO(f.logger, "{}{}", 'c', 0.1);
+  ESPER_LOG_INFO(f.logger, "no arguments {{}}");
+  ESPER_LOG_INFO(f.logger, "specs {:>5}|{:.3f}|{:x}", 42, 3.14159, 255);
+  ESPER_LOG_INFO(f.logger, "indices {1} {0}", "a", "b");
+  ESPER_LOG_INFO(f.logger, "mixed {} then {:04d}", s, 7);
+  ASSERT_TRUE(f.logger->Flush());
+  std::vector<std::string> want = {
+      fmt::format("plain {} {} {} {} {}", 1, -2.5, s, big, u8),
+      fmt::format("{{literal}} {} }}{{ {}", 7, true),
+      fmt::format("{}{}", 'c', 0.1),
+      fmt::format("no arguments {{}}"),
+      fmt::format("specs {:>5}|{:.3f}|{:x}", 42, 3.14159, 255),
+      fmt::format("indices {1} {0}", "a", "b"),
+      fmt::format("mixed {} then {:04d}", s, 7),
+  };
+  auto lines = f.mem->lines();
+  ASSERT_EQ(lines.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    auto kvs = testing::ParseLogfmt(lines[i]);
+    ASSERT_TRUE(kvs) << lines[i];
+    EXPECT_EQ((*kvs)[3].second, want[i]) << lines[i];
+  }
+}
+
 TEST(LoggerTest, LevelCheckedBeforeArgumentsAreEvaluated) {
   Fixture f({.level = Level::kWarn});
   int evaluated = 0;

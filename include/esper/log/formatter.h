@@ -30,6 +30,7 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <memory>
 #include <string_view>
 
@@ -72,6 +73,14 @@ class TextFormatter final : public Formatter {
 
 /// A formatter for `f`; `color` applies to kText only.
 std::shared_ptr<const Formatter> MakeFormatter(Format f, bool color = false);
+
+/// Appends `s` as is. (fmt 9's buffer::append copies through a generic loop; resize + memcpy is
+/// several times faster for the short pieces a log line is made of.) For user formatters too.
+inline void AppendRaw(std::string_view s, fmt::memory_buffer& out) {
+  size_t n = out.size();
+  out.resize(n + s.size());
+  if (!s.empty()) std::memcpy(out.data() + n, s.data(), s.size());
+}
 
 /// Appends "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" (UTC) for `unix_ns`.
 void AppendIsoTimestamp(int64_t unix_ns, fmt::memory_buffer& out);

@@ -190,6 +190,23 @@ struct DecodedKV {
   V value;
 };
 
+template <class V>
+inline constexpr bool kIsPlainInt = std::is_integral_v<V> && !std::is_same_v<V, bool> && !std::is_same_v<V, char> &&
+                                    !std::is_same_v<V, wchar_t> && !std::is_same_v<V, char8_t> &&
+                                    !std::is_same_v<V, char16_t> && !std::is_same_v<V, char32_t>;
+/// Appends `v` exactly as fmt's "{}" would, with the common types on a short path.
+template <class V>
+void AppendPlain(const V& v, fmt::memory_buffer& out) {
+  if constexpr (std::is_same_v<V, std::string_view>) {
+    AppendRaw(v, out);
+  } else if constexpr (kIsPlainInt<V>) {
+    fmt::format_int s(v);
+    AppendRaw(std::string_view(s.data(), s.size()), out);
+  } else {
+    fmt::format_to(fmt::appender(out), "{}", v);  // fmt's own fast path for a lone "{}"
+  }
+}
+
 /// Backend-side buffers one record is decoded into.
 struct DecodeSink {
   fmt::memory_buffer message;
@@ -217,7 +234,7 @@ struct DecodeSink {
       pending.push_back({k, {}, off, 1, FieldKind::kString, true});
     } else if constexpr (std::is_arithmetic_v<T>) {
       size_t off = scratch.size();
-      fmt::format_to(fmt::appender(scratch), "{}", v);
+      AppendPlain(v, scratch);
       FieldKind kind = FieldKind::kNumber;
       if constexpr (std::is_floating_point_v<T>) {
         if (!(v == v) || v == static_cast<T>(1.0 / 0.0) || v == static_cast<T>(-1.0 / 0.0))
@@ -465,8 +482,24 @@ struct FmtOfImpl<Tuple, std::index_sequence<I...>> {
 template <class... A>
 using FmtFor = typename FmtOfImpl<std::tuple<A...>, std::make_index_sequence<PositionalCount<A...>()>>::type;
 
+/// Writes argument I of a decoded tuple as a plain `{}` would.
+using ArgWriter = void (*)(fmt::memory_buffer& out, const void* tuple);
+template <size_t I, class Tuple>
+void WriteArg(fmt::memory_buffer& out, const void* tuple) {
+  const auto& v = std::get<I>(*static_cast<const Tuple*>(tuple));
+  AppendPlain(v, out);
+}
+/// The backend's fast path for format strings made of text, `{{`, `}}` and plain `{}` only (the
+/// common case): no run-time parse by fmt. Returns false, having written a partial message, when
+/// the string has anything else (specs, indices); the caller then clears it and uses fmt.
+bool FormatPlain(fmt::memory_buffer& out, const char* format, const ArgWriter* writers, size_t n,
+                 const void* tuple);
+
 template <class Tuple, size_t... I>
 void FormatMessage(DecodeSink& out, const char* format, Tuple& vals, std::index_sequence<I...>) {
+  static constexpr ArgWriter kWriters[] = {&WriteArg<I, Tuple>..., nullptr};
+  if (FormatPlain(out.message, format, kWriters, sizeof...(I), &vals)) return;
+  out.message.clear();
   fmt::vformat_to(fmt::appender(out.message), fmt::string_view(format),
                   fmt::make_format_args(std::get<I>(vals)...));
 }
