@@ -87,7 +87,6 @@ TEST(RetryBudgetTest, TokensStayConsistentUnderManyThreads) {
   constexpr int kOps = 50'000;
 #endif
   std::vector<std::thread> threads;
-  std::atomic<int64_t> net{0};  // tokens taken minus tokens refunded, as the threads saw it
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kOps; ++i) {

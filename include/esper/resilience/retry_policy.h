@@ -226,8 +226,8 @@ template <class F>
 auto Retry(const RetryPolicy& policy, RetryBudget* budget, const Deadline& deadline, Clock& clock,
            F&& fn, RetryCallOptions call = {}) {
   constexpr bool kTakesAttempt = std::is_invocable_v<F&, Attempt&>;
-  using R = std::conditional_t<kTakesAttempt, std::invoke_result<F&, Attempt&>,
-                               std::invoke_result<F&>>::type;
+  using R = typename std::conditional_t<kTakesAttempt, std::invoke_result<F&, Attempt&>,
+                                        std::invoke_result<F&>>::type;
   if (deadline.expired()) return R(deadline.ExceededError("before the first attempt (0 attempts made)"));
   RetryState state = policy.Start(budget, deadline, call);
   for (;;) {
