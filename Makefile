@@ -1,13 +1,13 @@
 # The README's two commands. Each does its own set-up (scripts/setup: apt packages, s3rver).
 #   make run   — set-up, Release build, then the main job: `esper bench all` (the validation report)
 #   make test  — set-up, Release build, then the whole ctest suite (unit, integration, stress, install)
-# Others: make build | asan | tsan | fuzz | clean.  Variables: JOBS, RUN_ARGS (e.g. RUN_ARGS=--quick).
+# Others: make build | asan | tsan | clang | fuzz | clean.  Variables: JOBS, RUN_ARGS (e.g. RUN_ARGS=--quick).
 
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 RUN_ARGS ?=
 SETUP    := scripts/setup
 
-.PHONY: all setup build run test asan tsan sanitizers fuzz clean
+.PHONY: all setup build run test asan tsan clang sanitizers fuzz clean
 
 all: build
 
@@ -24,7 +24,8 @@ run: build
 test: build
 	ctest --preset release -j $(JOBS)
 
-asan tsan: setup
+# clang: the clang 14 -Werror build of everything, and its unit + integration tests.
+asan tsan clang: setup
 	cmake --preset $@
 	cmake --build --preset $@ -j $(JOBS)
 	ctest --preset $@ -j $(JOBS)
@@ -43,4 +44,4 @@ fuzz: setup
 	done
 
 clean:
-	rm -rf build/release build/debug build/asan build/tsan build/fuzz
+	rm -rf build/release build/debug build/asan build/tsan build/clang build/fuzz
