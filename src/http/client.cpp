@@ -791,6 +791,7 @@ class Client::Impl {
     if (colon == std::string_view::npos) return size * n;
     std::string_view v = line.substr(colon + 1);
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    if (t->resp.headers.empty()) t->resp.headers.reserve(16);  // one allocation for a typical response
     t->resp.headers.emplace_back(std::string(line.substr(0, colon)), std::string(v));
     return size * n;
   }

@@ -60,6 +60,31 @@ TEST(HostKey, NormalisesSchemeHostPort) {
   EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
 }
 
+TEST(HostKey, FastPathAgreesWithCurlOrDefersToIt) {
+  const char* urls[] = {
+      "http://Example.COM/x", "HTTPS://example.com", "http://127.0.0.1:8080/a?b#c", "http://h:0080/",
+      "http://a-b.c-d.example:65535", "https://s3.eu-west-1.amazonaws.com/bucket/key%20x?uploads",
+      "http://localhost?x=1", "http://localhost#frag", "http://255.255.255.255:1/",
+      // curl's territory: each must be left to it (nullopt) — or, if taken, agree with it.
+      "http://127.1/", "http://0x7f.0.0.1/", "http://2130706433/", "http://010.0.0.1/", "http://256.0.0.1/",
+      "http://1.2.3.4.5/", "http://[::1]:8080/", "http://user:pw@h:9/", "http://h_1/", "http://h:/",
+      "http://h:0/", "http://h:65536/", "http://h:123456/", "http://h/a b", "http://h/\x01", "http://h./",
+      "http://.h/", "http://", "ftp://h/x", "http://h%41/", "http://h:8o/", "http://h/\xc3\xa9"};
+  int fast = 0;
+  for (const char* u : urls) {
+    auto quick = detail::HostKeyFast(u);
+    auto slow = detail::HostKeyByCurl(u);
+    if (!quick) continue;
+    ++fast;
+    ASSERT_TRUE(slow) << u << ": the fast path accepted what curl rejects: " << slow.error().message();
+    EXPECT_EQ(*quick, *slow) << u;
+  }
+  EXPECT_GE(fast, 9);  // the plain forms above do take the fast path
+  EXPECT_FALSE(detail::HostKeyFast("http://127.1/"));
+  EXPECT_FALSE(detail::HostKeyFast("http://user:pw@h:9/"));
+  EXPECT_FALSE(HostKey("http://h/a b"));  // deferred to curl, which rejects it
+}
+
 TEST(RedactUrl, HidesPasswordsAndSignatures) {
   EXPECT_EQ(RedactUrl("http://user:hunter2@h/x"), "http://user:***@h/x");
   EXPECT_EQ(RedactUrl("http://user@h/x"), "http://user@h/x");

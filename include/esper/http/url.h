@@ -17,6 +17,7 @@
 //   AppendQuery("http://h/x", q)   // "http://h/x?prefix=a%20b%2Fc&max-keys=10"
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,6 +47,13 @@ Result<std::string> ResolveUrl(std::string_view base, std::string_view url);
 /// statistics and circuit breakers. Errors: InvalidArgument for a URL curl cannot parse, or a
 /// scheme other than http/https.
 Result<std::string> HostKey(std::string_view url);
+
+namespace detail {
+/// HostKey's two halves, for the test that checks they agree: a hand parse of the common
+/// http(s)://name-or-dotted-quad[:port]/… form (nullopt for anything else) and curl's parser.
+std::optional<std::string> HostKeyFast(std::string_view url);
+Result<std::string> HostKeyByCurl(std::string_view url);
+}  // namespace detail
 
 /// The URL with credentials removed (see the file comment). Never fails; a string that is not a
 /// URL is returned with any "user:pass@" part redacted.
