@@ -87,6 +87,50 @@ TEST(HttpClient, EveryVerbReachesTheServer) {
   EXPECT_EQ(empty_post->Header("X-Echo-Content-Length"), "0");
 }
 
+TEST(HttpClient, ReusedHandlesCarryNothingOverFromTheLastRequest) {
+  // A pooled curl handle is reused without a reset when the next request has the same shape
+  // (method, body kind, scheme), and with one otherwise. Requests here run one at a time, so each
+  // reuses the previous one's handle: pairs of one shape, then a change of shape, with headers,
+  // bodies and URLs varied so nothing stale can pass unseen.
+  HttpTestServer server(Echo);
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient({.base_url = server.Url("/r")});
+  ASSERT_TRUE(client);
+  for (int i = 0; i < 3; ++i) {
+    const std::string n = std::to_string(i);
+    auto post = client->Post("/p" + n, Body::FromString("body" + n), "text/x-" + n);
+    ASSERT_TRUE(post) << post.error();
+    EXPECT_EQ(post->body, "POST /r/p" + n + "\nbody" + n);
+    EXPECT_EQ(post->Header("X-Echo-Content-Type"), "text/x-" + n);
+    auto post2 = client->Post("/q" + n, Body::FromString("other"));  // same shape, no content type
+    ASSERT_TRUE(post2) << post2.error();
+    EXPECT_EQ(post2->body, "POST /r/q" + n + "\nother");
+    EXPECT_FALSE(post2->Header("X-Echo-Content-Type"));
+    Request get = Request::Get("/g" + n);
+    get.headers.emplace_back("X-Once", n);
+    auto g = client->Send(std::move(get));
+    ASSERT_TRUE(g) << g.error();
+    EXPECT_EQ(g->body, "GET /r/g" + n + "\n");  // no stale POST body or method
+    EXPECT_EQ(g->Header("X-Echo-X-Once"), n);
+    auto g2 = client->Get("/h" + n);  // same shape, without the header
+    ASSERT_TRUE(g2);
+    EXPECT_EQ(g2->body, "GET /r/h" + n + "\n");
+    EXPECT_FALSE(g2->Header("X-Echo-X-Once"));
+    auto head = client->Head("/h" + n);
+    ASSERT_TRUE(head);
+    EXPECT_TRUE(head->body.empty());
+    auto again = client->Get("/i" + n);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->body, "GET /r/i" + n + "\n");  // a GET after a HEAD has its body again
+    auto del = client->Delete("/d" + n);
+    ASSERT_TRUE(del);
+    EXPECT_EQ(del->body, "DELETE /r/d" + n + "\n");
+    auto after = client->Get("/j" + n);
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->body, "GET /r/j" + n + "\n");  // not a stale custom method
+  }
+}
+
 TEST(HttpClient, QueryParametersAreRfc3986Encoded) {
   HttpTestServer server(Echo);
   ASSERT_TRUE(server.Start());
