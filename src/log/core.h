@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "esper/log/logger.h"
@@ -125,6 +126,14 @@ class LoggerCore {
   // decoding state (backend thread, or the caller under sync_mu_)
   std::mutex sync_mu_;
   DecodeSink ds_;
+  // Named call sites: the positional twin of the format ("{:spec}") and the names, built on a
+  // site's first record. Grows with the number of named call sites, which is fixed at build time.
+  struct NamedPlan {
+    std::string positional;
+    std::vector<std::string_view> names;
+  };
+  const NamedPlan& PlanFor(const Site* site);
+  std::unordered_map<const Site*, NamedPlan> named_plans_;
   std::vector<Field> fields_;
   TickClock clock_;
   std::chrono::steady_clock::time_point last_resync_;

@@ -352,12 +352,33 @@ bool FormatPlain(fmt::memory_buffer& out, const char* format, const ArgWriter* w
   }
 }
 
+const LoggerCore::NamedPlan& LoggerCore::PlanFor(const Site* site) {
+  auto it = named_plans_.find(site);
+  if (it != named_plans_.end()) return it->second;
+  NamedPlan plan;
+  // Checked at compile time, so it parses.
+  ForEachNamed(
+      site->format, [&](std::string_view text) { plan.positional.append(text); },
+      [&](std::string_view name, std::string_view spec) {
+        plan.names.push_back(name);
+        plan.positional.append("{").append(spec).append("}");
+      });
+  return named_plans_.emplace(site, std::move(plan)).first->second;
+}
+
 void LoggerCore::Process(const char* p) {
   RecordHeader h;
   std::memcpy(&h, p, sizeof h);
   ds_.Clear();
+  const char* format = h.site->format;
+  ds_.names = nullptr;
+  if (h.site->named) {
+    const NamedPlan& plan = PlanFor(h.site);
+    format = plan.positional.c_str();
+    ds_.names = plan.names.data();
+  }
   try {
-    h.decode(p + sizeof h, h.site->format, ds_);
+    h.decode(p + sizeof h, format, ds_);
   } catch (const std::exception& e) {
     ds_.message.clear();
     fmt::format_to(fmt::appender(ds_.message), "<format error: {}> {}", e.what(), h.site->format);

@@ -128,6 +128,50 @@ TEST(LoggerTest, MessagesMatchFmtWhateverTheFormatString) {
   }
 }
 
+TEST(LoggerTest, NamedPlaceholdersBecomeFieldsToo) {
+  Fixture f({.context = {{"service", "tamiyo"}}});
+  std::string layer = "conv\"1";
+  ESPER_LOG_INFO(f.logger, "loaded {layer} in {ms:.1f} ms {{not a field}}", layer, 12.25, kv("ok", true));
+  ESPER_LOG_INFO(f.logger, "step {step}/{total}", 3, 10);
+  ASSERT_TRUE(f.logger->Flush());
+  auto lines = f.mem->lines();
+  ASSERT_EQ(lines.size(), 2u);
+  auto o = testing::ParseFlatJson(lines[0]);
+  ASSERT_TRUE(o) << lines[0];
+  EXPECT_EQ(o->values["msg"], "loaded conv\"1 in 12.2 ms {not a field}");
+  EXPECT_EQ(o->values["layer"], "conv\"1");
+  EXPECT_EQ(o->values["ms"], "12.25");  // the field keeps the full value; the spec shapes the message
+  EXPECT_EQ(o->values["ok"], "true");
+  EXPECT_EQ(o->values["service"], "tamiyo");
+  // Context fields, then the named ones in order, then kv().
+  EXPECT_LT(lines[0].find("\"service\""), lines[0].find("\"layer\"")) << lines[0];
+  EXPECT_LT(lines[0].find("\"layer\""), lines[0].find("\"ms\"")) << lines[0];
+  EXPECT_LT(lines[0].find("\"ms\""), lines[0].find("\"ok\"")) << lines[0];
+  EXPECT_NE(lines[0].find("\"ms\":12.25"), std::string::npos) << "numbers stay numbers: " << lines[0];
+  auto o2 = testing::ParseFlatJson(lines[1]);
+  ASSERT_TRUE(o2);
+  EXPECT_EQ(o2->values["msg"], "step 3/10");
+  EXPECT_EQ(o2->values["step"], "3");
+  EXPECT_EQ(o2->values["total"], "10");
+}
+
+TEST(LoggerTest, NamedPlaceholdersInLogfmtAndTextAndSyncMode) {
+  auto mem = std::make_shared<MemorySink>();
+  auto text = std::make_shared<MemorySink>();
+  auto logger = Logger::Create({.level_from_env = false,
+                                .sinks = {{.sink = mem, .format = Format::kLogfmt}, {.sink = text, .format = Format::kText}},
+                                .async = false});
+  ASSERT_TRUE(logger);
+  ESPER_LOG_WARN(logger, "health {score:.2f} for {layer_id}", 0.8512, 5);
+  auto kvs = testing::ParseLogfmt(mem->lines().at(0));
+  ASSERT_TRUE(kvs);
+  EXPECT_EQ((*kvs)[3], (std::pair<std::string, std::string>{"msg", "health 0.85 for 5"}));
+  EXPECT_EQ((*kvs)[4], (std::pair<std::string, std::string>{"score", "0.8512"}));
+  EXPECT_EQ((*kvs)[5], (std::pair<std::string, std::string>{"layer_id", "5"}));
+  EXPECT_NE(text->lines().at(0).find("health 0.85 for 5 [score=0.8512 layer_id=5]"), std::string::npos)
+      << text->lines().at(0);
+}
+
 TEST(LoggerTest, LevelCheckedBeforeArgumentsAreEvaluated) {
   Fixture f({.level = Level::kWarn});
   int evaluated = 0;

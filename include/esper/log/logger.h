@@ -26,6 +26,11 @@
 //  * Structured fields: `kv("key", value)` arguments, after all positional ones. The key must be
 //    a string literal (it is kept by pointer). They become JSON keys, logfmt pairs, or a
 //    "[k=v …]" suffix in text.
+//  * Named placeholders: ESPER_LOG_INFO(l, "loaded {layer} in {ms:.1f} ms", name, elapsed) writes
+//    "loaded conv1 in 12.3 ms" and the fields layer="conv1", ms=12.25 (full value; the spec only
+//    shapes the message). When one placeholder is named all must be, one per positional
+//    argument, in order; specs are checked against the types at compile time as with {fmt}.
+//    Order of fields on a line: the logger's context, the named ones, then kv().
 //  * Arguments: arithmetic types, strings (std::string, string_view, const char*) and
 //    std::vector of those are copied as binary and formatted on the backend (a vector needs
 //    <fmt/ranges.h>, as with {fmt}). Every other type {fmt} can format (other containers via
@@ -135,6 +140,95 @@ struct Site {
   const char* format;
   const char* file;
   uint32_t line;
+  bool named = false;  // the format uses named placeholders: "{layer_id}"
+};
+
+// ---- named placeholders: "loaded {layer} in {ms:.1f} ms" ----
+constexpr bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+constexpr bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9') || c == '.'; }
+/// True when a placeholder of `format` starts with a name: the whole string is then in named form.
+constexpr bool HasNamedPlaceholders(std::string_view format) {
+  for (size_t i = 0; i + 1 < format.size(); ++i) {
+    if (format[i] != '{') continue;
+    if (format[i + 1] == '{') {
+      ++i;
+    } else if (IsNameStart(format[i + 1])) {
+      return true;
+    }
+  }
+  return false;
+}
+/// Calls `fn(name, spec)` for each placeholder of a named format, and `lit(text)` for the text
+/// between them ("{{" and "}}" stay escaped). Returns false when the string is not well formed.
+template <class Lit, class Field>
+constexpr bool ForEachNamed(std::string_view f, Lit&& lit, Field&& field) {
+  size_t i = 0, start = 0;
+  while (i < f.size()) {
+    if ((f[i] == '{' || f[i] == '}') && i + 1 < f.size() && f[i + 1] == f[i]) {
+      i += 2;
+      continue;
+    }
+    if (f[i] != '{') {
+      ++i;
+      continue;
+    }
+    lit(f.substr(start, i - start));
+    size_t j = i + 1;
+    if (j >= f.size() || !IsNameStart(f[j])) return false;
+    while (j < f.size() && IsNameChar(f[j])) ++j;
+    std::string_view name = f.substr(i + 1, j - i - 1);
+    size_t close = f.find('}', j);
+    if (close == std::string_view::npos || (f[j] != '}' && f[j] != ':')) return false;
+    field(name, f.substr(j, close - j));  // spec with its ':' (or empty)
+    i = start = close + 1;
+  }
+  lit(f.substr(start));
+  return true;
+}
+// Not constexpr: reaching one while checking a format at compile time is the compile error,
+// and its name is the message.
+inline void named_placeholder_format_is_malformed_or_mixes_in_positional_ones() {}
+inline void named_placeholders_must_all_be_named_and_match_the_argument_count() {}
+inline void named_placeholder_format_is_too_long() {}
+
+/// fmt's own compile-time check (fmt 9's checker; called directly because clang 14 cannot call
+/// fmt's consteval constructor from inside another consteval function).
+template <class... P>
+constexpr void CheckFmt(std::string_view s) {
+  using Checker = fmt::detail::format_string_checker<char, fmt::detail::error_handler, fmt::remove_cvref_t<P>...>;
+  const fmt::string_view fs(s.data(), s.size());
+  fmt::detail::parse_format_string<true>(fs, Checker(fs, {}));
+}
+
+/// The format string of a logging call, checked at compile time against its positional
+/// arguments P...: either fmt's syntax, or every placeholder named ("{layer}", "{ms:.1f}") —
+/// one per argument, in order, each then also logged as a field of that name.
+template <class... P>
+struct CheckedFormat {
+  template <class S, class = std::enable_if_t<std::is_convertible_v<const S&, std::string_view>>>
+  consteval CheckedFormat(const S& s) {  // NOLINT(google-explicit-constructor): as fmt's
+    const std::string_view f(s);
+    if (!HasNamedPlaceholders(f)) {
+      CheckFmt<P...>(f);
+      return;
+    }
+    // Check the positional twin ("{name:spec}" -> "{:spec}") with fmt, so specs meet their types.
+    char buf[1024] = {};
+    size_t n = 0, count = 0;
+    auto put = [&](std::string_view t) {
+      if (n + t.size() > sizeof buf) named_placeholder_format_is_too_long();
+      for (char c : t) buf[n++] = c;
+    };
+    bool ok = ForEachNamed(f, put, [&](std::string_view, std::string_view spec) {
+      ++count;
+      put("{");
+      put(spec);
+      put("}");
+    });
+    if (!ok) named_placeholder_format_is_malformed_or_mixes_in_positional_ones();
+    if (count != sizeof...(P)) named_placeholders_must_all_be_named_and_match_the_argument_count();
+    CheckFmt<P...>(std::string_view(buf, n));
+  }
 };
 
 struct DecodeSink;
@@ -219,6 +313,7 @@ struct DecodeSink {
     bool in_scratch;
   };
   std::vector<Pending> pending;
+  const std::string_view* names = nullptr;  // the call site's placeholder names, when named
 
   void Clear() { message.clear(); scratch.clear(); pending.clear(); }
   void AddString(std::string_view k, std::string_view v) {
@@ -476,7 +571,7 @@ constexpr bool KvAreTrailing() {
 template <class Tuple, class Seq> struct FmtOfImpl;
 template <class Tuple, size_t... I>
 struct FmtOfImpl<Tuple, std::index_sequence<I...>> {
-  using type = fmt::format_string<std::tuple_element_t<I, Tuple>...>;
+  using type = CheckedFormat<std::tuple_element_t<I, Tuple>...>;
 };
 /// The compile-time-checked format string for the positional arguments of A...
 template <class... A>
@@ -503,6 +598,10 @@ void FormatMessage(DecodeSink& out, const char* format, Tuple& vals, std::index_
   fmt::vformat_to(fmt::appender(out.message), fmt::string_view(format),
                   fmt::make_format_args(std::get<I>(vals)...));
 }
+template <class Tuple, size_t... I>
+void AddNamedFields(DecodeSink& out, Tuple& vals, std::index_sequence<I...>) {
+  (out.AddValue(out.names[I], std::get<I>(vals)), ...);
+}
 template <size_t P, class Tuple, size_t... I>
 void AddFields(DecodeSink& out, Tuple& vals, std::index_sequence<I...>) {
   (out.AddValue(std::get<P + I>(vals).key, std::get<P + I>(vals).value), ...);
@@ -513,6 +612,7 @@ void DecodeArgs([[maybe_unused]] const char* r, const char* format, DecodeSink& 
   std::tuple<typename Codec<A>::Decoded...> vals{Codec<A>::Decode(r)...};
   constexpr size_t P = PositionalCount<A...>();
   FormatMessage(out, format, vals, std::make_index_sequence<P>{});
+  if (out.names) AddNamedFields(out, vals, std::make_index_sequence<P>{});
   AddFields<P>(out, vals, std::make_index_sequence<sizeof...(A) - P>{});
 }
 
@@ -638,7 +738,8 @@ inline Logger& Deref(const Result<std::unique_ptr<Logger>>& l) { return **l; }
     auto& esper_log_l_ = ::esper::log::detail::Deref(logger_);                               \
     const ::esper::log::Level esper_log_lvl_ = (level_);                                     \
     if (esper_log_l_.ShouldLog(esper_log_lvl_)) {                                            \
-      static constexpr ::esper::log::detail::Site esper_log_site_{fmt_, __FILE__, __LINE__}; \
+      static constexpr ::esper::log::detail::Site esper_log_site_{                           \
+          fmt_, __FILE__, __LINE__, ::esper::log::detail::HasNamedPlaceholders(fmt_)};       \
       esper_log_l_.Log(esper_log_lvl_, esper_log_site_, fmt_ __VA_OPT__(, ) __VA_ARGS__);    \
     }                                                                                        \
   } while (0)
