@@ -108,6 +108,21 @@ void InstallCrashHandler() {
   });
 }
 
+// SIGTERM / SIGINT (Options::drain_on_terminate): the same drain, then the previous action —
+// the default (the process ends by that signal) or the application's own handler.
+void InstallTerminateHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int sig : {SIGTERM, SIGINT}) {
+      struct sigaction sa {};
+      sa.sa_sigaction = CrashHandler;
+      sa.sa_flags = SA_SIGINFO;
+      sigemptyset(&sa.sa_mask);
+      sigaction(sig, &sa, &g_old_actions[sig]);
+    }
+  });
+}
+
 void RegisterCore(LoggerCore* c) {
   for (auto& slot : g_cores) {
     LoggerCore* expected = nullptr;
@@ -197,6 +212,7 @@ LoggerCore::~LoggerCore() {
 
 void LoggerCore::Start() {
   if (opt_.crash_handler) InstallCrashHandler();
+  if (opt_.drain_on_terminate) InstallTerminateHandler();
   RegisterCore(this);
   running_.store(true, std::memory_order_release);
   if (!opt_.async) return;

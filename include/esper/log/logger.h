@@ -58,6 +58,10 @@
 // Crash handler: with Options::crash_handler, SIGSEGV/SIGABRT/SIGBUS/SIGFPE/SIGILL make the
 // backend drain every live logger's queues to its sinks, then the signal is re-raised with the
 // handler that was installed before (normally the default: core dump / exit status 128+sig).
+// With Options::drain_on_terminate (off by default: a service may own these signals), SIGTERM
+// and SIGINT do the same: drain, then the action installed before — the default ends the process
+// by that signal; an application handler installed earlier still runs. The drain happens for the
+// first such signal of the process only.
 #pragma once
 
 #include <fmt/format.h>
@@ -115,6 +119,7 @@ struct Options {
   bool busy_spin = false;                       // backend never sleeps (burns a core; lowest latency)
   size_t batch_bytes = size_t{64} << 10;        // a sink gets a Write() at least this often
   bool crash_handler = true;                    // install the process crash handler (once)
+  bool drain_on_terminate = false;              // SIGTERM/SIGINT drain too, then the previous action
   std::function<void(const Error&)> on_error{}; // backend errors; default: one line to stderr
 };
 

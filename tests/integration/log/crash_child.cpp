@@ -1,7 +1,9 @@
 // Helper for crash_test: logs lines, then dies by a signal. The backend is parked (long idle
 // sleep, after one Flush) so the lines are still in the queues when the signal arrives: only
 // the crash handler can get them to the file.
-//   log_crash_child <file> <lines per thread> <threads> <segv|abort|fpe|fault|thread-segv> [nohandler]
+//   log_crash_child <file> <lines per thread> <threads> <segv|abort|fpe|fault|thread-segv|term|int>
+//                   [nohandler]
+// term and int raise SIGTERM / SIGINT; the logger drains on them unless nohandler.
 #include <signal.h>
 
 #include <atomic>
@@ -28,7 +30,8 @@ int main(int argc, char** argv) {
                                             .level_from_env = false,
                                             .sinks = {{.sink = *file, .format = esper::log::Format::kJson}},
                                             .idle_sleep = std::chrono::seconds(30),
-                                            .crash_handler = handler});
+                                            .crash_handler = handler,
+                                            .drain_on_terminate = handler});
   if (!logger) return 4;
   ESPER_LOG_INFO(logger, "start");
   if (!(*logger)->Flush()) return 5;
@@ -47,6 +50,8 @@ int main(int argc, char** argv) {
   if (mode == "segv") raise(SIGSEGV);
   if (mode == "abort") std::abort();
   if (mode == "fpe") raise(SIGFPE);
+  if (mode == "term") raise(SIGTERM);
+  if (mode == "int") raise(SIGINT);
   if (mode == "fault") {
     volatile int* p = nullptr;
     *p = 42;  // a real invalid access

@@ -64,12 +64,25 @@ INSTANTIATE_TEST_SUITE_P(Signals, CrashTest,
                                            std::pair<std::string, int>{"abort", SIGABRT},
                                            std::pair<std::string, int>{"fpe", SIGFPE},
                                            std::pair<std::string, int>{"fault", SIGSEGV},
-                                           std::pair<std::string, int>{"thread-segv", SIGSEGV}),
+                                           std::pair<std::string, int>{"thread-segv", SIGSEGV},
+                                           std::pair<std::string, int>{"term", SIGTERM},
+                                           std::pair<std::string, int>{"int", SIGINT}),
                          [](const auto& param_info) {
                            std::string n = param_info.param.first;
                            for (auto& c : n) if (c == '-') c = '_';
                            return n;
                          });
+
+TEST(CrashTest, WithoutTheHandlerTheQueuedLinesAreLost) {
+  // The control for the tests above: the same child without the handlers loses what is queued
+  // (the backend is parked), so those tests do prove the drain.
+  const int per = 2000, threads = 3;
+  for (const std::string mode : {"segv", "term"}) {
+    Outcome o = RunChild("nohandler_" + mode, per, threads, mode, /*handler=*/false);
+    EXPECT_NE(o.exit_code, 0) << mode;
+    EXPECT_LT(o.lines.size(), size_t(1 + per * threads)) << mode;
+  }
+}
 
 }  // namespace
 }  // namespace esper::log
