@@ -368,6 +368,40 @@ bool FormatPlain(fmt::memory_buffer& out, const char* format, const ArgWriter* w
   }
 }
 
+void AppendContextField(std::string& blob, std::string_view key, std::string_view value, FieldKind kind) {
+  const size_t fixed = 2 * sizeof(uint32_t) + 1 + key.size();
+  if (blob.size() + fixed > kMaxContextBytes) return;  // no room even for the key
+  value = value.substr(0, kMaxContextBytes - blob.size() - fixed);
+  auto put32 = [&](size_t v) {
+    const auto v32 = static_cast<uint32_t>(v);
+    blob.append(reinterpret_cast<const char*>(&v32), sizeof v32);
+  };
+  put32(key.size());
+  blob.append(key);
+  blob.push_back(static_cast<char>(kind));
+  put32(value.size());
+  blob.append(value);
+}
+
+// Reads the fields AppendContextField wrote (views into `blob`).
+static void ParseContext(std::string_view blob, std::vector<Field>& out) {
+  auto get32 = [&](uint32_t& v) {
+    if (blob.size() < sizeof v) return false;
+    std::memcpy(&v, blob.data(), sizeof v);
+    blob.remove_prefix(sizeof v);
+    return true;
+  };
+  uint32_t klen, vlen;
+  while (get32(klen) && blob.size() >= klen + 1) {
+    std::string_view key = blob.substr(0, klen);
+    auto kind = static_cast<FieldKind>(blob[klen]);
+    blob.remove_prefix(klen + 1);
+    if (!get32(vlen) || blob.size() < vlen) break;
+    out.push_back(Field{key, blob.substr(0, vlen), kind});
+    blob.remove_prefix(vlen);
+  }
+}
+
 const LoggerCore::NamedPlan& LoggerCore::PlanFor(const Site* site) {
   auto it = named_plans_.find(site);
   if (it != named_plans_.end()) return it->second;
@@ -393,14 +427,23 @@ void LoggerCore::Process(const char* p) {
     format = plan.positional.c_str();
     ds_.names = plan.names.data();
   }
+  const char* args = p + sizeof h;
+  std::string_view ctx;
+  if (h.flags & kRecordHasContext) {
+    uint32_t len;
+    std::memcpy(&len, args, sizeof len);
+    ctx = std::string_view(args + sizeof len, len);
+    args += sizeof len + len;
+  }
   try {
-    h.decode(p + sizeof h, format, ds_);
+    h.decode(args, format, ds_);
   } catch (const std::exception& e) {
     ds_.message.clear();
     fmt::format_to(fmt::appender(ds_.message), "<format error: {}> {}", e.what(), h.site->format);
     ReportError(Error::Internal(fmt::format("formatting a record from {}:{}: {}", h.site->file, h.site->line, e.what())));
   }
   fields_.assign(context_.begin(), context_.end());
+  if (!ctx.empty()) ParseContext(ctx, fields_);
   for (auto& f : ds_.pending) {
     std::string_view v = f.in_scratch ? std::string_view(ds_.scratch.data() + f.off, f.len) : f.direct;
     fields_.push_back(Field{f.key, v, f.kind});

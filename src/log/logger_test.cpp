@@ -172,6 +172,69 @@ TEST(LoggerTest, NamedPlaceholdersInLogfmtAndTextAndSyncMode) {
       << text->lines().at(0);
 }
 
+TEST(LoggerTest, ContextLoggersCarryTheirFieldsOnEveryLine) {
+  Fixture f({.level = Level::kInfo, .context = {{"service", "tamiyo"}}});
+  auto req = f.logger->With("request_id", "r-\"42\"").With("attempt", 2);
+  auto layer = req.With("layer", 7).With("ok", true).With("ratio", 0.5);
+  ESPER_LOG_INFO(req, "fetched {}", "k1", kv("bytes", 10));
+  ESPER_LOG_WARN(layer, "slow {step}", 3);
+  ESPER_LOG_DEBUG(req, "below the logger's level");  // the parent's level applies
+  ESPER_LOG_INFO(f.logger, "plain");                 // the parent itself is unchanged
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 3; ++t)
+    ts.emplace_back([&, t] {
+      auto mine = req.With("thread", t);
+      for (int i = 0; i < 100; ++i) ESPER_LOG_INFO(mine, "n {}", i);
+    });
+  for (auto& th : ts) th.join();
+  ASSERT_TRUE(f.logger->Flush());
+  auto lines = f.mem->lines();
+  ASSERT_EQ(lines.size(), 303u);
+  auto o = testing::ParseFlatJson(lines[0]);
+  ASSERT_TRUE(o) << lines[0];
+  EXPECT_EQ(o->values["request_id"], "r-\"42\"");
+  EXPECT_EQ(o->values["attempt"], "2");
+  EXPECT_EQ(o->values["bytes"], "10");
+  EXPECT_NE(lines[0].find(",\"service\":\"tamiyo\",\"request_id\":\"r-\\\"42\\\"\",\"attempt\":2,\"bytes\":10}"),
+            std::string::npos) << "context, bound fields, then the call's: " << lines[0];
+  auto w = testing::ParseFlatJson(lines[1]);
+  ASSERT_TRUE(w) << lines[1];
+  EXPECT_EQ(w->values["msg"], "slow 3");
+  EXPECT_EQ(w->values["layer"], "7");
+  EXPECT_EQ(w->values["ok"], "true");
+  EXPECT_EQ(w->values["ratio"], "0.5");
+  EXPECT_EQ(w->values["step"], "3");
+  EXPECT_NE(lines[1].find("\"ok\":true,\"ratio\":0.5"), std::string::npos) << "typed: " << lines[1];
+  auto plain = testing::ParseFlatJson(lines[2]);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->values.count("request_id"), 0u);
+  std::map<std::string, int> per_thread;
+  for (size_t i = 3; i < lines.size(); ++i) {
+    auto l = testing::ParseFlatJson(lines[i]);
+    ASSERT_TRUE(l) << lines[i];
+    EXPECT_EQ(l->values["request_id"], "r-\"42\"");
+    ++per_thread[l->values["thread"]];
+  }
+  EXPECT_EQ(per_thread, (std::map<std::string, int>{{"0", 100}, {"1", 100}, {"2", 100}}));
+}
+
+TEST(LoggerTest, ContextIsBoundedAndWorksInSyncModeAndSmallQueues) {
+  auto mem = std::make_shared<MemorySink>();
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = mem, .format = Format::kLogfmt}},
+                                .queue_bytes = 4096, .async = false});
+  ASSERT_TRUE(logger);
+  auto c = (*logger)->With("big", std::string(5000, 'x')).With("after", 1);
+  ESPER_LOG_INFO(c, "{}", std::string(3000, 'y'));
+  auto kvs = testing::ParseLogfmt(mem->lines().at(0));
+  ASSERT_TRUE(kvs);
+  ASSERT_GE(kvs->size(), 5u);
+  EXPECT_EQ((*kvs)[4].first, "big");
+  EXPECT_LT((*kvs)[4].second.size(), detail::kMaxContextBytes);  // cut to the budget
+  EXPECT_GT((*kvs)[4].second.size(), detail::kMaxContextBytes / 2);
+  EXPECT_EQ(kvs->size(), 5u) << "a field that no longer fits is left out";
+  EXPECT_EQ((*logger)->get_stats().truncated, 1u);  // the 3000-byte argument was cut to fit the queue
+}
+
 TEST(LoggerTest, LevelCheckedBeforeArgumentsAreEvaluated) {
   Fixture f({.level = Level::kWarn});
   int evaluated = 0;

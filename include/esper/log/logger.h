@@ -239,6 +239,14 @@ struct CheckedFormat {
 struct DecodeSink;
 using DecodeFn = void (*)(const char* args, const char* format, DecodeSink& out);
 
+inline constexpr uint8_t kRecordHasContext = 1;  // RecordHeader::flags: a ContextLogger's fields follow
+inline constexpr size_t kMaxContextBytes = 1024;  // encoded fields of one ContextLogger
+
+/// Appends one context field to a ContextLogger's encoding: u32 key length, key, u8 FieldKind,
+/// u32 value length, value. Keeps the whole under kMaxContextBytes (values cut to fit; a field
+/// whose key does not fit is left out).
+void AppendContextField(std::string& blob, std::string_view key, std::string_view value, FieldKind kind);
+
 struct RecordHeader {
   uint32_t size;  // whole record, multiple of 8; never 0
   Level level;
@@ -635,6 +643,8 @@ detail::KV<T> kv(const char (&key)[N], const T& value) {
   return detail::KV<T>{key, value};
 }
 
+class ContextLogger;
+
 class Logger {
  public:
   /// Validates `options` (InvalidArgument naming the field: queue_bytes < 4096 or too small for
@@ -669,18 +679,34 @@ class Logger {
   template <class... A>
   void Log(Level level, const detail::Site& site, detail::FmtFor<A...> /*checked at compile time*/,
            const A&... args) {
+    LogImpl<false>(level, site, {}, args...);
+  }
+
+  /// A view of this logger with one more context field: every line logged through it carries
+  /// `key` = `value` after Options::context (a request id, a layer). See ContextLogger.
+  template <class T>
+  ContextLogger With(std::string_view key, const T& value);
+
+  /// Internal (the backend object); exposed for the crash handler and tests.
+  detail::LoggerCore* core() const noexcept { return core_.get(); }
+
+ private:
+  friend class ContextLogger;
+  // kCtx: `ctx` (a ContextLogger's encoded fields) is copied into the record after the header.
+  template <bool kCtx, class... A>
+  void LogImpl(Level level, const detail::Site& site, [[maybe_unused]] std::string_view ctx, const A&... args) {
     static_assert(sizeof...(A) <= detail::kMaxArgs, "too many arguments in one log call");
     static_assert(detail::KvAreTrailing<A...>(), "kv() fields must follow all positional arguments");
     detail::ThreadQueue* q =
         detail::tls_cache.logger_id == id_ ? detail::tls_cache.queue : AttachThread();
     detail::EncodeState st{q->max_string};
-    size_t n = detail::Aligned8(
-        sizeof(detail::RecordHeader) + (size_t{0} + ... + detail::Codec<std::decay_t<A>>::Size(args, st)));
+    constexpr size_t kFixed = sizeof(detail::RecordHeader) + (kCtx ? sizeof(uint32_t) : 0);
+    const size_t fixed = kFixed + (kCtx ? ctx.size() : 0);
+    size_t n = detail::Aligned8(fixed + (size_t{0} + ... + detail::Codec<std::decay_t<A>>::Size(args, st)));
     while (n > q->max_record) [[unlikely]] {  // only with huge strings: cut them until it fits
       st = detail::EncodeState{st.max_string / 2};
       st.truncated = true;
-      n = detail::Aligned8(
-          sizeof(detail::RecordHeader) + (size_t{0} + ... + detail::Codec<std::decay_t<A>>::Size(args, st)));
+      n = detail::Aligned8(fixed + (size_t{0} + ... + detail::Codec<std::decay_t<A>>::Size(args, st)));
     }
     char* p = q->ring->Reserve(n);
     if (!p) [[unlikely]] {
@@ -692,7 +718,8 @@ class Logger {
     // Header fields stored one by one (building the struct on the stack and copying it costs a
     // store-forwarding stall).
     const auto size32 = static_cast<uint32_t>(n);
-    const uint32_t level_word = static_cast<uint32_t>(level);  // level, flags 0, reserved 0
+    // level, flags (kRecordHasContext), reserved 0
+    const uint32_t level_word = static_cast<uint32_t>(level) | (kCtx ? uint32_t{detail::kRecordHasContext} << 8 : 0u);
     const uint64_t ticks = detail::Ticks();
     const detail::Site* site_ptr = &site;
     const detail::DecodeFn decode = &detail::DecodeArgs<std::decay_t<A>...>;
@@ -702,6 +729,12 @@ class Logger {
     std::memcpy(p + offsetof(detail::RecordHeader, site), &site_ptr, sizeof site_ptr);
     std::memcpy(p + offsetof(detail::RecordHeader, decode), &decode, sizeof decode);
     [[maybe_unused]] char* w = p + sizeof(detail::RecordHeader);
+    if constexpr (kCtx) {  // the bound context, before the arguments: u32 length + bytes
+      const auto len = static_cast<uint32_t>(ctx.size());
+      std::memcpy(w, &len, sizeof len);
+      std::memcpy(w + sizeof len, ctx.data(), ctx.size());
+      w += sizeof len + ctx.size();
+    }
     (detail::Codec<std::decay_t<A>>::Encode(w, args, st), ...);
     q->ring->Commit(n);
     q->enqueued.store(q->enqueued.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -711,10 +744,6 @@ class Logger {
       ProcessSync(q);
   }
 
-  /// Internal (the backend object); exposed for the crash handler and tests.
-  detail::LoggerCore* core() const noexcept { return core_.get(); }
-
- private:
   Logger(std::unique_ptr<detail::LoggerCore> core, Level level, uint64_t id);
   detail::ThreadQueue* AttachThread();
   char* ReserveSlow(detail::ThreadQueue* q, size_t n, Level level);
@@ -728,12 +757,66 @@ class Logger {
 /// The seed's name for the logger.
 using AsyncEsperLogger = Logger;
 
+/// A Logger with context fields bound to it — a request id, a layer — that every line logged
+/// through it carries (after Options::context, before the call's own fields):
+///
+///   auto req = logger->With("request_id", id).With("attempt", 2);
+///   ESPER_LOG_INFO(req, "fetched {}", key);   // ... "request_id":"…","attempt":2 ...
+///
+/// Cheap: With() formats the value once into a small buffer (at most kMaxContextBytes = 1 KiB in
+/// all; values are cut to fit); each call then copies that buffer into the record. Same queue,
+/// level and backend as the Logger, which must outlive every ContextLogger made from it.
+/// Copyable; thread-safe as the Logger is (With() returns a new object, never changes this one).
+class ContextLogger {
+ public:
+  template <class T>
+  ContextLogger With(std::string_view key, const T& value) const {
+    ContextLogger c = *this;
+    if constexpr (std::is_same_v<T, bool>) {
+      detail::AppendContextField(c.ctx_, key, value ? "true" : "false", FieldKind::kBool);
+    } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+      detail::AppendContextField(c.ctx_, key, std::string_view(value), FieldKind::kString);
+    } else {
+      fmt::memory_buffer text;
+      detail::AppendPlain(value, text);
+      FieldKind kind = FieldKind::kString;
+      if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, char>) {
+        kind = FieldKind::kNumber;
+        if constexpr (std::is_floating_point_v<T>)
+          if (!(value == value) || value - value != 0) kind = FieldKind::kString;  // nan, inf
+      }
+      detail::AppendContextField(c.ctx_, key, std::string_view(text.data(), text.size()), kind);
+    }
+    return c;
+  }
+  bool ShouldLog(Level level) const noexcept { return logger_->ShouldLog(level); }
+  /// The call behind the macros, as Logger::Log.
+  template <class... A>
+  void Log(Level level, const detail::Site& site, detail::FmtFor<A...> /*checked at compile time*/,
+           const A&... args) const {
+    logger_->LogImpl<true>(level, site, ctx_, args...);
+  }
+  Logger& logger() const noexcept { return *logger_; }
+
+ private:
+  friend class Logger;
+  explicit ContextLogger(Logger& l) : logger_(&l) {}
+  Logger* logger_;
+  std::string ctx_;  // the encoded fields (see detail::AppendContextField)
+};
+
+template <class T>
+ContextLogger Logger::With(std::string_view key, const T& value) {
+  return ContextLogger(*this).With(key, value);
+}
+
 namespace detail {
 inline Logger& Deref(Logger& l) { return l; }
 inline Logger& Deref(Logger* l) { return *l; }
 inline Logger& Deref(const std::unique_ptr<Logger>& l) { return *l; }
 inline Logger& Deref(const std::shared_ptr<Logger>& l) { return *l; }
 inline Logger& Deref(const Result<std::unique_ptr<Logger>>& l) { return **l; }
+inline const ContextLogger& Deref(const ContextLogger& l) { return l; }
 }  // namespace detail
 
 }  // namespace esper::log
