@@ -30,6 +30,13 @@ int main(int argc, char** argv) {
   std::vector<int> shape{64, 3, 224, 224};
   ESPER_LOG_INFO(logger, "loaded kernel {} with input shape {}", "conv2d_fused", shape);
 
+  // Named placeholders: the message reads naturally and each argument is a field as well.
+  ESPER_LOG_INFO(logger, "compiled {kernel} in {compile_ms:.1f} ms", "conv2d_fused", 41.27);
+
+  // Fields bound once — a request id — then carried by every line logged through the view.
+  auto request = (*logger)->With("request_id", "req-7f3a").With("tenant", "urza");
+  ESPER_LOG_INFO(request, "fetched {} bytes", 4096);
+
   // Debug lines cost one atomic load while the level is INFO (arguments are not evaluated).
   ESPER_LOG_DEBUG(logger, "not written at INFO: {}", shape.size());
 
