@@ -180,6 +180,7 @@ TEST(LoggerTest, ContextLoggersCarryTheirFieldsOnEveryLine) {
   ESPER_LOG_WARN(layer, "slow {step}", 3);
   ESPER_LOG_DEBUG(req, "below the logger's level");  // the parent's level applies
   ESPER_LOG_INFO(f.logger, "plain");                 // the parent itself is unchanged
+  ESPER_LOG_INFO(f.logger->With("once", std::string(40, 'o')), "through a temporary view");
   std::vector<std::thread> ts;
   for (int t = 0; t < 3; ++t)
     ts.emplace_back([&, t] {
@@ -189,7 +190,7 @@ TEST(LoggerTest, ContextLoggersCarryTheirFieldsOnEveryLine) {
   for (auto& th : ts) th.join();
   ASSERT_TRUE(f.logger->Flush());
   auto lines = f.mem->lines();
-  ASSERT_EQ(lines.size(), 303u);
+  ASSERT_EQ(lines.size(), 304u);
   auto o = testing::ParseFlatJson(lines[0]);
   ASSERT_TRUE(o) << lines[0];
   EXPECT_EQ(o->values["request_id"], "r-\"42\"");
@@ -208,8 +209,11 @@ TEST(LoggerTest, ContextLoggersCarryTheirFieldsOnEveryLine) {
   auto plain = testing::ParseFlatJson(lines[2]);
   ASSERT_TRUE(plain);
   EXPECT_EQ(plain->values.count("request_id"), 0u);
+  auto once = testing::ParseFlatJson(lines[3]);
+  ASSERT_TRUE(once) << lines[3];
+  EXPECT_EQ(once->values["once"], std::string(40, 'o'));
   std::map<std::string, int> per_thread;
-  for (size_t i = 3; i < lines.size(); ++i) {
+  for (size_t i = 4; i < lines.size(); ++i) {
     auto l = testing::ParseFlatJson(lines[i]);
     ASSERT_TRUE(l) << lines[i];
     EXPECT_EQ(l->values["request_id"], "r-\"42\"");

@@ -817,13 +817,16 @@ inline Logger& Deref(const std::unique_ptr<Logger>& l) { return *l; }
 inline Logger& Deref(const std::shared_ptr<Logger>& l) { return *l; }
 inline Logger& Deref(const Result<std::unique_ptr<Logger>>& l) { return **l; }
 inline const ContextLogger& Deref(const ContextLogger& l) { return l; }
+// A temporary view — ESPER_LOG_INFO(logger->With("k", v), …) — is moved into the macro's own
+// variable, so it lives until the call is done.
+inline ContextLogger Deref(ContextLogger&& l) { return std::move(l); }
 }  // namespace detail
 
 }  // namespace esper::log
 
 #define ESPER_LOG_IMPL_(logger_, level_, fmt_, ...)                                          \
   do {                                                                                       \
-    auto& esper_log_l_ = ::esper::log::detail::Deref(logger_);                               \
+    auto&& esper_log_l_ = ::esper::log::detail::Deref(logger_);                              \
     const ::esper::log::Level esper_log_lvl_ = (level_);                                     \
     if (esper_log_l_.ShouldLog(esper_log_lvl_)) {                                            \
       static constexpr ::esper::log::detail::Site esper_log_site_{                           \
