@@ -163,7 +163,7 @@ constexpr bool HasNamedPlaceholders(std::string_view format) {
   }
   return false;
 }
-/// Calls `fn(name, spec)` for each placeholder of a named format, and `lit(text)` for the text
+/// Calls `field(name, spec)` for each placeholder of a named format, and `lit(text)` for the text
 /// between them ("{{" and "}}" stay escaped). Returns false when the string is not well formed.
 template <class Lit, class Field>
 constexpr bool ForEachNamed(std::string_view f, Lit&& lit, Field&& field) {
