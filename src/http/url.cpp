@@ -13,9 +13,13 @@
 namespace esper::http {
 namespace {
 
+// Locale-free ASCII tests (std::isdigit and friends are calls through the locale).
+constexpr bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool IsAsciiAlnum(char c) { return IsAsciiDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
 bool IsUnreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
+  return IsAsciiAlnum(static_cast<char>(c)) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 int HexValue(char c) {
@@ -26,9 +30,8 @@ int HexValue(char c) {
 }
 
 bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return AsciiLower(x) == AsciiLower(y); });
 }
 
 bool IsSecretParam(std::string_view name) {
@@ -129,29 +132,15 @@ Result<std::string> ResolveUrl(std::string_view base, std::string_view url) {
   return out;
 }
 
-namespace {
-
-// Locale-free ASCII tests (std::isdigit and friends are calls through the locale).
-constexpr bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
-constexpr bool IsAsciiAlnum(char c) { return IsAsciiDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool AsciiIEquals(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (size_t k = 0; k < a.size(); ++k)
-    if ((a[k] >= 'A' && a[k] <= 'Z' ? a[k] - 'A' + 'a' : a[k]) != lower[k]) return false;
-  return true;
-}
-
-}  // namespace
-
 namespace detail {
 
 std::optional<std::string> HostKeyFast(std::string_view url) {
   std::string_view scheme;
   size_t i;
-  if (url.size() >= 7 && AsciiIEquals(url.substr(0, 7), "http://")) {
+  if (url.size() >= 7 && IEquals(url.substr(0, 7), "http://")) {
     scheme = "http";
     i = 7;
-  } else if (url.size() >= 8 && AsciiIEquals(url.substr(0, 8), "https://")) {
+  } else if (url.size() >= 8 && IEquals(url.substr(0, 8), "https://")) {
     scheme = "https";
     i = 8;
   } else {
@@ -208,8 +197,7 @@ std::optional<std::string> HostKeyFast(std::string_view url) {
   key.append(scheme).append("://");
   size_t h = key.size();
   key.append(host).push_back(':');
-  for (size_t k = h; k < key.size(); ++k)
-    if (key[k] >= 'A' && key[k] <= 'Z') key[k] = static_cast<char>(key[k] - 'A' + 'a');
+  for (size_t k = h; k < key.size(); ++k) key[k] = AsciiLower(key[k]);
   key.append(port_text.data(), port_text.size());
   return key;
 }
@@ -229,7 +217,7 @@ Result<std::string> HostKeyByCurl(std::string_view url) {
     return Error::InvalidArgument(fmt::format("URL '{}' has no host", RedactUrl(url)));
   }
   std::string sch(scheme.p);
-  std::transform(sch.begin(), sch.end(), sch.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(sch.begin(), sch.end(), sch.begin(), AsciiLower);
   if (sch != "http" && sch != "https") {
     return Error::InvalidArgument(
         fmt::format("URL '{}': scheme '{}' is not supported (http or https)", RedactUrl(url), sch));
@@ -238,7 +226,7 @@ Result<std::string> HostKeyByCurl(std::string_view url) {
     return Error::InvalidArgument(fmt::format("URL '{}' has no port", RedactUrl(url)));
   }
   std::string h(host.p);
-  std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(h.begin(), h.end(), h.begin(), AsciiLower);
   return fmt::format("{}://{}:{}", sch, h, port.p);
 }
 

@@ -22,6 +22,15 @@ constexpr auto kSpecial = [] {
 }();
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
+// SWAR helpers on 8 bytes at a time. Each is exact about *whether* some byte matches (the high
+// bit of a byte may be wrong only after a true match), which is all the scans need.
+constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+constexpr uint64_t AnyByteIs(uint64_t x, uint8_t b) {
+  uint64_t v = x ^ (kOnes * b);
+  return (v - kOnes) & ~v & kHighs;
+}
+constexpr uint64_t AnyByteBelow(uint64_t x, uint8_t n) { return (x - kOnes * n) & ~x & kHighs; }  // n <= 128
+
 // Length of a valid UTF-8 sequence starting at s[i] (2..4), or 0 when invalid.
 size_t Utf8SeqLen(const unsigned char* s, size_t i, size_t n) {
   unsigned char c = s[i];
@@ -74,10 +83,7 @@ void AppendEscaped(std::string_view sv, fmt::memory_buffer& out) {
     while (i + 8 <= n) {
       uint64_t x;
       std::memcpy(&x, s + i, 8);
-      constexpr uint64_t k01 = 0x0101010101010101ull, k80 = 0x8080808080808080ull;
-      auto has_zero = [](uint64_t v) { return (v - k01) & ~v & k80; };
-      uint64_t special = ((x - 0x20 * k01) & ~x) | has_zero(x ^ (0x22 * k01)) | has_zero(x ^ (0x5C * k01)) | x;
-      if (special & k80) break;
+      if ((AnyByteBelow(x, 0x20) | AnyByteIs(x, '"') | AnyByteIs(x, '\\') | x) & kHighs) break;
       i += 8;
     }
     if (i >= n) break;
@@ -121,14 +127,12 @@ bool NeedsQuoting(std::string_view sv) {
   const auto* s = reinterpret_cast<const unsigned char*>(sv.data());
   size_t n = sv.size(), i = 0;
   // 8 bytes at a time (SWAR): any byte <= 0x20, '=', '"', '\\', 0x7F or >= 0x80?
-  constexpr uint64_t k01 = 0x0101010101010101ull, k80 = 0x8080808080808080ull;
-  auto has_zero = [](uint64_t v) { return (v - k01) & ~v & k80; };
   for (; i + 8 <= n; i += 8) {
     uint64_t x;
     std::memcpy(&x, s + i, 8);
-    uint64_t hit = ((x - 0x21 * k01) & ~x) | has_zero(x ^ (0x3D * k01)) | has_zero(x ^ (0x22 * k01)) |
-                   has_zero(x ^ (0x5C * k01)) | has_zero(x ^ (0x7F * k01)) | x;
-    if (hit & k80) return true;
+    if ((AnyByteBelow(x, 0x21) | AnyByteIs(x, '=') | AnyByteIs(x, '"') | AnyByteIs(x, '\\') | AnyByteIs(x, 0x7F) |
+         x) & kHighs)
+      return true;
   }
   for (; i < n; ++i)
     if (kQuoted[s[i]]) return true;

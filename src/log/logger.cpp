@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 #include <new>
 
@@ -80,7 +81,6 @@ constexpr int kMaxCores = 64;
 std::atomic<LoggerCore*> g_cores[kMaxCores];
 std::atomic<bool> g_in_crash{false};
 struct sigaction g_old_actions[32];
-constexpr int kCrashSignals[] = {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL};
 
 void CrashHandler(int sig, siginfo_t*, void*) {
   if (!g_in_crash.exchange(true)) {
@@ -95,32 +95,27 @@ void CrashHandler(int sig, siginfo_t*, void*) {
   raise(sig);
 }
 
+// Puts CrashHandler on `signals`, keeping the previous actions for the re-raise.
+void InstallDrainHandler(std::initializer_list<int> signals) {
+  for (int sig : signals) {
+    struct sigaction sa {};
+    sa.sa_sigaction = CrashHandler;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, &g_old_actions[sig]);
+  }
+}
+
 void InstallCrashHandler() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    for (int sig : kCrashSignals) {
-      struct sigaction sa {};
-      sa.sa_sigaction = CrashHandler;
-      sa.sa_flags = SA_SIGINFO;
-      sigemptyset(&sa.sa_mask);
-      sigaction(sig, &sa, &g_old_actions[sig]);
-    }
-  });
+  std::call_once(once, [] { InstallDrainHandler({SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}); });
 }
 
 // SIGTERM / SIGINT (Options::drain_on_terminate): the same drain, then the previous action —
 // the default (the process ends by that signal) or the application's own handler.
 void InstallTerminateHandler() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    for (int sig : {SIGTERM, SIGINT}) {
-      struct sigaction sa {};
-      sa.sa_sigaction = CrashHandler;
-      sa.sa_flags = SA_SIGINFO;
-      sigemptyset(&sa.sa_mask);
-      sigaction(sig, &sa, &g_old_actions[sig]);
-    }
-  });
+  std::call_once(once, [] { InstallDrainHandler({SIGTERM, SIGINT}); });
 }
 
 void RegisterCore(LoggerCore* c) {

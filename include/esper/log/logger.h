@@ -314,6 +314,28 @@ void AppendPlain(const V& v, fmt::memory_buffer& out) {
   }
 }
 
+/// Appends a field's value as {fmt}'s "{}" would and says how formatters must treat it: numbers
+/// bare (but NaN and infinities, which JSON has no number for, as strings), booleans bare,
+/// everything else as a string. For kv() values, named arguments and ContextLogger fields alike.
+template <class T>
+FieldKind AppendFieldValue(const T& v, fmt::memory_buffer& out) {
+  if constexpr (std::is_same_v<T, bool>) {
+    AppendRaw(v ? "true" : "false", out);
+    return FieldKind::kBool;
+  } else if constexpr (std::is_same_v<T, char>) {
+    out.push_back(v);
+    return FieldKind::kString;
+  } else if constexpr (std::is_arithmetic_v<T>) {
+    AppendPlain(v, out);
+    if constexpr (std::is_floating_point_v<T>)
+      if (!(v == v) || v - v != 0) return FieldKind::kString;  // NaN, ±inf
+    return FieldKind::kNumber;
+  } else {
+    AppendPlain(v, out);  // strings as they are; other types (a decoded vector) formatted
+    return FieldKind::kString;
+  }
+}
+
 /// Backend-side buffers one record is decoded into.
 struct DecodeSink {
   fmt::memory_buffer message;
@@ -336,25 +358,12 @@ struct DecodeSink {
   void AddValue(std::string_view k, const T& v) {
     if constexpr (std::is_same_v<T, bool>) {
       pending.push_back({k, v ? "true" : "false", 0, 0, FieldKind::kBool, false});
-    } else if constexpr (std::is_same_v<T, char>) {
-      size_t off = scratch.size();
-      scratch.push_back(v);
-      pending.push_back({k, {}, off, 1, FieldKind::kString, true});
-    } else if constexpr (std::is_arithmetic_v<T>) {
-      size_t off = scratch.size();
-      AppendPlain(v, scratch);
-      FieldKind kind = FieldKind::kNumber;
-      if constexpr (std::is_floating_point_v<T>) {
-        if (!(v == v) || v == static_cast<T>(1.0 / 0.0) || v == static_cast<T>(-1.0 / 0.0))
-          kind = FieldKind::kString;
-      }
-      pending.push_back({k, {}, off, scratch.size() - off, kind, true});
     } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
       AddString(k, std::string_view(v));
-    } else {  // e.g. a binary-encoded vector: formatted as {fmt} would, as a string value
+    } else {
       size_t off = scratch.size();
-      fmt::format_to(fmt::appender(scratch), "{}", v);
-      pending.push_back({k, {}, off, scratch.size() - off, FieldKind::kString, true});
+      FieldKind kind = AppendFieldValue(v, scratch);
+      pending.push_back({k, {}, off, scratch.size() - off, kind, true});
     }
   }
 };
@@ -772,21 +781,14 @@ class ContextLogger {
   template <class T>
   ContextLogger With(std::string_view key, const T& value) const {
     ContextLogger c = *this;
-    if constexpr (std::is_same_v<T, bool>) {
-      detail::AppendContextField(c.ctx_, key, value ? "true" : "false", FieldKind::kBool);
-    } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
-      detail::AppendContextField(c.ctx_, key, std::string_view(value), FieldKind::kString);
+    fmt::memory_buffer text;
+    FieldKind kind;
+    if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+      kind = detail::AppendFieldValue(std::string_view(value), text);
     } else {
-      fmt::memory_buffer text;
-      detail::AppendPlain(value, text);
-      FieldKind kind = FieldKind::kString;
-      if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, char>) {
-        kind = FieldKind::kNumber;
-        if constexpr (std::is_floating_point_v<T>)
-          if (!(value == value) || value - value != 0) kind = FieldKind::kString;  // nan, inf
-      }
-      detail::AppendContextField(c.ctx_, key, std::string_view(text.data(), text.size()), kind);
+      kind = detail::AppendFieldValue(value, text);
     }
+    detail::AppendContextField(c.ctx_, key, std::string_view(text.data(), text.size()), kind);
     return c;
   }
   bool ShouldLog(Level level) const noexcept { return logger_->ShouldLog(level); }

@@ -249,8 +249,7 @@ TEST(HttpClient, ManyThreadsCallbacksAndFutures) {
   EXPECT_EQ(h.completed, h.requests);
   EXPECT_EQ(h.status_counts.at(200), h.requests);
   EXPECT_EQ(h.latency.count(), h.requests);
-  EXPECT_GT(h.latency.Percentile(99).count(), 0);
-  EXPECT_LE(h.latency.Percentile(50), h.latency.Percentile(99));
+  EXPECT_GT(h.latency.Percentile(99).count(), 0);  // recorded (percentile order: stats_test.cpp)
 }
 
 TEST(HttpClient, ThousandsInFlightOnOneLoop) {
