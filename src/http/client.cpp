@@ -740,9 +740,21 @@ class Client::Impl {
     } else {
       curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     }
+    // 2_PRIOR_KNOWLEDGE: h2c for http://, ALPN as with 2TLS for https://.
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
-                     options_.http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1);
-    if (options_.http2 && t->url.compare(0, 8, "https://") == 0) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+                     !options_.http2                ? CURL_HTTP_VERSION_1_1
+                     : options_.http2_cleartext     ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+                                                    : CURL_HTTP_VERSION_2TLS);
+    const bool https = t->url.compare(0, 8, "https://") == 0;
+    if (options_.http2_cleartext && !https && h2c_reuse_broken_) {
+      // libcurl 7.88.x fails every request that reuses an h2c connection (curl issue #10634,
+      // fixed in 8.0.0): one connection per request, correct but without multiplexing.
+      curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+      curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    } else if (options_.http2 && (options_.http2_cleartext || https)) {
+      // Wait for a connection that may multiplex rather than open another one.
+      curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    }
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
     if (!options_.ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_bundle.c_str());
@@ -1087,6 +1099,8 @@ class Client::Impl {
   ClientOptions options_;
   RetryPolicy policy_;
   CURLM* multi_ = nullptr;
+  // libcurl < 8.0.0 cannot reuse an h2c (prior knowledge) connection: see SetupEasy.
+  const bool h2c_reuse_broken_ = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
   std::thread thread_;
   std::atomic<std::thread::id> loop_id_{};
   std::atomic<int> in_flight_{0};
@@ -1146,6 +1160,10 @@ Status Client::Validate(const ClientOptions& o) {
   if (o.max_redirects < 0) return bad("max_redirects", "must be >= 0");
   if (o.max_response_bytes == 0) return bad("max_response_bytes", "must be > 0");
   if (o.max_in_flight < 1) return bad("max_in_flight", "must be >= 1");
+  if (o.http2_cleartext && !o.http2) return bad("http2_cleartext", "requires http2 = true");
+  if (o.http2_cleartext && (curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_HTTP2) == 0) {
+    return bad("http2_cleartext", "needs a libcurl built with HTTP/2 (nghttp2); this one is not");
+  }
   if (!o.ca_bundle.empty() && access(o.ca_bundle.c_str(), R_OK) != 0) {
     return Error::FromErrno(errno, fmt::format("http::ClientOptions.ca_bundle: cannot read {}", o.ca_bundle));
   }

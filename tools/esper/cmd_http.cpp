@@ -1,5 +1,5 @@
 // esper http get|head|post|put|patch|delete URL [-H 'K: V']... [--data TEXT|@FILE|@-]
-//            [--timeout SECONDS] [--retries N] [-v]
+//            [--timeout SECONDS] [--retries N] [--http2-prior-knowledge] [-v]
 //
 // The response body goes to stdout (streamed, binary-safe); with -v the request line, the
 // request and response headers (Authorization and other credentials redacted), the status, the
@@ -29,6 +29,7 @@ struct HttpFlags {
   bool has_data = false;
   double timeout_s = 30;
   int retries = 2;
+  bool h2c = false;
   bool verbose = false;
 };
 
@@ -79,6 +80,7 @@ Status RunHttp(http::Method method, const HttpFlags& f) {
   opts.request_timeout = timeout;
   opts.connect_timeout = std::min(timeout, milliseconds(10000));
   opts.breaker_per_host = false;  // one request: nothing to protect
+  opts.http2_cleartext = f.h2c;
   if (f.verbose) {
     opts.debug_log = [](std::string_view line) {
       // Connection chatter only; the request/response summary is printed below.
@@ -156,6 +158,8 @@ Runner SetupHttp(CLI::App& cmd) {
     sub->add_option("--retries", flags->retries,
                     "Retries on connection failures, resets, 429/502/503/504 (idempotent methods)")
         ->default_val(2);
+    sub->add_flag("--http2-prior-knowledge", flags->h2c,
+                  "Speak HTTP/2 to an http:// URL without an Upgrade (h2c; the server must accept it)");
     sub->add_flag("-v,--verbose", flags->verbose, "Status, headers, timing and retries to stderr");
     http::Method m = v.method;
     sub->callback([selected, m, flags] { *selected = {m, flags}; });

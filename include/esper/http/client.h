@@ -96,8 +96,16 @@ struct ClientOptions {
   /// per request (CURLOPT_FORBID_REUSE).
   bool keep_alive = true;
   /// Negotiate HTTP/2 over TLS (ALPN) and multiplex streams on one connection; plain http://
-  /// stays HTTP/1.1.
+  /// stays HTTP/1.1 unless http2_cleartext is set.
   bool http2 = true;
+  /// Speak HTTP/2 to plain http:// URLs too, with prior knowledge (h2c, RFC 9113 §3.3): no
+  /// Upgrade round trip, streams multiplexed on one connection. Only for servers known to accept
+  /// it (gRPC-style backends, nginx `listen … http2;` without ssl); a server that speaks only
+  /// HTTP/1.1 fails the request with a transport error. https:// is unaffected (ALPN decides).
+  /// Requires http2. With libcurl older than 8.0.0 (Debian 12 ships 7.88.1), which fails any
+  /// request that reuses an h2c connection (curl issue #10634), each http:// request gets a
+  /// connection of its own: correct, but neither reused nor multiplexed.
+  bool http2_cleartext = false;
   /// Verify the server's TLS certificate and host name. Turning it off is for tests only.
   bool verify_tls = true;
   /// CA bundle (PEM file) to verify with. Empty: the system default.

@@ -5,6 +5,9 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <string>
+#include <vector>
 
 #include "common/http_test_server.h"
 #include "common/subprocess.h"
@@ -124,6 +127,30 @@ TEST(HttpCli, RetriesFlagControlsAttempts) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(seen.load(), 4);
   EXPECT_NE(r.err.find("HTTP 503"), std::string::npos) << r.err;
+}
+
+TEST(HttpCli, Http2PriorKnowledgeFlagSpeaksHttp2) {
+  // The test server speaks HTTP/1.1 only: with the flag the connection opens with the HTTP/2
+  // preface ("PRI * HTTP/2.0"), which this server takes for a request line of method PRI and
+  // cannot answer in HTTP/2, so the call fails with the reason. (Success over h2c is tested
+  // against nginx in tls_http2_test.cpp.)
+  std::mutex mu;
+  std::vector<std::string> methods;
+  HttpTestServer server([&](const ServerRequest& r) {
+    std::lock_guard lock(mu);
+    methods.push_back(r.method);
+    return Reply{.body = "h1"};
+  });
+  ASSERT_TRUE(server.Start());
+  auto plain = RunProcess({EsperBinary(), "http", "get", server.Url("/x")});
+  EXPECT_EQ(plain.exit_code, 0) << plain.err;
+  auto h2 = RunProcess({EsperBinary(), "http", "get", server.Url("/x"), "--http2-prior-knowledge",
+                        "--retries", "0", "--timeout", "5"});
+  EXPECT_EQ(h2.exit_code, 1) << h2.out;
+  EXPECT_NE(h2.err.find("GET " + server.Url("/x")), std::string::npos) << h2.err;
+  EXPECT_EQ(h2.out, "");
+  std::lock_guard lock(mu);
+  EXPECT_EQ(methods, (std::vector<std::string>{"GET", "PRI"}));
 }
 
 TEST(HttpCli, UsageErrorsExitTwo) {

@@ -206,6 +206,7 @@ TEST(HttpClient, OptionsAreValidated) {
   EXPECT_NE(bad({.base_url = "gopher://x"}).find("base_url"), std::string::npos);
   EXPECT_NE(bad({.ca_bundle = "/nonexistent/ca.pem"}).find("ca_bundle"), std::string::npos);
   EXPECT_NE(bad({.max_in_flight = 0}).find("max_in_flight"), std::string::npos);
+  EXPECT_NE(bad({.http2 = false, .http2_cleartext = true}).find("http2_cleartext"), std::string::npos);
   ClientOptions retry;
   retry.retry.max_attempts = 0;
   EXPECT_NE(bad(retry).find("retry"), std::string::npos);
