@@ -33,6 +33,22 @@ ByteRing::ByteRing(size_t capacity)
 
 ByteRing::~ByteRing() { ::operator delete(buf_, std::align_val_t{kCacheLine}); }
 
+char* ByteRing::ReserveSlow(size_t n) noexcept {
+  uint64_t pos = w_;
+  size_t off = static_cast<size_t>(pos & mask_);
+  size_t pad = (off + n > cap_) ? cap_ - off : 0;
+  if (pos + pad + n - r_cache_ > cap_) {
+    r_cache_ = read_.load(std::memory_order_acquire);
+    if (pos + pad + n - r_cache_ > cap_) return nullptr;
+  }
+  if (pad) {
+    uint32_t zero = 0;
+    std::memcpy(buf_ + off, &zero, sizeof zero);  // wrap marker
+    w_ = pos + pad;
+  }
+  return buf_ + (w_ & mask_);
+}
+
 ThreadQueue::~ThreadQueue() {
   ByteRing* r = cons_ring;
   while (r) {
@@ -701,6 +717,7 @@ detail::ThreadQueue* Logger::AttachThread() {
   q->max_record = o.policy == QueuePolicy::kUnbounded ? detail::RoundUpPow2(o.unbounded_max_bytes) / 2
                                                       : core_->ring_bytes() / 2;
   q->sync = !o.async;
+  q->causal_ticks = o.causal_timestamps;
   q->tid = detail::CurrentTid();
   core_->Register(q);
   list.emplace_back(id_, q);

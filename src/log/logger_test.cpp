@@ -364,7 +364,8 @@ TEST(LoggerTest, NoLossInBlockingModeAcrossThreadsWithTinyQueues) {
 
 TEST(LoggerTest, CausallyOrderedCallsAppearInOrderAcrossThreads) {
   auto mem = std::make_shared<MemorySink>();
-  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = mem, .format = Format::kJson}}});
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = mem, .format = Format::kJson}},
+                                .causal_timestamps = true});
   ASSERT_TRUE(logger);
   // Four threads pass a token; the holder logs the next sequence number. Each call
   // happens-before the next, so the output must be in sequence order with ordered timestamps.

@@ -37,19 +37,15 @@ class ByteRing {
   // ---- producer side ----
   /// Contiguous space for `n` bytes (n a multiple of 8, n <= capacity/2), or nullptr when full.
   char* Reserve(size_t n) noexcept {
-    uint64_t pos = w_;
-    size_t off = static_cast<size_t>(pos & mask_);
-    size_t pad = (off + n > cap_) ? cap_ - off : 0;
-    if (pos + pad + n - r_cache_ > cap_) {
-      r_cache_ = read_.load(std::memory_order_acquire);
-      if (pos + pad + n - r_cache_ > cap_) return nullptr;
-    }
-    if (pad) {
-      uint32_t zero = 0;
-      std::memcpy(buf_ + off, &zero, sizeof zero);  // wrap marker
-      w_ = pos + pad;
-    }
-    return buf_ + (w_ & mask_);
+    if (char* p = ReserveFast(n)) [[likely]] return p;
+    return ReserveSlow(n);
+  }
+  /// Reserve() without calls: nullptr also when the record must wrap or the cached read position
+  /// is stale (then Reserve() decides). For the inlined logging call.
+  char* ReserveFast(size_t n) noexcept {
+    const uint64_t pos = w_;
+    const size_t off = static_cast<size_t>(pos & mask_);
+    return off + n <= cap_ && pos + n - r_cache_ <= cap_ ? buf_ + off : nullptr;
   }
   /// Publishes the `n` bytes written at the last Reserve().
   void Commit(size_t n) noexcept {
@@ -91,6 +87,8 @@ class ByteRing {
   std::atomic<ByteRing*> next{nullptr};
 
  private:
+  char* ReserveSlow(size_t n) noexcept;
+
   char* buf_;
   size_t cap_;
   uint64_t mask_;
@@ -104,16 +102,27 @@ class ByteRing {
 
 /// The timestamp taken on the logging thread: the TSC on x86-64 (converted to wall-clock time on
 /// the backend, calibrated against CLOCK_REALTIME), CLOCK_REALTIME nanoseconds elsewhere.
+/// Unfenced, as Quill and NanoLog read it: the CPU may read the TSC a little before this thread's
+/// earlier loads complete (see TicksCausal).
 inline uint64_t Ticks() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
-  // lfence: the TSC is read after this thread's earlier loads complete, so a call that follows
-  // another causally (it saw that call's effects) never gets an earlier timestamp.
-  _mm_lfence();
   return __rdtsc();
 #else
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+#endif
+}
+
+/// Ticks() read after this thread's earlier loads complete (lfence), so a call that follows
+/// another causally (it saw that call's effects) never gets an earlier timestamp. Costs about
+/// 10 ns more than Ticks() (the bench's "timestamp cost" rows). Options::causal_timestamps.
+inline uint64_t TicksCausal() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_lfence();
+  return __rdtsc();
+#else
+  return Ticks();
 #endif
 }
 
