@@ -16,8 +16,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <queue>
@@ -108,6 +110,7 @@ struct Transfer {
   milliseconds per_try{0};
   bool idempotent = true;
   curl_slist* header_list = nullptr;
+  bool owns_header_list = true;  // false: one of the client's shared lists (see Impl::shared_headers_)
 
   // The current attempt.
   CURL* easy = nullptr;
@@ -131,9 +134,35 @@ struct Transfer {
   uint64_t bytes_in_total = 0;
 
   ~Transfer() {
-    if (header_list) curl_slist_free_all(header_list);
+    if (header_list && owns_header_list) curl_slist_free_all(header_list);
     if (out_fd >= 0) close(out_fd);
     if (in_fd >= 0) close(in_fd);
+  }
+};
+
+// The proxy settings curl takes from the environment, with its rules (curl 7.88 detect_proxy):
+// http:// uses http_proxy (lower case only: HTTP_PROXY can be set by a CGI request, "httpoxy"),
+// https:// uses https_proxy or HTTPS_PROXY; either falls back to all_proxy / ALL_PROXY; hosts in
+// no_proxy / NO_PROXY go direct. Empty variables count as unset.
+struct ProxyEnv {
+  std::string http, https, no_proxy;
+
+  static ProxyEnv FromEnvironment() {
+    auto get = [](std::initializer_list<const char*> names) -> std::string {
+      for (const char* n : names) {
+        const char* v = std::getenv(n);
+        if (v && *v) return v;
+      }
+      return {};
+    };
+    ProxyEnv p;
+    const std::string all = get({"all_proxy", "ALL_PROXY"});
+    p.http = get({"http_proxy"});
+    if (p.http.empty()) p.http = all;
+    p.https = get({"https_proxy", "HTTPS_PROXY"});
+    if (p.https.empty()) p.https = all;
+    p.no_proxy = get({"no_proxy", "NO_PROXY"});
+    return p;
   }
 };
 
@@ -150,6 +179,14 @@ class Client::Impl {
   Status Init() {
     multi_ = curl_multi_init();
     if (!multi_) return Error::ResourceExhausted("curl_multi_init failed");
+    for (int has_body = 0; has_body < 2; ++has_body) {
+      curl_slist*& list = shared_headers_[has_body];
+      bool ok = true;
+      for (const auto& [k, v] : options_.default_headers) ok = ok && AppendHeader(list, HeaderLine(k, v));
+      if (!ok || !AppendFixedHeaders(list, {}, has_body != 0)) {
+        return Error::ResourceExhausted("curl_slist_append: out of memory");
+      }
+    }
     curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(options_.max_connections));
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(options_.max_connections_per_host));
     long idle = options_.max_idle_connections > 0 ? options_.max_idle_connections
@@ -252,6 +289,7 @@ class Client::Impl {
     if (wake_fd_ >= 0) Wakeup();
     if (thread_.joinable()) thread_.join();
     for (const PooledEasy& p : easy_pool_) curl_easy_cleanup(p.easy);
+    for (curl_slist* l : shared_headers_) curl_slist_free_all(l);
     if (multi_) curl_multi_cleanup(multi_);
     if (epoll_fd_ >= 0) close(epoll_fd_);
     if (wake_fd_ >= 0) close(wake_fd_);
@@ -326,6 +364,40 @@ class Client::Impl {
   const ClientOptions& options() const { return options_; }
 
  private:
+  // Whether curl sends a body (possibly empty): a body was given, or the method carries one.
+  static bool HasBody(const Request& r) {
+    return r.body.kind() != Body::Kind::kNone || r.method == Method::kPost || r.method == Method::kPut ||
+           r.method == Method::kPatch;
+  }
+  // curl: "Name;" sends an empty header, "Name:" would remove it.
+  static std::string HeaderLine(std::string_view k, std::string_view v) {
+    return v.empty() ? fmt::format("{};", k) : fmt::format("{}: {}", k, v);
+  }
+  // Appends `line`. Out of memory: frees the list, leaves it null and returns false.
+  static bool AppendHeader(curl_slist*& list, const std::string& line) {
+    curl_slist* n = curl_slist_append(list, line.c_str());
+    if (!n) curl_slist_free_all(list);
+    list = n;
+    return n != nullptr;
+  }
+  // After the caller's headers: User-Agent (a header line rather than CURLOPT_USERAGENT, which
+  // curl would format anew for every request) unless one is given, and for requests with a body
+  // no "Expect: 100-continue" round trip and no made-up form Content-Type. false: out of memory
+  // (the list is freed).
+  bool AppendFixedHeaders(curl_slist*& list, const Headers& request_headers, bool has_body) const {
+    if (!options_.user_agent.empty() && !FindHeader(request_headers, "User-Agent") &&
+        !FindHeader(options_.default_headers, "User-Agent")) {
+      if (!AppendHeader(list, "User-Agent: " + options_.user_agent)) return false;
+    }
+    if (has_body) {
+      if (!AppendHeader(list, "Expect:")) return false;
+      if (!FindHeader(request_headers, "Content-Type") && !FindHeader(options_.default_headers, "Content-Type")) {
+        if (!AppendHeader(list, "Content-Type:")) return false;
+      }
+    }
+    return true;
+  }
+
   // Validates the request and fills the Transfer (caller's thread).
   Status Prepare(Transfer& t) {
     Request& r = t.req;
@@ -368,48 +440,47 @@ class Client::Impl {
     if (co.max_attempts && (*co.max_attempts < 1 || *co.max_attempts > 100)) {
       return Error::InvalidArgument(fmt::format("{} {}: max_attempts must be 1..100", t.method, t.redacted_url));
     }
-    // Headers: defaults not overridden, then the request's, then ours.
-    curl_slist* list = nullptr;
-    auto add = [&](std::string_view k, std::string_view v) -> Status {
-      if (!IsValidHeaderName(k)) {
-        return Error::InvalidArgument(fmt::format("{} {}: invalid header name '{}'", t.method, t.redacted_url, k));
+    // Headers: defaults not overridden, then the request's, then ours. A request with no headers
+    // of its own (the common case) shares a list built once at Create.
+    const bool has_body = HasBody(r);
+    if (r.headers.empty() && co.traceparent.empty()) {
+      t.header_list = shared_headers_[has_body ? 1 : 0];
+      t.owns_header_list = false;
+    } else {
+      curl_slist* list = nullptr;
+      auto add = [&](std::string_view k, std::string_view v) -> Status {
+        if (!IsValidHeaderName(k)) {
+          return Error::InvalidArgument(fmt::format("{} {}: invalid header name '{}'", t.method, t.redacted_url, k));
+        }
+        if (!IsValidHeaderValue(v)) {
+          return Error::InvalidArgument(fmt::format(
+              "{} {}: the value of header '{}' contains CR, LF or NUL", t.method, t.redacted_url, k));
+        }
+        if (!AppendHeader(list, HeaderLine(k, v))) return Error::ResourceExhausted("curl_slist_append: out of memory");
+        return OkStatus();
+      };
+      auto fail = [&](Status s) {
+        curl_slist_free_all(list);
+        return s;
+      };
+      for (const auto& [k, v] : options_.default_headers) {
+        if (FindHeader(r.headers, k)) continue;
+        if (auto s = add(k, v); !s) return fail(s);
       }
-      if (!IsValidHeaderValue(v)) {
-        return Error::InvalidArgument(fmt::format(
-            "{} {}: the value of header '{}' contains CR, LF or NUL", t.method, t.redacted_url, k));
+      for (const auto& [k, v] : r.headers) {
+        if (auto s = add(k, v); !s) return fail(s);
       }
-      // curl: "Name;" sends an empty header, "Name:" would remove it.
-      std::string line = v.empty() ? fmt::format("{};", k) : fmt::format("{}: {}", k, v);
-      curl_slist* n = curl_slist_append(list, line.c_str());
-      if (!n) return Error::ResourceExhausted("curl_slist_append: out of memory");
-      list = n;
-      return OkStatus();
-    };
-    auto fail = [&](Status s) {
-      curl_slist_free_all(list);
-      return s;
-    };
-    for (const auto& [k, v] : options_.default_headers) {
-      if (FindHeader(r.headers, k)) continue;
-      if (auto s = add(k, v); !s) return fail(s);
-    }
-    for (const auto& [k, v] : r.headers) {
-      if (auto s = add(k, v); !s) return fail(s);
-    }
-    if (!co.traceparent.empty() && !FindHeader(r.headers, "traceparent")) {
-      if (auto s = add("traceparent", co.traceparent); !s) return fail(s);
-      if (!co.tracestate.empty()) {
-        if (auto s = add("tracestate", co.tracestate); !s) return fail(s);
+      if (!co.traceparent.empty() && !FindHeader(r.headers, "traceparent")) {
+        if (auto s = add("traceparent", co.traceparent); !s) return fail(s);
+        if (!co.tracestate.empty()) {
+          if (auto s = add("tracestate", co.tracestate); !s) return fail(s);
+        }
       }
+      if (!AppendFixedHeaders(list, r.headers, has_body)) {
+        return Error::ResourceExhausted("curl_slist_append: out of memory");
+      }
+      t.header_list = list;
     }
-    const bool has_body = r.body.kind() != Body::Kind::kNone || r.method == Method::kPost ||
-                          r.method == Method::kPut || r.method == Method::kPatch;
-    // No "Expect: 100-continue" round trip, and no made-up form Content-Type.
-    list = curl_slist_append(list, "Expect:");
-    if (has_body && !FindHeader(r.headers, "Content-Type") && !FindHeader(options_.default_headers, "Content-Type")) {
-      list = curl_slist_append(list, "Content-Type:");
-    }
-    t.header_list = list;
 
     t.host = GetHost(key);
     t.idempotent = IsIdempotent(r.method) || co.retry_safe;
@@ -724,7 +795,6 @@ class Client::Impl {
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Impl::OnCloseSocket);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, options_.user_agent.c_str());
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::OnWrite);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
@@ -746,6 +816,9 @@ class Client::Impl {
                      : options_.http2_cleartext     ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
                                                     : CURL_HTTP_VERSION_2TLS);
     const bool https = t->url.compare(0, 8, "https://") == 0;
+    // Explicit values (empty = none) stop curl's per-request environment lookup.
+    curl_easy_setopt(e, CURLOPT_PROXY, (https ? proxy_env_.https : proxy_env_.http).c_str());
+    curl_easy_setopt(e, CURLOPT_NOPROXY, proxy_env_.no_proxy.c_str());
     if (options_.http2_cleartext && !https && h2c_reuse_broken_) {
       // libcurl 7.88.x fails every request that reuses an h2c connection (curl issue #10634,
       // fixed in 8.0.0): one connection per request, correct but without multiplexing.
@@ -768,8 +841,7 @@ class Client::Impl {
       curl_easy_setopt(e, CURLOPT_DEBUGDATA, t);
     }
     // Method and body.
-    const bool has_body = r.body.kind() != Body::Kind::kNone || r.method == Method::kPost ||
-                          r.method == Method::kPut || r.method == Method::kPatch;
+    const bool has_body = HasBody(r);
     if (r.method == Method::kHead) {
       curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (!has_body) {
@@ -1099,6 +1171,10 @@ class Client::Impl {
   ClientOptions options_;
   RetryPolicy policy_;
   CURLM* multi_ = nullptr;
+  // The header lists of requests without headers of their own: [0] no body, [1] with a body.
+  curl_slist* shared_headers_[2] = {nullptr, nullptr};
+  // The proxy environment, read once (curl would getenv() up to six variables per request).
+  ProxyEnv proxy_env_ = ProxyEnv::FromEnvironment();
   // libcurl < 8.0.0 cannot reuse an h2c (prior knowledge) connection: see SetupEasy.
   const bool h2c_reuse_broken_ = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
   std::thread thread_;

@@ -27,6 +27,10 @@
 // return FailedPrecondition when called from the loop thread instead of deadlocking. Submitting
 // more requests (SendAsync) from a callback is fine.
 //
+// Proxies: the environment's http_proxy, https_proxy / HTTPS_PROXY, all_proxy / ALL_PROXY and
+// no_proxy / NO_PROXY are honoured with curl's rules (HTTP_PROXY in upper case is ignored), read
+// once by Create(): a later setenv() affects clients created after it, not this one.
+//
 // Ownership and shutdown: the destructor stops accepting requests, fails every request still
 // queued or in flight with Cancelled (their callbacks run, on the loop thread, before the
 // destructor returns) and joins the loop thread. Do not destroy a Client from its own callback.

@@ -1,12 +1,16 @@
 // esper::http::Client against a real HTTP/1.1 server on loopback: verbs, headers, query
-// encoding, concurrency, pool limits, timeouts, errors, statistics.
+// encoding, concurrency, pool limits, timeouts, errors, statistics, proxy environment.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <latch>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "common/http_test_server.h"
 #include "esper/http/client.h"
@@ -160,10 +164,99 @@ TEST(HttpClient, HeadersDefaultsOverridesAndTraceparent) {
   EXPECT_EQ(resp->Header("X-Echo-traceparent"), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
   EXPECT_EQ(resp->Header("X-Echo-tracestate"), "esper=1");
 
-  // No traceparent when the caller has none.
+  // No traceparent when the caller has none; a request without headers of its own (the client's
+  // shared header list) still carries the defaults and the User-Agent.
   auto plain = client->Get(server.Url("/h"));
   ASSERT_TRUE(plain);
   EXPECT_FALSE(plain->Header("X-Echo-traceparent"));
+  EXPECT_EQ(plain->Header("X-Echo-X-Service"), "tamiyo");
+  EXPECT_EQ(plain->Header("X-Echo-X-Env"), "test");
+  EXPECT_EQ(plain->Header("X-Echo-User-Agent"), "esper-test/1");
+
+  // A request's own User-Agent replaces the client's: sent once.
+  Request ua = Request::Get(server.Url("/h"));
+  ua.headers = {{"User-Agent", "custom/2"}};
+  auto custom = client->Send(std::move(ua));
+  ASSERT_TRUE(custom) << custom.error();
+  int seen = 0;
+  for (const auto& [k, v] : custom->headers) {
+    if (k == "X-Echo-User-Agent") {
+      ++seen;
+      EXPECT_EQ(v, "custom/2");
+    }
+  }
+  EXPECT_EQ(seen, 1);
+}
+
+// Sets (or, with nullptr, unsets) an environment variable for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    value ? setenv(name, value, 1) : unsetenv(name);
+  }
+  ~ScopedEnv() { old_ ? setenv(name_, old_->c_str(), 1) : unsetenv(name_); }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+TEST(HttpClient, ProxyEnvironmentIsHonouredWithCurlsRulesAndReadAtCreate) {
+  std::mutex mu;
+  std::vector<std::string> proxied;  // request targets the proxy saw
+  HttpTestServer proxy([&](const ServerRequest& r) {
+    std::lock_guard lock(mu);
+    proxied.push_back(r.target);
+    return Reply{.body = "via proxy"};
+  });
+  ASSERT_TRUE(proxy.Start());
+  HttpTestServer direct([](const ServerRequest&) { return Reply{.body = "direct"}; });
+  ASSERT_TRUE(direct.Start());
+  ScopedEnv e1("http_proxy", nullptr), e2("HTTP_PROXY", nullptr), e3("https_proxy", nullptr),
+      e4("HTTPS_PROXY", nullptr), e5("all_proxy", nullptr), e6("ALL_PROXY", nullptr), e7("no_proxy", nullptr),
+      e8("NO_PROXY", nullptr);
+  const std::string proxy_url = proxy.Url("");
+
+  {  // Upper-case HTTP_PROXY is ignored for http:// (as curl does: "httpoxy").
+    ScopedEnv upper("HTTP_PROXY", proxy_url.c_str());
+    auto client = MakeClient();
+    auto r = client->Get(direct.Url("/a"));
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(r->body, "direct");
+  }
+  {
+    ScopedEnv lower("http_proxy", proxy_url.c_str());
+    auto client = MakeClient();
+    // The proxy gets the absolute URL; the origin's name is never resolved here.
+    auto r = client->Get("http://origin.invalid/x?y=1");
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(r->body, "via proxy");
+    {
+      std::lock_guard lock(mu);
+      EXPECT_EQ(proxied, std::vector<std::string>{"http://origin.invalid/x?y=1"});
+    }
+    // no_proxy set after Create does not change this client ...
+    ScopedEnv np("no_proxy", "127.0.0.1");
+    auto still = client->Get(direct.Url("/b"));
+    ASSERT_TRUE(still) << still.error();
+    EXPECT_EQ(still->body, "via proxy");
+    // ... a client created now goes direct to hosts in no_proxy, and through the proxy to others.
+    auto fresh = MakeClient();
+    auto d = fresh->Get(direct.Url("/c"));
+    ASSERT_TRUE(d) << d.error();
+    EXPECT_EQ(d->body, "direct");
+    auto p = fresh->Get("http://origin.invalid/z");
+    ASSERT_TRUE(p) << p.error();
+    EXPECT_EQ(p->body, "via proxy");
+  }
+  {  // all_proxy is the fallback.
+    ScopedEnv all("ALL_PROXY", proxy_url.c_str());
+    auto client = MakeClient();
+    auto r = client->Get("http://origin.invalid/all");
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(r->body, "via proxy");
+  }
 }
 
 TEST(HttpClient, BadRequestsAreRejectedAtSubmission) {
