@@ -115,6 +115,24 @@ class TlsNginx : public ::testing::Test {
   static inline bool ready_ = false;
 };
 
+// Sends 30 GETs of hello.txt at once; each must succeed over HTTP/2. Returns how many TCP
+// connections carried them (nginx's $connection, echoed in X-Conn).
+size_t ConcurrentHttp2Connections(Client& client, const std::string& url) {
+  std::vector<std::future<Result<Response>>> fs;
+  for (int i = 0; i < 30; ++i) fs.push_back(client.SendAsync(Request::Get(url)));
+  std::set<std::string> connections;
+  for (auto& f : fs) {
+    auto r = f.get();
+    EXPECT_TRUE(r) << r.error();
+    if (!r) continue;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "hello over tls");
+    EXPECT_EQ(r->http_version, "2");
+    connections.insert(std::string(r->Header("X-Conn").value_or("?")));
+  }
+  return connections.size();
+}
+
 TEST_F(TlsNginx, VerificationIsOnByDefault) {
   auto client = Client::Create({});
   ASSERT_TRUE(client);
@@ -150,37 +168,18 @@ TEST_F(TlsNginx, VerifyOffIsPossibleForTests) {
 TEST_F(TlsNginx, Http2MultiplexesConcurrentRequestsOnOneConnection) {
   auto client = Client::Create({.max_connections_per_host = 1, .ca_bundle = Ca()});
   ASSERT_TRUE(client);
-  std::vector<std::future<Result<Response>>> fs;
-  for (int i = 0; i < 30; ++i) fs.push_back((*client)->SendAsync(Request::Get(Url("/hello.txt"))));
-  std::set<std::string> connections;
-  for (auto& f : fs) {
-    auto r = f.get();
-    ASSERT_TRUE(r) << r.error();
-    EXPECT_EQ(r->http_version, "2");
-    connections.insert(std::string(r->Header("X-Conn").value_or("?")));
-  }
-  EXPECT_EQ(connections.size(), 1u);  // all 30 streams on one TCP connection
+  EXPECT_EQ(ConcurrentHttp2Connections(**client, Url("/hello.txt")), 1u);  // all 30 streams on one
 }
 
 TEST_F(TlsNginx, CleartextHttp2WithPriorKnowledgeMultiplexes) {
   auto client = Client::Create({.max_connections_per_host = 1, .http2_cleartext = true});
   ASSERT_TRUE(client) << client.error();
-  std::vector<std::future<Result<Response>>> fs;
-  for (int i = 0; i < 30; ++i) fs.push_back((*client)->SendAsync(Request::Get(H2cUrl("/hello.txt"))));
-  std::set<std::string> connections;
-  for (auto& f : fs) {
-    auto r = f.get();
-    ASSERT_TRUE(r) << r.error();
-    EXPECT_EQ(r->status, 200);
-    EXPECT_EQ(r->body, "hello over tls");
-    EXPECT_EQ(r->http_version, "2");
-    connections.insert(std::string(r->Header("X-Conn").value_or("?")));
-  }
+  const size_t connections = ConcurrentHttp2Connections(**client, H2cUrl("/hello.txt"));
   if (curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000) {
-    EXPECT_EQ(connections.size(), 1u);  // all 30 streams on one TCP connection
+    EXPECT_EQ(connections, 1u);  // all 30 streams on one TCP connection
   } else {
     // libcurl 7.88 cannot reuse h2c connections (curl #10634): the client opens one per request.
-    EXPECT_EQ(connections.size(), 30u);
+    EXPECT_EQ(connections, 30u);
   }
 
   // A body goes up as DATA frames.
