@@ -695,8 +695,8 @@ class Logger {
   /// The logging call behind the macros. Use the macros (they check the level first and keep
   /// the call-site metadata in static storage).
   template <class... A>
-  void Log(Level level, const detail::Site& site, detail::FmtFor<A...> /*checked at compile time*/,
-           const A&... args) {
+  [[gnu::always_inline]] void Log(Level level, const detail::Site& site,
+                                   detail::FmtFor<A...> /*checked at compile time*/, const A&... args) {
     LogImpl<false>(level, site, {}, args...);
   }
 
@@ -711,11 +711,13 @@ class Logger {
  private:
   friend class ContextLogger;
   // kCtx: `ctx` (a ContextLogger's encoded fields) is copied into the record after the header.
-  // The inlined fast path makes no call (so it saves no registers): a thread already attached,
-  // a record that fits the queue's limit and the ring's space before its end. Anything else —
-  // the thread's first call, huge strings, a wrap, a full queue — goes to LogSlow.
+  // The fast path is always inlined (in a caller with many log calls the compiler would otherwise
+  // call one out-of-line copy) and makes no call (so it saves no registers): a thread already
+  // attached, a record that fits the queue's limit and the ring's space before its end. Anything
+  // else — the thread's first call, huge strings, a wrap, a full queue — goes to LogSlow.
   template <bool kCtx, class... A>
-  void LogImpl(Level level, const detail::Site& site, [[maybe_unused]] std::string_view ctx, const A&... args) {
+  [[gnu::always_inline]] void LogImpl(Level level, const detail::Site& site, [[maybe_unused]] std::string_view ctx,
+                                       const A&... args) {
     static_assert(sizeof...(A) <= detail::kMaxArgs, "too many arguments in one log call");
     static_assert(detail::KvAreTrailing<A...>(), "kv() fields must follow all positional arguments");
     if (detail::tls_cache.logger_id == id_) [[likely]] {
@@ -752,7 +754,8 @@ class Logger {
   }
 
   template <bool kCtx, class... A>
-  static size_t RecordSize(detail::EncodeState& st, [[maybe_unused]] std::string_view ctx, const A&... args) {
+  [[gnu::always_inline]] static size_t RecordSize(detail::EncodeState& st, [[maybe_unused]] std::string_view ctx,
+                                                  const A&... args) {
     constexpr size_t kFixed = sizeof(detail::RecordHeader) + (kCtx ? sizeof(uint32_t) : 0);
     const size_t fixed = kFixed + (kCtx ? ctx.size() : 0);
     return detail::Aligned8(fixed + (size_t{0} + ... + detail::Codec<std::decay_t<A>>::Size(args, st)));
@@ -760,8 +763,9 @@ class Logger {
 
   // Writes the record into the `n` reserved bytes at `p` and publishes it.
   template <bool kCtx, class... A>
-  void WriteRecord(detail::ThreadQueue* q, char* p, size_t n, detail::EncodeState& st, Level level,
-                   const detail::Site& site, [[maybe_unused]] std::string_view ctx, const A&... args) {
+  [[gnu::always_inline]] void WriteRecord(detail::ThreadQueue* q, char* p, size_t n, detail::EncodeState& st,
+                                           Level level, const detail::Site& site,
+                                           [[maybe_unused]] std::string_view ctx, const A&... args) {
     detail::ByteRing* ring = q->ring;
     // The timestamp is taken once the space is ours, so a producer that waited for room does not
     // carry an old timestamp into the queue (the backend merges queues by it).
@@ -835,8 +839,8 @@ class ContextLogger {
   bool ShouldLog(Level level) const noexcept { return logger_->ShouldLog(level); }
   /// The call behind the macros, as Logger::Log.
   template <class... A>
-  void Log(Level level, const detail::Site& site, detail::FmtFor<A...> /*checked at compile time*/,
-           const A&... args) const {
+  [[gnu::always_inline]] void Log(Level level, const detail::Site& site,
+                                   detail::FmtFor<A...> /*checked at compile time*/, const A&... args) const {
     logger_->LogImpl<true>(level, site, ctx_, args...);
   }
   Logger& logger() const noexcept { return *logger_; }
