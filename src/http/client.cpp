@@ -27,6 +27,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "ascii.h"
 #include "curl_error.h"
 
 namespace esper::http {
@@ -54,7 +55,7 @@ bool IsValidHeaderName(std::string_view name) {
   if (name.empty()) return false;
   // RFC 9110 token characters.
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+    return detail::IsAsciiAlnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
   });
 }
 bool IsValidHeaderValue(std::string_view v) {
@@ -69,8 +70,7 @@ std::string RedactDebugLine(std::string_view line) {
                                                       "api-key", "apikey", "password", "signature"};
   size_t colon = line.find(':');
   if (colon != std::string_view::npos && line.substr(0, colon).find(' ') == std::string_view::npos) {
-    std::string name(line.substr(0, colon));
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    const std::string name = detail::AsciiLowerCopy(line.substr(0, colon));
     for (auto w : kSecretWords) {
       if (name.find(w) != std::string::npos) return fmt::format("{}: ***", line.substr(0, colon));
     }
@@ -341,9 +341,8 @@ class Client::Impl {
     for (const auto& [key, h] : hosts_) {
       HostStats s = h->stats;
       s.retries_denied = h->budget->stats().retries_denied;
-      s.breaker_state = h->breaker ? std::string(resilience::BreakerStateName(h->breaker->state())) : "disabled";
-      std::transform(s.breaker_state.begin(), s.breaker_state.end(), s.breaker_state.begin(),
-                     [](unsigned char c) { return std::tolower(c); });
+      s.breaker_state = h->breaker ? detail::AsciiLowerCopy(resilience::BreakerStateName(h->breaker->state()))
+                                   : "disabled";
       out.emplace(key, std::move(s));
     }
     return out;
@@ -355,9 +354,7 @@ class Client::Impl {
     std::lock_guard hl(hosts_mu_);
     auto it = hosts_.find(*key);
     if (it == hosts_.end() || !it->second->breaker) return "disabled";
-    std::string s(resilience::BreakerStateName(it->second->breaker->state()));
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
+    return detail::AsciiLowerCopy(resilience::BreakerStateName(it->second->breaker->state()));
   }
 
   int in_flight() const { return in_flight_.load(std::memory_order_acquire); }
@@ -640,7 +637,7 @@ class Client::Impl {
   // the per-transfer state when the handle is added again.
   static uint32_t EasyShape(const Transfer& t) {
     return static_cast<uint32_t>(t.req.method) << 8 | static_cast<uint32_t>(t.req.body.kind()) << 1 |
-           (t.url.compare(0, 8, "https://") == 0 ? 1u : 0u);
+           (detail::IsHttpsUrl(t.url) ? 1u : 0u);
   }
 
   CURL* AcquireEasy(uint32_t shape) {
@@ -815,7 +812,7 @@ class Client::Impl {
                      !options_.http2                ? CURL_HTTP_VERSION_1_1
                      : options_.http2_cleartext     ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
                                                     : CURL_HTTP_VERSION_2TLS);
-    const bool https = t->url.compare(0, 8, "https://") == 0;
+    const bool https = detail::IsHttpsUrl(t->url);
     // Explicit values (empty = none) stop curl's per-request environment lookup.
     curl_easy_setopt(e, CURLOPT_PROXY, (https ? proxy_env_.https : proxy_env_.http).c_str());
     curl_easy_setopt(e, CURLOPT_NOPROXY, proxy_env_.no_proxy.c_str());
