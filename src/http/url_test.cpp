@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "ascii.h"
+
 namespace esper::http {
 namespace {
 
@@ -83,6 +85,17 @@ TEST(HostKey, FastPathAgreesWithCurlOrDefersToIt) {
   EXPECT_FALSE(detail::HostKeyFast("http://127.1/"));
   EXPECT_FALSE(detail::HostKeyFast("http://user:pw@h:9/"));
   EXPECT_FALSE(HostKey("http://h/a b"));  // deferred to curl, which rejects it
+}
+
+TEST(AsciiHelpers, AreLocaleFreeAndCaseInsensitive) {
+  EXPECT_TRUE(detail::IEquals("Content-Type", "content-type"));
+  EXPECT_FALSE(detail::IEquals("Content-Type", "content-typ"));
+  EXPECT_FALSE(detail::IEquals("\xc9", "\xe9"));  // not ASCII letters: compared as bytes
+  EXPECT_EQ(detail::AsciiLowerCopy("HALF_OPEN"), "half_open");
+  EXPECT_TRUE(detail::IsHttpsUrl("https://h/"));
+  EXPECT_TRUE(detail::IsHttpsUrl("HTTPS://h/"));
+  EXPECT_FALSE(detail::IsHttpsUrl("http://h/"));
+  EXPECT_FALSE(detail::IsHttpsUrl("https:/"));
 }
 
 TEST(RedactUrl, HidesPasswordsAndSignatures) {
