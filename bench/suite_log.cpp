@@ -405,11 +405,6 @@ Status RunLogSuite(Context& ctx) {
                   fmt::format("{} records dropped and counted", drop->dropped)));
   }
 
-  // Let the overload phase's file writes settle (writeback competes for the 2 vCPUs and made the
-  // first latency case read up to 2x slower than the same case later in the run).
-  ::sync();
-  std::this_thread::sleep_for(std::chrono::seconds(1));
-
   // 2. front-end latency, ours and spdlog async, same harness
   for (int threads : {1, 2}) {
     double pos_p50 = 0, kv_p50 = 0, named_p50 = 0, bound_p50 = 0;
