@@ -3,7 +3,9 @@
 // A call site costs tens of nanoseconds: the level is checked before any argument is evaluated;
 // the arguments are copied as binary into a lock-free queue owned by the calling thread; one
 // backend thread (owned by the Logger) merges the per-thread queues in timestamp order, formats
-// the records with {fmt} and writes them to the sinks in batches.
+// the records with {fmt} and writes them to the sinks in batches. Per-thread order is always
+// kept; for strict order of causally related calls across threads set
+// Options::causal_timestamps (see docs/log.md, Ordering).
 //
 // Example:
 //   #include "esper/log/logger.h"
