@@ -25,7 +25,4 @@ inline std::string AsciiLowerCopy(std::string_view s) {
   return out;
 }
 
-/// Whether `url` starts with "https://" in any case.
-inline bool IsHttpsUrl(std::string_view url) { return url.size() >= 8 && IEquals(url.substr(0, 8), "https://"); }
-
 }  // namespace esper::http::detail

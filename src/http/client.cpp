@@ -100,6 +100,7 @@ struct Transfer {
   std::string redacted_url;  // for messages
   std::string host_name;
   long port = 0;
+  bool https = false;  // the scheme, from the normalised host key
   std::string_view method;
   HostState* host = nullptr;
   std::optional<RetryPolicy> own_policy;  // when CallOptions::max_attempts overrides
@@ -180,10 +181,7 @@ class Client::Impl {
     multi_ = curl_multi_init();
     if (!multi_) return Error::ResourceExhausted("curl_multi_init failed");
     for (int has_body = 0; has_body < 2; ++has_body) {
-      curl_slist*& list = shared_headers_[has_body];
-      bool ok = true;
-      for (const auto& [k, v] : options_.default_headers) ok = ok && AppendHeader(list, HeaderLine(k, v));
-      if (!ok || !AppendFixedHeaders(list, {}, has_body != 0)) {
+      if (!BuildHeaderList({}, {}, has_body != 0, shared_headers_[has_body])) {
         return Error::ResourceExhausted("curl_slist_append: out of memory");
       }
     }
@@ -370,29 +368,43 @@ class Client::Impl {
   static std::string HeaderLine(std::string_view k, std::string_view v) {
     return v.empty() ? fmt::format("{};", k) : fmt::format("{}: {}", k, v);
   }
-  // Appends `line`. Out of memory: frees the list, leaves it null and returns false.
+  // Appends `line`. Out of memory: frees the list, leaves it null and returns false (appending
+  // to a null list after that would only start a new one; callers stop at the first false).
   static bool AppendHeader(curl_slist*& list, const std::string& line) {
     curl_slist* n = curl_slist_append(list, line.c_str());
     if (!n) curl_slist_free_all(list);
     list = n;
     return n != nullptr;
   }
-  // After the caller's headers: User-Agent (a header line rather than CURLOPT_USERAGENT, which
-  // curl would format anew for every request) unless one is given, and for requests with a body
-  // no "Expect: 100-continue" round trip and no made-up form Content-Type. false: out of memory
-  // (the list is freed).
-  bool AppendFixedHeaders(curl_slist*& list, const Headers& request_headers, bool has_body) const {
+  // The request's header list (headers and trace context already validated): the defaults it
+  // does not override, its own headers, traceparent/tracestate, then User-Agent (a header line
+  // rather than CURLOPT_USERAGENT, which curl would format anew for every request) unless one is
+  // given, and for requests with a body no "Expect: 100-continue" round trip and no made-up form
+  // Content-Type. `out` may be null (nothing to send). false: out of memory (nothing allocated).
+  bool BuildHeaderList(const Headers& request_headers, const CallOptions& co, bool has_body,
+                       curl_slist*& out) const {
+    curl_slist* list = nullptr;
+    bool ok = true;
+    for (const auto& [k, v] : options_.default_headers) {
+      if (!FindHeader(request_headers, k)) ok = ok && AppendHeader(list, HeaderLine(k, v));
+    }
+    for (const auto& [k, v] : request_headers) ok = ok && AppendHeader(list, HeaderLine(k, v));
+    if (!co.traceparent.empty() && !FindHeader(request_headers, "traceparent")) {
+      ok = ok && AppendHeader(list, HeaderLine("traceparent", co.traceparent));
+      if (!co.tracestate.empty()) ok = ok && AppendHeader(list, HeaderLine("tracestate", co.tracestate));
+    }
     if (!options_.user_agent.empty() && !FindHeader(request_headers, "User-Agent") &&
         !FindHeader(options_.default_headers, "User-Agent")) {
-      if (!AppendHeader(list, "User-Agent: " + options_.user_agent)) return false;
+      ok = ok && AppendHeader(list, "User-Agent: " + options_.user_agent);
     }
     if (has_body) {
-      if (!AppendHeader(list, "Expect:")) return false;
+      ok = ok && AppendHeader(list, "Expect:");
       if (!FindHeader(request_headers, "Content-Type") && !FindHeader(options_.default_headers, "Content-Type")) {
-        if (!AppendHeader(list, "Content-Type:")) return false;
+        ok = ok && AppendHeader(list, "Content-Type:");
       }
     }
-    return true;
+    out = list;
+    return ok;
   }
 
   // Validates the request and fills the Transfer (caller's thread).
@@ -409,6 +421,7 @@ class Client::Impl {
       size_t c = key.rfind(':');
       t.host_name = key.substr(s + 3, c - s - 3);
       t.port = std::strtol(key.c_str() + c + 1, nullptr, 10);
+      t.https = key.compare(0, s, "https") == 0;
     }
     if (r.method == Method::kHead && r.body.kind() != Body::Kind::kNone) {
       return Error::InvalidArgument(fmt::format("HEAD {}: a HEAD request cannot carry a body", t.redacted_url));
@@ -440,43 +453,20 @@ class Client::Impl {
     // Headers: defaults not overridden, then the request's, then ours. A request with no headers
     // of its own (the common case) shares a list built once at Create.
     const bool has_body = HasBody(r);
+    for (const auto& [k, v] : r.headers) {  // the defaults were validated by Create()
+      if (!IsValidHeaderName(k)) {
+        return Error::InvalidArgument(fmt::format("{} {}: invalid header name '{}'", t.method, t.redacted_url, k));
+      }
+      if (!IsValidHeaderValue(v)) {
+        return Error::InvalidArgument(fmt::format(
+            "{} {}: the value of header '{}' contains CR, LF or NUL", t.method, t.redacted_url, k));
+      }
+    }
     if (r.headers.empty() && co.traceparent.empty()) {
       t.header_list = shared_headers_[has_body ? 1 : 0];
       t.owns_header_list = false;
-    } else {
-      curl_slist* list = nullptr;
-      auto add = [&](std::string_view k, std::string_view v) -> Status {
-        if (!IsValidHeaderName(k)) {
-          return Error::InvalidArgument(fmt::format("{} {}: invalid header name '{}'", t.method, t.redacted_url, k));
-        }
-        if (!IsValidHeaderValue(v)) {
-          return Error::InvalidArgument(fmt::format(
-              "{} {}: the value of header '{}' contains CR, LF or NUL", t.method, t.redacted_url, k));
-        }
-        if (!AppendHeader(list, HeaderLine(k, v))) return Error::ResourceExhausted("curl_slist_append: out of memory");
-        return OkStatus();
-      };
-      auto fail = [&](Status s) {
-        curl_slist_free_all(list);
-        return s;
-      };
-      for (const auto& [k, v] : options_.default_headers) {
-        if (FindHeader(r.headers, k)) continue;
-        if (auto s = add(k, v); !s) return fail(s);
-      }
-      for (const auto& [k, v] : r.headers) {
-        if (auto s = add(k, v); !s) return fail(s);
-      }
-      if (!co.traceparent.empty() && !FindHeader(r.headers, "traceparent")) {
-        if (auto s = add("traceparent", co.traceparent); !s) return fail(s);
-        if (!co.tracestate.empty()) {
-          if (auto s = add("tracestate", co.tracestate); !s) return fail(s);
-        }
-      }
-      if (!AppendFixedHeaders(list, r.headers, has_body)) {
-        return Error::ResourceExhausted("curl_slist_append: out of memory");
-      }
-      t.header_list = list;
+    } else if (!BuildHeaderList(r.headers, co, has_body, t.header_list)) {
+      return Error::ResourceExhausted("curl_slist_append: out of memory");
     }
 
     t.host = GetHost(key);
@@ -637,7 +627,7 @@ class Client::Impl {
   // the per-transfer state when the handle is added again.
   static uint32_t EasyShape(const Transfer& t) {
     return static_cast<uint32_t>(t.req.method) << 8 | static_cast<uint32_t>(t.req.body.kind()) << 1 |
-           (detail::IsHttpsUrl(t.url) ? 1u : 0u);
+           (t.https ? 1u : 0u);
   }
 
   CURL* AcquireEasy(uint32_t shape) {
@@ -812,7 +802,7 @@ class Client::Impl {
                      !options_.http2                ? CURL_HTTP_VERSION_1_1
                      : options_.http2_cleartext     ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
                                                     : CURL_HTTP_VERSION_2TLS);
-    const bool https = detail::IsHttpsUrl(t->url);
+    const bool https = t->https;
     // Explicit values (empty = none) stop curl's per-request environment lookup.
     curl_easy_setopt(e, CURLOPT_PROXY, (https ? proxy_env_.https : proxy_env_.http).c_str());
     curl_easy_setopt(e, CURLOPT_NOPROXY, proxy_env_.no_proxy.c_str());

@@ -52,6 +52,8 @@ TEST(ResolveUrl, JoinsWithOneSlash) {
 TEST(HostKey, NormalisesSchemeHostPort) {
   EXPECT_EQ(*HostKey("http://Example.COM/x"), "http://example.com:80");
   EXPECT_EQ(*HostKey("https://example.com/x?y"), "https://example.com:443");
+  // The client takes the scheme (https or not: TLS, proxy variable) from this key.
+  EXPECT_EQ(*HostKey("HTTPS://example.com/"), "https://example.com:443");
   EXPECT_EQ(*HostKey("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
   EXPECT_EQ(*HostKey("http://user:pw@h:9/"), "http://h:9");
   auto ftp = HostKey("ftp://h/x");
@@ -92,10 +94,6 @@ TEST(AsciiHelpers, AreLocaleFreeAndCaseInsensitive) {
   EXPECT_FALSE(detail::IEquals("Content-Type", "content-typ"));
   EXPECT_FALSE(detail::IEquals("\xc9", "\xe9"));  // not ASCII letters: compared as bytes
   EXPECT_EQ(detail::AsciiLowerCopy("HALF_OPEN"), "half_open");
-  EXPECT_TRUE(detail::IsHttpsUrl("https://h/"));
-  EXPECT_TRUE(detail::IsHttpsUrl("HTTPS://h/"));
-  EXPECT_FALSE(detail::IsHttpsUrl("http://h/"));
-  EXPECT_FALSE(detail::IsHttpsUrl("https:/"));
 }
 
 TEST(RedactUrl, HidesPasswordsAndSignatures) {
