@@ -447,7 +447,7 @@ void LoggerCore::Process(const char* p) {
     args += sizeof len + len;
   }
   try {
-    h.decode(args, format, ds_);
+    h.site->decode(args, format, ds_);
   } catch (const std::exception& e) {
     ds_.message.clear();
     fmt::format_to(fmt::appender(ds_.message), "<format error: {}> {}", e.what(), h.site->format);

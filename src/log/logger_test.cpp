@@ -413,10 +413,12 @@ TEST(LoggerTest, DropModeCountsExactlyAndNeverDropsErrors) {
   });
   while (!at_error) std::this_thread::yield();
   EXPECT_FALSE(error_done.load()) << "an ERROR record went through a full queue without waiting";
-  // "first" took bytes [0, 32) (consumed, but the ring does not wrap over it until the end is
-  // used); each "spam {}" record is 32 (header) + 4 (int) → 40 bytes: (4096 - 32) / 40 = 101 fit,
-  // and the 102nd would need to wrap onto the space still behind the read position.
-  const uint64_t kFit = (4096 - 32) / 40;
+  // "first" took bytes [0, 24) (consumed, but the ring does not wrap over it until the end is
+  // used); each "spam {}" record is 24 (header) + 4 (int) → 32 bytes: (4096 - 24) / 32 = 127 fit,
+  // and the 128th would need to wrap onto the space still behind the read position.
+  constexpr uint64_t kHeader = sizeof(esper::log::detail::RecordHeader);
+  static_assert(kHeader == 24);
+  const uint64_t kFit = (4096 - kHeader) / detail::Aligned8(kHeader + sizeof(int));
   EXPECT_EQ((*logger)->get_stats().dropped, kSpam - kFit);
   gate->Open();
   producer.join();

@@ -148,11 +148,16 @@ struct Stats {
 
 namespace detail {
 
+struct DecodeSink;
+using DecodeFn = void (*)(const char* args, const char* format, DecodeSink& out);
+
+// A call site's static metadata (made by the logging macros): records carry only its address.
 struct Site {
   const char* format;
   const char* file;
   uint32_t line;
   bool named = false;  // the format uses named placeholders: "{layer_id}"
+  DecodeFn decode;     // decodes and formats this call's argument types (DecoderFor)
 };
 
 // ---- named placeholders: "loaded {layer} in {ms:.1f} ms" ----
@@ -243,9 +248,6 @@ struct CheckedFormat {
   }
 };
 
-struct DecodeSink;
-using DecodeFn = void (*)(const char* args, const char* format, DecodeSink& out);
-
 inline constexpr uint8_t kRecordHasContext = 1;  // RecordHeader::flags: a ContextLogger's fields follow
 inline constexpr size_t kMaxContextBytes = 1024;  // encoded fields of one ContextLogger
 
@@ -260,12 +262,10 @@ struct RecordHeader {
   uint8_t flags;
   uint16_t reserved;
   uint64_t ticks;
-  const Site* site;
-  DecodeFn decode;
+  const Site* site;  // format, file:line and the decoder of the arguments that follow
 };
-static_assert(sizeof(RecordHeader) == 32 && offsetof(RecordHeader, level) == 4 &&
-              offsetof(RecordHeader, ticks) == 8 && offsetof(RecordHeader, site) == 16 &&
-              offsetof(RecordHeader, decode) == 24);
+static_assert(sizeof(RecordHeader) == 24 && offsetof(RecordHeader, level) == 4 &&
+              offsetof(RecordHeader, ticks) == 8 && offsetof(RecordHeader, site) == 16);
 
 /// One producer thread's queue for one logger.
 struct ThreadQueue {
@@ -649,6 +649,15 @@ void DecodeArgs([[maybe_unused]] const char* r, const char* format, DecodeSink& 
   AddFields<P>(out, vals, std::make_index_sequence<sizeof...(A) - P>{});
 }
 
+/// The decoder for a call's argument types, named unevaluated by the logging macros
+/// (`decltype(DecoderFor(args...))::fn`) so the call site's Site carries it, not every record.
+template <class... A>
+struct Decoder {
+  static constexpr DecodeFn fn = &DecodeArgs<std::decay_t<A>...>;
+};
+template <class... A>
+Decoder<A...> DecoderFor(const A&...);  // declared only
+
 template <class T>
 constexpr size_t Aligned8(T n) { return (static_cast<size_t>(n) + 7) & ~size_t{7}; }
 
@@ -778,12 +787,10 @@ class Logger {
     const uint32_t level_word = static_cast<uint32_t>(level) | (kCtx ? uint32_t{detail::kRecordHasContext} << 8 : 0u);
     const uint64_t ticks = q->causal_ticks ? detail::TicksCausal() : detail::Ticks();
     const detail::Site* site_ptr = &site;
-    const detail::DecodeFn decode = &detail::DecodeArgs<std::decay_t<A>...>;
     std::memcpy(p + offsetof(detail::RecordHeader, size), &size32, sizeof size32);
     std::memcpy(p + offsetof(detail::RecordHeader, level), &level_word, sizeof level_word);
     std::memcpy(p + offsetof(detail::RecordHeader, ticks), &ticks, sizeof ticks);
     std::memcpy(p + offsetof(detail::RecordHeader, site), &site_ptr, sizeof site_ptr);
-    std::memcpy(p + offsetof(detail::RecordHeader, decode), &decode, sizeof decode);
     [[maybe_unused]] char* w = p + sizeof(detail::RecordHeader);
     if constexpr (kCtx) {  // the bound context, before the arguments: u32 length + bytes
       const auto len = static_cast<uint32_t>(ctx.size());
@@ -879,7 +886,8 @@ inline ContextLogger Deref(ContextLogger&& l) { return std::move(l); }
     const ::esper::log::Level esper_log_lvl_ = (level_);                                     \
     if (esper_log_l_.ShouldLog(esper_log_lvl_)) {                                            \
       static constexpr ::esper::log::detail::Site esper_log_site_{                           \
-          fmt_, __FILE__, __LINE__, ::esper::log::detail::HasNamedPlaceholders(fmt_)};       \
+          fmt_, __FILE__, __LINE__, ::esper::log::detail::HasNamedPlaceholders(fmt_),        \
+          decltype(::esper::log::detail::DecoderFor(__VA_ARGS__))::fn};                      \
       esper_log_l_.Log(esper_log_lvl_, esper_log_site_, fmt_ __VA_OPT__(, ) __VA_ARGS__);    \
     }                                                                                        \
   } while (0)
