@@ -68,6 +68,7 @@
 
 #include <fmt/format.h>
 
+#include <cassert>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -787,6 +788,8 @@ class Logger {
     const uint32_t level_word = static_cast<uint32_t>(level) | (kCtx ? uint32_t{detail::kRecordHasContext} << 8 : 0u);
     const uint64_t ticks = q->causal_ticks ? detail::TicksCausal() : detail::Ticks();
     const detail::Site* site_ptr = &site;
+    // The macro chose the site's decoder from the same argument expressions.
+    assert(site.decode == &detail::DecodeArgs<std::decay_t<A>...>);
     std::memcpy(p + offsetof(detail::RecordHeader, size), &size32, sizeof size32);
     std::memcpy(p + offsetof(detail::RecordHeader, level), &level_word, sizeof level_word);
     std::memcpy(p + offsetof(detail::RecordHeader, ticks), &ticks, sizeof ticks);
