@@ -7,17 +7,26 @@
 // flight on one client (one loop thread, pool of N connections), each completion submitting the
 // next, for D seconds. wrk runs with -t1 -cN -dD (one thread, N keep-alive connections) against
 // the same URL. Both share the machine with nginx; the ratio is what matters.
+//
+// A third loop measures libcurl alone: the same closed loop written directly on a curl multi
+// handle (epoll + curl_multi_socket_action, one reused easy handle per slot, body appended to a
+// string) with none of our client around it. It is the ceiling for any client built on this
+// libcurl, so the rows against it show what our layer costs, and the rows against wrk what
+// libcurl costs.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <chrono>
@@ -215,6 +224,138 @@ Result<Throughput> OurRequestsPerSecond(const std::string& url, int n, std::chro
                     .cpu_us_per_request = (c1 - c0) * 1e6 / reqs};
 }
 
+// libcurl alone (see the top of the file): N easy handles kept in flight on one multi handle,
+// each re-added when it completes, driven by epoll and curl_multi_socket_action like our loop.
+Result<Throughput> BareCurlRequestsPerSecond(const std::string& url, int n, std::chrono::milliseconds duration) {
+  struct Loop {
+    int epoll_fd = -1;
+    // curl's timer is one-shot: armed by the timer callback, disarmed once it has run (a loop
+    // that keeps waiting 0 ms on an old value busy-polls).
+    bool timer_armed = false;
+    SteadyClock::time_point timer_at;
+    CURLM* multi = nullptr;
+    std::vector<CURL*> easies;
+    ~Loop() {
+      for (CURL* e : easies) {
+        curl_multi_remove_handle(multi, e);
+        curl_easy_cleanup(e);
+      }
+      if (multi) curl_multi_cleanup(multi);
+      if (epoll_fd >= 0) close(epoll_fd);
+    }
+  } loop;
+  struct Slot {
+    std::string body;
+  };
+  loop.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  loop.multi = curl_multi_init();
+  if (loop.epoll_fd < 0 || !loop.multi) return Error::ResourceExhausted("bare libcurl loop: epoll or multi handle");
+  auto on_socket = [](CURL*, curl_socket_t s, int what, void* user, void*) -> int {
+    auto* l = static_cast<Loop*>(user);
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(l->epoll_fd, EPOLL_CTL_DEL, s, nullptr);
+      return 0;
+    }
+    epoll_event ev{};
+    ev.data.fd = s;
+    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+    if (epoll_ctl(l->epoll_fd, EPOLL_CTL_MOD, s, &ev) != 0) epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, s, &ev);
+    return 0;
+  };
+  auto on_timer = [](CURLM*, long ms, void* user) -> int {
+    auto* l = static_cast<Loop*>(user);
+    l->timer_armed = ms >= 0;
+    l->timer_at = SteadyClock::now() + std::chrono::milliseconds(ms);
+    return 0;
+  };
+  auto on_write = [](char* p, size_t size, size_t count, void* user) -> size_t {
+    static_cast<Slot*>(user)->body.append(p, size * count);
+    return size * count;
+  };
+  curl_multi_setopt(loop.multi, CURLMOPT_SOCKETFUNCTION, +on_socket);
+  curl_multi_setopt(loop.multi, CURLMOPT_SOCKETDATA, &loop);
+  curl_multi_setopt(loop.multi, CURLMOPT_TIMERFUNCTION, +on_timer);
+  curl_multi_setopt(loop.multi, CURLMOPT_TIMERDATA, &loop);
+  curl_multi_setopt(loop.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(n));
+  std::vector<Slot> slots(static_cast<size_t>(n));
+  for (Slot& slot : slots) {
+    CURL* e = curl_easy_init();
+    if (!e) return Error::ResourceExhausted("bare libcurl loop: easy handle");
+    loop.easies.push_back(e);
+    curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, +on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &slot);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, &slot);
+    curl_multi_add_handle(loop.multi, e);
+  }
+  uint64_t done = 0;
+  uint64_t failed = 0;
+  std::string first_error;
+  int running = 0;
+  const auto start = SteadyClock::now();
+  const auto warm = start + std::min(duration / 5, std::chrono::milliseconds(300));
+  auto t0 = warm;
+  uint64_t d0 = 0;
+  double c0 = 0;
+  bool measuring = false;
+  std::vector<epoll_event> events(512);
+  auto drain = [&] {
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(loop.multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      CURL* e = msg->easy_handle;
+      void* priv = nullptr;
+      curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+      auto* slot = static_cast<Slot*>(priv);
+      long status = 0;
+      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+      if (msg->data.result == CURLE_OK && status == 200 && slot->body.size() == 1024) {
+        ++done;
+      } else if (failed++ == 0) {
+        first_error = msg->data.result != CURLE_OK ? curl_easy_strerror(msg->data.result) : fmt::format("status {}", status);
+      }
+      slot->body.clear();
+      curl_multi_remove_handle(loop.multi, e);
+      curl_multi_add_handle(loop.multi, e);
+    }
+  };
+  for (;;) {
+    const auto now = SteadyClock::now();
+    if (!measuring && now >= warm) {
+      measuring = true;
+      t0 = now;
+      d0 = done;
+      c0 = CpuSeconds(RUSAGE_SELF);
+    } else if (measuring && now - t0 >= duration) {
+      if (failed > 0) return Error::Internal(fmt::format("{} bare libcurl requests failed; first: {}", failed, first_error));
+      const double reqs = static_cast<double>(std::max<uint64_t>(1, done - d0));
+      return Throughput{.rps = reqs / std::chrono::duration<double>(now - t0).count(),
+                        .cpu_us_per_request = (CpuSeconds(RUSAGE_SELF) - c0) * 1e6 / reqs};
+    }
+    if (now - start > duration + 10s) return Error::Internal("bare libcurl loop did not finish");
+    // Re-added handles arm the timer at 0: run it before sleeping, as our client does.
+    if (loop.timer_armed && now >= loop.timer_at) {
+      loop.timer_armed = false;
+      curl_multi_socket_action(loop.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+      drain();
+      continue;
+    }
+    long wait_ms = 100;
+    if (loop.timer_armed) {
+      wait_ms = std::clamp<long>(std::chrono::ceil<std::chrono::milliseconds>(loop.timer_at - now).count(), 0, 100);
+    }
+    int k = epoll_wait(loop.epoll_fd, events.data(), static_cast<int>(events.size()), static_cast<int>(wait_ms));
+    for (int i = 0; i < k; ++i) {
+      const uint32_t ev = events[static_cast<size_t>(i)].events;
+      int flags = ((ev & EPOLLIN) ? CURL_CSELECT_IN : 0) | ((ev & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+                  ((ev & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+      curl_multi_socket_action(loop.multi, events[static_cast<size_t>(i)].data.fd, flags, &running);
+    }
+    drain();
+  }
+}
+
 // wrk -t1 -cN -dD; Requests/sec and wrk's CPU per request (its rusage as a reaped child).
 Result<Throughput> WrkRequestsPerSecond(const std::string& wrk, const std::string& url, int n,
                                         std::chrono::milliseconds duration) {
@@ -360,6 +501,8 @@ Status RunHttpSuite(Context& ctx) {
     for (int n : levels) {
       ctx.Progress(fmt::format("esper::http::Client, {} in flight", n));
       ESPER_ASSIGN_OR_RETURN(Throughput ours, OurRequestsPerSecond(nginx.Url(), n, duration));
+      ctx.Progress(fmt::format("libcurl multi alone, {} in flight", n));
+      auto bare = BareCurlRequestsPerSecond(nginx.Url(), n, duration);
       std::optional<double> peer;
       std::optional<double> peer_cpu;
       std::string note;
@@ -388,6 +531,26 @@ Status RunHttpSuite(Context& ctx) {
                   .note = n == 1 ? "user+system CPU of the whole process per completed request (getrusage); "
                                    "unlike req/s it does not depend on how busy the machine is"
                                  : ""});
+      std::string bare_note;
+      if (!bare) {
+        bare_note = "libcurl alone failed: " + bare.error().message();
+      } else if (peer) {
+        bare_note = fmt::format("libcurl alone reached {:.2f}x wrk in this run", bare->rps / *peer);
+        if (n == 64 && note.empty()) note = bare_note + "; any client on this libcurl is bounded by it";
+      }
+      for (bool cpu : {false, true}) {
+        ctx.Add(Row{.part = "http",
+                    .metric = cpu ? "CPU per request, vs libcurl alone" : "throughput, vs libcurl alone",
+                    .case_name = fmt::format("GET 1 KiB from nginx, {} in flight", n),
+                    .unit = cpu ? "us" : "req/s",
+                    .value = cpu ? ours.cpu_us_per_request : ours.rps,
+                    .lower_is_better = cpu,
+                    .peer = "libcurl multi alone",
+                    .peer_value = bare ? std::optional<double>(cpu ? bare->cpu_us_per_request : bare->rps) : std::nullopt,
+                    .target = "",
+                    .pass = std::nullopt,
+                    .note = cpu ? "" : bare_note});
+      }
       add_row(n, ours.rps, peer, std::move(note));
     }
   }
