@@ -433,6 +433,7 @@ void LoggerCore::Process(const char* p) {
   ds_.Clear();
   const char* format = h.site->format;
   ds_.names = nullptr;
+  ds_.site_keys = (h.flags & kRecordKeysInSite) ? h.site->keys : nullptr;
   if (h.site->named) {
     const NamedPlan& plan = PlanFor(h.site);
     format = plan.positional.c_str();

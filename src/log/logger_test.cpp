@@ -565,6 +565,71 @@ TEST(LoggerTest, EnvironmentLevelAndValidation) {
   EXPECT_FALSE(Logger::Create({.sinks = {{.sink = nullptr}}}));
 }
 
+// kv() keys are kept by the call site (set by its first call), so a record whose keys are the
+// site's carries only the values: a kv() field costs the queue what a positional argument does.
+TEST(LoggerTest, KvKeysKeptByTheSiteCostNoQueueBytes) {
+  auto gate = std::make_shared<GateSink>();
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = gate, .format = Format::kJson}},
+                                .queue_bytes = 1 << 16, .batch_bytes = 1});
+  ASSERT_TRUE(logger);
+  ESPER_LOG_INFO(logger, "first");
+  gate->WaitEntered();  // the backend is held inside Write(): what follows stays queued
+  const uint64_t before = (*logger)->get_stats().queue_bytes;
+  for (int i = 0; i < 10; ++i) ESPER_LOG_INFO(logger, "p {} {}", i, 0.5);
+  const uint64_t positional = (*logger)->get_stats().queue_bytes - before;
+  for (int i = 0; i < 10; ++i) ESPER_LOG_INFO(logger, "k", kv("index", i), kv("half", 0.5));
+  const uint64_t keyed = (*logger)->get_stats().queue_bytes - before - positional;
+  EXPECT_EQ(keyed, positional);  // 24-byte header + int + double, no key addresses
+  gate->Open();
+  ASSERT_TRUE((*logger)->Flush());
+  auto lines = gate->lines();
+  ASSERT_EQ(lines.size(), 21u);
+  EXPECT_NE(lines[11].find("\"msg\":\"k\",\"index\":0,\"half\":0.5"), std::string::npos) << lines[11];
+  EXPECT_NE(lines[20].find("\"index\":9,\"half\":0.5"), std::string::npos) << lines[20];
+}
+
+// A site whose key changes from call to call (a char array chosen at run time) still prints the
+// key of each call: calls whose key is not the site's carry it in the record. And many threads
+// reaching a new site at once agree on the one key it keeps.
+TEST(LoggerTest, KvKeysThatDifferFromTheSitesAreCarriedByTheRecord) {
+  Fixture f({}, Format::kLogfmt);
+  static const char kAlpha[] = "alpha";
+  static const char kBravo[] = "bravo";
+  std::vector<std::thread> threads;
+  std::atomic<int> ready{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      ready.fetch_add(1);
+      while (ready.load() < 4) std::this_thread::yield();
+      for (int i = 0; i < 100; ++i) {
+        ESPER_LOG_INFO(f.logger, "m", kv((i + t) % 2 ? kAlpha : kBravo, i), kv("t", t));
+        ESPER_LOG_INFO(f.logger, "same", kv("n", i), kv("t", t));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(f.logger->Flush());
+  std::map<std::string, int> counts;
+  for (const std::string& l : f.mem->lines()) {
+    for (const char* key : {"alpha=", "bravo=", "n="}) {
+      if (l.find(std::string(" ") + key) != std::string::npos) ++counts[key];
+    }
+    // Each line's key matches the parity its value was logged with.
+    if (size_t p = l.find(" alpha="); p != std::string::npos) {
+      const int i = std::stoi(l.substr(p + 7));
+      const int t = std::stoi(l.substr(l.find(" t=") + 3));
+      EXPECT_EQ((i + t) % 2, 1) << l;
+    } else if (size_t q = l.find(" bravo="); q != std::string::npos) {
+      const int i = std::stoi(l.substr(q + 7));
+      const int t = std::stoi(l.substr(l.find(" t=") + 3));
+      EXPECT_EQ((i + t) % 2, 0) << l;
+    }
+  }
+  EXPECT_EQ(counts["alpha="], 200);
+  EXPECT_EQ(counts["bravo="], 200);
+  EXPECT_EQ(counts["n="], 400);
+}
+
 TEST(LoggerTest, SeveralLoggersOnOneThread) {
   auto m1 = std::make_shared<MemorySink>(), m2 = std::make_shared<MemorySink>();
   auto a = Logger::Create({.name = "a", .level_from_env = false, .sinks = {{.sink = m1}}});

@@ -26,8 +26,8 @@
 //  * The format string must be a string literal; it is checked at compile time against the
 //    positional arguments ({fmt} syntax).
 //  * Structured fields: `kv("key", value)` arguments, after all positional ones. The key must be
-//    a string literal (it is kept by pointer). They become JSON keys, logfmt pairs, or a
-//    "[k=v …]" suffix in text.
+//    a string literal (it is kept by pointer, by the call site, so the queue holds only the
+//    value). They become JSON keys, logfmt pairs, or a "[k=v …]" suffix in text.
 //  * Named placeholders: ESPER_LOG_INFO(l, "loaded {layer} in {ms:.1f} ms", name, elapsed) writes
 //    "loaded conv1 in 12.3 ms" and the fields layer="conv1", ms=12.25 (full value; the spec only
 //    shapes the message). When one placeholder is named all must be, one per positional
@@ -159,6 +159,10 @@ struct Site {
   uint32_t line;
   bool named = false;  // the format uses named placeholders: "{layer_id}"
   DecodeFn decode;     // decodes and formats this call's argument types (DecoderFor)
+  // The site's kv() keys, one slot per kv() argument (null for a site without kv()): set by the
+  // site's first call, so records whose keys match leave them out (RecordHeader flag
+  // kRecordKeysInSite) and a kv() field costs the queue only its value.
+  std::atomic<const char*>* keys = nullptr;
 };
 
 // ---- named placeholders: "loaded {layer} in {ms:.1f} ms" ----
@@ -250,6 +254,7 @@ struct CheckedFormat {
 };
 
 inline constexpr uint8_t kRecordHasContext = 1;  // RecordHeader::flags: a ContextLogger's fields follow
+inline constexpr uint8_t kRecordKeysInSite = 2;  // RecordHeader::flags: kv() keys are the site's (Site::keys)
 inline constexpr size_t kMaxContextBytes = 1024;  // encoded fields of one ContextLogger
 
 /// Appends one context field to a ContextLogger's encoding: u32 key length, key, u8 FieldKind,
@@ -361,6 +366,7 @@ struct DecodeSink {
   };
   std::vector<Pending> pending;
   const std::string_view* names = nullptr;  // the call site's placeholder names, when named
+  const std::atomic<const char*>* site_keys = nullptr;  // the record's kv() keys, when kept by the site
 
   void Clear() { message.clear(); scratch.clear(); pending.clear(); }
   void AddString(std::string_view k, std::string_view v) {
@@ -386,6 +392,7 @@ inline constexpr size_t kMaxArgs = 24;
 struct EncodeState {
   explicit EncodeState(size_t max) : max_string(max) {}
   size_t max_string;
+  bool keys_in_site = false;  // the call's kv() keys are the site's: the record leaves them out
   fmt::memory_buffer* tmp = nullptr;
   uint32_t spans[kMaxArgs][2];
   unsigned sized = 0, encoded = 0;
@@ -570,18 +577,26 @@ struct Codec<KV<T>> {
   using Inner = Codec<std::decay_t<T>>;
   using Decoded = DecodedKV<typename Inner::Decoded>;
   static constexpr bool kFallback = Inner::kFallback;
-  // Only the key's address is queued (8 bytes): kv() takes string literals, which are
-  // NUL-terminated and live as long as the program; the backend measures them.
-  static size_t Size(const KV<T>& v, EncodeState& s) { return sizeof(const char*) + Inner::Size(v.value, s); }
+  // At most the key's address is queued (8 bytes): kv() takes string literals, which are
+  // NUL-terminated and live as long as the program; the backend measures them. When the call's
+  // keys are the ones its site keeps (the usual case: the same literals every call) not even that.
+  static size_t Size(const KV<T>& v, EncodeState& s) {
+    return (s.keys_in_site ? 0 : sizeof(const char*)) + Inner::Size(v.value, s);
+  }
   static void Encode(char*& w, const KV<T>& v, EncodeState& s) {
-    std::memcpy(w, &v.key, sizeof v.key);
-    w += sizeof v.key;
+    if (!s.keys_in_site) {
+      std::memcpy(w, &v.key, sizeof v.key);
+      w += sizeof v.key;
+    }
     Inner::Encode(w, v.value, s);
   }
-  static Decoded Decode(const char*& r) {
-    const char* key;
-    std::memcpy(&key, r, sizeof key);
-    r += sizeof key;
+  /// `site_key`: the key kept by the call site, or null when the record carries it.
+  static Decoded Decode(const char*& r, const char* site_key) {
+    const char* key = site_key;
+    if (!key) {
+      std::memcpy(&key, r, sizeof key);
+      r += sizeof key;
+    }
     return Decoded{std::string_view(key), Inner::Decode(r)};
   }
 };
@@ -641,13 +656,50 @@ void AddFields(DecodeSink& out, Tuple& vals, std::index_sequence<I...>) {
   (out.AddValue(std::get<P + I>(vals).key, std::get<P + I>(vals).value), ...);
 }
 
-template <class... A>
-void DecodeArgs([[maybe_unused]] const char* r, const char* format, DecodeSink& out) {
-  std::tuple<typename Codec<A>::Decoded...> vals{Codec<A>::Decode(r)...};
+// Argument I of a record; kv() arguments (I >= P) take their key from the site when it keeps them.
+template <class A, size_t I, size_t P>
+typename Codec<A>::Decoded DecodeAt(const char*& r, [[maybe_unused]] const DecodeSink& out) {
+  if constexpr (IsKV<A>::value) {
+    return Codec<A>::Decode(r, out.site_keys ? out.site_keys[I - P].load(std::memory_order_relaxed) : nullptr);
+  } else {
+    return Codec<A>::Decode(r);
+  }
+}
+
+template <class... A, size_t... I>
+void DecodeArgsImpl([[maybe_unused]] const char* r, const char* format, DecodeSink& out, std::index_sequence<I...>) {
   constexpr size_t P = PositionalCount<A...>();
+  // Braced initialisation: decoded left to right, as encoded.
+  std::tuple<typename Codec<A>::Decoded...> vals{DecodeAt<A, I, P>(r, out)...};
   FormatMessage(out, format, vals, std::make_index_sequence<P>{});
   if (out.names) AddNamedFields(out, vals, std::make_index_sequence<P>{});
   AddFields<P>(out, vals, std::make_index_sequence<sizeof...(A) - P>{});
+}
+
+template <class... A>
+void DecodeArgs(const char* r, const char* format, DecodeSink& out) {
+  DecodeArgsImpl<A...>(r, format, out, std::index_sequence_for<A...>{});
+}
+
+/// Whether this call's kv() keys are the ones its site keeps; the site's first call (or the
+/// first to reach an empty slot) stores its own. Keys are compared by address.
+template <class... A>
+[[gnu::always_inline]] inline bool KeysInSite(std::atomic<const char*>* keys, const A&... args) {
+  bool same = true;
+  size_t j = 0;
+  auto one = [&](const auto& a) {
+    if constexpr (IsKV<std::decay_t<decltype(a)>>::value) {
+      // Acquire: the backend reads the slot after this thread publishes the record.
+      const char* kept = keys[j].load(std::memory_order_acquire);
+      if (kept == nullptr) [[unlikely]] {
+        if (keys[j].compare_exchange_strong(kept, a.key, std::memory_order_acq_rel)) kept = a.key;
+      }
+      same = same && kept == a.key;
+      ++j;
+    }
+  };
+  (one(args), ...);
+  return same;
 }
 
 /// The decoder for a call's argument types, named unevaluated by the logging macros
@@ -655,6 +707,7 @@ void DecodeArgs([[maybe_unused]] const char* r, const char* format, DecodeSink& 
 template <class... A>
 struct Decoder {
   static constexpr DecodeFn fn = &DecodeArgs<std::decay_t<A>...>;
+  static constexpr size_t kKv = sizeof...(A) - PositionalCount<std::decay_t<A>...>();  // kv() arguments
 };
 template <class... A>
 Decoder<A...> DecoderFor(const A&...);  // declared only
@@ -667,7 +720,9 @@ class LoggerCore;
 }  // namespace detail
 
 /// A structured field for a logging call: `kv("layer_id", 5)`. `key` must be a string literal
-/// (only its address is queued; the backend reads it up to its NUL); `value` any loggable type.
+/// (the backend reads it up to its NUL; the call site keeps its address from its first call, so
+/// a record carries only the value unless a call passes a different array); `value` any
+/// loggable type.
 template <size_t N, class T>
 detail::KV<T> kv(const char (&key)[N], const T& value) {
   return detail::KV<T>{key, value};
@@ -722,6 +777,8 @@ class Logger {
 
  private:
   friend class ContextLogger;
+  template <class... A>
+  static constexpr bool kHasKv = (detail::IsKV<A>::value || ...);
   // kCtx: `ctx` (a ContextLogger's encoded fields) is copied into the record after the header.
   // The fast path is always inlined (in a caller with many log calls the compiler would otherwise
   // call one out-of-line copy) and makes no call (so it saves no registers): a thread already
@@ -735,6 +792,7 @@ class Logger {
     if (detail::tls_cache.logger_id == id_) [[likely]] {
       detail::ThreadQueue* q = detail::tls_cache.queue;
       detail::EncodeState st{q->max_string};
+      if constexpr (kHasKv<A...>) st.keys_in_site = detail::KeysInSite(site.keys, args...);
       const size_t n = RecordSize<kCtx>(st, ctx, args...);
       if (n <= q->max_record) [[likely]] {
         if (char* p = q->ring->ReserveFast(n)) [[likely]] {
@@ -751,9 +809,12 @@ class Logger {
     detail::ThreadQueue* q =
         detail::tls_cache.logger_id == id_ ? detail::tls_cache.queue : AttachThread();
     detail::EncodeState st{q->max_string};
+    if constexpr (kHasKv<A...>) st.keys_in_site = detail::KeysInSite(site.keys, args...);
     size_t n = RecordSize<kCtx>(st, ctx, args...);
     while (n > q->max_record) {  // only with huge strings: cut them until it fits
+      const bool keys_in_site = st.keys_in_site;
       st = detail::EncodeState{st.max_string / 2};
+      st.keys_in_site = keys_in_site;
       st.truncated = true;
       n = RecordSize<kCtx>(st, ctx, args...);
     }
@@ -784,8 +845,10 @@ class Logger {
     // Header fields stored one by one (building the struct on the stack and copying it costs a
     // store-forwarding stall).
     const auto size32 = static_cast<uint32_t>(n);
-    // level, flags (kRecordHasContext), reserved 0
-    const uint32_t level_word = static_cast<uint32_t>(level) | (kCtx ? uint32_t{detail::kRecordHasContext} << 8 : 0u);
+    // level, flags (kRecordHasContext, kRecordKeysInSite), reserved 0
+    const uint32_t flags = (kCtx ? uint32_t{detail::kRecordHasContext} : 0u) |
+                           (st.keys_in_site ? uint32_t{detail::kRecordKeysInSite} : 0u);
+    const uint32_t level_word = static_cast<uint32_t>(level) | flags << 8;
     const uint64_t ticks = q->causal_ticks ? detail::TicksCausal() : detail::Ticks();
     const detail::Site* site_ptr = &site;
     // The macro chose the site's decoder from the same argument expressions.
@@ -888,9 +951,11 @@ inline ContextLogger Deref(ContextLogger&& l) { return std::move(l); }
     auto&& esper_log_l_ = ::esper::log::detail::Deref(logger_);                              \
     const ::esper::log::Level esper_log_lvl_ = (level_);                                     \
     if (esper_log_l_.ShouldLog(esper_log_lvl_)) {                                            \
+      using esper_log_dec_ = decltype(::esper::log::detail::DecoderFor(__VA_ARGS__));        \
+      static constinit ::std::atomic<const char*> esper_log_keys_[esper_log_dec_::kKv + 1]{}; \
       static constexpr ::esper::log::detail::Site esper_log_site_{                           \
           fmt_, __FILE__, __LINE__, ::esper::log::detail::HasNamedPlaceholders(fmt_),        \
-          decltype(::esper::log::detail::DecoderFor(__VA_ARGS__))::fn};                      \
+          esper_log_dec_::fn, esper_log_dec_::kKv > 0 ? esper_log_keys_ : nullptr};          \
       esper_log_l_.Log(esper_log_lvl_, esper_log_site_, fmt_ __VA_OPT__(, ) __VA_ARGS__);    \
     }                                                                                        \
   } while (0)
