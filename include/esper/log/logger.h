@@ -685,6 +685,7 @@ void DecodeArgs(const char* r, const char* format, DecodeSink& out) {
 /// first to reach an empty slot) stores its own. Keys are compared by address.
 template <class... A>
 [[gnu::always_inline]] inline bool KeysInSite(std::atomic<const char*>* keys, const A&... args) {
+  if (keys == nullptr) return false;  // a Site made by hand, without slots (the macros always give them)
   bool same = true;
   size_t j = 0;
   auto one = [&](const auto& a) {
