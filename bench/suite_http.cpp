@@ -168,6 +168,13 @@ struct Throughput {
   double cpu_us_per_request = 0;  // user + system CPU of the process, per completed request
 };
 
+// `done` requests completed in `elapsed` using `cpu_seconds` of the process.
+Throughput FromCounts(uint64_t done, SteadyClock::duration elapsed, double cpu_seconds) {
+  const double reqs = static_cast<double>(std::max<uint64_t>(1, done));
+  return Throughput{.rps = reqs / std::chrono::duration<double>(elapsed).count(),
+                    .cpu_us_per_request = cpu_seconds * 1e6 / reqs};
+}
+
 // N requests kept in flight for `duration`: completed requests per second and CPU per request.
 Result<Throughput> OurRequestsPerSecond(const std::string& url, int n, std::chrono::milliseconds duration) {
   http::ClientOptions o;
@@ -219,9 +226,7 @@ Result<Throughput> OurRequestsPerSecond(const std::string& url, int n, std::chro
   if (failed.load() > 0) {
     return Error::Internal(fmt::format("{} of our requests failed; first: {}", failed.load(), first_error));
   }
-  const double reqs = static_cast<double>(std::max<uint64_t>(1, d1 - d0));
-  return Throughput{.rps = reqs / std::chrono::duration<double>(t1 - t0).count(),
-                    .cpu_us_per_request = (c1 - c0) * 1e6 / reqs};
+  return FromCounts(d1 - d0, t1 - t0, c1 - c0);
 }
 
 // libcurl alone (see the top of the file): N easy handles kept in flight on one multi handle,
@@ -329,9 +334,7 @@ Result<Throughput> BareCurlRequestsPerSecond(const std::string& url, int n, std:
       c0 = CpuSeconds(RUSAGE_SELF);
     } else if (measuring && now - t0 >= duration) {
       if (failed > 0) return Error::Internal(fmt::format("{} bare libcurl requests failed; first: {}", failed, first_error));
-      const double reqs = static_cast<double>(std::max<uint64_t>(1, done - d0));
-      return Throughput{.rps = reqs / std::chrono::duration<double>(now - t0).count(),
-                        .cpu_us_per_request = (CpuSeconds(RUSAGE_SELF) - c0) * 1e6 / reqs};
+      return FromCounts(done - d0, now - t0, CpuSeconds(RUSAGE_SELF) - c0);
     }
     if (now - start > duration + 10s) return Error::Internal("bare libcurl loop did not finish");
     // Re-added handles arm the timer at 0: run it before sleeping, as our client does.

@@ -390,9 +390,9 @@ struct DecodeSink {
 inline constexpr size_t kMaxArgs = 24;
 
 struct EncodeState {
-  explicit EncodeState(size_t max) : max_string(max) {}
+  EncodeState(size_t max, bool keys) : max_string(max), keys_in_site(keys) {}
   size_t max_string;
-  bool keys_in_site = false;  // the call's kv() keys are the site's: the record leaves them out
+  bool keys_in_site;  // the call's kv() keys are the site's: the record leaves them out (KeysInSite)
   fmt::memory_buffer* tmp = nullptr;
   uint32_t spans[kMaxArgs][2];
   unsigned sized = 0, encoded = 0;
@@ -682,25 +682,31 @@ void DecodeArgs(const char* r, const char* format, DecodeSink& out) {
 }
 
 /// Whether this call's kv() keys are the ones its site keeps; the site's first call (or the
-/// first to reach an empty slot) stores its own. Keys are compared by address.
+/// first to reach an empty slot) stores its own. Keys are compared by address. False, at compile
+/// time, for a call without kv().
 template <class... A>
-[[gnu::always_inline]] inline bool KeysInSite(std::atomic<const char*>* keys, const A&... args) {
-  if (keys == nullptr) return false;  // a Site made by hand, without slots (the macros always give them)
-  bool same = true;
-  size_t j = 0;
-  auto one = [&](const auto& a) {
-    if constexpr (IsKV<std::decay_t<decltype(a)>>::value) {
-      // Acquire: the backend reads the slot after this thread publishes the record.
-      const char* kept = keys[j].load(std::memory_order_acquire);
-      if (kept == nullptr) [[unlikely]] {
-        if (keys[j].compare_exchange_strong(kept, a.key, std::memory_order_acq_rel)) kept = a.key;
+[[gnu::always_inline]] inline bool KeysInSite([[maybe_unused]] std::atomic<const char*>* keys,
+                                              [[maybe_unused]] const A&... args) {
+  if constexpr (!(IsKV<A>::value || ...)) {
+    return false;
+  } else {
+    if (keys == nullptr) return false;  // a Site made by hand, without slots (the macros always give them)
+    bool same = true;
+    size_t j = 0;
+    auto one = [&](const auto& a) {
+      if constexpr (IsKV<std::decay_t<decltype(a)>>::value) {
+        // Acquire: the backend reads the slot after this thread publishes the record.
+        const char* kept = keys[j].load(std::memory_order_acquire);
+        if (kept == nullptr) [[unlikely]] {
+          if (keys[j].compare_exchange_strong(kept, a.key, std::memory_order_acq_rel)) kept = a.key;
+        }
+        same = same && kept == a.key;
+        ++j;
       }
-      same = same && kept == a.key;
-      ++j;
-    }
-  };
-  (one(args), ...);
-  return same;
+    };
+    (one(args), ...);
+    return same;
+  }
 }
 
 /// The decoder for a call's argument types, named unevaluated by the logging macros
@@ -778,8 +784,6 @@ class Logger {
 
  private:
   friend class ContextLogger;
-  template <class... A>
-  static constexpr bool kHasKv = (detail::IsKV<A>::value || ...);
   // kCtx: `ctx` (a ContextLogger's encoded fields) is copied into the record after the header.
   // The fast path is always inlined (in a caller with many log calls the compiler would otherwise
   // call one out-of-line copy) and makes no call (so it saves no registers): a thread already
@@ -792,8 +796,7 @@ class Logger {
     static_assert(detail::KvAreTrailing<A...>(), "kv() fields must follow all positional arguments");
     if (detail::tls_cache.logger_id == id_) [[likely]] {
       detail::ThreadQueue* q = detail::tls_cache.queue;
-      detail::EncodeState st{q->max_string};
-      if constexpr (kHasKv<A...>) st.keys_in_site = detail::KeysInSite(site.keys, args...);
+      detail::EncodeState st{q->max_string, detail::KeysInSite(site.keys, args...)};
       const size_t n = RecordSize<kCtx>(st, ctx, args...);
       if (n <= q->max_record) [[likely]] {
         if (char* p = q->ring->ReserveFast(n)) [[likely]] {
@@ -809,13 +812,10 @@ class Logger {
   [[gnu::noinline]] void LogSlow(Level level, const detail::Site& site, std::string_view ctx, const A&... args) {
     detail::ThreadQueue* q =
         detail::tls_cache.logger_id == id_ ? detail::tls_cache.queue : AttachThread();
-    detail::EncodeState st{q->max_string};
-    if constexpr (kHasKv<A...>) st.keys_in_site = detail::KeysInSite(site.keys, args...);
+    detail::EncodeState st{q->max_string, detail::KeysInSite(site.keys, args...)};
     size_t n = RecordSize<kCtx>(st, ctx, args...);
     while (n > q->max_record) {  // only with huge strings: cut them until it fits
-      const bool keys_in_site = st.keys_in_site;
-      st = detail::EncodeState{st.max_string / 2};
-      st.keys_in_site = keys_in_site;
+      st = detail::EncodeState{st.max_string / 2, st.keys_in_site};
       st.truncated = true;
       n = RecordSize<kCtx>(st, ctx, args...);
     }
