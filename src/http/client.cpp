@@ -622,15 +622,19 @@ class Client::Impl {
   }
 
   // What decides which options SetupEasy sets (rather than only their values): method, body kind,
-  // https. A pooled handle last set up for the same shape gets every one of its options set
-  // again, so it needs no curl_easy_reset (a few % of a small request's CPU); curl itself resets
-  // the per-transfer state when the handle is added again.
+  // https. A pooled handle last set up for the same shape still carries every option that is the
+  // same for all transfers of that shape (callbacks, timeouts, TLS, proxy, method...), so only the
+  // per-transfer values are set again, and it needs no curl_easy_reset (together a few % of a
+  // small request's CPU); curl itself resets the per-transfer state when the handle is added again.
   static uint32_t EasyShape(const Transfer& t) {
     return static_cast<uint32_t>(t.req.method) << 8 | static_cast<uint32_t>(t.req.body.kind()) << 1 |
            (t.https ? 1u : 0u);
   }
 
-  CURL* AcquireEasy(uint32_t shape) {
+  // A handle for `shape`; `configured` tells whether it already carries the options SetupEasy
+  // sets once per handle (false for a new or reset handle). Null when curl_easy_init fails.
+  CURL* AcquireEasy(uint32_t shape, bool& configured) {
+    configured = false;
     if (easy_pool_.empty()) return curl_easy_init();
     // Look at the few most recently used handles for one of the same shape.
     const size_t look = std::min<size_t>(easy_pool_.size(), 4);
@@ -638,6 +642,7 @@ class Client::Impl {
       if (easy_pool_[k].shape != shape) continue;
       CURL* e = easy_pool_[k].easy;
       easy_pool_.erase(easy_pool_.begin() + static_cast<std::ptrdiff_t>(k));
+      configured = true;
       return e;
     }
     CURL* e = easy_pool_.back().easy;
@@ -706,14 +711,15 @@ class Client::Impl {
     }
     t->attempt_start = SteadyNow();
     t->easy_shape = EasyShape(*t);
-    t->easy = AcquireEasy(t->easy_shape);
+    bool configured = false;
+    t->easy = AcquireEasy(t->easy_shape, configured);
     if (!t->easy) {
       if (t->permit) t->permit->Release();
       t->permit.reset();
       Finish(t, Error::ResourceExhausted("curl_easy_init failed"));
       return;
     }
-    SetupEasy(t);
+    SetupEasy(t, configured);
     CURLMcode mc = curl_multi_add_handle(multi_, t->easy);
     if (mc != CURLM_OK) {
       ReleaseEasy(t);
@@ -769,25 +775,58 @@ class Client::Impl {
     return OkStatus();
   }
 
-  void SetupEasy(Transfer* t) {
+  // Sets `t`'s options on t->easy. The options that are the same for every transfer of its
+  // EasyShape() are set only when the handle is not `configured` yet (see AcquireEasy).
+  void SetupEasy(Transfer* t, bool configured) {
     CURL* e = t->easy;
     const Request& r = t->req;
+    const bool has_body = HasBody(r);
+    // Per transfer.
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
     curl_easy_setopt(e, CURLOPT_URL, t->url.c_str());
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(t->attempt_timeout.count()));
+    if (options_.debug_log) curl_easy_setopt(e, CURLOPT_DEBUGDATA, t);
+    if (has_body) {
+      switch (r.body.kind()) {
+        case Body::Kind::kNone:
+          curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(0));
+          curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+          break;
+        case Body::Kind::kMemory:
+          curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.data()->size()));
+          curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data()->data());
+          t->resp.bytes_sent = r.body.data()->size();
+          break;
+        case Body::Kind::kFile:
+        case Body::Kind::kStream: {
+          curl_off_t size = -1;  // chunked
+          if (r.body.kind() == Body::Kind::kFile) size = static_cast<curl_off_t>(t->in_size);
+          if (r.body.kind() == Body::Kind::kStream && r.body.stream_size()) {
+            size = static_cast<curl_off_t>(*r.body.stream_size());
+          }
+          curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, size);
+          curl_easy_setopt(e, CURLOPT_READDATA, t);
+          curl_easy_setopt(e, CURLOPT_SEEKDATA, t);
+          break;
+        }
+      }
+    }
+    if (configured) return;
+
+    // Per handle and shape.
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Impl::OnOpenSocket);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Impl::OnCloseSocket);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::OnWrite);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(t->attempt_timeout.count()));
     if (options_.stall_time.count() > 0) {
       curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(options_.stall_bytes_per_second));
       curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.stall_time.count()));
@@ -825,10 +864,8 @@ class Client::Impl {
     if (options_.debug_log) {
       curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
       curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, &Impl::OnDebug);
-      curl_easy_setopt(e, CURLOPT_DEBUGDATA, t);
     }
-    // Method and body.
-    const bool has_body = HasBody(r);
+    // Method and how the body is read.
     if (r.method == Method::kHead) {
       curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (!has_body) {
@@ -837,30 +874,9 @@ class Client::Impl {
     } else {
       curl_easy_setopt(e, CURLOPT_POST, 1L);
       if (r.method != Method::kPost) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, MethodName(r.method).data());
-      switch (r.body.kind()) {
-        case Body::Kind::kNone:
-          curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(0));
-          curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-          break;
-        case Body::Kind::kMemory:
-          curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.data()->size()));
-          curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data()->data());
-          t->resp.bytes_sent = r.body.data()->size();
-          break;
-        case Body::Kind::kFile:
-        case Body::Kind::kStream: {
-          curl_off_t size = -1;  // chunked
-          if (r.body.kind() == Body::Kind::kFile) size = static_cast<curl_off_t>(t->in_size);
-          if (r.body.kind() == Body::Kind::kStream && r.body.stream_size()) {
-            size = static_cast<curl_off_t>(*r.body.stream_size());
-          }
-          curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, size);
-          curl_easy_setopt(e, CURLOPT_READFUNCTION, &Impl::OnRead);
-          curl_easy_setopt(e, CURLOPT_READDATA, t);
-          curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, &Impl::OnSeek);
-          curl_easy_setopt(e, CURLOPT_SEEKDATA, t);
-          break;
-        }
+      if (r.body.kind() == Body::Kind::kFile || r.body.kind() == Body::Kind::kStream) {
+        curl_easy_setopt(e, CURLOPT_READFUNCTION, &Impl::OnRead);
+        curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, &Impl::OnSeek);
       }
     }
   }

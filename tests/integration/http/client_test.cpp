@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <latch>
 #include <mutex>
 #include <optional>
@@ -132,6 +133,22 @@ TEST(HttpClient, ReusedHandlesCarryNothingOverFromTheLastRequest) {
     auto after = client->Get("/j" + n);
     ASSERT_TRUE(after);
     EXPECT_EQ(after->body, "GET /r/j" + n + "\n");  // not a stale custom method
+    // Two stream bodies in a row (one shape): the read callback is set once per handle, the
+    // size and the source for each transfer.
+    for (const std::string& text : {"stream-a" + n, "a longer stream, b" + n}) {
+      size_t off = 0;
+      auto body = Body::FromStream(
+          [&](char* buf, size_t cap) -> Result<size_t> {
+            const size_t k = std::min(cap, text.size() - off);
+            std::memcpy(buf, text.data() + off, k);
+            off += k;
+            return k;
+          },
+          text.size());
+      auto put = client->Put("/s" + n, std::move(body));
+      ASSERT_TRUE(put) << put.error();
+      EXPECT_EQ(put->body, "PUT /r/s" + n + "\n" + text);
+    }
   }
 }
 
