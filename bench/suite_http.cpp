@@ -6,13 +6,17 @@
 // 127.0.0.1 port and serves a 1 KiB static file. Our figure is a closed loop: N requests kept in
 // flight on one client (one loop thread, pool of N connections), each completion submitting the
 // next, for D seconds. wrk runs with -t1 -cN -dD (one thread, N keep-alive connections) against
-// the same URL. Both share the machine with nginx; the ratio is what matters.
+// the same URL. Both share the machine with nginx; the ratio is what matters. The requests are
+// the same bytes but for one header: wrk sends the request line and Host, libcurl adds
+// "Accept: */*", and our client is set to send no User-Agent so it adds nothing more (its
+// default User-Agent line costs ~4.5k instructions per request in libcurl 7.88's printf
+// engine, ~5 % of a request: docs/http.md, sixth session).
 //
 // A third loop measures libcurl alone: the same closed loop written directly on a curl multi
 // handle (epoll + curl_multi_socket_action, one reused easy handle per slot, body appended to a
-// string) with none of our client around it. It is the ceiling for any client built on this
-// libcurl, so the rows against it show what our layer costs, and the rows against wrk what
-// libcurl costs.
+// string) with none of our client around it: what any client built on this libcurl starts
+// from, so the rows against it show what our layer costs, and the rows against wrk what libcurl
+// costs.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -181,6 +185,7 @@ Result<Throughput> OurRequestsPerSecond(const std::string& url, int n, std::chro
   o.max_connections = n;
   o.breaker_per_host = false;
   o.retry.max_attempts = 1;
+  o.user_agent.clear();  // the same request as wrk's and libcurl alone's (see the top of the file)
   ESPER_ASSIGN_OR_RETURN(auto client, http::Client::Create(o));
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> done{0};
@@ -539,7 +544,7 @@ Status RunHttpSuite(Context& ctx) {
         bare_note = "libcurl alone failed: " + bare.error().message();
       } else if (peer) {
         bare_note = fmt::format("libcurl alone reached {:.2f}x wrk in this run", bare->rps / *peer);
-        if (n == 64 && note.empty()) note = bare_note + "; any client on this libcurl is bounded by it";
+        if (n == 64 && note.empty()) note = bare_note + " (what libcurl costs by itself)";
       }
       for (bool cpu : {false, true}) {
         ctx.Add(Row{.part = "http",
