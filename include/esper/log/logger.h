@@ -303,7 +303,9 @@ struct TlsCache {
 template <class T>
 struct KV {
   const char* key;  // a string literal
-  const T& value;
+  // Numbers by value, so the compiler can keep them in registers (a reference makes the caller
+  // store each one and the call read it back); anything else by reference, never copied.
+  std::conditional_t<std::is_arithmetic_v<T> || std::is_enum_v<T>, T, const T&> value;
 };
 template <class T> struct IsKV : std::false_type {};
 template <class T> struct IsKV<KV<T>> : std::true_type {};
@@ -681,31 +683,51 @@ void DecodeArgs(const char* r, const char* format, DecodeSink& out) {
   DecodeArgsImpl<A...>(r, format, out, std::index_sequence_for<A...>{});
 }
 
+/// KeysInSite's rare path: some slot differs from `keys` (an empty slot is filled with its key).
+/// Keys are compared by address.
+[[gnu::noinline]] inline bool KeysInSiteSlow(std::atomic<const char*>* slots, const char* const* keys, size_t n) {
+  bool same = true;
+  for (size_t j = 0; j < n; ++j) {
+    // An empty slot takes this call's key; a filled one never changes.
+    const char* kept = slots[j].load(std::memory_order_acquire);
+    if (kept == nullptr && slots[j].compare_exchange_strong(kept, keys[j], std::memory_order_acq_rel)) {
+      kept = keys[j];
+    }
+    same = same && kept == keys[j];
+  }
+  return same;
+}
+
 /// Whether this call's kv() keys are the ones its site keeps; the site's first call (or the
-/// first to reach an empty slot) stores its own. Keys are compared by address. False, at compile
-/// time, for a call without kv().
+/// first to reach an empty slot) stores its own. Keys are compared by address: the usual call
+/// costs one load and compare per key. False, at compile time, for a call without kv().
 template <class... A>
-[[gnu::always_inline]] inline bool KeysInSite([[maybe_unused]] std::atomic<const char*>* keys,
+[[gnu::always_inline]] inline bool KeysInSite([[maybe_unused]] std::atomic<const char*>* slots,
                                               [[maybe_unused]] const A&... args) {
   if constexpr (!(IsKV<A>::value || ...)) {
     return false;
   } else {
-    if (keys == nullptr) return false;  // a Site made by hand, without slots (the macros always give them)
-    bool same = true;
+    if (slots == nullptr) return false;  // a Site made by hand, without slots (the macros always give them)
+    // Relaxed is enough: a filled slot never changes, the backend reads it after acquiring this
+    // call's record (so it sees at least what was read here), and a key is a string literal, with
+    // nothing behind it to publish. Straight-line code, one load and compare per key.
     size_t j = 0;
-    auto one = [&](const auto& a) {
+    bool same = true;
+    auto compare = [&](const auto& a) {
       if constexpr (IsKV<std::decay_t<decltype(a)>>::value) {
-        // Acquire: the backend reads the slot after this thread publishes the record.
-        const char* kept = keys[j].load(std::memory_order_acquire);
-        if (kept == nullptr) [[unlikely]] {
-          if (keys[j].compare_exchange_strong(kept, a.key, std::memory_order_acq_rel)) kept = a.key;
-        }
-        same = same && kept == a.key;
+        same &= slots[j].load(std::memory_order_relaxed) == a.key;
         ++j;
       }
     };
-    (one(args), ...);
-    return same;
+    (compare(args), ...);
+    if (same) [[likely]] return true;
+    const char* keys[sizeof...(A)];
+    size_t n = 0;
+    auto collect = [&](const auto& a) {
+      if constexpr (IsKV<std::decay_t<decltype(a)>>::value) keys[n++] = a.key;
+    };
+    (collect(args), ...);
+    return KeysInSiteSlow(slots, keys, n);
   }
 }
 
@@ -794,9 +816,12 @@ class Logger {
                                        const A&... args) {
     static_assert(sizeof...(A) <= detail::kMaxArgs, "too many arguments in one log call");
     static_assert(detail::KvAreTrailing<A...>(), "kv() fields must follow all positional arguments");
-    if (detail::tls_cache.logger_id == id_) [[likely]] {
+    // A call with kv() whose keys are not its site's (rare: keys that vary between calls) takes
+    // the slow path, so this one is compiled with keys_in_site constant: no branch per field.
+    constexpr bool kHasKv = (detail::IsKV<A>::value || ...);
+    if (detail::tls_cache.logger_id == id_ && (!kHasKv || detail::KeysInSite(site.keys, args...))) [[likely]] {
       detail::ThreadQueue* q = detail::tls_cache.queue;
-      detail::EncodeState st{q->max_string, detail::KeysInSite(site.keys, args...)};
+      detail::EncodeState st{q->max_string, kHasKv};
       const size_t n = RecordSize<kCtx>(st, ctx, args...);
       if (n <= q->max_record) [[likely]] {
         if (char* p = q->ring->ReserveFast(n)) [[likely]] {
