@@ -235,7 +235,11 @@ Result<std::string> HostKey(std::string_view url) {
 }
 
 std::string RedactUrl(std::string_view url) {
+  // Nothing to hide without userinfo or a query: the common case, one copy.
+  // (A plain loop: find_first_of calls memchr once per character.)
+  if (std::none_of(url.begin(), url.end(), [](char c) { return c == '@' || c == '?'; })) return std::string(url);
   std::string out;
+  out.reserve(url.size());
   // user:password@ → user:***@ (only in the authority part).
   size_t scheme_end = url.find("://");
   size_t auth_start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;

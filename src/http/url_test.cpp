@@ -105,6 +105,7 @@ TEST(RedactUrl, HidesPasswordsAndSignatures) {
   EXPECT_EQ(RedactUrl("http://h/x?a=1"), "http://h/x?a=1");
   EXPECT_EQ(RedactUrl("GET /k?x-amz-signature=zz HTTP/1.1"), "GET /k?x-amz-signature=*** HTTP/1.1");
   EXPECT_EQ(RedactUrl("http://h/a@b"), "http://h/a@b");  // '@' in the path is not userinfo
+  EXPECT_EQ(RedactUrl("http://h:8080/plain/path#f"), "http://h:8080/plain/path#f");  // nothing to hide
 }
 
 }  // namespace
