@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -424,6 +425,7 @@ Result<double> BareCurlMemoryPerRequest(const std::string& url, int n, std::chro
     CURL* warm = make(url + "-warm");
     curl_easy_perform(warm);
     curl_easy_cleanup(warm);
+    malloc_trim(0);  // see MeasureMemory
     const size_t before = RssBytes();
     size_t peak = before;
     std::vector<CURL*> easies;
@@ -487,6 +489,10 @@ Status MeasureMemory(Context& ctx) {
     auto warm = client->Get(server.Url("/warm"));
     if (!warm) return Error(warm.error()).Wrap("memory warm-up");
   }
+  // Free heap pages left resident by the earlier measurements are given back first (both here and
+  // in the libcurl-alone child, which inherits this heap): otherwise whichever allocates into
+  // them looks smaller by what they already cost.
+  malloc_trim(0);
   const size_t before = RssBytes();
   std::atomic<int> ok{0}, failed{0};
   std::string first_error;
