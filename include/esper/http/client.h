@@ -73,7 +73,9 @@ struct ClientOptions {
   std::string base_url{};
   /// Sent with every request (a request's own header of the same name replaces it).
   Headers default_headers{};
-  /// User-Agent header.
+  /// User-Agent header; empty sends none. Name your service here ("tamiyo/1.4"). Each header line
+  /// costs libcurl 7.88 ~4.5k instructions per request to format (~5 % of a small GET;
+  /// docs/http.md), so a client that must be as lean as possible can leave it empty.
   std::string user_agent = "esper-http/0.1";
 
   /// TCP + TLS connection establishment limit. > 0.
