@@ -2,10 +2,6 @@
 // the same server in the same run (1, 16, 64, 256 in flight), and memory per in-flight request
 // at 10,000 in flight.
 //
-// Memory: 10,000 GETs held open by the esper test server, peak RSS delta per request: first
-// libcurl alone on a bare multi handle in a forked child (so neither measurement inherits the
-// other's freed heap pages), then ours in this process.
-//
 // Setup: nginx (1 worker, access log off, keep-alive) is started from a temp prefix on a free
 // 127.0.0.1 port and serves a 1 KiB static file. Our figure is a closed loop: N requests kept in
 // flight on one client (one loop thread, pool of N connections), each completion submitting the
@@ -21,6 +17,10 @@
 // string) with none of our client around it: what any client built on this libcurl starts
 // from, so the rows against it show what our layer costs, and the rows against wrk what libcurl
 // costs.
+//
+// Memory: 10,000 GETs held open by the esper test server, peak RSS delta per request: first
+// libcurl alone on a bare multi handle in a forked child (so neither measurement inherits the
+// other's freed heap pages), then ours in this process.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -428,12 +428,7 @@ Result<double> BareCurlMemoryPerRequest(const std::string& url, int n, std::chro
     malloc_trim(0);  // see MeasureMemory
     const size_t before = RssBytes();
     size_t peak = before;
-    std::vector<CURL*> easies;
-    easies.reserve(static_cast<size_t>(n));
-    for (int i = 0; i < n; ++i) {
-      easies.push_back(make(url));
-      curl_multi_add_handle(multi, easies.back());
-    }
+    for (int i = 0; i < n; ++i) curl_multi_add_handle(multi, make(url));
     const auto t0 = SteadyClock::now();
     int running = n;
     while (SteadyClock::now() - t0 < hold - 500ms && running > 0) {

@@ -819,7 +819,8 @@ class Logger {
     // A call with kv() whose keys are not its site's (rare: keys that vary between calls) takes
     // the slow path, so this one is compiled with keys_in_site constant: no branch per field.
     constexpr bool kHasKv = (detail::IsKV<A>::value || ...);
-    if (detail::tls_cache.logger_id == id_ && (!kHasKv || detail::KeysInSite(site.keys, args...))) [[likely]] {
+    const bool keys_in_site = detail::KeysInSite(site.keys, args...);  // false at compile time without kv()
+    if (detail::tls_cache.logger_id == id_ && keys_in_site == kHasKv) [[likely]] {
       detail::ThreadQueue* q = detail::tls_cache.queue;
       detail::EncodeState st{q->max_string, kHasKv};
       const size_t n = RecordSize<kCtx>(st, ctx, args...);
@@ -830,14 +831,16 @@ class Logger {
         }
       }
     }
-    LogSlow<kCtx>(level, site, ctx, args...);
+    LogSlow<kCtx>(level, site, keys_in_site, ctx, args...);
   }
 
+  // `keys_in_site`: LogImpl's KeysInSite() answer for this call.
   template <bool kCtx, class... A>
-  [[gnu::noinline]] void LogSlow(Level level, const detail::Site& site, std::string_view ctx, const A&... args) {
+  [[gnu::noinline]] void LogSlow(Level level, const detail::Site& site, bool keys_in_site, std::string_view ctx,
+                                 const A&... args) {
     detail::ThreadQueue* q =
         detail::tls_cache.logger_id == id_ ? detail::tls_cache.queue : AttachThread();
-    detail::EncodeState st{q->max_string, detail::KeysInSite(site.keys, args...)};
+    detail::EncodeState st{q->max_string, keys_in_site};
     size_t n = RecordSize<kCtx>(st, ctx, args...);
     while (n > q->max_record) {  // only with huge strings: cut them until it fits
       st = detail::EncodeState{st.max_string / 2, st.keys_in_site};
