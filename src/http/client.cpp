@@ -88,51 +88,56 @@ std::string RedactDebugLine(std::string_view line) {
 
 struct HostState {
   std::string key;
+  // From the key, for messages and the handle's shape; set once when the host is first seen.
+  std::string host_name;
+  long port = 0;
+  bool https = false;
   std::unique_ptr<RetryBudget> budget;
   std::unique_ptr<CircuitBreaker> breaker;  // null when breaker_per_host is off
   HostStats stats;                          // guarded by Client::Impl::stats_mu_
 };
 
+// One request from Submit to Finish. Kept under 1,000 bytes: a larger block is a "large" chunk
+// to glibc's malloc, which then consolidates its fast bins on every allocation the per-thread
+// cache cannot serve (about 1k instructions a request at 64 in flight); rarely used parts live
+// behind pointers, the curl error buffer with the handle.
 struct Transfer {
   Client::Impl* impl = nullptr;
   Request req;
   Client::Callback done;
   std::string url;           // final URL with the query
   std::string redacted_url;  // for messages
-  std::string host_name;
-  long port = 0;
-  bool https = false;  // the scheme, from the normalised host key
   std::string_view method;
   HostState* host = nullptr;
-  std::optional<RetryPolicy> own_policy;  // when CallOptions::max_attempts overrides
+  std::unique_ptr<RetryPolicy> own_policy;  // when CallOptions::max_attempts overrides
   const RetryPolicy* policy = nullptr;
   std::optional<RetryState> retry;
   Deadline deadline;
   TimePoint submitted{};
   milliseconds per_try{0};
-  bool idempotent = true;
   curl_slist* header_list = nullptr;
-  bool owns_header_list = true;  // false: one of the client's shared lists (see Impl::shared_headers_)
 
   // The current attempt.
   CURL* easy = nullptr;
-  uint32_t easy_shape = 0;  // EasyShape() of the request the handle was set up for
+  std::unique_ptr<char[]> errbuf;  // easy's CURLOPT_ERRORBUFFER (CURL_ERROR_SIZE); moves with it
   std::optional<CircuitBreaker::Permit> permit;
-  char errbuf[CURL_ERROR_SIZE] = {};
-  long status_seen = -1;     // status known at the first body byte
-  bool divert_body = false;  // body goes to resp.body (error / retryable response), not the sink
   Response resp;
-  std::optional<Error> callback_error;  // a Body / Sink callback failed
+  std::unique_ptr<Error> callback_error;  // a Body / Sink callback failed
   milliseconds attempt_timeout{0};
-  bool attempt_limited_by_deadline = false;
   TimePoint attempt_start{};
+  uint32_t easy_shape = 0;  // EasyShape() of the request the handle was set up for
+  int status_seen = -1;     // status known at the first body byte
   int out_fd = -1;
   int in_fd = -1;
+  bool idempotent = true;
+  bool owns_header_list = true;  // false: one of the client's shared lists (see Impl::shared_headers_)
+  bool divert_body = false;      // body goes to resp.body (error / retryable response), not the sink
+  bool attempt_limited_by_deadline = false;
+  bool stream_touched = false;  // a stream body has been read (needs a rewind to resend)
   uint64_t in_size = 0;
   uint64_t in_off = 0;
-  uint64_t stream_read = 0;        // bytes produced by a stream body in this attempt
-  bool stream_touched = false;     // a stream body has been read (needs a rewind to resend)
-  uint64_t sink_delivered = 0;     // bytes handed to a stream sink (all attempts)
+  uint64_t stream_read = 0;     // bytes produced by a stream body in this attempt
+  uint64_t sink_delivered = 0;  // bytes handed to a stream sink (all attempts)
   uint64_t bytes_in_total = 0;
 
   ~Transfer() {
@@ -141,6 +146,7 @@ struct Transfer {
     if (in_fd >= 0) close(in_fd);
   }
 };
+static_assert(sizeof(Transfer) <= 1000, "see the comment above Transfer");
 
 // The proxy settings curl takes from the environment, with its rules (curl 7.88 detect_proxy):
 // http:// uses http_proxy (lower case only: HTTP_PROXY can be set by a CGI request, "httpoxy"),
@@ -416,14 +422,6 @@ class Client::Impl {
     t.url = AppendQuery(std::move(abs), r.query);
     t.redacted_url = RedactUrl(t.url);
     ESPER_ASSIGN_OR_RETURN(std::string key, HostKey(t.url));
-    {
-      // host name and port for messages: "scheme://host:port"
-      size_t s = key.find("://");
-      size_t c = key.rfind(':');
-      t.host_name = key.substr(s + 3, c - s - 3);
-      t.port = std::strtol(key.c_str() + c + 1, nullptr, 10);
-      t.https = key.compare(0, s, "https") == 0;
-    }
     if (r.method == Method::kHead && r.body.kind() != Body::Kind::kNone) {
       return Error::InvalidArgument(fmt::format("HEAD {}: a HEAD request cannot carry a body", t.redacted_url));
     }
@@ -475,8 +473,8 @@ class Client::Impl {
     if (co.max_attempts) {
       resilience::RetryOptions ro = policy_.options();
       ro.max_attempts = *co.max_attempts;
-      t.own_policy.emplace(ro);
-      t.policy = &*t.own_policy;
+      t.own_policy = std::make_unique<RetryPolicy>(ro);
+      t.policy = t.own_policy.get();
     } else {
       t.policy = &policy_;
     }
@@ -495,6 +493,12 @@ class Client::Impl {
     if (!slot) {
       slot = std::make_unique<HostState>();
       slot->key = key;
+      // "scheme://host:port"
+      const size_t sep = key.find("://");
+      const size_t colon = key.rfind(':');
+      slot->host_name = key.substr(sep + 3, colon - sep - 3);
+      slot->port = std::strtol(key.c_str() + colon + 1, nullptr, 10);
+      slot->https = key.compare(0, sep, "https") == 0;
       slot->budget = std::make_unique<RetryBudget>(options_.retry_budget);
       if (options_.breaker_per_host) {
         resilience::CircuitBreakerOptions bo = options_.breaker;
@@ -629,35 +633,41 @@ class Client::Impl {
   // small request's CPU); curl itself resets the per-transfer state when the handle is added again.
   static uint32_t EasyShape(const Transfer& t) {
     return static_cast<uint32_t>(t.req.method) << 8 | static_cast<uint32_t>(t.req.body.kind()) << 1 |
-           (t.https ? 1u : 0u);
+           (t.host->https ? 1u : 0u);
   }
 
-  // A handle for `shape`; `configured` tells whether it already carries the options SetupEasy
-  // sets once per handle (false for a new or reset handle). Null when curl_easy_init fails.
-  CURL* AcquireEasy(uint32_t shape, bool& configured) {
-    configured = false;
-    if (easy_pool_.empty()) return curl_easy_init();
+  // Gives `t` a handle (t->easy, with its error buffer) for t->easy_shape; returns whether it
+  // already carries the options SetupEasy sets once per handle (false for a new or reset
+  // handle). t->easy stays null when curl_easy_init fails.
+  bool AcquireEasy(Transfer* t) {
     // Look at the few most recently used handles for one of the same shape.
     const size_t look = std::min<size_t>(easy_pool_.size(), 4);
     for (size_t k = easy_pool_.size(); k-- > easy_pool_.size() - look;) {
-      if (easy_pool_[k].shape != shape) continue;
-      CURL* e = easy_pool_[k].easy;
+      if (easy_pool_[k].shape != t->easy_shape) continue;
+      t->easy = easy_pool_[k].easy;
+      t->errbuf = std::move(easy_pool_[k].errbuf);
       easy_pool_.erase(easy_pool_.begin() + static_cast<std::ptrdiff_t>(k));
-      configured = true;
-      return e;
+      return true;
     }
-    CURL* e = easy_pool_.back().easy;
-    easy_pool_.pop_back();
-    curl_easy_reset(e);
-    return e;
+    if (easy_pool_.empty()) {
+      t->easy = curl_easy_init();
+      if (t->easy) t->errbuf = std::make_unique<char[]>(CURL_ERROR_SIZE);
+    } else {
+      t->easy = easy_pool_.back().easy;
+      t->errbuf = std::move(easy_pool_.back().errbuf);
+      easy_pool_.pop_back();
+      curl_easy_reset(t->easy);
+    }
+    return false;
   }
 
   void ReleaseEasy(Transfer* t) {
     if (!t->easy) return;
     if (easy_pool_.size() < kEasyPoolCap) {
-      easy_pool_.push_back({t->easy, t->easy_shape});
+      easy_pool_.push_back({t->easy, t->easy_shape, std::move(t->errbuf)});
     } else {
       curl_easy_cleanup(t->easy);
+      t->errbuf.reset();
     }
     t->easy = nullptr;
   }
@@ -691,7 +701,6 @@ class Client::Impl {
     t->status_seen = -1;
     t->divert_body = false;
     t->callback_error.reset();
-    t->errbuf[0] = '\0';
     t->in_off = 0;
     t->stream_read = 0;
     if (Status s = OpenFiles(t); !s) {
@@ -712,14 +721,14 @@ class Client::Impl {
     }
     t->attempt_start = SteadyNow();
     t->easy_shape = EasyShape(*t);
-    bool configured = false;
-    t->easy = AcquireEasy(t->easy_shape, configured);
+    const bool configured = AcquireEasy(t);
     if (!t->easy) {
       if (t->permit) t->permit->Release();
       t->permit.reset();
       Finish(t, Error::ResourceExhausted("curl_easy_init failed"));
       return;
     }
+    t->errbuf[0] = '\0';
     SetupEasy(t, configured);
     CURLMcode mc = curl_multi_add_handle(multi_, t->easy);
     if (mc != CURLM_OK) {
@@ -785,7 +794,6 @@ class Client::Impl {
     // Per transfer.
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
     curl_easy_setopt(e, CURLOPT_URL, t->url.c_str());
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
@@ -819,6 +827,7 @@ class Client::Impl {
     if (configured) return;
 
     // Per handle and shape.
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf.get());
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Impl::OnOpenSocket);
@@ -842,7 +851,7 @@ class Client::Impl {
                      !options_.http2                ? CURL_HTTP_VERSION_1_1
                      : options_.http2_cleartext     ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
                                                     : CURL_HTTP_VERSION_2TLS);
-    const bool https = t->https;
+    const bool https = t->host->https;
     // Explicit values (empty = none) stop curl's per-request environment lookup.
     curl_easy_setopt(e, CURLOPT_PROXY, (https ? proxy_env_.https : proxy_env_.http).c_str());
     curl_easy_setopt(e, CURLOPT_NOPROXY, proxy_env_.no_proxy.c_str());
@@ -884,6 +893,9 @@ class Client::Impl {
 
   // ---- curl callbacks (loop thread) ----
 
+  // A Body / Sink callback failed: the attempt ends with this error rather than curl's.
+  static void SetCallbackError(Transfer* t, Error e) { t->callback_error = std::make_unique<Error>(std::move(e)); }
+
   static size_t OnHeader(char* p, size_t size, size_t n, void* ud) {
     auto* t = static_cast<Transfer*>(ud);
     std::string_view line(p, size * n);
@@ -924,9 +936,9 @@ class Client::Impl {
     switch (sink.kind()) {
       case Sink::Kind::kMemory:
         if (t->resp.body.size() + len > self->options_.max_response_bytes) {
-          t->callback_error = Error::ResourceExhausted(fmt::format(
+          SetCallbackError(t, Error::ResourceExhausted(fmt::format(
               "{} {}: response body exceeds max_response_bytes ({} bytes); use a file or stream sink",
-              t->method, t->redacted_url, self->options_.max_response_bytes));
+              t->method, t->redacted_url, self->options_.max_response_bytes)));
           return 0;
         }
         t->resp.body.append(p, len);
@@ -937,7 +949,7 @@ class Client::Impl {
           ssize_t w = write(t->out_fd, p + off, len - off);
           if (w < 0) {
             if (errno == EINTR) continue;
-            t->callback_error = Error::FromErrno(errno, fmt::format("write response file {}", sink.path()));
+            SetCallbackError(t, Error::FromErrno(errno, fmt::format("write response file {}", sink.path())));
             return 0;
           }
           off += static_cast<size_t>(w);
@@ -947,7 +959,7 @@ class Client::Impl {
       case Sink::Kind::kStream: {
         Status s = sink.write_fn()(std::string_view(p, len));
         if (!s) {
-          t->callback_error = Error(s.error()).Wrap(fmt::format("{} {}: response sink", t->method, t->redacted_url));
+          SetCallbackError(t, Error(s.error()).Wrap(fmt::format("{} {}: response sink", t->method, t->redacted_url)));
           return 0;
         }
         t->sink_delivered += len;
@@ -969,12 +981,12 @@ class Client::Impl {
         got = pread(t->in_fd, buf, want, static_cast<off_t>(t->in_off));
       } while (got < 0 && errno == EINTR);
       if (got < 0) {
-        t->callback_error = Error::FromErrno(errno, fmt::format("read request body {}", body.path()));
+        SetCallbackError(t, Error::FromErrno(errno, fmt::format("read request body {}", body.path())));
         return CURL_READFUNC_ABORT;
       }
       if (got == 0) {
-        t->callback_error = Error::DataLoss(fmt::format(
-            "request body {} shrank while being sent ({} of {} bytes)", body.path(), t->in_off, t->in_size));
+        SetCallbackError(t, Error::DataLoss(fmt::format(
+            "request body {} shrank while being sent ({} of {} bytes)", body.path(), t->in_off, t->in_size)));
         return CURL_READFUNC_ABORT;
       }
       t->in_off += static_cast<uint64_t>(got);
@@ -985,24 +997,24 @@ class Client::Impl {
     t->stream_touched = true;
     Result<size_t> got = body.read_fn()(buf, cap);
     if (!got) {
-      t->callback_error = Error(got.error()).Wrap(fmt::format("{} {}: request body", t->method, t->redacted_url));
+      SetCallbackError(t, Error(got.error()).Wrap(fmt::format("{} {}: request body", t->method, t->redacted_url)));
       return CURL_READFUNC_ABORT;
     }
     if (*got > cap) {
-      t->callback_error = Error::Internal("request body read function returned more bytes than asked");
+      SetCallbackError(t, Error::Internal("request body read function returned more bytes than asked"));
       return CURL_READFUNC_ABORT;
     }
     t->stream_read += *got;
     if (body.stream_size() && t->stream_read > *body.stream_size()) {
-      t->callback_error = Error::InvalidArgument(fmt::format(
+      SetCallbackError(t, Error::InvalidArgument(fmt::format(
           "{} {}: the stream body produced more than its declared size {}", t->method, t->redacted_url,
-          *body.stream_size()));
+          *body.stream_size())));
       return CURL_READFUNC_ABORT;
     }
     if (*got == 0 && body.stream_size() && t->stream_read < *body.stream_size()) {
-      t->callback_error = Error::InvalidArgument(fmt::format(
+      SetCallbackError(t, Error::InvalidArgument(fmt::format(
           "{} {}: the stream body ended after {} of its declared {} bytes", t->method, t->redacted_url,
-          t->stream_read, *body.stream_size()));
+          t->stream_read, *body.stream_size())));
       return CURL_READFUNC_ABORT;
     }
     t->resp.bytes_sent += *got;
@@ -1059,12 +1071,9 @@ class Client::Impl {
     curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
     double connect_time = 0;
     curl_easy_getinfo(e, CURLINFO_CONNECT_TIME, &connect_time);
-    curl_multi_remove_handle(multi_, e);
-    ReleaseEasy(t);
     const auto attempt_elapsed = duration_cast<milliseconds>(SteadyNow() - t->attempt_start);
     t->resp.status = static_cast<int>(status);
     t->resp.http_version = version == CURL_HTTP_VERSION_2_0 ? "2" : version == CURL_HTTP_VERSION_1_0 ? "1.0" : "1.1";
-    t->resp.url = t->redacted_url;
     {
       std::lock_guard lock(stats_mu_);
       t->host->stats.bytes_in += t->resp.bytes_received;
@@ -1084,9 +1093,9 @@ class Client::Impl {
         detail::CurlFailureContext ctx{
             .method = t->method,
             .url = t->redacted_url,
-            .host = t->host_name,
-            .port = t->port,
-            .curl_message = t->errbuf,
+            .host = t->host->host_name,
+            .port = t->host->port,
+            .curl_message = t->errbuf.get(),
             .connected = connect_time > 0,
             .elapsed = attempt_elapsed,
             .connect_timeout = options_.connect_timeout,
@@ -1099,6 +1108,7 @@ class Client::Impl {
       }
     } else if (status >= 400) {
       http_failure = true;
+      t->resp.url = t->redacted_url;
       err = t->resp.ToStatus().error();
       err->Wrap(std::string(t->method));
       // Only 429/502/503/504 are worth repeating (a 500 is usually a bug, not a blip).
@@ -1106,6 +1116,9 @@ class Client::Impl {
       if (auto ra = t->resp.Header("Retry-After")) retry_after = resilience::ParseRetryAfter(*ra);
       if (auto rid = t->resp.Header("x-amz-request-id")) err->WithRequestId(std::string(*rid));
     }
+    // The handle goes back to the pool only now: curl's message above is in its error buffer.
+    curl_multi_remove_handle(multi_, e);
+    ReleaseEasy(t);
 
     // The breaker hears about the host's health: transport failures, 5xx and 429 are failures.
     if (t->permit) {
@@ -1151,7 +1164,7 @@ class Client::Impl {
       result->attempts = t->retry ? t->retry->attempts() : 0;
       result->elapsed = elapsed;
       result->bytes_received = t->bytes_in_total;
-      if (result->url.empty()) result->url = t->redacted_url;
+      if (result->url.empty()) result->url = std::move(t->redacted_url);  // t ends here
     }
     {
       std::lock_guard lock(stats_mu_);
@@ -1203,6 +1216,7 @@ class Client::Impl {
   struct PooledEasy {
     CURL* easy;
     uint32_t shape;
+    std::unique_ptr<char[]> errbuf;  // its CURLOPT_ERRORBUFFER
   };
   std::vector<PooledEasy> easy_pool_;
   int epoll_fd_ = -1;
