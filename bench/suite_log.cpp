@@ -4,7 +4,8 @@
 //
 // Latency follows Quill's method: each pinned producer thread takes rdtscp around a burst of 20
 // calls, spins (not sleeps) a randomised gap, repeats; the per-call figure is burst/20;
-// percentiles over all samples.
+// percentiles over all samples. Ours and spdlog's run in alternating blocks (MeasureBesidePeer),
+// so the ratio between them compares the same minutes of this shared VM.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <pthread.h>
@@ -219,7 +220,8 @@ struct OursBurstFn {
 // can differ by 60 ns). So the forms compared are measured in one run: their p50s come from the
 // same moments.
 template <size_t N>
-Result<std::array<Pct, N>> MeasureOursRotating(const std::array<Shape, N>& shapes, int threads, const Params& p) {
+Result<std::array<std::vector<double>, N>> OursSamplesRotating(const std::array<Shape, N>& shapes, int threads,
+                                                               const Params& p) {
   auto sink = std::make_shared<NullSink>();
   const bool causal = std::find(shapes.begin(), shapes.end(), Shape::kIntIntDoubleCausal) != shapes.end();
   auto logger = log::Logger::Create({.name = "bench", .level_from_env = false,
@@ -237,14 +239,15 @@ Result<std::array<Pct, N>> MeasureOursRotating(const std::array<Shape, N>& shape
   // Measure() returns each thread's samples in order, thread after thread.
   std::array<std::vector<double>, N> per;
   for (size_t i = 0; i < v.size(); ++i) per[(i % static_cast<size_t>(p.samples)) % N].push_back(v[i]);
+  return per;
+}
+
+template <size_t N>
+Result<std::array<Pct, N>> MeasureOursRotating(const std::array<Shape, N>& shapes, int threads, const Params& p) {
+  ESPER_ASSIGN_OR_RETURN(auto per, OursSamplesRotating<N>(shapes, threads, p));
   std::array<Pct, N> out;
   for (size_t k = 0; k < N; ++k) out[k] = Percentiles(per[k]);
   return out;
-}
-
-Result<Pct> MeasureOurs(Shape shape, int threads, const Params& p) {
-  ESPER_ASSIGN_OR_RETURN(auto one, MeasureOursRotating<1>({shape}, threads, p));
-  return one[0];
 }
 
 #ifdef ESPER_BENCH_HAVE_SPDLOG
@@ -270,7 +273,7 @@ struct SpdBurstFn {
   static constexpr auto fn = &SpdBurst<S>;
 };
 
-Pct MeasureSpdlog(Shape shape, int threads, const Params& p) {
+std::vector<double> SpdlogSamples(Shape shape, int threads, const Params& p) {
   auto pool = std::make_shared<spdlog::details::thread_pool>(8192, 1);
   auto sink = std::make_shared<spdlog::sinks::null_sink_mt>();
   auto l = std::make_shared<spdlog::async_logger>("bench", sink, pool, spdlog::async_overflow_policy::block);
@@ -278,9 +281,38 @@ Pct MeasureSpdlog(Shape shape, int threads, const Params& p) {
   auto v = Measure(
       threads, p, [&](int) { for (int s = 0; s < 200; ++s) burst(*l, s); }, [&](int s) { burst(*l, s); });
   l->flush();
-  return Percentiles(v);
+  return v;
 }
 #endif
+
+// One shape, ours and (with_peer, when built with spdlog) spdlog's, in `blocks` alternating
+// blocks of p.samples / blocks (the first side turning each block); percentiles over each side's
+// pooled samples. Measured one after the other, a slow spell of this VM (see MeasureOursRotating)
+// can land on one logger only and decide the ratio between them; interleaved, it lands on both.
+struct PairPct {
+  Pct ours;
+  std::optional<Pct> peer;
+};
+Result<PairPct> MeasureBesidePeer(Shape shape, int threads, const Params& p, bool with_peer, int blocks) {
+  const Params block{p.samples / blocks, p.gap};
+  std::vector<double> ours, peer;
+  for (int b = 0; b < blocks; ++b) {
+    for (int side = 0; side < 2; ++side) {
+      if ((b + side) % 2 == 0) {
+        ESPER_ASSIGN_OR_RETURN(auto v, OursSamplesRotating<1>({shape}, threads, block));
+        ours.insert(ours.end(), v[0].begin(), v[0].end());
+      } else if (with_peer) {
+#ifdef ESPER_BENCH_HAVE_SPDLOG
+        auto v = SpdlogSamples(shape, threads, block);
+        peer.insert(peer.end(), v.begin(), v.end());
+#endif
+      }
+    }
+  }
+  PairPct out{.ours = Percentiles(ours), .peer = std::nullopt};
+  if (!peer.empty()) out.peer = Percentiles(peer);
+  return out;
+}
 
 // ---- backend throughput: lines/s into a file ----
 struct Throughput {
@@ -440,8 +472,13 @@ Status RunLogSuite(Context& ctx) {
   const bool quick = ctx.quick();
   const Params p = quick ? Params{1000, std::chrono::microseconds(100)}
                          : Params{10'000, std::chrono::microseconds(1000)};
-  const std::string note = fmt::format("{} samples x 20-call bursts, {} us gap, producers pinned, null sink",
-                                       p.samples, p.gap.count());
+  const int blocks = quick ? 1 : 5;  // ours and spdlog alternate in blocks: see MeasureBesidePeer
+  const std::string note =
+      blocks > 1 ? fmt::format("{} samples x 20-call bursts each, ours and spdlog alternating in {} blocks of {}, {} us "
+                               "gap, producers pinned, null sink",
+                               p.samples, blocks, p.samples / blocks, p.gap.count())
+                 : fmt::format("{} samples x 20-call bursts, {} us gap, producers pinned, null sink", p.samples,
+                               p.gap.count());
   std::string tmp = std::filesystem::temp_directory_path().string() + fmt::format("/esper-bench-log-{}", getpid());
 
   // 1. memory under sustained overload (first: the peak-RSS reset is cleanest before big queues)
@@ -492,19 +529,17 @@ Status RunLogSuite(Context& ctx) {
       const bool with_peer = shape != Shape::kNamed3 && shape != Shape::kBound3;
       std::string cname = fmt::format("{}, {}", ShapeName(shape), tn);
       Result<Pct> ours = Pct{};
+      std::optional<Pct> peer;
       if (shape == Shape::kNamed3) {
         ours = (*forms)[2];
       } else if (shape == Shape::kBound3) {
         ours = (*forms)[3];
       } else {
         ctx.Progress("latency " + cname);
-        ours = MeasureOurs(shape, threads, p);
-        if (!ours) return ours.error();
+        ESPER_ASSIGN_OR_RETURN(PairPct both, MeasureBesidePeer(shape, threads, p, with_peer, blocks));
+        ours = both.ours;
+        peer = both.peer;
       }
-      std::optional<Pct> peer;
-#ifdef ESPER_BENCH_HAVE_SPDLOG
-      if (with_peer) peer = MeasureSpdlog(shape, threads, p);
-#endif
       auto add = [&](const char* metric, double ours_v, std::optional<double> peer_v, std::string target,
                      std::optional<bool> pass) {
         Row r = MkRow(metric, cname, "ns", ours_v);
