@@ -922,7 +922,7 @@ class Client::Impl {
     if (t->status_seen < 0) {
       long code = 0;
       curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
-      t->status_seen = code;
+      t->status_seen = static_cast<int>(code);
       t->divert_body = code >= 400;
     }
     t->resp.bytes_received += len;

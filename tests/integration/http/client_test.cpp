@@ -56,6 +56,7 @@ TEST(HttpClient, EveryVerbReachesTheServer) {
   EXPECT_EQ(get->body, "GET /api/items\n");
   EXPECT_EQ(get->http_version, "1.1");
   EXPECT_EQ(get->attempts, 1);
+  EXPECT_EQ(get->url, server.Url("/api/items"));  // the URL sent, base and path joined
 
   auto post = client->Post("/items", Body::FromString("{\"a\":1}"), "application/json");
   ASSERT_TRUE(post) << post.error();
@@ -510,6 +511,7 @@ TEST(HttpClient, HttpErrorsBecomeErrorsUnlessAccepted) {
   ASSERT_TRUE(accepted);
   EXPECT_EQ(accepted->status, 404);
   EXPECT_EQ(accepted->body, "<Error>NoSuchKey</Error>");
+  EXPECT_EQ(accepted->url, server.Url("/missing"));
   auto stats = client->GetStats().begin()->second;
   EXPECT_EQ(stats.status_counts[404], 2u);
   EXPECT_EQ(stats.errors, 2u);
