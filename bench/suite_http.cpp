@@ -42,6 +42,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <chrono>
@@ -49,6 +50,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <regex>
 #include <thread>
@@ -182,6 +184,16 @@ struct Throughput {
   double rps = 0;
   double cpu_us_per_request = 0;  // user + system CPU of the process, per completed request
 };
+
+// The median requests/s and the median CPU per request of `runs` (not empty).
+Throughput MedianOf(const std::vector<Throughput>& runs) {
+  std::vector<double> rps, cpu;
+  for (const Throughput& r : runs) {
+    rps.push_back(r.rps);
+    cpu.push_back(r.cpu_us_per_request);
+  }
+  return Throughput{.rps = Median(rps), .cpu_us_per_request = Median(cpu)};
+}
 
 // `done` requests completed in `elapsed` using `cpu_seconds` of the process.
 Throughput FromCounts(uint64_t done, SteadyClock::duration elapsed, double cpu_seconds) {
@@ -589,70 +601,58 @@ Status RunHttpSuite(Context& ctx) {
     ESPER_RETURN_IF_ERROR(nginx.Start(nginx_bin));
     for (int n : levels) {
       // Interleaved rounds (see the top of the file): each figure is the median over the rounds.
-      std::vector<double> ours_rps, ours_cpu, bare_rps, bare_cpu, wrk_rps, wrk_cpu, vs_wrk;
+      std::vector<Throughput> ours_runs, bare_runs, wrk_runs;
+      std::vector<double> vs_wrk;  // ours / wrk, by round
       std::string note;
       std::string bare_error;
+      std::string of;  // " (round i of n)" in the progress lines
+      const std::array<std::function<Status()>, 3> loops{
+          [&]() -> Status {
+            ctx.Progress(fmt::format("esper::http::Client, {} in flight{}", n, of));
+            ESPER_ASSIGN_OR_RETURN(Throughput ours, OurRequestsPerSecond(nginx.Url(), n, duration));
+            ours_runs.push_back(ours);
+            return OkStatus();
+          },
+          [&]() -> Status {
+            ctx.Progress(fmt::format("libcurl multi alone, {} in flight{}", n, of));
+            auto bare = BareCurlRequestsPerSecond(nginx.Url(), n, duration);
+            if (bare) bare_runs.push_back(*bare);
+            else bare_error = bare.error().message();
+            return OkStatus();
+          },
+          [&]() -> Status {
+            if (wrk_bin.empty()) {
+              note = "wrk not found (apt-get install wrk)";
+              return OkStatus();
+            }
+            ctx.Progress(fmt::format("wrk -t1 -c{}{}", n, of));
+            auto w = WrkRequestsPerSecond(wrk_bin, nginx.Url(), n, duration);
+            if (w) wrk_runs.push_back(*w);
+            else note = "wrk failed: " + w.error().message();
+            return OkStatus();
+          }};
       for (int round = 0; round < rounds; ++round) {
-        const std::string of = rounds > 1 ? fmt::format(" (round {} of {})", round + 1, rounds) : "";
-        std::optional<double> round_ours, round_wrk;
-        for (int k = 0; k < 3; ++k) {  // the order turns each round, so no loop always runs first
-          switch ((round + k) % 3) {
-            case 0: {
-              ctx.Progress(fmt::format("esper::http::Client, {} in flight{}", n, of));
-              ESPER_ASSIGN_OR_RETURN(Throughput ours, OurRequestsPerSecond(nginx.Url(), n, duration));
-              ours_rps.push_back(ours.rps);
-              ours_cpu.push_back(ours.cpu_us_per_request);
-              round_ours = ours.rps;
-              break;
-            }
-            case 1: {
-              ctx.Progress(fmt::format("libcurl multi alone, {} in flight{}", n, of));
-              auto bare = BareCurlRequestsPerSecond(nginx.Url(), n, duration);
-              if (bare) {
-                bare_rps.push_back(bare->rps);
-                bare_cpu.push_back(bare->cpu_us_per_request);
-              } else {
-                bare_error = bare.error().message();
-              }
-              break;
-            }
-            default: {
-              if (wrk_bin.empty()) {
-                note = "wrk not found (apt-get install wrk)";
-                break;
-              }
-              ctx.Progress(fmt::format("wrk -t1 -c{}{}", n, of));
-              auto w = WrkRequestsPerSecond(wrk_bin, nginx.Url(), n, duration);
-              if (w) {
-                wrk_rps.push_back(w->rps);
-                if (w->cpu_us_per_request > 0) wrk_cpu.push_back(w->cpu_us_per_request);
-                round_wrk = w->rps;
-              } else {
-                note = "wrk failed: " + w.error().message();
-              }
-              break;
-            }
-          }
-        }
-        if (round_ours && round_wrk) vs_wrk.push_back(*round_ours / *round_wrk);
+        of = rounds > 1 ? fmt::format(" (round {} of {})", round + 1, rounds) : "";
+        const size_t wrk_before = wrk_runs.size();
+        // The order turns each round, so no loop always runs first.
+        for (int k = 0; k < 3; ++k) ESPER_RETURN_IF_ERROR(loops[static_cast<size_t>((round + k) % 3)]());
+        if (wrk_runs.size() > wrk_before) vs_wrk.push_back(ours_runs.back().rps / wrk_runs.back().rps);
       }
-      const Throughput ours{.rps = Median(ours_rps), .cpu_us_per_request = Median(ours_cpu)};
+      const Throughput ours = MedianOf(ours_runs);
       std::optional<Throughput> bare;
-      if (bare_rps.size() == static_cast<size_t>(rounds)) {
-        bare = Throughput{.rps = Median(bare_rps), .cpu_us_per_request = Median(bare_cpu)};
-      }
+      if (bare_runs.size() == static_cast<size_t>(rounds)) bare = MedianOf(bare_runs);
       std::optional<double> peer;
       std::optional<double> peer_cpu;
-      if (note.empty() && !wrk_rps.empty()) {
-        peer = Median(wrk_rps);
-        if (!wrk_cpu.empty()) peer_cpu = Median(wrk_cpu);
+      if (note.empty() && !wrk_runs.empty()) {
+        const Throughput w = MedianOf(wrk_runs);
+        peer = w.rps;
+        if (w.cpu_us_per_request > 0) peer_cpu = w.cpu_us_per_request;
       }
       std::string rounds_note;
       if (vs_wrk.size() > 1) {
-        std::string each;
-        for (double r : vs_wrk) each += fmt::format("{}{:.2f}", each.empty() ? "" : " ", r);
-        rounds_note = fmt::format("medians of {} interleaved {} s rounds; ours / wrk by round: {}", rounds,
-                                  std::chrono::duration_cast<std::chrono::seconds>(duration).count(), each);
+        rounds_note = fmt::format("medians of {} interleaved {} s rounds; ours / wrk by round: {:.2f}", rounds,
+                                  std::chrono::duration_cast<std::chrono::seconds>(duration).count(),
+                                  fmt::join(vs_wrk, " "));
       }
       ctx.Add(Row{.part = "http",
                   .metric = "CPU per request",

@@ -97,6 +97,13 @@ struct HostState {
   HostStats stats;                          // guarded by Client::Impl::stats_mu_
 };
 
+// A curl easy handle and what travels with it between the client's pool and a transfer.
+struct EasyHandle {
+  CURL* easy = nullptr;
+  uint32_t shape = 0;              // EasyShape() of the request it was last set up for
+  std::unique_ptr<char[]> errbuf;  // its CURLOPT_ERRORBUFFER (CURL_ERROR_SIZE bytes)
+};
+
 // One request from Submit to Finish. Kept under 1,000 bytes: a larger block is a "large" chunk
 // to glibc's malloc, which then consolidates its fast bins on every allocation the per-thread
 // cache cannot serve (about 1k instructions a request at 64 in flight); rarely used parts live
@@ -118,14 +125,12 @@ struct Transfer {
   curl_slist* header_list = nullptr;
 
   // The current attempt.
-  CURL* easy = nullptr;
-  std::unique_ptr<char[]> errbuf;  // easy's CURLOPT_ERRORBUFFER (CURL_ERROR_SIZE); moves with it
+  EasyHandle handle;  // easy null between attempts
   std::optional<CircuitBreaker::Permit> permit;
   Response resp;
   std::unique_ptr<Error> callback_error;  // a Body / Sink callback failed
   milliseconds attempt_timeout{0};
   TimePoint attempt_start{};
-  uint32_t easy_shape = 0;  // EasyShape() of the request the handle was set up for
   int status_seen = -1;     // status known at the first body byte
   int out_fd = -1;
   int in_fd = -1;
@@ -293,7 +298,7 @@ class Client::Impl {
     }
     if (wake_fd_ >= 0) Wakeup();
     if (thread_.joinable()) thread_.join();
-    for (const PooledEasy& p : easy_pool_) curl_easy_cleanup(p.easy);
+    for (const EasyHandle& p : easy_pool_) curl_easy_cleanup(p.easy);
     for (curl_slist* l : shared_headers_) curl_slist_free_all(l);
     if (multi_) curl_multi_cleanup(multi_);
     if (epoll_fd_ >= 0) close(epoll_fd_);
@@ -588,8 +593,8 @@ class Client::Impl {
     // Shutdown: fail everything still here.
     std::vector<Transfer*> all(active_.begin(), active_.end());
     for (Transfer* t : all) {
-      if (t->easy) {
-        curl_multi_remove_handle(multi_, t->easy);
+      if (t->handle.easy) {
+        curl_multi_remove_handle(multi_, t->handle.easy);
         ReleaseEasy(t);
       }
       if (t->permit) t->permit->Release();
@@ -636,40 +641,39 @@ class Client::Impl {
            (t.host->https ? 1u : 0u);
   }
 
-  // Gives `t` a handle (t->easy, with its error buffer) for t->easy_shape; returns whether it
-  // already carries the options SetupEasy sets once per handle (false for a new or reset
-  // handle). t->easy stays null when curl_easy_init fails.
+  // Gives `t` a handle for t->handle.shape; returns whether it already carries the options
+  // SetupEasy sets once per handle (false for a new or reset handle). t->handle.easy stays null
+  // when curl_easy_init fails.
   bool AcquireEasy(Transfer* t) {
+    const uint32_t shape = t->handle.shape;
     // Look at the few most recently used handles for one of the same shape.
     const size_t look = std::min<size_t>(easy_pool_.size(), 4);
     for (size_t k = easy_pool_.size(); k-- > easy_pool_.size() - look;) {
-      if (easy_pool_[k].shape != t->easy_shape) continue;
-      t->easy = easy_pool_[k].easy;
-      t->errbuf = std::move(easy_pool_[k].errbuf);
+      if (easy_pool_[k].shape != shape) continue;
+      t->handle = std::move(easy_pool_[k]);
       easy_pool_.erase(easy_pool_.begin() + static_cast<std::ptrdiff_t>(k));
       return true;
     }
     if (easy_pool_.empty()) {
-      t->easy = curl_easy_init();
-      if (t->easy) t->errbuf = std::make_unique<char[]>(CURL_ERROR_SIZE);
+      t->handle.easy = curl_easy_init();
+      if (t->handle.easy) t->handle.errbuf = std::make_unique<char[]>(CURL_ERROR_SIZE);
     } else {
-      t->easy = easy_pool_.back().easy;
-      t->errbuf = std::move(easy_pool_.back().errbuf);
+      t->handle = std::move(easy_pool_.back());
       easy_pool_.pop_back();
-      curl_easy_reset(t->easy);
+      t->handle.shape = shape;
+      curl_easy_reset(t->handle.easy);
     }
     return false;
   }
 
   void ReleaseEasy(Transfer* t) {
-    if (!t->easy) return;
+    if (!t->handle.easy) return;
     if (easy_pool_.size() < kEasyPoolCap) {
-      easy_pool_.push_back({t->easy, t->easy_shape, std::move(t->errbuf)});
+      easy_pool_.push_back(std::move(t->handle));
     } else {
-      curl_easy_cleanup(t->easy);
-      t->errbuf.reset();
+      curl_easy_cleanup(t->handle.easy);
     }
-    t->easy = nullptr;
+    t->handle = EasyHandle{};
   }
 
   void StartAttempt(Transfer* t) {
@@ -720,17 +724,17 @@ class Client::Impl {
       }
     }
     t->attempt_start = SteadyNow();
-    t->easy_shape = EasyShape(*t);
+    t->handle.shape = EasyShape(*t);
     const bool configured = AcquireEasy(t);
-    if (!t->easy) {
+    if (!t->handle.easy) {
       if (t->permit) t->permit->Release();
       t->permit.reset();
       Finish(t, Error::ResourceExhausted("curl_easy_init failed"));
       return;
     }
-    t->errbuf[0] = '\0';
+    t->handle.errbuf[0] = '\0';
     SetupEasy(t, configured);
-    CURLMcode mc = curl_multi_add_handle(multi_, t->easy);
+    CURLMcode mc = curl_multi_add_handle(multi_, t->handle.easy);
     if (mc != CURLM_OK) {
       ReleaseEasy(t);
       if (t->permit) t->permit->Release();
@@ -785,10 +789,10 @@ class Client::Impl {
     return OkStatus();
   }
 
-  // Sets `t`'s options on t->easy. The options that are the same for every transfer of its
+  // Sets `t`'s options on t->handle.easy. The options that are the same for every transfer of its
   // EasyShape() are set only when the handle is not `configured` yet (see AcquireEasy).
   void SetupEasy(Transfer* t, bool configured) {
-    CURL* e = t->easy;
+    CURL* e = t->handle.easy;
     const Request& r = t->req;
     const bool has_body = HasBody(r);
     // Per transfer.
@@ -827,7 +831,7 @@ class Client::Impl {
     if (configured) return;
 
     // Per handle and shape.
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf.get());
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->handle.errbuf.get());
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Impl::OnOpenSocket);
@@ -921,7 +925,7 @@ class Client::Impl {
     Impl* self = t->impl;
     if (t->status_seen < 0) {
       long code = 0;
-      curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+      curl_easy_getinfo(t->handle.easy, CURLINFO_RESPONSE_CODE, &code);
       t->status_seen = static_cast<int>(code);
       t->divert_body = code >= 400;
     }
@@ -1064,7 +1068,7 @@ class Client::Impl {
   // ---- completion ----
 
   void OnAttemptDone(Transfer* t, CURLcode code) {
-    CURL* e = t->easy;
+    CURL* e = t->handle.easy;
     long status = 0;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     long version = 0;
@@ -1095,7 +1099,7 @@ class Client::Impl {
             .url = t->redacted_url,
             .host = t->host->host_name,
             .port = t->host->port,
-            .curl_message = t->errbuf.get(),
+            .curl_message = t->handle.errbuf.get(),
             .connected = connect_time > 0,
             .elapsed = attempt_elapsed,
             .connect_timeout = options_.connect_timeout,
@@ -1213,12 +1217,7 @@ class Client::Impl {
   std::unordered_set<Transfer*> active_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   uint64_t timer_seq_ = 0;
-  struct PooledEasy {
-    CURL* easy;
-    uint32_t shape;
-    std::unique_ptr<char[]> errbuf;  // its CURLOPT_ERRORBUFFER
-  };
-  std::vector<PooledEasy> easy_pool_;
+  std::vector<EasyHandle> easy_pool_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::vector<epoll_event> events_ = std::vector<epoll_event>(512);
