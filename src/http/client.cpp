@@ -97,11 +97,29 @@ struct HostState {
   HostStats stats;                          // guarded by Client::Impl::stats_mu_
 };
 
+// What a curl easy handle carries besides itself, allocated with it.
+struct EasyExtras {
+  char errbuf[CURL_ERROR_SIZE] = {};  // its CURLOPT_ERRORBUFFER
+  // Its CURLOPT_CURLU: the request URL parsed by curl's own parser, and the text it was parsed
+  // from. Given a parsed URL, libcurl 7.88 skips parsing the text and printing it back normalised
+  // (~6k instructions a request), and a handle reused for the same URL skips the parse too
+  // (~12k in all; docs/http.md, eighth session). curl copies it per transfer (a redirect changes
+  // the copy) and never changes it.
+  CURLU* url = nullptr;
+  std::string url_text;
+
+  EasyExtras() = default;
+  EasyExtras(const EasyExtras&) = delete;
+  EasyExtras& operator=(const EasyExtras&) = delete;
+  ~EasyExtras() { curl_url_cleanup(url); }
+};
+
 // A curl easy handle and what travels with it between the client's pool and a transfer.
+// Whoever holds it calls curl_easy_cleanup before `extras` goes.
 struct EasyHandle {
   CURL* easy = nullptr;
-  uint32_t shape = 0;              // EasyShape() of the request it was last set up for
-  std::unique_ptr<char[]> errbuf;  // its CURLOPT_ERRORBUFFER (CURL_ERROR_SIZE bytes)
+  uint32_t shape = 0;  // EasyShape() of the request it was last set up for
+  std::unique_ptr<EasyExtras> extras;
 };
 
 // One request from Submit to Finish. Kept under 1,000 bytes: a larger block is a "large" chunk
@@ -656,7 +674,7 @@ class Client::Impl {
     }
     if (easy_pool_.empty()) {
       t->handle.easy = curl_easy_init();
-      if (t->handle.easy) t->handle.errbuf = std::make_unique<char[]>(CURL_ERROR_SIZE);
+      if (t->handle.easy) t->handle.extras = std::make_unique<EasyExtras>();
     } else {
       t->handle = std::move(easy_pool_.back());
       easy_pool_.pop_back();
@@ -732,7 +750,18 @@ class Client::Impl {
       Finish(t, Error::ResourceExhausted("curl_easy_init failed"));
       return;
     }
-    t->handle.errbuf[0] = '\0';
+    t->handle.extras->errbuf[0] = '\0';
+    if (CURLUcode uc = SetUrl(t); uc != CURLUE_OK) {
+      // Prepare checked the URL with the same parser, so only out of memory lands here. The
+      // handle goes rather than back to the pool half set up.
+      curl_easy_cleanup(t->handle.easy);
+      t->handle = EasyHandle{};
+      if (t->permit) t->permit->Release();
+      t->permit.reset();
+      Finish(t, Error::ResourceExhausted(
+                    fmt::format("{} {}: curl_url_set: {}", t->method, t->redacted_url, curl_url_strerror(uc))));
+      return;
+    }
     SetupEasy(t, configured);
     CURLMcode mc = curl_multi_add_handle(multi_, t->handle.easy);
     if (mc != CURLM_OK) {
@@ -789,6 +818,19 @@ class Client::Impl {
     return OkStatus();
   }
 
+  // Makes t->handle's parsed URL t->url (see EasyExtras), parsing only when it holds another.
+  static CURLUcode SetUrl(Transfer* t) {
+    EasyExtras& x = *t->handle.extras;
+    if (x.url_text == t->url) return CURLUE_OK;
+    x.url_text.clear();
+    if (!x.url && !(x.url = curl_url())) return CURLUE_OUT_OF_MEMORY;
+    // The same parse (and flags) as HostKeyByCurl; t->url is absolute, so nothing of the URL
+    // the handle held before carries over.
+    if (CURLUcode uc = curl_url_set(x.url, CURLUPART_URL, t->url.c_str(), 0); uc != CURLUE_OK) return uc;
+    x.url_text = t->url;
+    return CURLUE_OK;
+  }
+
   // Sets `t`'s options on t->handle.easy. The options that are the same for every transfer of its
   // EasyShape() are set only when the handle is not `configured` yet (see AcquireEasy).
   void SetupEasy(Transfer* t, bool configured) {
@@ -797,7 +839,7 @@ class Client::Impl {
     const bool has_body = HasBody(r);
     // Per transfer.
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
-    curl_easy_setopt(e, CURLOPT_URL, t->url.c_str());
+    curl_easy_setopt(e, CURLOPT_CURLU, t->handle.extras->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
@@ -831,7 +873,7 @@ class Client::Impl {
     if (configured) return;
 
     // Per handle and shape.
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->handle.errbuf.get());
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->handle.extras->errbuf);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Impl::OnOpenSocket);
@@ -1099,7 +1141,7 @@ class Client::Impl {
             .url = t->redacted_url,
             .host = t->host->host_name,
             .port = t->host->port,
-            .curl_message = t->handle.errbuf.get(),
+            .curl_message = t->handle.extras->errbuf,
             .connected = connect_time > 0,
             .elapsed = attempt_elapsed,
             .connect_timeout = options_.connect_timeout,

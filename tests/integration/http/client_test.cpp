@@ -153,6 +153,73 @@ TEST(HttpClient, ReusedHandlesCarryNothingOverFromTheLastRequest) {
   }
 }
 
+TEST(HttpClient, AReusedHandleGoesWhereEachRequestSays) {
+  // A pooled handle keeps the parsed URL of its last request and parses again only when the next
+  // URL differs: repeats, a change of path, of query, of host and back must each reach the right
+  // server with the right target.
+  HttpTestServer a([](const ServerRequest& r) { return Reply{.body = "a " + r.target}; });
+  HttpTestServer b([](const ServerRequest& r) { return Reply{.body = "b " + r.target}; });
+  ASSERT_TRUE(a.Start());
+  ASSERT_TRUE(b.Start());
+  auto client = MakeClient();
+  ASSERT_TRUE(client);
+  const std::vector<std::pair<std::string, std::string>> steps = {
+      {a.Url("/x"), "a /x"},          {a.Url("/x"), "a /x"},     {a.Url("/x?k=1"), "a /x?k=1"},
+      {a.Url("/x?k=1"), "a /x?k=1"},  {b.Url("/x"), "b /x"},     {a.Url("/x"), "a /x"},
+      {a.Url("/y/../z"), "a /z"},     {a.Url("/z"), "a /z"},
+  };
+  for (const auto& [url, want] : steps) {
+    auto r = client->Get(url);
+    ASSERT_TRUE(r) << url << ": " << r.error();
+    EXPECT_EQ(r->body, want) << url;
+    EXPECT_EQ(r->url, url);
+  }
+  EXPECT_EQ(a.requests(), 7u);
+  EXPECT_EQ(b.requests(), 1u);
+}
+
+TEST(HttpClient, RedirectsAreFollowedOnlyWhenAskedAndNeverCarryAuthorizationToAnotherHost) {
+  HttpTestServer b([](const ServerRequest& r) {
+    const bool auth = !r.Header("Authorization").empty();
+    return Reply{.body = std::string(auth ? "b with" : "b without") + " authorization " + r.target};
+  });
+  ASSERT_TRUE(b.Start());
+  const std::string b_url = b.Url("/landed");
+  HttpTestServer a([&](const ServerRequest& r) {
+    if (r.target == "/old") return Reply{.status = 302, .headers = {{"Location", "/new"}}};
+    if (r.target == "/loop") return Reply{.status = 302, .headers = {{"Location", "/loop"}}};
+    if (r.target == "/away") return Reply{.status = 307, .headers = {{"Location", b_url}}};
+    return Reply{.body = "a " + r.target};
+  });
+  ASSERT_TRUE(a.Start());
+
+  auto plain = MakeClient();
+  ASSERT_TRUE(plain);
+  auto r = plain->Get(a.Url("/old"));
+  ASSERT_TRUE(r) << r.error();  // a 3xx is a response, not an error
+  EXPECT_EQ(r->status, 302);
+  EXPECT_EQ(r->Header("Location"), "/new");
+
+  auto follow = MakeClient({.follow_redirects = true, .max_redirects = 3});
+  ASSERT_TRUE(follow);
+  for (int i = 0; i < 2; ++i) {  // the second reuses the handle: it starts again at /old
+    auto f = follow->Get(a.Url("/old"));
+    ASSERT_TRUE(f) << f.error();
+    EXPECT_EQ(f->status, 200);
+    EXPECT_EQ(f->body, "a /new");
+  }
+  EXPECT_EQ(a.requests(), 5u);  // /old once unfollowed, then /old + /new twice
+  auto loop = follow->Get(a.Url("/loop"));
+  ASSERT_FALSE(loop);
+  EXPECT_FALSE(loop.error().retryable()) << loop.error();
+  EXPECT_NE(loop.error().message().find("too many redirects"), std::string::npos) << loop.error();
+  Request away = Request::Get(a.Url("/away"));
+  away.headers.emplace_back("Authorization", "Bearer s3cr3t");
+  auto moved = follow->Send(std::move(away));
+  ASSERT_TRUE(moved) << moved.error();
+  EXPECT_EQ(moved->body, "b without authorization /landed");
+}
+
 TEST(HttpClient, QueryParametersAreRfc3986Encoded) {
   HttpTestServer server(Echo);
   ASSERT_TRUE(server.Start());
