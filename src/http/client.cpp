@@ -752,14 +752,16 @@ class Client::Impl {
     }
     t->handle.extras->errbuf[0] = '\0';
     if (CURLUcode uc = SetUrl(t); uc != CURLUE_OK) {
-      // Prepare checked the URL with the same parser, so only out of memory lands here. The
-      // handle goes rather than back to the pool half set up.
+      // Prepare checked the URL (HostKey), so this is out of memory, or a URL only curl's parser
+      // refuses, as curl would have refused it given the text. The handle goes rather than back
+      // to the pool half set up.
       curl_easy_cleanup(t->handle.easy);
       t->handle = EasyHandle{};
       if (t->permit) t->permit->Release();
       t->permit.reset();
-      Finish(t, Error::ResourceExhausted(
-                    fmt::format("{} {}: curl_url_set: {}", t->method, t->redacted_url, curl_url_strerror(uc))));
+      std::string what = fmt::format("{} {}: curl_url_set: {}", t->method, t->redacted_url, curl_url_strerror(uc));
+      Finish(t, uc == CURLUE_OUT_OF_MEMORY ? Error::ResourceExhausted(std::move(what))
+                                           : Error::InvalidArgument(std::move(what)));
       return;
     }
     SetupEasy(t, configured);
