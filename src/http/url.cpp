@@ -16,6 +16,7 @@ namespace {
 
 using detail::AsciiLower;
 using detail::IEquals;
+using detail::IsAsciiAlpha;
 using detail::IsAsciiAlnum;
 using detail::IsAsciiDigit;
 
@@ -240,9 +241,19 @@ std::string RedactUrl(std::string_view url) {
   if (std::none_of(url.begin(), url.end(), [](char c) { return c == '@' || c == '?'; })) return std::string(url);
   std::string out;
   out.reserve(url.size());
-  // user:password@ → user:***@ (only in the authority part).
-  size_t scheme_end = url.find("://");
-  size_t auth_start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+  // user:password@ → user:***@ (only in the authority part). The authority starts after
+  // "scheme:" and all the slashes that follow it (curl takes one to three: "http:/u:p@h/" has a
+  // password too); without "scheme:/" the string's start is taken for it, which, for a
+  // "scheme:" with no slash, hides the whole "scheme:user:password".
+  size_t auth_start = 0;
+  if (!url.empty() && IsAsciiAlpha(url[0])) {
+    size_t k = 1;
+    while (k < url.size() && (IsAsciiAlnum(url[k]) || url[k] == '+' || url[k] == '-' || url[k] == '.')) ++k;
+    if (k + 1 < url.size() && url[k] == ':' && url[k + 1] == '/') {
+      auth_start = k + 1;
+      while (auth_start < url.size() && url[auth_start] == '/') ++auth_start;
+    }
+  }
   size_t auth_end = url.find_first_of("/?#", auth_start);
   if (auth_end == std::string_view::npos) auth_end = url.size();
   std::string_view authority = url.substr(auth_start, auth_end - auth_start);

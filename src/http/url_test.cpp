@@ -106,6 +106,11 @@ TEST(RedactUrl, HidesPasswordsAndSignatures) {
   EXPECT_EQ(RedactUrl("GET /k?x-amz-signature=zz HTTP/1.1"), "GET /k?x-amz-signature=*** HTTP/1.1");
   EXPECT_EQ(RedactUrl("http://h/a@b"), "http://h/a@b");  // '@' in the path is not userinfo
   EXPECT_EQ(RedactUrl("http://h:8080/plain/path#f"), "http://h:8080/plain/path#f");  // nothing to hide
+  // curl takes one to three slashes after the scheme (found by fuzz/http_url_fuzz.cpp).
+  EXPECT_EQ(RedactUrl("http:/u:pw@h/x"), "http:/u:***@h/x");
+  EXPECT_EQ(RedactUrl("http:///u:pw@h/x"), "http:///u:***@h/x");
+  EXPECT_EQ(RedactUrl("http:u:pw@h/x"), "http:***@h/x");  // no slash: all of it hidden
+  EXPECT_EQ(RedactUrl("user:pw@h/x"), "user:***@h/x");    // not a URL at all
 }
 
 }  // namespace
