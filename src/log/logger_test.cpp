@@ -588,6 +588,31 @@ TEST(LoggerTest, KvKeysKeptByTheSiteCostNoQueueBytes) {
   EXPECT_NE(lines[20].find("\"index\":9,\"half\":0.5"), std::string::npos) << lines[20];
 }
 
+// One thread, one site (one instantiation of a generic lambda), its keys changing between
+// consecutive calls: each line carries its own call's keys, whatever the site kept.
+TEST(LoggerTest, KvKeysChangingBetweenConsecutiveCallsAtOneSite) {
+  Fixture f({}, Format::kLogfmt);
+  static const char kOne[] = "one", kTwo[] = "two", kX[] = "x", kY[] = "y";
+  // One instantiation (same array types), so one site for every call.
+  auto log_with = [&](const auto& key, const auto& key2, int i) {
+    ESPER_LOG_INFO(f.logger, "shared", kv(key, i), kv(key2, i));
+  };
+  struct Step {
+    const char (*k1)[4];
+    const char (*k2)[2];
+  };
+  const Step order[] = {{&kOne, &kX}, {&kOne, &kX}, {&kTwo, &kX}, {&kOne, &kX}, {&kOne, &kY},
+                        {&kTwo, &kY}, {&kOne, &kX}, {&kOne, &kX}, {&kTwo, &kX}, {&kOne, &kX}};
+  for (int i = 0; i < 10; ++i) log_with(*order[i].k1, *order[i].k2, i);
+  ASSERT_TRUE(f.logger->Flush());
+  const auto lines = f.mem->lines();
+  ASSERT_EQ(lines.size(), 10u);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_NE(lines[i].find(fmt::format(" {}={} {}={}", *order[i].k1, i, *order[i].k2, i)), std::string::npos)
+        << lines[i];
+  }
+}
+
 // A site whose key changes from call to call (a char array chosen at run time) still prints the
 // key of each call: calls whose key is not the site's carry it in the record. And many threads
 // reaching a new site at once agree on the one key it keeps.
