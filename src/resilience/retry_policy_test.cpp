@@ -497,6 +497,12 @@ TEST(ParseRetryAfterTest, SecondsAndDates) {
   EXPECT_EQ(ParseRetryAfter("99999999999999999999999", now), std::nullopt);
   EXPECT_EQ(ParseRetryAfter("Wed, 21 Oct 2015 07:28:30 PST", now), std::nullopt);
   EXPECT_EQ(ParseRetryAfter("Wed, 99 Oct 2015 07:28:30 GMT", now), std::nullopt);
+  // Far dates: past the year 2262 a time_point in nanoseconds overflows (fuzz found it); too
+  // far ahead is refused, long past is no wait.
+  EXPECT_EQ(ParseRetryAfter("Sun, 06 Nov 4052 08:49:37 GMT", now), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("Sun, 06 Nov 9999 08:49:37 GMT", now), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("Mon, 01 Jan 0001 00:00:00 GMT", now), Clock::Duration(0s));
+  EXPECT_EQ(ParseRetryAfter("Fri, 21 Oct 2016 07:28:00 GMT", now), std::nullopt);  // > 365 days
 }
 
 }  // namespace
