@@ -615,10 +615,8 @@ class Client::Impl {
         curl_multi_remove_handle(multi_, t->handle.easy);
         ReleaseEasy(t);
       }
-      if (t->permit) t->permit->Release();
-      t->permit.reset();
-      Finish(t, Error::Cancelled(fmt::format("{} {}: the client was destroyed before the request completed",
-                                             t->method, t->redacted_url)));
+      Abandon(t, Error::Cancelled(fmt::format("{} {}: the client was destroyed before the request completed",
+                                              t->method, t->redacted_url)));
     }
     while (!timers_.empty()) timers_.pop();
   }
@@ -684,14 +682,24 @@ class Client::Impl {
     return false;
   }
 
-  void ReleaseEasy(Transfer* t) {
+  // Takes t->handle back: into the pool, or cleaned up when the pool is full or the handle is not
+  // `reusable` (set up for a shape but without that shape's options).
+  void ReleaseEasy(Transfer* t, bool reusable = true) {
     if (!t->handle.easy) return;
-    if (easy_pool_.size() < kEasyPoolCap) {
+    if (reusable && easy_pool_.size() < kEasyPoolCap) {
       easy_pool_.push_back(std::move(t->handle));
     } else {
       curl_easy_cleanup(t->handle.easy);
     }
     t->handle = EasyHandle{};
+  }
+
+  // Ends `t` with `e` where no attempt is running (any handle already released): gives its
+  // breaker permit back unused, then finishes.
+  void Abandon(Transfer* t, Error e) {
+    if (t->permit) t->permit->Release();
+    t->permit.reset();
+    Finish(t, std::move(e));
   }
 
   void StartAttempt(Transfer* t) {
@@ -726,9 +734,7 @@ class Client::Impl {
     t->in_off = 0;
     t->stream_read = 0;
     if (Status s = OpenFiles(t); !s) {
-      if (t->permit) t->permit->Release();
-      t->permit.reset();
-      Finish(t, s.error());
+      Abandon(t, s.error());
       return;
     }
     // Per-try limit: the smaller of the per-try timeout and what the deadline leaves.
@@ -745,33 +751,26 @@ class Client::Impl {
     t->handle.shape = EasyShape(*t);
     const bool configured = AcquireEasy(t);
     if (!t->handle.easy) {
-      if (t->permit) t->permit->Release();
-      t->permit.reset();
-      Finish(t, Error::ResourceExhausted("curl_easy_init failed"));
+      Abandon(t, Error::ResourceExhausted("curl_easy_init failed"));
       return;
     }
     t->handle.extras->errbuf[0] = '\0';
     if (CURLUcode uc = SetUrl(t); uc != CURLUE_OK) {
       // Prepare checked the URL (HostKey), so this is out of memory, or a URL only curl's parser
-      // refuses, as curl would have refused it given the text. The handle goes rather than back
-      // to the pool half set up.
-      curl_easy_cleanup(t->handle.easy);
-      t->handle = EasyHandle{};
-      if (t->permit) t->permit->Release();
-      t->permit.reset();
+      // refuses, as curl would have refused it given the text. The handle may not carry its
+      // shape's options yet (SetupEasy has not run), so it is not pooled.
+      ReleaseEasy(t, configured);
       std::string what = fmt::format("{} {}: curl_url_set: {}", t->method, t->redacted_url, curl_url_strerror(uc));
-      Finish(t, uc == CURLUE_OUT_OF_MEMORY ? Error::ResourceExhausted(std::move(what))
-                                           : Error::InvalidArgument(std::move(what)));
+      Abandon(t, uc == CURLUE_OUT_OF_MEMORY ? Error::ResourceExhausted(std::move(what))
+                                            : Error::InvalidArgument(std::move(what)));
       return;
     }
     SetupEasy(t, configured);
     CURLMcode mc = curl_multi_add_handle(multi_, t->handle.easy);
     if (mc != CURLM_OK) {
       ReleaseEasy(t);
-      if (t->permit) t->permit->Release();
-      t->permit.reset();
-      Finish(t, Error::Internal(fmt::format("{} {}: curl_multi_add_handle: {}", t->method,
-                                            t->redacted_url, curl_multi_strerror(mc))));
+      Abandon(t, Error::Internal(fmt::format("{} {}: curl_multi_add_handle: {}", t->method, t->redacted_url,
+                                             curl_multi_strerror(mc))));
     }
   }
 

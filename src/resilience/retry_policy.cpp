@@ -247,15 +247,14 @@ std::optional<Clock::Duration> ParseRetryAfter(std::string_view value, std::chro
   if (end == nullptr || *end != '\0') return std::nullopt;
   const time_t when = timegm(&tm);
   if (when == static_cast<time_t>(-1)) return std::nullopt;
-  // Compared in seconds first: a time_point holds nanoseconds, which overflow past the year 2262
-  // ("Sun, 06 Nov 4052 ..." is a valid date; found by fuzz/resilience_retry_after_fuzz.cpp).
-  const int64_t now_secs = std::chrono::floor<std::chrono::seconds>(now).time_since_epoch().count();
-  if (static_cast<int64_t>(when) <= now_secs) return Clock::Duration::zero();
-  if (static_cast<int64_t>(when) - now_secs > kMaxSeconds + 1) return std::nullopt;
-  const auto at = std::chrono::system_clock::from_time_t(when);
-  if (at <= now) return Clock::Duration::zero();
-  if (at - now > std::chrono::seconds(kMaxSeconds)) return std::nullopt;
-  return std::chrono::duration_cast<Clock::Duration>(at - now);
+  // Compared in whole seconds before any time_point is made: one holds nanoseconds, which
+  // overflow past the year 2262 ("Sun, 06 Nov 4052 ..." is a valid date; found by
+  // fuzz/resilience_retry_after_fuzz.cpp).
+  const int64_t ahead =
+      static_cast<int64_t>(when) - std::chrono::floor<std::chrono::seconds>(now).time_since_epoch().count();
+  if (ahead <= 0) return Clock::Duration::zero();
+  if (ahead > kMaxSeconds) return std::nullopt;
+  return std::chrono::duration_cast<Clock::Duration>(std::chrono::system_clock::from_time_t(when) - now);
 }
 
 }  // namespace esper::resilience
