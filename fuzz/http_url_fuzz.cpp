@@ -3,7 +3,8 @@
 // - HostKey's hand-written fast path, whenever it answers, agrees with curl's parse
 //   (detail::HostKeyByCurl) — a disagreement would pool, count and break a request under the
 //   wrong host;
-// - a host key names http or https, and appending query parameters never changes it;
+// - a host key names http or https, and appending query parameters never changes it, nor does
+//   curl's own rewrite of the URL (what it sends): one host, one key;
 // - RedactUrl leaves curl no password to find but "***", and is idempotent;
 // - EncodeQueryComponent / DecodeQueryComponent round-trip every byte string.
 // Any broken property aborts, so libFuzzer reports it with the input.
@@ -30,6 +31,17 @@ void Check(bool ok, const char* what, const std::string& input) {
 struct UrlDeleter {
   void operator()(CURLU* u) const { curl_url_cleanup(u); }
 };
+
+// The URL as curl rewrites it (what it connects to), or "" when curl cannot parse it.
+std::string CurlNormalised(const std::string& url) {
+  std::unique_ptr<CURLU, UrlDeleter> u(curl_url());
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return "";
+  char* p = nullptr;
+  if (curl_url_get(u.get(), CURLUPART_URL, &p, 0) != CURLUE_OK || p == nullptr) return "";
+  std::string out(p);
+  curl_free(p);
+  return out;
+}
 
 // The password curl finds in `url` ("" when none, or when curl cannot parse it).
 std::string CurlPassword(const std::string& url) {
@@ -59,6 +71,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Check(key->rfind("http://", 0) == 0 || key->rfind("https://", 0) == 0, "host key scheme", in);
     auto with_query = http::HostKey(http::AppendQuery(in, {{in.substr(0, 16), in.substr(size / 2)}}));
     Check(with_query && *with_query == *key, "appending a query changes the host key", in);
+    const std::string normal = CurlNormalised(in);
+    auto normal_key = http::HostKey(normal);
+    Check(!normal.empty() && normal_key && *normal_key == *key, "curl's rewrite of the URL changes the host key", in);
   }
 
   const std::string red = http::RedactUrl(in);

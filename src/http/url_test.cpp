@@ -89,6 +89,18 @@ TEST(HostKey, FastPathAgreesWithCurlOrDefersToIt) {
   EXPECT_FALSE(HostKey("http://h/a b"));  // deferred to curl, which rejects it
 }
 
+// curl connects "http://%31/" and "http://1/" both to 0.0.0.1 but, normalising numeric hosts before
+// decoding %-escapes, reports them as "1" and "0.0.0.1": one host must still get one key.
+TEST(HostKey, APercentEncodedNumericHostHasTheKeyOfItsPlainForm) {
+  EXPECT_EQ(*HostKey("http://1/"), "http://0.0.0.1:80");
+  EXPECT_EQ(*HostKey("http://%31/"), "http://0.0.0.1:80");
+  EXPECT_EQ(*HostKey("http://%31%32%37.1:8080/x"), *HostKey("http://127.0.0.1:8080/y"));
+  EXPECT_EQ(*HostKey("https://0x%37f.1/"), "https://127.0.0.1:443");
+  EXPECT_EQ(*HostKey("http://u:p@%31%32%37.0.0.1/"), "http://127.0.0.1:80");
+  EXPECT_EQ(*HostKey("http://%61bc.de/"), "http://abc.de:80");  // hex-looking name: stays a name
+  EXPECT_EQ(*HostKey("http://LOCAL%68ost:9/"), "http://localhost:9");
+}
+
 TEST(AsciiHelpers, AreLocaleFreeAndCaseInsensitive) {
   EXPECT_TRUE(detail::IEquals("Content-Type", "content-type"));
   EXPECT_FALSE(detail::IEquals("Content-Type", "content-typ"));
