@@ -670,5 +670,36 @@ TEST(LoggerTest, SeveralLoggersOnOneThread) {
   EXPECT_EQ(m2->size(), 100u);
   EXPECT_NE(m2->lines()[99].find(" - b - INFO - b99"), std::string::npos);
 }
+
+enum Shade { kLight = 1, kDark = 7 };
+
+// The inlined call hands its out-of-line slow path (a thread's first call, a record that wraps or
+// finds the queue full) copies of numbers, pointers and kv() numbers and references to the rest:
+// every kind must arrive the same whichever path a call takes.
+TEST(LoggerTest, EveryArgumentKindArrivesThroughTheSlowAndTheFastPath) {
+  Fixture f({.queue_bytes = 4096}, Format::kLogfmt);
+  std::thread t([&] {
+    std::string s = "str";
+    char buf[] = "chars";
+    char* p = buf;
+    const char* cp = "lit";
+    for (int i = 0; i < 300; ++i) {  // the first call attaches the thread; 4 KiB wraps every ~30
+      ESPER_LOG_INFO(f.logger, "{} {} {} {} {} {} {} {}", i, 2.5, true, 'c', p, cp, s, kDark,
+                     kv("k", i), kv("d", 0.25), kv("b", false), kv("e", kLight), kv("s", s));
+    }
+  });
+  t.join();
+  ASSERT_TRUE(f.logger->Flush());
+  auto lines = f.mem->lines();
+  ASSERT_EQ(lines.size(), 300u);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    auto kvs = testing::ParseLogfmt(lines[i]);
+    ASSERT_TRUE(kvs) << lines[i];
+    const std::vector<std::pair<std::string, std::string>> want = {
+        {"msg", fmt::format("{} 2.5 true c chars lit str 7", i)},
+        {"k", std::to_string(i)}, {"d", "0.25"}, {"b", "false"}, {"e", "1"}, {"s", "str"}};
+    ASSERT_EQ(std::vector(kvs->begin() + 3, kvs->end()), want) << lines[i];
+  }
+}
 }  // namespace
 }  // namespace esper::log

@@ -310,6 +310,24 @@ struct KV {
 template <class T> struct IsKV : std::false_type {};
 template <class T> struct IsKV<KV<T>> : std::true_type {};
 
+/// What the inlined logging call hands its out-of-line slow path: a copy of a number, pointer or
+/// kv() number, made there; anything else by reference. Were the arguments themselves handed
+/// over, their addresses would escape and the fast path would have to store each one (kv() keys
+/// included) on every call. (Taken by value, a kv() int is packed into a register on every call
+/// instead: worse.)
+template <class T>
+inline constexpr bool kSmallArg = std::is_arithmetic_v<T> || std::is_enum_v<T> || std::is_pointer_v<T>;
+template <class T>
+inline constexpr bool kSmallArg<KV<T>> = std::is_arithmetic_v<T> || std::is_enum_v<T>;
+template <class T>
+[[gnu::always_inline]] inline decltype(auto) SlowPathArg(const T& v) {
+  if constexpr (kSmallArg<T>) {
+    return T(v);
+  } else {
+    return (v);
+  }
+}
+
 template <class V>
 struct DecodedKV {
   std::string_view key;
@@ -831,7 +849,7 @@ class Logger {
         }
       }
     }
-    LogSlow<kCtx>(level, site, keys_in_site, ctx, args...);
+    LogSlow<kCtx, A...>(level, site, keys_in_site, ctx, detail::SlowPathArg(args)...);
   }
 
   // `keys_in_site`: LogImpl's KeysInSite() answer for this call.
