@@ -26,7 +26,10 @@ namespace detail {
 ByteRing::ByteRing(size_t capacity)
     : buf_(static_cast<char*>(::operator new(capacity, std::align_val_t{kCacheLine}))),
       cap_(capacity),
-      mask_(capacity - 1) {
+      mask_(capacity - 1),
+      limit_(capacity),
+      wbuf_(buf_),
+      wmask_(mask_) {
   // Touch every page now (on the thread's first call) so no page fault lands in a later call.
   std::memset(buf_, 0, cap_);
 }
@@ -39,6 +42,7 @@ char* ByteRing::ReserveSlow(size_t n) noexcept {
   size_t pad = (off + n > cap_) ? cap_ - off : 0;
   if (pos + pad + n - r_cache_ > cap_) {
     r_cache_ = read_.load(std::memory_order_acquire);
+    SetLimit();
     if (pos + pad + n - r_cache_ > cap_) return nullptr;
   }
   if (pad) {
@@ -46,6 +50,7 @@ char* ByteRing::ReserveSlow(size_t n) noexcept {
     std::memcpy(buf_ + off, &zero, sizeof zero);  // wrap marker
     w_ = pos + pad;
   }
+  SetLimit();
   return buf_ + (w_ & mask_);
 }
 
@@ -717,6 +722,7 @@ detail::ThreadQueue* Logger::AttachThread() {
   q->max_string = o.max_string_bytes;
   q->max_record = o.policy == QueuePolicy::kUnbounded ? detail::RoundUpPow2(o.unbounded_max_bytes) / 2
                                                       : core_->ring_bytes() / 2;
+  assert(q->max_record >= detail::kMinMaxRecord);
   q->sync = !o.async;
   q->causal_ticks = o.causal_timestamps;
   q->tid = detail::CurrentTid();

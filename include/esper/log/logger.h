@@ -273,11 +273,14 @@ struct RecordHeader {
 static_assert(sizeof(RecordHeader) == 24 && offsetof(RecordHeader, level) == 4 &&
               offsetof(RecordHeader, ticks) == 8 && offsetof(RecordHeader, site) == 16);
 
+/// The smallest ThreadQueue::max_record: half the smallest queue (Options::queue_bytes >= 4096).
+inline constexpr size_t kMinMaxRecord = 2048;
+
 /// One producer thread's queue for one logger.
 struct ThreadQueue {
   ByteRing* ring = nullptr;                   // producer's current ring
   size_t max_string = 0;
-  size_t max_record = 0;                      // largest record the queue accepts (bytes)
+  size_t max_record = 0;                      // largest record the queue accepts (bytes), >= kMinMaxRecord
   bool sync = false;                          // synchronous logger: the caller processes
   bool causal_ticks = false;                  // Options::causal_timestamps
   uint32_t tid = 0;
@@ -842,9 +845,11 @@ class Logger {
       detail::ThreadQueue* q = detail::tls_cache.queue;
       detail::EncodeState st{q->max_string, kHasKv};
       const size_t n = RecordSize<kCtx>(st, ctx, args...);
-      if (n <= q->max_record) [[likely]] {
-        if (char* p = q->ring->ReserveFast(n)) [[likely]] {
-          WriteRecord<kCtx>(q, p, n, st, level, site, ctx, args...);
+      // A record whose size the compiler knows (numbers only) skips the check when every queue
+      // takes it.
+      if ((__builtin_constant_p(n) && n <= detail::kMinMaxRecord) || n <= q->max_record) [[likely]] {
+        if (q->ring->FitsFast(n)) [[likely]] {
+          WriteRecord<kCtx>(q, q->ring->WritePointer(), n, st, level, site, ctx, args...);
           return;
         }
       }
@@ -887,6 +892,7 @@ class Logger {
                                            Level level, const detail::Site& site,
                                            [[maybe_unused]] std::string_view ctx, const A&... args) {
     detail::ByteRing* ring = q->ring;
+    const uint64_t end = ring->WriteEnd(n);
     // The timestamp is taken once the space is ours, so a producer that waited for room does not
     // carry an old timestamp into the queue (the backend merges queues by it).
     // Header fields stored one by one (building the struct on the stack and copying it costs a
@@ -912,7 +918,7 @@ class Logger {
       w += sizeof len + ctx.size();
     }
     (detail::Codec<std::decay_t<A>>::Encode(w, args, st), ...);
-    ring->Commit(n);
+    ring->Publish(end);
     q->enqueued.store(q->enqueued.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (st.truncated) [[unlikely]]
       q->truncated.store(q->truncated.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);

@@ -10,6 +10,7 @@
 // its cache says the ring is full (producer) or empty (consumer).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -37,20 +38,23 @@ class ByteRing {
   // ---- producer side ----
   /// Contiguous space for `n` bytes (n a multiple of 8, n <= capacity/2), or nullptr when full.
   char* Reserve(size_t n) noexcept {
-    if (char* p = ReserveFast(n)) [[likely]] return p;
+    if (FitsFast(n)) [[likely]] return WritePointer();
     return ReserveSlow(n);
   }
-  /// Reserve() without calls: nullptr also when the record must wrap or the cached read position
-  /// is stale (then Reserve() decides). For the inlined logging call.
-  char* ReserveFast(size_t n) noexcept {
-    const uint64_t pos = w_;
-    const size_t off = static_cast<size_t>(pos & mask_);
-    return off + n <= cap_ && pos + n - r_cache_ <= cap_ ? buf_ + off : nullptr;
-  }
+  /// Reserve() without calls, for the inlined logging call: whether `n` bytes fit before both the
+  /// ring's end and the cached read position (when not, Reserve() decides: wrap, refresh, full).
+  /// The space is then at WritePointer().
+  bool FitsFast(size_t n) const noexcept { return w_ + n <= limit_; }
+  char* WritePointer() const noexcept { return wbuf_ + (w_ & wmask_); }
   /// Publishes the `n` bytes written at the last Reserve().
-  void Commit(size_t n) noexcept {
-    w_ += n;
-    write_.store(w_, std::memory_order_release);
+  void Commit(size_t n) noexcept { Publish(WriteEnd(n)); }
+  /// Commit() in two halves, for a caller that takes WriteEnd(n) before writing the record (the
+  /// record's stores, through char*, might alias w_ for all the compiler knows, so reading it
+  /// after them would cost a load) and Publish()es it after.
+  uint64_t WriteEnd(size_t n) const noexcept { return w_ + n; }
+  void Publish(uint64_t end) noexcept {
+    w_ = end;
+    write_.store(end, std::memory_order_release);
   }
 
   // ---- consumer side ----
@@ -88,13 +92,21 @@ class ByteRing {
 
  private:
   char* ReserveSlow(size_t n) noexcept;
+  // The first position FitsFast() refuses: the end of w_'s lap or a full ring by r_cache_,
+  // whichever is first. Set where either changes (ReserveSlow); a Commit() that reaches the lap's
+  // end leaves it at w_, so the next call goes to ReserveSlow, which moves on to the next lap.
+  void SetLimit() noexcept { limit_ = std::min((w_ | mask_) + 1, r_cache_ + cap_); }
 
   char* buf_;
   size_t cap_;
   uint64_t mask_;
+  // The producer's line: its own state, beside the position it publishes.
   alignas(kCacheLine) std::atomic<uint64_t> write_{0};
   uint64_t w_ = 0;        // producer's own position
   uint64_t r_cache_ = 0;  // producer's view of read_
+  uint64_t limit_;        // see SetLimit()
+  char* wbuf_;            // buf_ and mask_ again, so the logging call reads this one line
+  uint64_t wmask_;
   alignas(kCacheLine) std::atomic<uint64_t> read_{0};
   uint64_t r_ = 0;        // consumer's own position
   uint64_t w_cache_ = 0;  // consumer's view of write_
