@@ -690,7 +690,7 @@ Result<std::unique_ptr<Logger>> Logger::Create(Options options) {
   if (options.sinks.empty())
     options.sinks.push_back({.sink = std::make_shared<StreamSink>(StreamSink::Stream::kStderr)});
   Level level = options.level;
-  uint64_t id = detail::g_next_id.fetch_add(1);
+  uint64_t id = detail::g_next_id.fetch_add(1);  // never reaches detail::kSyncTag
   auto core = std::make_unique<detail::LoggerCore>(std::move(options), id);
   core->Start();
   return std::unique_ptr<Logger>(new Logger(std::move(core), level, id));
@@ -712,7 +712,7 @@ detail::ThreadQueue* Logger::AttachThread() {
   std::erase_if(list, [](auto& e) { return e.second->logger_gone.load(std::memory_order_acquire); });
   for (auto& [id, q] : list) {
     if (id == id_) {
-      detail::tls_cache = {id_, q.get()};
+      detail::tls_cache = {q->sync ? id_ | detail::kSyncTag : id_, q.get()};
       return q.get();
     }
   }
@@ -728,7 +728,7 @@ detail::ThreadQueue* Logger::AttachThread() {
   q->tid = detail::CurrentTid();
   core_->Register(q);
   list.emplace_back(id_, q);
-  detail::tls_cache = {id_, q.get()};
+  detail::tls_cache = {q->sync ? id_ | detail::kSyncTag : id_, q.get()};
   return q.get();
 }
 

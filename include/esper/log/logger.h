@@ -294,9 +294,10 @@ struct ThreadQueue {
 };
 
 struct TlsCache {
-  uint64_t logger_id;
+  uint64_t logger_id;  // a synchronous logger's id with kSyncTag: its calls all take the slow path
   ThreadQueue* queue;
 };
+inline constexpr uint64_t kSyncTag = uint64_t{1} << 63;  // logger ids count from 1
 // initial-exec: a direct %fs-relative access instead of a __tls_get_addr call in code built with
 // -fPIC (as this project's is). Valid for executables and for shared libraries loaded at start;
 // a library dlopen()ed later takes these 16 bytes from glibc's static TLS reserve.
@@ -832,7 +833,8 @@ class Logger {
   // The fast path is always inlined (in a caller with many log calls the compiler would otherwise
   // call one out-of-line copy) and makes no call (so it saves no registers): a thread already
   // attached, a record that fits the queue's limit and the ring's space before its end. Anything
-  // else — the thread's first call, huge strings, a wrap, a full queue — goes to LogSlow.
+  // else — the thread's first call, huge strings, a wrap, a full queue, a synchronous logger —
+  // goes to LogSlow.
   template <bool kCtx, class... A>
   [[gnu::always_inline]] void LogImpl(Level level, const detail::Site& site, [[maybe_unused]] std::string_view ctx,
                                        const A&... args) {
@@ -863,7 +865,7 @@ class Logger {
   [[gnu::noinline]] void LogSlow(Level level, const detail::Site& site, bool keys_in_site, std::string_view ctx,
                                  const A&... args) {
     detail::ThreadQueue* q =
-        detail::tls_cache.logger_id == id_ ? detail::tls_cache.queue : AttachThread();
+        (detail::tls_cache.logger_id & ~detail::kSyncTag) == id_ ? detail::tls_cache.queue : AttachThread();
     detail::EncodeState st{q->max_string, keys_in_site};
     size_t n = RecordSize<kCtx>(st, ctx, args...);
     while (n > q->max_record) {  // only with huge strings: cut them until it fits
@@ -877,6 +879,7 @@ class Logger {
       if (!p) return;  // dropped (counted)
     }
     WriteRecord<kCtx>(q, p, n, st, level, site, ctx, args...);
+    if (q->sync) ProcessSync(q);  // a synchronous logger (only this path sees one): format now
   }
 
   template <bool kCtx, class... A>
@@ -923,8 +926,6 @@ class Logger {
     q->enqueued.store(q->enqueued.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (st.truncated) [[unlikely]]
       q->truncated.store(q->truncated.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    if (q->sync) [[unlikely]]
-      ProcessSync(q);
   }
 
   Logger(std::unique_ptr<detail::LoggerCore> core, Level level, uint64_t id);
