@@ -591,7 +591,7 @@ Status RunLogSuite(Context& ctx) {
                       paired));
     ctx.Add(MkRow("bound-field cost over kv", "3 fields, " + tn, "ns", MedianPairedCost(form_samples, 1, 3), "",
                   std::nullopt,
-                  "median of (3 fields bound by With() - 3 kv() fields): a memcpy of the bound block instead of 3 args" +
+                  "median of (3 fields bound by With() - 3 kv() fields): a pointer to the view's fields instead of 3 args" +
                       paired));
     const double kv_cost = MedianPairedCost(form_samples, 0, 1);
     ctx.Add(MkRow("kv cost over positional", "3 fields, " + tn, "ns", kv_cost, "<= 5 ns", kv_cost <= 5.0,

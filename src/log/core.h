@@ -28,6 +28,19 @@ class TickClock {
   int64_t start_mono_ns_ = 0;
 };
 
+/// Where ContextBlobs wait for the backend (see ContextBlob). Shared by the logger's core and
+/// every blob, so a view that outlives its Logger still has somewhere to go.
+struct ContextRetirement {
+  std::mutex mu;
+  std::vector<const ContextBlob*> pending;  // under mu
+  bool immediate = false;                   // under mu: no record will be read again; free at once
+  /// Moves the pending blobs to `out` (the backend, before a pass's cut-off).
+  void Take(std::vector<const ContextBlob*>& out);
+  /// From now on, blobs are freed when retired; frees the pending ones.
+  void Close();
+};
+void FreeContextBlobs(std::vector<const ContextBlob*>& blobs) noexcept;
+
 class LoggerCore {
  public:
   LoggerCore(Options options, uint64_t id);
@@ -49,6 +62,7 @@ class LoggerCore {
   const Options& options() const { return opt_; }
   bool stopped() const { return stopped_.load(std::memory_order_acquire); }
   uint64_t id() const { return id_; }
+  const std::shared_ptr<ContextRetirement>& contexts() const { return contexts_; }
   size_t ring_bytes() const { return ring_bytes_; }
 
  private:
@@ -91,6 +105,9 @@ class LoggerCore {
   std::vector<std::shared_ptr<ThreadQueue>> local_;
   uint64_t local_version_ = ~uint64_t{0};
   std::vector<Head> heads_;
+  // ContextLogger blobs: retired ones, and those taken before the current pass's cut-off
+  std::shared_ptr<ContextRetirement> contexts_ = std::make_shared<ContextRetirement>();
+  std::vector<const ContextBlob*> freeable_;  // backend-local
 
   std::thread thread_;
   std::atomic<pthread_t> backend_tid_{};

@@ -215,12 +215,14 @@ LoggerCore::LoggerCore(Options options, uint64_t id) : opt_(std::move(options)),
     sinks_.push_back(std::move(s));
   }
   for (auto& [k, v] : opt_.context) context_.push_back(Field{k, v, FieldKind::kString});
+  contexts_->immediate = !opt_.async;  // a synchronous call has written its record when it returns
   last_resync_ = std::chrono::steady_clock::now();
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
 LoggerCore::~LoggerCore() {
   Stop();
+  contexts_->Close();
   if (wake_fd_ >= 0) ::close(wake_fd_);
   std::lock_guard lk(qmu_);
   for (auto& q : queues_) q->logger_gone.store(true, std::memory_order_release);
@@ -399,6 +401,54 @@ void AppendContextField(std::string& blob, std::string_view key, std::string_vie
   blob.append(value);
 }
 
+namespace {
+std::atomic<size_t> g_live_context_blobs{0};
+void DeleteContextBlob(const ContextBlob* blob) noexcept {
+  delete blob;
+  g_live_context_blobs.fetch_sub(1, std::memory_order_relaxed);
+}
+}  // namespace
+
+size_t LiveContextBlobs() noexcept { return g_live_context_blobs.load(std::memory_order_relaxed); }
+
+void FreeContextBlobs(std::vector<const ContextBlob*>& blobs) noexcept {
+  for (const ContextBlob* b : blobs) DeleteContextBlob(b);
+  blobs.clear();
+}
+
+void RetireContext::operator()(const ContextBlob* blob) const noexcept {
+  const std::shared_ptr<ContextRetirement> home = blob->home;  // outlives the blob's own reference
+  {
+    std::lock_guard lk(home->mu);
+    if (!home->immediate) {
+      try {
+        home->pending.push_back(blob);
+      } catch (...) {
+        // Out of memory: a record may still point to it, so it is kept (leaked), not freed.
+      }
+      return;
+    }
+  }
+  DeleteContextBlob(blob);
+}
+
+void ContextRetirement::Take(std::vector<const ContextBlob*>& out) {
+  std::lock_guard lk(mu);
+  if (pending.empty()) return;
+  out.insert(out.end(), pending.begin(), pending.end());
+  pending.clear();
+}
+
+void ContextRetirement::Close() {
+  std::vector<const ContextBlob*> now;
+  {
+    std::lock_guard lk(mu);
+    immediate = true;
+    now.swap(pending);
+  }
+  FreeContextBlobs(now);  // outside the lock: a blob's end may release the last reference to this
+}
+
 // Reads the fields AppendContextField wrote (views into `blob`).
 static void ParseContext(std::string_view blob, std::vector<Field>& out) {
   auto get32 = [&](uint32_t& v) {
@@ -447,10 +497,10 @@ void LoggerCore::Process(const char* p) {
   const char* args = p + sizeof h;
   std::string_view ctx;
   if (h.flags & kRecordHasContext) {
-    uint32_t len;
-    std::memcpy(&len, args, sizeof len);
-    ctx = std::string_view(args + sizeof len, len);
-    args += sizeof len + len;
+    const ContextBlob* blob;
+    std::memcpy(&blob, args, sizeof blob);
+    args += sizeof blob;
+    if (blob) ctx = blob->bytes;
   }
   try {
     h.site->decode(args, format, ds_);
@@ -560,11 +610,15 @@ void LoggerCore::Run() {
       flush_target = flush_req_;
     }
     bool drain_all = stopping || crash == 1 || flush_target != flush_done_;
+    // Context blobs retired before the cut-off: every record that can point to one was published
+    // before it was retired, so with a timestamp below the cut-off — written by this pass.
+    contexts_->Take(freeable_);
     uint64_t cutoff = drain_all ? ~uint64_t{0} : TicksFenced();
     RefreshQueues();
     SampleDepth();
     auto t0 = std::chrono::steady_clock::now();
     size_t n = Drain(cutoff);
+    FreeContextBlobs(freeable_);
     if (n > 0 || drain_all) WriteAllSinks();
     auto now = std::chrono::steady_clock::now();
     if (n > 0)  // backend time per record: timed per pass (decode + format + write), not per record
@@ -611,6 +665,8 @@ void LoggerCore::Run() {
       }
     }
   }
+  contexts_->Close();  // no record will be read any more
+  FreeContextBlobs(freeable_);
   {
     std::lock_guard lk(mu_);
     running_.store(false, std::memory_order_release);
@@ -706,6 +762,12 @@ Status Logger::Flush() { return core_->Flush(); }
 void Logger::Stop() { core_->Stop(); }
 Stats Logger::get_stats() const { return core_->GetStats(); }
 void Logger::ProcessSync(detail::ThreadQueue* q) { core_->ProcessSync(q); }
+
+std::shared_ptr<const detail::ContextBlob> Logger::NewContext(std::string bytes) const {
+  auto* blob = new detail::ContextBlob{std::move(bytes), core_->contexts()};
+  detail::g_live_context_blobs.fetch_add(1, std::memory_order_relaxed);
+  return std::shared_ptr<const detail::ContextBlob>(blob, detail::RetireContext{});
+}
 
 detail::ThreadQueue* Logger::AttachThread() {
   auto& list = detail::tls_holder.list;

@@ -396,6 +396,44 @@ TEST(LoggerTest, CausallyOrderedCallsAppearInOrderAcrossThreads) {
   }
 }
 
+// A record carries a pointer to its view's fields, so the fields must outlive the view until the
+// backend has written every record that points to them (ASan checks the reads), and no longer.
+TEST(LoggerTest, ContextFieldsOutliveTheirViewUntilWrittenThenAreFreed) {
+  const size_t live_before = detail::LiveContextBlobs();
+  auto gate = std::make_shared<GateSink>();
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = gate, .format = Format::kLogfmt}},
+                                .batch_bytes = 1});
+  ASSERT_TRUE(logger);
+  ESPER_LOG_INFO(*logger, "first");
+  gate->WaitEntered();  // the backend is now stuck inside Write(): nothing else is read
+  for (int i = 0; i < 1000; ++i) {
+    auto view = (*logger)->With("request", fmt::format("r-{}", i)).With("attempt", i % 3);
+    ESPER_LOG_INFO(view, "call {}", i);
+  }  // every view gone while its record waits in the queue
+  EXPECT_GE(detail::LiveContextBlobs(), live_before + 1000) << "freed while records still point to them";
+  gate->Open();
+  ASSERT_TRUE((*logger)->Flush());
+  auto lines = gate->lines();
+  ASSERT_EQ(lines.size(), 1001u);
+  for (int i = 0; i < 1000; ++i) {
+    auto kvs = testing::ParseLogfmt(lines[static_cast<size_t>(i) + 1]);
+    ASSERT_TRUE(kvs) << lines[static_cast<size_t>(i) + 1];
+    ASSERT_EQ(kvs->size(), 6u) << lines[static_cast<size_t>(i) + 1];
+    EXPECT_EQ((*kvs)[4].second, fmt::format("r-{}", i));
+    EXPECT_EQ((*kvs)[5].second, std::to_string(i % 3));
+  }
+  EXPECT_EQ(detail::LiveContextBlobs(), live_before) << "written, so freed (the flush ends a pass)";
+
+  // A view may outlive its logger (not its calls): its fields are freed at once then.
+  auto survivor = std::make_unique<ContextLogger>((*logger)->With("k", 1));
+  ESPER_LOG_INFO(*survivor, "last");
+  logger->reset();
+  EXPECT_EQ(detail::LiveContextBlobs(), live_before + 1);
+  survivor.reset();
+  EXPECT_EQ(detail::LiveContextBlobs(), live_before);
+  EXPECT_EQ(gate->lines().back().substr(gate->lines().back().find("msg=")), "msg=last k=1");
+}
+
 TEST(LoggerTest, DropModeCountsExactlyAndNeverDropsErrors) {
   auto gate = std::make_shared<GateSink>();
   auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = gate}},

@@ -262,6 +262,22 @@ inline constexpr size_t kMaxContextBytes = 1024;  // encoded fields of one Conte
 /// whose key does not fit is left out).
 void AppendContextField(std::string& blob, std::string_view key, std::string_view value, FieldKind kind);
 
+struct ContextRetirement;  // a logger's list of blobs waiting for the backend (logger.cpp)
+/// A ContextLogger's encoded fields, immutable once made and shared by its copies. A record
+/// carries a pointer to it, not the bytes; when the last copy dies the blob goes to its logger's
+/// backend, which frees it once every record that can point to it is written (or at once when no
+/// backend will read any: a synchronous or stopped logger).
+struct ContextBlob {
+  std::string bytes;
+  std::shared_ptr<ContextRetirement> home;
+};
+/// The deleter of a ContextLogger's blob (see ContextBlob).
+struct RetireContext {
+  void operator()(const ContextBlob* blob) const noexcept;
+};
+/// ContextBlobs alive in the process (for tests: the backend frees them).
+size_t LiveContextBlobs() noexcept;
+
 struct RecordHeader {
   uint32_t size;  // whole record, multiple of 8; never 0
   Level level;
@@ -836,8 +852,8 @@ class Logger {
   // else — the thread's first call, huge strings, a wrap, a full queue, a synchronous logger —
   // goes to LogSlow.
   template <bool kCtx, class... A>
-  [[gnu::always_inline]] void LogImpl(Level level, const detail::Site& site, [[maybe_unused]] std::string_view ctx,
-                                       const A&... args) {
+  [[gnu::always_inline]] void LogImpl(Level level, const detail::Site& site,
+                                       [[maybe_unused]] const detail::ContextBlob* ctx, const A&... args) {
     static_assert(sizeof...(A) <= detail::kMaxArgs, "too many arguments in one log call");
     static_assert(detail::KvAreTrailing<A...>(), "kv() fields must follow all positional arguments");
     // A call with kv() whose keys are not its site's (rare: keys that vary between calls) takes
@@ -847,7 +863,7 @@ class Logger {
     if (detail::tls_cache.logger_id == id_ && keys_in_site == kHasKv) [[likely]] {
       detail::ThreadQueue* q = detail::tls_cache.queue;
       detail::EncodeState st{q->max_string, kHasKv};
-      const size_t n = RecordSize<kCtx>(st, ctx, args...);
+      const size_t n = RecordSize<kCtx>(st, args...);
       // A record whose size the compiler knows (numbers only) skips the check when every queue
       // takes it.
       if ((__builtin_constant_p(n) && n <= detail::kMinMaxRecord) || n <= q->max_record) [[likely]] {
@@ -862,16 +878,16 @@ class Logger {
 
   // `keys_in_site`: LogImpl's KeysInSite() answer for this call.
   template <bool kCtx, class... A>
-  [[gnu::noinline]] void LogSlow(Level level, const detail::Site& site, bool keys_in_site, std::string_view ctx,
-                                 const A&... args) {
+  [[gnu::noinline]] void LogSlow(Level level, const detail::Site& site, bool keys_in_site,
+                                 const detail::ContextBlob* ctx, const A&... args) {
     detail::ThreadQueue* q =
         (detail::tls_cache.logger_id & ~detail::kSyncTag) == id_ ? detail::tls_cache.queue : AttachThread();
     detail::EncodeState st{q->max_string, keys_in_site};
-    size_t n = RecordSize<kCtx>(st, ctx, args...);
+    size_t n = RecordSize<kCtx>(st, args...);
     while (n > q->max_record) {  // only with huge strings: cut them until it fits
       st = detail::EncodeState{st.max_string / 2, st.keys_in_site};
       st.truncated = true;
-      n = RecordSize<kCtx>(st, ctx, args...);
+      n = RecordSize<kCtx>(st, args...);
     }
     char* p = q->ring->Reserve(n);
     if (!p) {
@@ -883,18 +899,16 @@ class Logger {
   }
 
   template <bool kCtx, class... A>
-  [[gnu::always_inline]] static size_t RecordSize(detail::EncodeState& st, [[maybe_unused]] std::string_view ctx,
-                                                  const A&... args) {
-    constexpr size_t kFixed = sizeof(detail::RecordHeader) + (kCtx ? sizeof(uint32_t) : 0);
-    const size_t fixed = kFixed + (kCtx ? ctx.size() : 0);
-    return detail::Aligned8(fixed + (size_t{0} + ... + detail::Codec<std::decay_t<A>>::Size(args, st)));
+  [[gnu::always_inline]] static size_t RecordSize(detail::EncodeState& st, const A&... args) {
+    constexpr size_t kFixed = sizeof(detail::RecordHeader) + (kCtx ? sizeof(const detail::ContextBlob*) : 0);
+    return detail::Aligned8(kFixed + (size_t{0} + ... + detail::Codec<std::decay_t<A>>::Size(args, st)));
   }
 
   // Writes the record into the `n` reserved bytes at `p` and publishes it.
   template <bool kCtx, class... A>
   [[gnu::always_inline]] void WriteRecord(detail::ThreadQueue* q, char* p, size_t n, detail::EncodeState& st,
                                            Level level, const detail::Site& site,
-                                           [[maybe_unused]] std::string_view ctx, const A&... args) {
+                                           [[maybe_unused]] const detail::ContextBlob* ctx, const A&... args) {
     detail::ByteRing* ring = q->ring;
     const uint64_t end = ring->WriteEnd(n);
     // The timestamp is taken once the space is ours, so a producer that waited for room does not
@@ -915,11 +929,9 @@ class Logger {
     std::memcpy(p + offsetof(detail::RecordHeader, ticks), &ticks, sizeof ticks);
     std::memcpy(p + offsetof(detail::RecordHeader, site), &site_ptr, sizeof site_ptr);
     [[maybe_unused]] char* w = p + sizeof(detail::RecordHeader);
-    if constexpr (kCtx) {  // the bound context, before the arguments: u32 length + bytes
-      const auto len = static_cast<uint32_t>(ctx.size());
-      std::memcpy(w, &len, sizeof len);
-      std::memcpy(w + sizeof len, ctx.data(), ctx.size());
-      w += sizeof len + ctx.size();
+    if constexpr (kCtx) {  // the bound context, before the arguments: a pointer to its blob
+      std::memcpy(w, &ctx, sizeof ctx);
+      w += sizeof ctx;
     }
     (detail::Codec<std::decay_t<A>>::Encode(w, args, st), ...);
     ring->Publish(end);
@@ -930,6 +942,8 @@ class Logger {
 
   Logger(std::unique_ptr<detail::LoggerCore> core, Level level, uint64_t id);
   detail::ThreadQueue* AttachThread();
+  /// A ContextLogger's blob of `bytes`, freed through this logger's backend (ContextBlob).
+  std::shared_ptr<const detail::ContextBlob> NewContext(std::string bytes) const;
   char* ReserveSlow(detail::ThreadQueue* q, size_t n, Level level);
   void ProcessSync(detail::ThreadQueue* q);
 
@@ -948,14 +962,16 @@ using AsyncEsperLogger = Logger;
 ///   ESPER_LOG_INFO(req, "fetched {}", key);   // ... "request_id":"…","attempt":2 ...
 ///
 /// Cheap: With() formats the value once into a small buffer (at most kMaxContextBytes = 1 KiB in
-/// all; values are cut to fit); each call then copies that buffer into the record. Same queue,
-/// level and backend as the Logger, which must outlive every ContextLogger made from it.
-/// Copyable; thread-safe as the Logger is (With() returns a new object, never changes this one).
+/// all; values are cut to fit), shared by the view's copies; each call then queues a pointer to
+/// it (8 bytes, whatever the fields), and the backend frees the buffer once the last copy is gone
+/// and every record that points to it is written. Same queue, level and backend as the Logger,
+/// which must outlive every call through a ContextLogger made from it (a view may be destroyed
+/// after the Logger). Copyable (a reference count); thread-safe as the Logger is (With() returns
+/// a new object, never changes this one).
 class ContextLogger {
  public:
   template <class T>
   ContextLogger With(std::string_view key, const T& value) const {
-    ContextLogger c = *this;
     fmt::memory_buffer text;
     FieldKind kind;
     if constexpr (std::is_convertible_v<const T&, std::string_view>) {
@@ -963,7 +979,10 @@ class ContextLogger {
     } else {
       kind = detail::AppendFieldValue(value, text);
     }
-    detail::AppendContextField(c.ctx_, key, std::string_view(text.data(), text.size()), kind);
+    std::string bytes = ctx_ ? ctx_->bytes : std::string();
+    detail::AppendContextField(bytes, key, std::string_view(text.data(), text.size()), kind);
+    ContextLogger c(*logger_);
+    c.ctx_ = logger_->NewContext(std::move(bytes));
     return c;
   }
   bool ShouldLog(Level level) const noexcept { return logger_->ShouldLog(level); }
@@ -971,7 +990,7 @@ class ContextLogger {
   template <class... A>
   [[gnu::always_inline]] void Log(Level level, const detail::Site& site,
                                    detail::FmtFor<A...> /*checked at compile time*/, const A&... args) const {
-    logger_->LogImpl<true>(level, site, ctx_, args...);
+    logger_->LogImpl<true>(level, site, ctx_.get(), args...);
   }
   Logger& logger() const noexcept { return *logger_; }
 
@@ -979,7 +998,7 @@ class ContextLogger {
   friend class Logger;
   explicit ContextLogger(Logger& l) : logger_(&l) {}
   Logger* logger_;
-  std::string ctx_;  // the encoded fields (see detail::AppendContextField)
+  std::shared_ptr<const detail::ContextBlob> ctx_;  // null until the first With()
 };
 
 template <class T>
