@@ -253,7 +253,7 @@ struct CheckedFormat {
   }
 };
 
-inline constexpr uint8_t kRecordHasContext = 1;  // RecordHeader::flags: a ContextLogger's fields follow
+inline constexpr uint8_t kRecordHasContext = 1;  // RecordHeader::flags: a ContextBlob* follows
 inline constexpr uint8_t kRecordKeysInSite = 2;  // RecordHeader::flags: kv() keys are the site's (Site::keys)
 inline constexpr size_t kMaxContextBytes = 1024;  // encoded fields of one ContextLogger
 
