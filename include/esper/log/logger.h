@@ -964,7 +964,8 @@ using AsyncEsperLogger = Logger;
 /// Cheap: With() formats the value once into a small buffer (at most kMaxContextBytes = 1 KiB in
 /// all; values are cut to fit), shared by the view's copies; each call then queues a pointer to
 /// it (8 bytes, whatever the fields), and the backend frees the buffer once the last copy is gone
-/// and every record that points to it is written. Same queue, level and backend as the Logger,
+/// and every record that points to it is written (while the backend is stalled in a sink, such
+/// buffers wait for it). Same queue, level and backend as the Logger,
 /// which must outlive every call through a ContextLogger made from it (a view may be destroyed
 /// after the Logger). Copyable (a reference count); thread-safe as the Logger is (With() returns
 /// a new object, never changes this one).
