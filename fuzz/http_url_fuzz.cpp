@@ -32,23 +32,13 @@ struct UrlDeleter {
   void operator()(CURLU* u) const { curl_url_cleanup(u); }
 };
 
-// The URL as curl rewrites it (what it connects to), or "" when curl cannot parse it.
-std::string CurlNormalised(const std::string& url) {
+// `part` of `url` as curl's parser gives it ("" when curl cannot parse the URL or has no such
+// part): CURLUPART_URL is the URL as curl rewrites it (what it connects to).
+std::string CurlPart(const std::string& url, CURLUPart part) {
   std::unique_ptr<CURLU, UrlDeleter> u(curl_url());
   if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return "";
   char* p = nullptr;
-  if (curl_url_get(u.get(), CURLUPART_URL, &p, 0) != CURLUE_OK || p == nullptr) return "";
-  std::string out(p);
-  curl_free(p);
-  return out;
-}
-
-// The password curl finds in `url` ("" when none, or when curl cannot parse it).
-std::string CurlPassword(const std::string& url) {
-  std::unique_ptr<CURLU, UrlDeleter> u(curl_url());
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return "";
-  char* p = nullptr;
-  if (curl_url_get(u.get(), CURLUPART_PASSWORD, &p, 0) != CURLUE_OK || p == nullptr) return "";
+  if (curl_url_get(u.get(), part, &p, 0) != CURLUE_OK || p == nullptr) return "";
   std::string out(p);
   curl_free(p);
   return out;
@@ -71,14 +61,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Check(key->rfind("http://", 0) == 0 || key->rfind("https://", 0) == 0, "host key scheme", in);
     auto with_query = http::HostKey(http::AppendQuery(in, {{in.substr(0, 16), in.substr(size / 2)}}));
     Check(with_query && *with_query == *key, "appending a query changes the host key", in);
-    const std::string normal = CurlNormalised(in);
+    const std::string normal = CurlPart(in, CURLUPART_URL);
     auto normal_key = http::HostKey(normal);
     Check(!normal.empty() && normal_key && *normal_key == *key, "curl's rewrite of the URL changes the host key", in);
   }
 
   const std::string red = http::RedactUrl(in);
   Check(http::RedactUrl(red) == red, "RedactUrl is idempotent", in);
-  const std::string pw = CurlPassword(red);
+  const std::string pw = CurlPart(red, CURLUPART_PASSWORD);
   Check(pw.empty() || pw == "***", "RedactUrl left a password curl finds", in);
   return 0;
 }
