@@ -34,7 +34,8 @@ struct ContextRetirement {
   std::mutex mu;
   std::vector<const ContextBlob*> pending;  // under mu
   bool immediate = false;                   // under mu: no record will be read again; free at once
-  /// Moves the pending blobs to `out` (the backend, before a pass's cut-off).
+  /// Moves the pending blobs to `out` (the backend, before a pass's cut-off); none when `mu`
+  /// is held elsewhere at the moment.
   void Take(std::vector<const ContextBlob*>& out);
   /// From now on, blobs are freed when retired; frees the pending ones.
   void Close();

@@ -433,8 +433,10 @@ void RetireContext::operator()(const ContextBlob* blob) const noexcept {
 }
 
 void ContextRetirement::Take(std::vector<const ContextBlob*>& out) {
-  std::lock_guard lk(mu);
-  if (pending.empty()) return;
+  // Never waits: a producer that crashed inside RetireContext must not stop the crash drain
+  // (what it holds stays pending, for a later pass).
+  std::unique_lock lk(mu, std::try_to_lock);
+  if (!lk.owns_lock() || pending.empty()) return;
   out.insert(out.end(), pending.begin(), pending.end());
   pending.clear();
 }
