@@ -227,13 +227,12 @@ Result<std::string> HostKeyByCurl(std::string_view url) {
   // curl rewrites a numeric IPv4 host ("1", "0x7f.1") as a dotted quad before it decodes
   // %-escapes, so "http://%31/" keeps "1" where "http://1/" gets "0.0.0.1" — and both connect
   // to 0.0.0.1. One host must have one key (pool, statistics, breaker): parse the decoded host
-  // once more when it could be such a number.
+  // once more (the same handle: scheme and port are already read) when it could be such a number.
   auto numeric = [](char c) { return IsAsciiDigit(c) || (c >= 'a' && c <= 'f') || c == 'x' || c == '.'; };
   if (!h.empty() && std::all_of(h.begin(), h.end(), numeric)) {
-    std::unique_ptr<CURLU, UrlDeleter> again(curl_url());
     CurlStr normal;
-    if (again && curl_url_set(again.get(), CURLUPART_URL, ("http://" + h + "/").c_str(), 0) == CURLUE_OK &&
-        curl_url_get(again.get(), CURLUPART_HOST, &normal.p, 0) == CURLUE_OK) {
+    if (curl_url_set(u.get(), CURLUPART_URL, ("http://" + h + "/").c_str(), 0) == CURLUE_OK &&
+        curl_url_get(u.get(), CURLUPART_HOST, &normal.p, 0) == CURLUE_OK) {
       h = normal.p;
     }
   }

@@ -772,13 +772,16 @@ std::shared_ptr<const detail::ContextBlob> Logger::NewContext(std::string bytes)
 }
 
 detail::ThreadQueue* Logger::AttachThread() {
+  // The thread's cache entry; a synchronous logger's id is tagged so the inlined path never
+  // matches it (LogSlow processes its records).
+  auto cache = [this](detail::ThreadQueue* q) {
+    detail::tls_cache = {q->sync ? id_ | detail::kSyncTag : id_, q};
+    return q;
+  };
   auto& list = detail::tls_holder.list;
   std::erase_if(list, [](auto& e) { return e.second->logger_gone.load(std::memory_order_acquire); });
   for (auto& [id, q] : list) {
-    if (id == id_) {
-      detail::tls_cache = {q->sync ? id_ | detail::kSyncTag : id_, q.get()};
-      return q.get();
-    }
+    if (id == id_) return cache(q.get());
   }
   const Options& o = core_->options();
   auto q = std::make_shared<detail::ThreadQueue>();
@@ -792,8 +795,7 @@ detail::ThreadQueue* Logger::AttachThread() {
   q->tid = detail::CurrentTid();
   core_->Register(q);
   list.emplace_back(id_, q);
-  detail::tls_cache = {q->sync ? id_ | detail::kSyncTag : id_, q.get()};
-  return q.get();
+  return cache(q.get());
 }
 
 char* Logger::ReserveSlow(detail::ThreadQueue* q, size_t n, Level level) {

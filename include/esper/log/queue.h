@@ -46,11 +46,9 @@ class ByteRing {
   /// The space is then at WritePointer().
   bool FitsFast(size_t n) const noexcept { return w_ + n <= limit_; }
   char* WritePointer() const noexcept { return wbuf_ + (w_ & wmask_); }
-  /// Publishes the `n` bytes written at the last Reserve().
-  void Commit(size_t n) noexcept { Publish(WriteEnd(n)); }
-  /// Commit() in two halves, for a caller that takes WriteEnd(n) before writing the record (the
-  /// record's stores, through char*, might alias w_ for all the compiler knows, so reading it
-  /// after them would cost a load) and Publish()es it after.
+  /// Committing the `n` bytes written at the last Reserve() takes two halves: WriteEnd(n) before
+  /// the record is written (its stores, through char*, might alias w_ for all the compiler knows,
+  /// so reading it after them would cost a load), then Publish() of that position.
   uint64_t WriteEnd(size_t n) const noexcept { return w_ + n; }
   void Publish(uint64_t end) noexcept {
     w_ = end;
