@@ -347,8 +347,7 @@ size_t LoggerCore::Drain(uint64_t cutoff) {
       if (i != best && heads_[i].ticks < limit) limit = heads_[i].ticks;
     limit = std::min(limit, cutoff);
     for (;;) {
-      uint32_t size;
-      std::memcpy(&size, h.p, sizeof size);
+      const size_t size = RecordBytes(h.p);
       Process(h.p);
       h.q->cons_ring->Pop(size);  // free the space before a sink write can block
       ++n;
@@ -485,8 +484,7 @@ const LoggerCore::NamedPlan& LoggerCore::PlanFor(const Site* site) {
 }
 
 void LoggerCore::Process(const char* p) {
-  RecordHeader h;
-  std::memcpy(&h, p, sizeof h);
+  const RecordInfo h = ReadRecordHeader(p);
   ds_.Clear();
   const char* format = h.site->format;
   ds_.names = nullptr;
@@ -496,7 +494,7 @@ void LoggerCore::Process(const char* p) {
     format = plan.positional.c_str();
     ds_.names = plan.names.data();
   }
-  const char* args = p + sizeof h;
+  const char* args = p + sizeof(RecordHeader);
   std::string_view ctx;
   if (h.flags & kRecordHasContext) {
     const ContextBlob* blob;
@@ -680,8 +678,7 @@ void LoggerCore::Run() {
 void LoggerCore::ProcessSync(ThreadQueue* q) {
   std::lock_guard lk(sync_mu_);
   while (const char* p = PeekQueue(q)) {
-    uint32_t size;
-    std::memcpy(&size, p, sizeof size);
+    const size_t size = RecordBytes(p);
     Process(p);
     q->cons_ring->Pop(size);
   }
@@ -787,8 +784,9 @@ detail::ThreadQueue* Logger::AttachThread() {
   auto q = std::make_shared<detail::ThreadQueue>();
   q->ring = q->cons_ring = new detail::ByteRing(core_->ring_bytes());
   q->max_string = o.max_string_bytes;
-  q->max_record = o.policy == QueuePolicy::kUnbounded ? detail::RoundUpPow2(o.unbounded_max_bytes) / 2
-                                                      : core_->ring_bytes() / 2;
+  q->max_record = std::min(o.policy == QueuePolicy::kUnbounded ? detail::RoundUpPow2(o.unbounded_max_bytes) / 2
+                                                                : core_->ring_bytes() / 2,
+                            detail::kMaxRecordBytes);
   assert(q->max_record >= detail::kMinMaxRecord);
   q->sync = !o.async;
   q->causal_ticks = o.causal_timestamps;

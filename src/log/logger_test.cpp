@@ -451,11 +451,11 @@ TEST(LoggerTest, DropModeCountsExactlyAndNeverDropsErrors) {
   });
   while (!at_error) std::this_thread::yield();
   EXPECT_FALSE(error_done.load()) << "an ERROR record went through a full queue without waiting";
-  // "first" took bytes [0, 24) (consumed, but the ring does not wrap over it until the end is
-  // used); each "spam {}" record is 24 (header) + 4 (int) → 32 bytes: (4096 - 24) / 32 = 127 fit,
-  // and the 128th would need to wrap onto the space still behind the read position.
+  // "first" took bytes [0, 16) (consumed, but the ring does not wrap over it until the end is
+  // used); each "spam {}" record is 16 (header) + 4 (int) → 24 bytes: (4096 - 16) / 24 = 170 fit,
+  // and the 171st would need to wrap onto the space still behind the read position.
   constexpr uint64_t kHeader = sizeof(esper::log::detail::RecordHeader);
-  static_assert(kHeader == 24);
+  static_assert(kHeader == 16);
   const uint64_t kFit = (4096 - kHeader) / detail::Aligned8(kHeader + sizeof(int));
   EXPECT_EQ((*logger)->get_stats().dropped, kSpam - kFit);
   gate->Open();
@@ -584,6 +584,26 @@ TEST(LoggerTest, HugeRecordShrinksToFitASmallQueue) {
   auto o = ParseFlatJson(mem->lines()[0]);
   ASSERT_TRUE(o);
   EXPECT_GT(o->values["also"].size(), 100u);
+  EXPECT_EQ((*logger)->get_stats().truncated, 1u);
+}
+
+// A record's header holds its size in 14 bits of 8-byte units, so a big queue still takes at most
+// detail::kMaxRecordBytes (128 KiB − 8) in one record: longer strings are cut to fit, counted.
+TEST(LoggerTest, RecordsAreCutAtTheHeaderLimitWhateverTheQueue) {
+  auto mem = std::make_shared<MemorySink>();
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = mem, .format = Format::kJson}},
+                                .queue_bytes = 4 << 20, .max_string_bytes = 1 << 20});
+  ASSERT_TRUE(logger);
+  std::string fits(100'000, 'f'), big(300'000, 'b');
+  ESPER_LOG_INFO(logger, "{}", fits);
+  ESPER_LOG_INFO(logger, "{}", big);
+  ASSERT_TRUE((*logger)->Flush());
+  ASSERT_EQ(mem->size(), 2u);
+  EXPECT_EQ(ParseFlatJson(mem->lines()[0])->values["msg"], fits);
+  const std::string cut = ParseFlatJson(mem->lines()[1])->values["msg"];
+  EXPECT_GT(cut.size(), 60'000u);  // max_string halved until the record fits
+  EXPECT_LE(cut.size(), detail::kMaxRecordBytes);
+  EXPECT_EQ(cut, std::string(cut.size(), 'b'));
   EXPECT_EQ((*logger)->get_stats().truncated, 1u);
 }
 

@@ -40,7 +40,9 @@
 //    fmt::formatter) is formatted to text on the calling thread into a reused thread-local buffer
 //    and then queued as a string — correct for any type, slower than binary (documented cost:
 //    one fmt::format_to on the caller).
-//  * Strings longer than Options::max_string_bytes are cut to that length (Stats::truncated).
+//  * Strings longer than Options::max_string_bytes are cut to that length (Stats::truncated);
+//    so are the strings of a record that would not fit half the thread's queue or 128 KiB − 8
+//    (halved until it fits).
 //  * Compile-time floor: define ESPER_LOG_ACTIVE_LEVEL (0 trace … 5 critical, 6 off) before
 //    including this header (or with -D) to remove lower calls entirely (no code, args unevaluated).
 //
@@ -153,7 +155,7 @@ struct DecodeSink;
 using DecodeFn = void (*)(const char* args, const char* format, DecodeSink& out);
 
 // A call site's static metadata (made by the logging macros): records carry only its address.
-struct Site {
+struct alignas(8) Site {
   const char* format;
   const char* file;
   uint32_t line;
@@ -253,8 +255,8 @@ struct CheckedFormat {
   }
 };
 
-inline constexpr uint8_t kRecordHasContext = 1;  // RecordHeader::flags: a ContextBlob* follows
-inline constexpr uint8_t kRecordKeysInSite = 2;  // RecordHeader::flags: kv() keys are the site's (Site::keys)
+inline constexpr uint8_t kRecordHasContext = 1;  // record flag: a ContextBlob* follows the header
+inline constexpr uint8_t kRecordKeysInSite = 2;  // record flag: kv() keys are the site's (Site::keys)
 inline constexpr size_t kMaxContextBytes = 1024;  // encoded fields of one ContextLogger
 
 /// Appends one context field to a ContextLogger's encoding: u32 key length, key, u8 FieldKind,
@@ -278,16 +280,55 @@ struct RetireContext {
 /// ContextBlobs alive in the process (for tests: the backend frees them).
 size_t LiveContextBlobs() noexcept;
 
+// A record is a 16-byte header, then its arguments (ContextBlob* first when kRecordHasContext).
+// The header's first word packs the record's size, level, flags and call site, so that a call
+// stores two words, not four (on this project's VM a call's cost follows the ring lines it
+// writes: int,int,double is 32 bytes instead of 40):
+//   bits  0..13  size / 8 (whole record, a multiple of 8, at most kMaxRecordBytes)
+//   bits 14..16  Level
+//   bits 17..18  flags (kRecordHasContext, kRecordKeysInSite)
+//   bits 19..63  the Site's address / 8 (a Site is 8-aligned, and static: in the program's or a
+//                library's image, which Linux maps below 2^47 on x86-64 and 2^48 on arm64, also
+//                with 5-level / 52-bit address spaces, whose upper part a process gets only by
+//                asking mmap() for it)
+// The word is never 0 (a record has at least its header), so its first 4 bytes tell a record
+// from the ring's wrap marker.
 struct RecordHeader {
-  uint32_t size;  // whole record, multiple of 8; never 0
-  Level level;
-  uint8_t flags;
-  uint16_t reserved;
-  uint64_t ticks;
-  const Site* site;  // format, file:line and the decoder of the arguments that follow
+  uint64_t word;   // PackRecordWord()
+  uint64_t ticks;  // Ticks() at the call
 };
-static_assert(sizeof(RecordHeader) == 24 && offsetof(RecordHeader, level) == 4 &&
-              offsetof(RecordHeader, ticks) == 8 && offsetof(RecordHeader, site) == 16);
+static_assert(sizeof(RecordHeader) == 16 && offsetof(RecordHeader, ticks) == 8);
+/// The largest record a header can describe (14 bits of size in 8-byte units): 128 KiB − 8.
+inline constexpr size_t kMaxRecordBytes = ((size_t{1} << 14) - 1) * 8;
+static_assert(alignof(Site) >= 8);
+
+[[gnu::always_inline]] inline uint64_t PackRecordWord(size_t size, Level level, uint32_t flags,
+                                                       const Site* site) noexcept {
+  const auto addr = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(site));
+  assert(size % 8 == 0 && size >= sizeof(RecordHeader) && size <= kMaxRecordBytes);
+  assert(addr % 8 == 0 && addr >> 48 == 0);
+  return addr << 16 | uint64_t{flags} << 17 | uint64_t{static_cast<uint8_t>(level)} << 14 | size >> 3;
+}
+/// A record's header, unpacked (the backend's view).
+struct RecordInfo {
+  size_t size;
+  Level level;
+  uint32_t flags;
+  const Site* site;
+  uint64_t ticks;
+};
+inline size_t RecordBytes(const char* record) noexcept {
+  uint64_t w;
+  std::memcpy(&w, record, sizeof w);
+  return static_cast<size_t>(w & 0x3fff) << 3;
+}
+inline RecordInfo ReadRecordHeader(const char* record) noexcept {
+  RecordHeader h;
+  std::memcpy(&h, record, sizeof h);
+  return {RecordBytes(record), static_cast<Level>(h.word >> 14 & 7),
+          static_cast<uint32_t>(h.word >> 17 & 3),
+          reinterpret_cast<const Site*>(static_cast<uintptr_t>(h.word >> 19 << 3)), h.ticks};
+}
 
 /// The smallest ThreadQueue::max_record: half the smallest queue (Options::queue_bytes >= 4096).
 inline constexpr size_t kMinMaxRecord = 2048;
@@ -296,7 +337,8 @@ inline constexpr size_t kMinMaxRecord = 2048;
 struct ThreadQueue {
   ByteRing* ring = nullptr;                   // producer's current ring
   size_t max_string = 0;
-  size_t max_record = 0;                      // largest record the queue accepts (bytes), >= kMinMaxRecord
+  size_t max_record = 0;                      // largest record the queue accepts (bytes):
+                                              // kMinMaxRecord..kMaxRecordBytes
   bool sync = false;                          // synchronous logger: the caller processes
   bool causal_ticks = false;                  // Options::causal_timestamps
   uint32_t tid = 0;
@@ -913,21 +955,16 @@ class Logger {
     const uint64_t end = ring->WriteEnd(n);
     // The timestamp is taken once the space is ours, so a producer that waited for room does not
     // carry an old timestamp into the queue (the backend merges queues by it).
-    // Header fields stored one by one (building the struct on the stack and copying it costs a
-    // store-forwarding stall).
-    const auto size32 = static_cast<uint32_t>(n);
-    // level, flags (kRecordHasContext, kRecordKeysInSite), reserved 0
+    // The header's two words stored one by one (building the struct on the stack and copying it
+    // costs a store-forwarding stall).
     const uint32_t flags = (kCtx ? uint32_t{detail::kRecordHasContext} : 0u) |
                            (st.keys_in_site ? uint32_t{detail::kRecordKeysInSite} : 0u);
-    const uint32_t level_word = static_cast<uint32_t>(level) | flags << 8;
+    const uint64_t word = detail::PackRecordWord(n, level, flags, &site);
     const uint64_t ticks = q->causal_ticks ? detail::TicksCausal() : detail::Ticks();
-    const detail::Site* site_ptr = &site;
     // The macro chose the site's decoder from the same argument expressions.
     assert(site.decode == &detail::DecodeArgs<std::decay_t<A>...>);
-    std::memcpy(p + offsetof(detail::RecordHeader, size), &size32, sizeof size32);
-    std::memcpy(p + offsetof(detail::RecordHeader, level), &level_word, sizeof level_word);
+    std::memcpy(p + offsetof(detail::RecordHeader, word), &word, sizeof word);
     std::memcpy(p + offsetof(detail::RecordHeader, ticks), &ticks, sizeof ticks);
-    std::memcpy(p + offsetof(detail::RecordHeader, site), &site_ptr, sizeof site_ptr);
     [[maybe_unused]] char* w = p + sizeof(detail::RecordHeader);
     if constexpr (kCtx) {  // the bound context, before the arguments: a pointer to its blob
       std::memcpy(w, &ctx, sizeof ctx);

@@ -4,8 +4,9 @@
 //
 // ByteRing: a bounded SPSC ring of variable-size records. The producer (one logging thread)
 // reserves contiguous space, writes a record and commits it with one release store; the consumer
-// (the backend thread) peeks, reads and pops. A record that would straddle the end is preceded by
-// a wrap marker (size 0) and placed at offset 0. Positions are 64-bit and never wrap.
+// (the backend thread) peeks, reads and pops. A record's first 4 bytes are never all zero (they
+// hold its size, RecordHeader); one that would straddle the end is preceded by a wrap marker
+// (4 zero bytes) and placed at offset 0. Positions are 64-bit and never wrap.
 // Each side caches the other's position, so the hot path touches the shared cache line only when
 // its cache says the ring is full (producer) or empty (consumer).
 #pragma once
@@ -56,7 +57,7 @@ class ByteRing {
   }
 
   // ---- consumer side ----
-  /// The next committed record (its first 4 bytes are its size), or nullptr when empty.
+  /// The next committed record, or nullptr when empty.
   const char* Peek() noexcept {
     for (;;) {
       if (r_ == w_cache_) {
@@ -64,9 +65,9 @@ class ByteRing {
         if (r_ == w_cache_) return nullptr;
       }
       const char* p = buf_ + (r_ & mask_);
-      uint32_t size;
-      std::memcpy(&size, p, sizeof size);
-      if (size != 0) return p;
+      uint32_t first;
+      std::memcpy(&first, p, sizeof first);
+      if (first != 0) return p;
       r_ += cap_ - (r_ & mask_);  // skip the wrap marker
     }
   }
