@@ -587,6 +587,36 @@ TEST(LoggerTest, HugeRecordShrinksToFitASmallQueue) {
   EXPECT_EQ((*logger)->get_stats().truncated, 1u);
 }
 
+// The header word keeps every field apart at its extremes: the largest size, every level, both
+// flags, and a site address with high bits set (a stack object stands in for the static Site).
+TEST(LoggerTest, RecordHeaderWordRoundTrips) {
+  static constexpr detail::Site kSite{"f", "file.cpp", 1, false, nullptr, nullptr};
+  detail::Site on_stack{"g", "file.cpp", 2, false, nullptr, nullptr};
+  for (const detail::Site* site : {&kSite, static_cast<const detail::Site*>(&on_stack)}) {
+    for (size_t size : {size_t{16}, size_t{24}, detail::kMaxRecordBytes}) {
+      for (int l = 0; l <= static_cast<int>(Level::kOff); ++l) {
+        for (uint32_t flags = 0; flags < 4; ++flags) {
+          alignas(8) char rec[16];
+          const uint64_t word = detail::PackRecordWord(size, static_cast<Level>(l), flags, site);
+          const uint64_t ticks = ~uint64_t{0} - 5;
+          std::memcpy(rec, &word, 8);
+          std::memcpy(rec + 8, &ticks, 8);
+          const detail::RecordInfo h = detail::ReadRecordHeader(rec);
+          EXPECT_EQ(h.size, size);
+          EXPECT_EQ(detail::RecordBytes(rec), size);
+          EXPECT_EQ(h.level, static_cast<Level>(l));
+          EXPECT_EQ(h.flags, flags);
+          EXPECT_EQ(h.site, site);
+          EXPECT_EQ(h.ticks, ticks);
+          uint32_t first;
+          std::memcpy(&first, rec, 4);
+          EXPECT_NE(first, 0u);  // never taken for the ring's wrap marker
+        }
+      }
+    }
+  }
+}
+
 // A record's header holds its size in 14 bits of 8-byte units, so a big queue still takes at most
 // detail::kMaxRecordBytes (128 KiB − 8) in one record: longer strings are cut to fit, counted.
 TEST(LoggerTest, RecordsAreCutAtTheHeaderLimitWhateverTheQueue) {
