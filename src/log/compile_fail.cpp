@@ -1,6 +1,7 @@
 // Format strings are checked at compile time, named placeholders included. Built only by the
 // LogFormatCheck.* tests: each defines one ESPER_CASE_*; every case but `ok` must fail to
-// compile (the tests are WILL_FAIL), and `ok` proves the failures come from the format strings.
+// compile with its own error (the tests match it in the build's output), and `ok` proves the
+// failures come from the format strings.
 #include "esper/log/logger.h"
 
 void Use(esper::log::Logger& l) {
