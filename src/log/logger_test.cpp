@@ -450,6 +450,9 @@ TEST(LoggerTest, DropModeCountsExactlyAndNeverDropsErrors) {
     error_done = true;
   });
   while (!at_error) std::this_thread::yield();
+  // Give an ERROR that did not wait time to finish (a pass cannot be caused by the pause: the
+  // record can only get in once the gate opens).
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_FALSE(error_done.load()) << "an ERROR record went through a full queue without waiting";
   // "first" took bytes [0, 16) (consumed, but the ring does not wrap over it until the end is
   // used); each "spam {}" record is 16 (header) + 4 (int) → 24 bytes: (4096 - 16) / 24 = 170 fit,

@@ -1,6 +1,7 @@
 // Helper for crash_test: logs lines, then dies by a signal. The backend is parked (long idle
 // sleep, after one Flush) so the lines are still in the queues when the signal arrives: only
-// the crash handler can get them to the file.
+// the crash handler can get them to the file. The child checks that before dying (exit code 6
+// if the backend wrote any of them: the test would then prove nothing).
 //   log_crash_child <file> <lines per thread> <threads> <segv|abort|fpe|fault|thread-segv|term|int>
 //                   [nohandler]
 // term and int raise SIGTERM / SIGINT; the logger drains on them unless nohandler.
@@ -35,6 +36,9 @@ int main(int argc, char** argv) {
   if (!logger) return 4;
   ESPER_LOG_INFO(logger, "start");
   if (!(*logger)->Flush()) return 5;
+  auto still_queued = [&] {  // only "start" written: every line is still in the queues
+    if ((*logger)->get_stats().processed != 1) std::_Exit(6);
+  };
   std::vector<std::thread> ts;
   std::atomic<int> finished{0};
   for (int t = 0; t < threads; ++t)
@@ -43,10 +47,12 @@ int main(int argc, char** argv) {
       finished.fetch_add(1);
       if (mode == "thread-segv" && t == 0) {
         while (finished.load() < threads) std::this_thread::yield();  // every line is logged
+        still_queued();
         raise(SIGSEGV);  // a worker thread crashes while the others wait to be joined
       }
     });
   for (auto& th : ts) th.join();
+  still_queued();
   if (mode == "segv") raise(SIGSEGV);
   if (mode == "abort") std::abort();
   if (mode == "fpe") raise(SIGFPE);
