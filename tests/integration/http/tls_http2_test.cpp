@@ -166,9 +166,24 @@ TEST_F(TlsNginx, VerifyOffIsPossibleForTests) {
 }
 
 TEST_F(TlsNginx, Http2MultiplexesConcurrentRequestsOnOneConnection) {
-  auto client = Client::Create({.max_connections_per_host = 1, .ca_bundle = Ca()});
+  // No per-host cap: over HTTP/1.1 the 30 concurrent requests take several connections (the
+  // control below), so one connection here means they went as streams of one.
+  auto client = Client::Create({.ca_bundle = Ca()});
   ASSERT_TRUE(client);
   EXPECT_EQ(ConcurrentHttp2Connections(**client, Url("/hello.txt")), 1u);  // all 30 streams on one
+
+  auto h1 = Client::Create({.http2 = false, .ca_bundle = Ca()});
+  ASSERT_TRUE(h1);
+  std::vector<std::future<Result<Response>>> fs;
+  for (int i = 0; i < 30; ++i) fs.push_back((*h1)->SendAsync(Request::Get(Url("/hello.txt"))));
+  std::set<std::string> connections;
+  for (auto& f : fs) {
+    auto r = f.get();
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(r->http_version, "1.1");
+    connections.insert(std::string(r->Header("X-Conn").value_or("?")));
+  }
+  EXPECT_GT(connections.size(), 1u);
 }
 
 TEST_F(TlsNginx, CleartextHttp2WithPriorKnowledgeMultiplexes) {
