@@ -143,8 +143,18 @@ TEST_F(ConfigTest, ReadersNeverSeeAHalfLoadedConfigDuringReloads) {
 TEST_F(ConfigTest, ConcurrentReloadsAreSerialised) {
   Write(7);
   auto cfg = Config::Create(Options()).value();
-  std::atomic<int> calls{0};
-  cfg->Subscribe([&](const Config::Snap&, const Config::Snap&) { calls.fetch_add(1); });
+  std::atomic<int> calls{0}, inside{0}, overlaps{0}, broken_chain{0};
+  // Serialised: callbacks never overlap, and each one's old snapshot is the previous one's new.
+  // `last` is a plain variable on purpose: TSan reports overlapping callbacks that touch it.
+  const Snapshot* last = cfg->snapshot().get();
+  cfg->Subscribe([&](const Config::Snap& old_snap, const Config::Snap& new_snap) {
+    if (inside.fetch_add(1) != 0) overlaps.fetch_add(1);
+    if (old_snap.get() != last) broken_chain.fetch_add(1);
+    std::this_thread::sleep_for(std::chrono::microseconds(200));  // room for another to overlap
+    last = new_snap.get();
+    calls.fetch_add(1);
+    inside.fetch_sub(1);
+  });
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
@@ -152,6 +162,9 @@ TEST_F(ConfigTest, ConcurrentReloadsAreSerialised) {
     });
   }
   for (auto& t : threads) t.join();
+  EXPECT_EQ(overlaps.load(), 0);
+  EXPECT_EQ(broken_chain.load(), 0);
+  EXPECT_EQ(last, cfg->snapshot().get());
   EXPECT_EQ(calls.load(), 4 * (kReloads / 8));
   EXPECT_EQ(cfg->generation(), 1u + 4u * (kReloads / 8));
 }
