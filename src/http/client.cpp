@@ -27,6 +27,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "esper/core/thread.h"
 #include "ascii.h"
 #include "curl_error.h"
 
@@ -235,7 +236,10 @@ class Client::Impl {
     curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
     curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Impl::OnTimer);
     curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      NameThisThread("esper-http");
+      Loop();
+    });
     return OkStatus();
   }
 

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <new>
 
+#include "esper/core/thread.h"
 #include "log/core.h"
 
 namespace esper::log {
@@ -235,6 +236,7 @@ void LoggerCore::Start() {
   running_.store(true, std::memory_order_release);
   if (!opt_.async) return;
   thread_ = std::thread([this] {
+    NameThisThread("esper-log");
     backend_tid_.store(pthread_self(), std::memory_order_release);
     clockid_t cid;
     if (pthread_getcpuclockid(pthread_self(), &cid) == 0) {

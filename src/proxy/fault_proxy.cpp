@@ -31,6 +31,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "esper/core/thread.h"
 #include "proxy/fault_plan.h"
 #include "proxy/http_framing.h"
 
@@ -429,7 +430,10 @@ Status FaultProxy::Impl::Start() {
 
   bound_port.store(port, std::memory_order_release);
   started = true;
-  thread = std::thread([this] { Run(); });
+  thread = std::thread([this] {
+    NameThisThread("esper-proxy");
+    Run();
+  });
   return OkStatus();
 }
 

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -161,6 +163,17 @@ TEST(FaultProxyHttp, ExpectContinueInterimResponseIsForwarded) {
   EXPECT_EQ(proxy->statistics().requests, 1u);
 }
 
+// Threads of this process whose name (comm) is `name`.
+int ThreadsNamed(const std::string& name) {
+  int n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "comm");
+    std::string comm;
+    if (std::getline(in, comm) && comm == name) ++n;
+  }
+  return n;
+}
+
 TEST(FaultProxyHttp, ManyConcurrentConnectionsShareOneLoopThread) {
   auto threads = [] {
     return std::distance(std::filesystem::directory_iterator("/proc/self/task"),
@@ -173,10 +186,13 @@ TEST(FaultProxyHttp, ManyConcurrentConnectionsShareOneLoopThread) {
   EXPECT_EQ(threads(), before + 1);  // the proxy owns exactly one thread
   const int kClients = kSanitized ? 16 : 48, kRequests = 20;
   std::vector<std::thread> clients;
-  std::atomic<int> ok{0};
+  std::atomic<int> ok{0}, connected{0};
+  std::atomic<bool> go{false};
   for (int t = 0; t < kClients; ++t) {
     clients.emplace_back([&, t] {
       RawConnection c(proxy->port());
+      connected.fetch_add(1);
+      while (!go) std::this_thread::yield();
       for (int i = 0; i < kRequests; ++i) {
         size_t n = static_cast<size_t>((t * 7919 + i * 104729) % 70000);
         if (!c.Send(Get("/bytes?n=" + std::to_string(n)))) return;
@@ -185,6 +201,19 @@ TEST(FaultProxyHttp, ManyConcurrentConnectionsShareOneLoopThread) {
       }
     });
   }
+  // Every client connection open (and accepted): still one proxy thread, not one per connection.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;  // a hang guard only
+  while ((connected < kClients || proxy->statistics().active_connections < static_cast<uint64_t>(kClients)) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(proxy->statistics().active_connections, static_cast<uint64_t>(kClients));
+  EXPECT_EQ(ThreadsNamed("esper-proxy"), 1);
+  // And no unnamed helper either: beyond the clients and the upstream server's one thread per
+  // connection, one thread (polled briefly: the server counts a connection before its thread runs).
+  auto extra = [&] { return threads() - before - kClients - upstream.connections(); };
+  while (extra() != 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(extra(), 1);
+  go = true;
   for (auto& th : clients) th.join();
   EXPECT_EQ(ok.load(), kClients * kRequests);
   EXPECT_EQ(proxy->statistics().requests, static_cast<uint64_t>(kClients * kRequests));
