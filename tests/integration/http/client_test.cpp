@@ -432,9 +432,10 @@ TEST(HttpClient, ManyThreadsCallbacksAndFutures) {
 }
 
 TEST(HttpClient, ThousandsInFlightOnOneLoop) {
-  // The server holds every response 300 ms, so all requests are in flight at once.
+  // The server holds every response 1 s, so all requests are in flight at once (submitting them
+  // takes far less, even under a sanitizer).
   HttpTestServer server([](const ServerRequest& r) {
-    return Reply{.body = r.path, .delay = 300ms};
+    return Reply{.body = r.path, .delay = 1s};
   });
   ASSERT_TRUE(server.Start());
   const int kN = 2000 / kScale;
@@ -550,10 +551,12 @@ TEST(HttpClient, UnresolvableHostSaysDns) {
   auto r = client->Get("http://no-such-host.invalid/x");
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("no-such-host.invalid"), std::string::npos) << r.error();
-  if (r.error().code() == ErrorCode::kUnavailable) {
-    EXPECT_NE(r.error().message().find("DNS"), std::string::npos) << r.error();
-    EXPECT_FALSE(r.error().retryable());
-  }
+  // .invalid never resolves (RFC 6761); a machine without a resolver times out instead, which
+  // says nothing about the DNS error: skipped visibly, not passed.
+  if (r.error().code() != ErrorCode::kUnavailable)
+    GTEST_SKIP() << "the resolver did not answer, so the DNS error was not seen: " << r.error();
+  EXPECT_NE(r.error().message().find("DNS"), std::string::npos) << r.error();
+  EXPECT_FALSE(r.error().retryable());
 }
 
 TEST(HttpClient, HttpErrorsBecomeErrorsUnlessAccepted) {

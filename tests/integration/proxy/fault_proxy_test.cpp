@@ -265,6 +265,8 @@ TEST(FaultProxyHttp, StallNeverAnswersAndStopReleasesTheClient) {
   ASSERT_TRUE(c.Send(Get("/hello")));
   EXPECT_EQ(c.ReadSome(got, 200ms), RS::kTimeout);
   EXPECT_TRUE(got.empty());
+  // The stall is decided when the loop reads the request: waited for, not assumed after the pauses.
+  for (int i = 0; i < 1000 && proxy->statistics().stalls == 0; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(proxy->statistics().stalls, 1u);
   EXPECT_EQ(proxy->statistics().active_connections, 1u);
   EXPECT_EQ(upstream.requests(), 0);
