@@ -1,15 +1,21 @@
 // Helper for crash_test: logs lines, then dies by a signal. The backend is parked (long idle
 // sleep, after one Flush) so the lines are still in the queues when the signal arrives: only
-// the crash handler can get them to the file. The child checks that before dying (exit code 6
-// if the backend wrote any of them: the test would then prove nothing).
+// the crash handler can get them to the file. The child waits for the backend to be asleep before
+// logging (exit code 7 if it never is) and checks before dying that it wrote none of the lines
+// (exit code 6 otherwise: the test would then prove nothing).
 //   log_crash_child <file> <lines per thread> <threads> <segv|abort|fpe|fault|thread-segv|term|int>
 //                   [nohandler]
 // term and int raise SIGTERM / SIGINT; the logger drains on them unless nohandler.
 #include <signal.h>
 
+#include <sys/syscall.h>
+
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +23,20 @@
 #include "esper/log/logger.h"
 
 using esper::log::kv;
+
+// True once the logger's backend thread ("esper-log") is blocked in ppoll(2), its idle sleep:
+// after a Flush it may make one more pass, which could write lines logged meanwhile.
+bool BackendParked() {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (!std::getline(comm, name) || name != "esper-log") continue;
+    std::ifstream sc(task.path() / "syscall");  // "<number> <args>..." while blocked in a call
+    long nr = -1;
+    return (sc >> nr) && nr == SYS_ppoll;
+  }
+  return false;
+}
 
 int main(int argc, char** argv) {
   if (argc < 5) return 2;
@@ -36,6 +56,10 @@ int main(int argc, char** argv) {
   if (!logger) return 4;
   ESPER_LOG_INFO(logger, "start");
   if (!(*logger)->Flush()) return 5;
+  for (int i = 0; !BackendParked(); ++i) {
+    if (i == 10'000) return 7;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   auto still_queued = [&] {  // only "start" written: every line is still in the queues
     if ((*logger)->get_stats().processed != 1) std::_Exit(6);
   };
