@@ -55,6 +55,9 @@ class LoggerCore {
   void Register(std::shared_ptr<ThreadQueue> q);
   /// Wakes the backend from its idle sleep. Async-signal-safe.
   void Wake() noexcept;
+  /// Wake() if the backend is in a sleep longer than idle_sleep (cheap otherwise: one load).
+  /// Producers call it on their slow path, which they take at least every half queue.
+  void NudgeIfSleepingLong() noexcept;
   /// Called by the crash handler (signal context): asks the backend to drain, waits (bounded).
   void CrashDrain() noexcept;
   /// Synchronous mode: drains `q` on the calling thread under the lock.
@@ -121,6 +124,10 @@ class LoggerCore {
   uint64_t flush_req_ = 0;   // under mu_
   uint64_t flush_done_ = 0;  // under mu_
   std::atomic<int> crash_state_{0};  // 0 none, 1 requested, 2 done
+  // idle sleep: the current length (backend-local), its cap, and whether it exceeds idle_sleep
+  std::chrono::microseconds idle_now_;
+  std::chrono::microseconds idle_max_;
+  std::atomic<bool> sleeping_long_{false};
 
   // statistics
   std::atomic<uint64_t> processed_{0};

@@ -28,7 +28,7 @@ ByteRing::ByteRing(size_t capacity)
     : buf_(static_cast<char*>(::operator new(capacity, std::align_val_t{kCacheLine}))),
       cap_(capacity),
       mask_(capacity - 1),
-      limit_(capacity),
+      limit_(capacity / 2),
       wbuf_(buf_),
       wmask_(mask_) {
   // Touch every page now (on the thread's first call) so no page fault lands in a later call.
@@ -203,7 +203,11 @@ int64_t TickClock::ToUnixNs(uint64_t ticks) const {
 
 // ---------------------------------------------------------------- LoggerCore
 
-LoggerCore::LoggerCore(Options options, uint64_t id) : opt_(std::move(options)), id_(id) {
+LoggerCore::LoggerCore(Options options, uint64_t id)
+    : opt_(std::move(options)),
+      id_(id),
+      idle_now_(opt_.idle_sleep),
+      idle_max_(std::max(opt_.idle_sleep, opt_.idle_sleep_max)) {
   ring_bytes_ = RoundUpPow2(std::max<size_t>(opt_.queue_bytes, 4096));
   const char* no_color = std::getenv("NO_COLOR");
   bool color_ok = !(no_color && *no_color);
@@ -264,6 +268,11 @@ void LoggerCore::Stop() {
   running_.store(false, std::memory_order_release);
 }
 
+void LoggerCore::NudgeIfSleepingLong() noexcept {
+  if (sleeping_long_.load(std::memory_order_relaxed) && sleeping_long_.exchange(false, std::memory_order_relaxed))
+    Wake();
+}
+
 void LoggerCore::Wake() noexcept {
   uint64_t one = 1;
   ssize_t w = ::write(wake_fd_, &one, sizeof one);
@@ -295,7 +304,7 @@ void LoggerCore::CrashDrain() noexcept {
   if (pthread_equal(backend_tid_.load(std::memory_order_acquire), pthread_self())) return;
   crash_state_.store(1, std::memory_order_release);
   Wake();
-  // Bounded wait (async-signal-safe: atomics + nanosleep): the backend wakes within idle_sleep.
+  // Bounded wait (async-signal-safe: atomics + nanosleep): Wake() ended the backend's sleep.
   timespec ts{0, 200'000};
   for (int i = 0; i < 25'000 && crash_state_.load(std::memory_order_acquire) != 2; ++i) nanosleep(&ts, nullptr);
 }
@@ -652,19 +661,23 @@ void LoggerCore::Run() {
       WriteAllSinks();
       continue;
     }
-    if (n == 0) {
-      if (opt_.busy_spin) {
-        sched_yield();
-      } else {
-        pollfd pfd{wake_fd_, POLLIN, 0};
-        auto us = opt_.idle_sleep.count();
-        timespec ts{static_cast<time_t>(us / 1'000'000), static_cast<long>(us % 1'000'000) * 1000};
-        if (::ppoll(&pfd, 1, &ts, nullptr) > 0) {
-          uint64_t v;
-          ssize_t r = ::read(wake_fd_, &v, sizeof v);
-          (void)r;
-        }
+    if (n > 0) {
+      idle_now_ = opt_.idle_sleep;
+    } else if (opt_.busy_spin) {
+      sched_yield();
+    } else {
+      // Longer than idle_sleep: a producer passing half its queue wakes us (NudgeIfSleepingLong).
+      if (idle_now_ > opt_.idle_sleep) sleeping_long_.store(true, std::memory_order_relaxed);
+      pollfd pfd{wake_fd_, POLLIN, 0};
+      auto us = idle_now_.count();
+      timespec ts{static_cast<time_t>(us / 1'000'000), static_cast<long>(us % 1'000'000) * 1000};
+      if (::ppoll(&pfd, 1, &ts, nullptr) > 0) {
+        uint64_t v;
+        ssize_t r = ::read(wake_fd_, &v, sizeof v);
+        (void)r;
       }
+      sleeping_long_.store(false, std::memory_order_relaxed);
+      idle_now_ = std::min(idle_now_ * 2, idle_max_);
     }
   }
   contexts_->Close();  // no record will be read any more
@@ -763,6 +776,7 @@ Status Logger::Flush() { return core_->Flush(); }
 void Logger::Stop() { core_->Stop(); }
 Stats Logger::get_stats() const { return core_->GetStats(); }
 void Logger::ProcessSync(detail::ThreadQueue* q) { core_->ProcessSync(q); }
+void Logger::NudgeBackend() noexcept { core_->NudgeIfSleepingLong(); }
 
 std::shared_ptr<const detail::ContextBlob> Logger::NewContext(std::string bytes) const {
   auto* blob = new detail::ContextBlob{std::move(bytes), core_->contexts()};

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 
@@ -638,6 +639,64 @@ TEST(LoggerTest, RecordsAreCutAtTheHeaderLimitWhateverTheQueue) {
   EXPECT_LE(cut.size(), detail::kMaxRecordBytes);
   EXPECT_EQ(cut, std::string(cut.size(), 'b'));
   EXPECT_EQ((*logger)->get_stats().truncated, 1u);
+}
+
+// Voluntary context switches of this process's logger backends (threads named "esper-log"):
+// one per wake from the idle sleep.
+uint64_t BackendWakeups() {
+  uint64_t total = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (!std::getline(comm, name) || name != "esper-log") continue;
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0) total += std::stoull(line.substr(24));
+  }
+  return total;
+}
+
+TEST(LoggerTest, AnIdleBackendBacksOffAndATrickleStillArrives) {
+  auto mem = std::make_shared<MemorySink>();
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = mem}}});  // default sleeps
+  ASSERT_TRUE(logger);
+  ESPER_LOG_INFO(logger, "before");
+  ASSERT_TRUE((*logger)->Flush());
+  const uint64_t before = BackendWakeups();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  // At a fixed idle_sleep (500 µs) a second is ~2,000 wakes; doubling up to idle_sleep_max
+  // (100 ms) makes it ~20.
+  EXPECT_LT(BackendWakeups() - before, 200u);
+  // A line logged into the long sleep is written without Flush() (within idle_sleep_max).
+  ESPER_LOG_INFO(logger, "trickle");
+  for (int i = 0; i < 3000 && mem->size() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(mem->size(), 2u);
+  EXPECT_NE(mem->lines()[1].find("trickle"), std::string::npos);
+}
+
+// A producer that passes half its queue while the backend is in a long idle sleep wakes it, so a
+// queue that would fill before the sleep ends does not drop: 1,000 lines into a 4 KiB queue (170
+// fit) while the backend would otherwise sleep for the next hour.
+TEST(LoggerTest, AProducerPassingHalfItsQueueWakesALongSleepingBackend) {
+  auto mem = std::make_shared<MemorySink>();
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = mem}},
+                                .policy = QueuePolicy::kDrop, .queue_bytes = 4096,
+                                .idle_sleep = std::chrono::milliseconds(1),
+                                .idle_sleep_max = std::chrono::hours(1)});
+  ASSERT_TRUE(logger);
+  ESPER_LOG_INFO(logger, "start");
+  ASSERT_TRUE((*logger)->Flush());
+  // After the Flush the backend sleeps 1 ms, 2, 4 ... 512 ms (ending about 1.02 s later), then
+  // 1,024 ms: at 1.1 s it is inside that one, which would end long after the 1,000 lines (~0.3 s).
+  // Once woken it finds records and is back at 1 ms, which keeps up with 5,000 lines/s.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  for (int i = 0; i < 1000; ++i) {
+    ESPER_LOG_INFO(logger, "line {}", i);
+    std::this_thread::sleep_for(std::chrono::microseconds(200));  // ~5,000 lines/s at most
+  }
+  EXPECT_EQ((*logger)->get_stats().dropped, 0u);
+  ASSERT_TRUE((*logger)->Flush());
+  EXPECT_EQ(mem->size(), 1001u);
 }
 
 TEST(LoggerTest, EnvironmentLevelAndValidation) {

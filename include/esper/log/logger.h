@@ -120,7 +120,14 @@ struct Options {
   size_t unbounded_max_bytes = size_t{64} << 20;// kUnbounded: largest queue of one thread
   size_t max_string_bytes = size_t{16} << 10;   // longer strings are cut (Stats::truncated)
   bool async = true;                            // false: format + write on the caller, under a lock
-  std::chrono::microseconds idle_sleep{500};    // backend sleep when idle (woken early by Flush)
+  // The backend's sleep when a pass finds nothing: idle_sleep, doubled on each further empty
+  // pass up to idle_sleep_max (taken as at least idle_sleep), back to idle_sleep once a pass finds
+  // records. Flush() and Stop() wake it at once, and so does a producer whose queue passes a half
+  // while it sleeps longer than idle_sleep. So a quiet logger wakes ~10 times a second, not
+  // 2,000 (a wake costs tens of µs of CPU on a VM; docs/log.md), and a trickle of lines reaches
+  // the sinks within idle_sleep_max.
+  std::chrono::microseconds idle_sleep{500};
+  std::chrono::microseconds idle_sleep_max{100'000};
   bool busy_spin = false;                       // backend never sleeps (burns a core; lowest latency)
   size_t batch_bytes = size_t{64} << 10;        // a sink gets a Write() at least this often
   bool crash_handler = true;                    // install the process crash handler (once)
@@ -937,7 +944,11 @@ class Logger {
       if (!p) return;  // dropped (counted)
     }
     WriteRecord<kCtx>(q, p, n, st, level, site, ctx, args...);
-    if (q->sync) ProcessSync(q);  // a synchronous logger (only this path sees one): format now
+    if (q->sync) {
+      ProcessSync(q);  // a synchronous logger (only this path sees one): format now
+    } else {
+      NudgeBackend();  // this path is taken at least every half queue (ByteRing::SetLimit)
+    }
   }
 
   template <bool kCtx, class... A>
@@ -983,6 +994,8 @@ class Logger {
   std::shared_ptr<const detail::ContextBlob> NewContext(std::string bytes) const;
   char* ReserveSlow(detail::ThreadQueue* q, size_t n, Level level);
   void ProcessSync(detail::ThreadQueue* q);
+  // Wakes the backend if it is in an idle sleep longer than Options::idle_sleep.
+  void NudgeBackend() noexcept;
 
   std::atomic<Level> level_;
   uint64_t id_;

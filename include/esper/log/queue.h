@@ -91,10 +91,12 @@ class ByteRing {
 
  private:
   char* ReserveSlow(size_t n) noexcept;
-  // The first position FitsFast() refuses: the end of w_'s lap or a full ring by r_cache_,
-  // whichever is first. Set where either changes (ReserveSlow); a Commit() that reaches the lap's
-  // end leaves it at w_, so the next call goes to ReserveSlow, which moves on to the next lap.
-  void SetLimit() noexcept { limit_ = std::min((w_ | mask_) + 1, r_cache_ + cap_); }
+  // The first position FitsFast() refuses: the end of the half of the ring w_ is in, or a full
+  // ring by r_cache_, whichever is first. Set where either changes (ReserveSlow); a Publish() that
+  // reaches it sends the next call to ReserveSlow, which moves it on. Halves, not laps, so the
+  // producer takes the slow path twice a lap (the logger uses it to wake a backend in a long
+  // idle sleep before the ring fills); a record may still straddle the middle.
+  void SetLimit() noexcept { limit_ = std::min((w_ | (mask_ >> 1)) + 1, r_cache_ + cap_); }
 
   char* buf_;
   size_t cap_;
