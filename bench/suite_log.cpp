@@ -461,6 +461,25 @@ uint64_t Gettime(clockid_t id) {
 
 const char* kNoSpdlog = "spdlog not found at build time (libspdlog-dev)";
 
+// CPU the whole process uses (ms per second) while a logger that has written one line sits idle
+// for `idle` (the caller only sleeps, so it is the logger's backend's).
+template <class MakeAndLogOne>
+double IdleCpuMsPerSecond(MakeAndLogOne make, std::chrono::milliseconds idle) {
+  auto keep = make();  // created, one line logged and flushed
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past any start-up work
+  auto cpu_ns = [] {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+  };
+  const double c0 = cpu_ns();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(idle);
+  const double cpu_ms = (cpu_ns() - c0) / 1e6;
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return cpu_ms / wall_s;
+}
+
 // Row has no default member initializers, so rows are built field by field.
 Row MkRow(std::string metric, std::string case_name, std::string unit, double value, std::string target = "",
           std::optional<bool> pass = std::nullopt, std::string note = "") {
@@ -623,7 +642,47 @@ Status RunLogSuite(Context& ctx) {
     ctx.Add(r);
   }
 
-  // 4. timestamp sources (why the front end reads the TSC)
+  // 4. what a logger costs while nothing is logged
+  {
+    ctx.Progress("idle cost");
+    const auto idle = std::chrono::milliseconds(quick ? 1000 : 3000);
+    auto ours_with = [&](std::chrono::microseconds max_sleep) {
+      return IdleCpuMsPerSecond(
+          [&] {
+            auto l = log::Logger::Create({.level_from_env = false, .sinks = {{.sink = std::make_shared<NullSink>()}},
+                                          .idle_sleep_max = max_sleep});
+            if (l) {
+              ESPER_LOG_INFO(*l, "one line {}", 1);
+              (void)(*l)->Flush();
+            }
+            return l;
+          },
+          idle);
+    };
+    Row r = MkRow("idle CPU", "a logger with nothing to write (ms of CPU per second)", "ms/s",
+                  ours_with(log::Options{}.idle_sleep_max), "", std::nullopt,
+                  "the backend's sleep doubles from idle_sleep (500 us) to idle_sleep_max (100 ms)");
+#ifdef ESPER_BENCH_HAVE_SPDLOG
+    r.peer = "spdlog async";
+    r.peer_value = IdleCpuMsPerSecond(
+        [] {
+          auto pool = std::make_shared<spdlog::details::thread_pool>(8192, 1);
+          auto l = std::make_shared<spdlog::async_logger>("idle", std::make_shared<spdlog::sinks::null_sink_mt>(),
+                                                          pool, spdlog::async_overflow_policy::block);
+          l->info("one line {}", 1);
+          l->flush();
+          return std::make_pair(pool, l);
+        },
+        idle);
+    r.note += "; spdlog's worker blocks on a condition variable, which its every call notifies";
+#endif
+    ctx.Add(r);
+    ctx.Add(MkRow("idle CPU", "the same at a fixed 500 us sleep (idle_sleep_max = idle_sleep)", "ms/s",
+                  ours_with(log::Options{}.idle_sleep), "", std::nullopt,
+                  "the backend's cadence before the back-off: a wake every 500 us"));
+  }
+
+  // 5. timestamp sources (why the front end reads the TSC)
   ctx.Progress("timestamp sources");
 #if defined(__x86_64__) || defined(__i386__)
   ctx.Add(MkRow("timestamp cost", "rdtsc (ours, default)", "ns", NsPerCall([] { return log::detail::Ticks(); }), "",
