@@ -7,12 +7,12 @@
 #include <thread>
 
 #include "esper/core/secret.h"
+#include "common/threads.h"
 #include "log/test_util.h"
 
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <set>
 
@@ -645,14 +645,8 @@ TEST(LoggerTest, RecordsAreCutAtTheHeaderLimitWhateverTheQueue) {
 // one per wake from the idle sleep.
 uint64_t BackendWakeups() {
   uint64_t total = 0;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(task.path() / "comm");
-    std::string name;
-    if (!std::getline(comm, name) || name != "esper-log") continue;
-    std::ifstream status(task.path() / "status");
-    for (std::string line; std::getline(status, line);)
-      if (line.rfind("voluntary_ctxt_switches:", 0) == 0) total += std::stoull(line.substr(24));
-  }
+  for (const auto& task : esper::testing::TasksNamed("esper-log"))
+    total += esper::testing::TaskStatus(task, "voluntary_ctxt_switches");
   return total;
 }
 

@@ -14,12 +14,12 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/threads.h"
 #include "esper/log/logger.h"
 
 using esper::log::kv;
@@ -27,11 +27,8 @@ using esper::log::kv;
 // True once the logger's backend thread ("esper-log") is blocked in ppoll(2), its idle sleep:
 // after a Flush it may make one more pass, which could write lines logged meanwhile.
 bool BackendParked() {
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(task.path() / "comm");
-    std::string name;
-    if (!std::getline(comm, name) || name != "esper-log") continue;
-    std::ifstream sc(task.path() / "syscall");  // "<number> <args>..." while blocked in a call
+  for (const auto& task : esper::testing::TasksNamed("esper-log")) {
+    std::ifstream sc(task / "syscall");  // "<number> <args>..." while blocked in a call
     long nr = -1;
     return (sc >> nr) && nr == SYS_ppoll;
   }

@@ -5,11 +5,10 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <string>
 #include <thread>
 #include <vector>
 
+#include "common/threads.h"
 #include "fixture.h"
 
 namespace esper::testing {
@@ -163,17 +162,6 @@ TEST(FaultProxyHttp, ExpectContinueInterimResponseIsForwarded) {
   EXPECT_EQ(proxy->statistics().requests, 1u);
 }
 
-// Threads of this process whose name (comm) is `name`.
-int ThreadsNamed(const std::string& name) {
-  int n = 0;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream in(task.path() / "comm");
-    std::string comm;
-    if (std::getline(in, comm) && comm == name) ++n;
-  }
-  return n;
-}
-
 TEST(FaultProxyHttp, ManyConcurrentConnectionsShareOneLoopThread) {
   auto threads = [] {
     return std::distance(std::filesystem::directory_iterator("/proc/self/task"),
@@ -207,7 +195,7 @@ TEST(FaultProxyHttp, ManyConcurrentConnectionsShareOneLoopThread) {
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(1ms);
   EXPECT_EQ(proxy->statistics().active_connections, static_cast<uint64_t>(kClients));
-  EXPECT_EQ(ThreadsNamed("esper-proxy"), 1);
+  EXPECT_EQ(testing::TasksNamed("esper-proxy").size(), 1u);
   // And no unnamed helper either: beyond the clients and the upstream server's one thread per
   // connection, one thread (polled briefly: the server counts a connection before its thread runs).
   auto extra = [&] { return threads() - before - kClients - upstream.connections(); };

@@ -1,0 +1,34 @@
+// Test helper: this process's threads by name. The library's threads name themselves
+// (esper/core/thread.h: esper-log, esper-http, esper-proxy), so a test can count them or read
+// their kernel state from /proc/self/task/<tid>/.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace esper::testing {
+
+/// /proc/self/task/<tid> of each thread whose name (comm) is `name`.
+inline std::vector<std::filesystem::path> TasksNamed(std::string_view name) {
+  std::vector<std::filesystem::path> tasks;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string comm_name;
+    if (std::getline(comm, comm_name) && comm_name == name) tasks.push_back(task.path());
+  }
+  return tasks;
+}
+
+/// A numeric field of /proc/self/task/<tid>/status ("voluntary_ctxt_switches"), 0 if absent.
+inline unsigned long long TaskStatus(const std::filesystem::path& task, std::string_view field) {
+  std::ifstream status(task / "status");
+  for (std::string line; std::getline(status, line);)
+    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 && line[field.size()] == ':')
+      return std::stoull(line.substr(field.size() + 1));
+  return 0;
+}
+
+}  // namespace esper::testing
