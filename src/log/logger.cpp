@@ -667,7 +667,9 @@ void LoggerCore::Run() {
       sched_yield();
     } else {
       // Longer than idle_sleep: a producer passing half its queue wakes us (NudgeIfSleepingLong).
-      if (idle_now_ > opt_.idle_sleep) sleeping_long_.store(true, std::memory_order_relaxed);
+      // The flag's line is written only around long sleeps, not at every wake of a busy logger.
+      const bool long_sleep = idle_now_ > opt_.idle_sleep;
+      if (long_sleep) sleeping_long_.store(true, std::memory_order_relaxed);
       pollfd pfd{wake_fd_, POLLIN, 0};
       auto us = idle_now_.count();
       timespec ts{static_cast<time_t>(us / 1'000'000), static_cast<long>(us % 1'000'000) * 1000};
@@ -676,7 +678,7 @@ void LoggerCore::Run() {
         ssize_t r = ::read(wake_fd_, &v, sizeof v);
         (void)r;
       }
-      sleeping_long_.store(false, std::memory_order_relaxed);
+      if (long_sleep) sleeping_long_.store(false, std::memory_order_relaxed);
       idle_now_ = std::min(idle_now_ * 2, idle_max_);
     }
   }
