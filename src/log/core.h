@@ -124,9 +124,8 @@ class LoggerCore {
   uint64_t flush_req_ = 0;   // under mu_
   uint64_t flush_done_ = 0;  // under mu_
   std::atomic<int> crash_state_{0};  // 0 none, 1 requested, 2 done
-  // idle sleep: the current length (backend-local), its cap, and whether it exceeds idle_sleep
+  // idle sleep: the current length (backend-local), and whether it exceeds idle_sleep
   std::chrono::microseconds idle_now_;
-  std::chrono::microseconds idle_max_;
   std::atomic<bool> sleeping_long_{false};
 
   // statistics

@@ -28,9 +28,9 @@ ByteRing::ByteRing(size_t capacity)
     : buf_(static_cast<char*>(::operator new(capacity, std::align_val_t{kCacheLine}))),
       cap_(capacity),
       mask_(capacity - 1),
-      limit_(capacity / 2),
       wbuf_(buf_),
       wmask_(mask_) {
+  SetLimit();
   // Touch every page now (on the thread's first call) so no page fault lands in a later call.
   std::memset(buf_, 0, cap_);
 }
@@ -206,8 +206,7 @@ int64_t TickClock::ToUnixNs(uint64_t ticks) const {
 LoggerCore::LoggerCore(Options options, uint64_t id)
     : opt_(std::move(options)),
       id_(id),
-      idle_now_(opt_.idle_sleep),
-      idle_max_(std::max(opt_.idle_sleep, opt_.idle_sleep_max)) {
+      idle_now_(opt_.idle_sleep) {
   ring_bytes_ = RoundUpPow2(std::max<size_t>(opt_.queue_bytes, 4096));
   const char* no_color = std::getenv("NO_COLOR");
   bool color_ok = !(no_color && *no_color);
@@ -679,7 +678,7 @@ void LoggerCore::Run() {
         (void)r;
       }
       if (long_sleep) sleeping_long_.store(false, std::memory_order_relaxed);
-      idle_now_ = std::min(idle_now_ * 2, idle_max_);
+      idle_now_ = std::min(idle_now_ * 2, std::max(opt_.idle_sleep, opt_.idle_sleep_max));
     }
   }
   contexts_->Close();  // no record will be read any more

@@ -305,8 +305,11 @@ struct RecordHeader {
   uint64_t ticks;  // Ticks() at the call
 };
 static_assert(sizeof(RecordHeader) == 16 && offsetof(RecordHeader, ticks) == 8);
+// The word's fields, as laid out above.
+inline constexpr unsigned kLevelShift = 14, kFlagsShift = 17, kSiteShift = 19;
+inline constexpr uint64_t kSizeUnitsMask = (uint64_t{1} << kLevelShift) - 1;
 /// The largest record a header can describe (14 bits of size in 8-byte units): 128 KiB − 8.
-inline constexpr size_t kMaxRecordBytes = ((size_t{1} << 14) - 1) * 8;
+inline constexpr size_t kMaxRecordBytes = kSizeUnitsMask * 8;
 static_assert(alignof(Site) >= 8);
 
 [[gnu::always_inline]] inline uint64_t PackRecordWord(size_t size, Level level, uint32_t flags,
@@ -314,11 +317,12 @@ static_assert(alignof(Site) >= 8);
   const auto addr = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(site));
   assert(size % 8 == 0 && size >= sizeof(RecordHeader) && size <= kMaxRecordBytes);
   assert(addr % 8 == 0 && addr >> 48 == 0);
-  return addr << 16 | uint64_t{flags} << 17 | uint64_t{static_cast<uint8_t>(level)} << 14 | size >> 3;
+  // addr / 8 << kSiteShift, written so that the compiler folds it into one shift
+  return addr << (kSiteShift - 3) | uint64_t{flags} << kFlagsShift |
+         uint64_t{static_cast<uint8_t>(level)} << kLevelShift | size >> 3;
 }
-/// A record's header, unpacked (the backend's view).
+/// A record's header without its size (RecordBytes): the backend's view.
 struct RecordInfo {
-  size_t size;
   Level level;
   uint32_t flags;
   const Site* site;
@@ -327,14 +331,13 @@ struct RecordInfo {
 inline size_t RecordBytes(const char* record) noexcept {
   uint64_t w;
   std::memcpy(&w, record, sizeof w);
-  return static_cast<size_t>(w & 0x3fff) << 3;
+  return static_cast<size_t>(w & kSizeUnitsMask) << 3;
 }
 inline RecordInfo ReadRecordHeader(const char* record) noexcept {
   RecordHeader h;
   std::memcpy(&h, record, sizeof h);
-  return {RecordBytes(record), static_cast<Level>(h.word >> 14 & 7),
-          static_cast<uint32_t>(h.word >> 17 & 3),
-          reinterpret_cast<const Site*>(static_cast<uintptr_t>(h.word >> 19 << 3)), h.ticks};
+  return {static_cast<Level>(h.word >> kLevelShift & 7), static_cast<uint32_t>(h.word >> kFlagsShift & 3),
+          reinterpret_cast<const Site*>(static_cast<uintptr_t>(h.word >> kSiteShift << 3)), h.ticks};
 }
 
 /// The smallest ThreadQueue::max_record: half the smallest queue (Options::queue_bytes >= 4096).
