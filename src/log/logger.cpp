@@ -240,6 +240,10 @@ void LoggerCore::Start() {
   if (!opt_.async) return;
   thread_ = std::thread([this] {
     NameThisThread("esper-log");
+    if (opt_.backend_sched_batch && sched_getscheduler(0) == SCHED_OTHER) {
+      const sched_param param{};  // best effort: a refusal leaves the inherited policy
+      (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
+    }
     backend_tid_.store(pthread_self(), std::memory_order_release);
     clockid_t cid;
     if (pthread_getcpuclockid(pthread_self(), &cid) == 0) {

@@ -2,6 +2,8 @@
 
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <map>
 #include <thread>
@@ -690,6 +692,38 @@ TEST(LoggerTest, AProducerPassingHalfItsQueueWakesALongSleepingBackend) {
   EXPECT_EQ((*logger)->get_stats().dropped, 0u);
   ASSERT_TRUE((*logger)->Flush());
   EXPECT_EQ(mem->size(), 1001u);
+}
+
+// The scheduling policy of this process's only logger backend (-1 if there is not exactly one).
+int BackendPolicy() {
+  const auto tasks = esper::testing::TasksNamed("esper-log");
+  return tasks.size() == 1 ? sched_getscheduler(std::stoi(tasks[0].filename().string())) : -1;
+}
+
+// By default the backend waits for a free CPU rather than preempting a running thread
+// (SCHED_BATCH); a policy the application chose for its threads is inherited and kept.
+TEST(LoggerTest, TheBackendRunsAsABatchThreadUnlessToldOrTheApplicationChoseAPolicy) {
+  {
+    auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = std::make_shared<MemorySink>()}}});
+    ASSERT_TRUE(logger);
+    ASSERT_TRUE((*logger)->Flush());  // the backend has run its set-up
+    EXPECT_EQ(BackendPolicy(), SCHED_BATCH);
+  }
+  {
+    auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = std::make_shared<MemorySink>()}},
+                                  .backend_sched_batch = false});
+    ASSERT_TRUE(logger);
+    ASSERT_TRUE((*logger)->Flush());
+    EXPECT_EQ(BackendPolicy(), SCHED_OTHER);
+  }
+  std::thread([] {
+    const sched_param param{};
+    ASSERT_EQ(pthread_setschedparam(pthread_self(), SCHED_IDLE, &param), 0);
+    auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = std::make_shared<MemorySink>()}}});
+    ASSERT_TRUE(logger);
+    ASSERT_TRUE((*logger)->Flush());
+    EXPECT_EQ(BackendPolicy(), SCHED_IDLE);
+  }).join();
 }
 
 TEST(LoggerTest, EnvironmentLevelAndValidation) {
