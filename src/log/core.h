@@ -63,6 +63,21 @@ class LoggerCore {
   /// Synchronous mode: drains `q` on the calling thread under the lock.
   void ProcessSync(ThreadQueue* q);
 
+  // fork(): the pthread_atfork handlers (installed by the first Start()) call these on every
+  // live core, from the forking thread.
+  /// Parent, before: parks the backend between two passes (bounded wait) and takes every lock,
+  /// so the child inherits no half-done pass and no lock held by a thread it does not have.
+  void PrepareFork() noexcept;
+  /// Parent, after: releases the locks and the backend.
+  void ParentAfterFork() noexcept;
+  /// Child: releases the locks, forgets the parent's backend and the producers that are not this
+  /// thread; the backend is started again by RestartIfForked().
+  void ChildAfterFork() noexcept;
+  /// In a forked child, before its first record (AttachThread, Flush): drops the records the
+  /// parent published before the fork (the parent writes them) and starts a backend. One load
+  /// otherwise.
+  void RestartIfForked();
+
   const Options& options() const { return opt_; }
   bool stopped() const { return stopped_.load(std::memory_order_acquire); }
   uint64_t id() const { return id_; }
@@ -83,7 +98,9 @@ class LoggerCore {
     uint64_t ticks;
   };
 
+  void StartBackend();
   void Run();
+  void ParkForFork();
   void RefreshQueues();
   size_t Drain(uint64_t cutoff);
   const char* PeekQueue(ThreadQueue* q);
@@ -127,6 +144,12 @@ class LoggerCore {
   // idle sleep: the current length (backend-local), and whether it exceeds idle_sleep
   std::chrono::microseconds idle_now_;
   std::atomic<bool> sleeping_long_{false};
+  // fork: 1 PrepareFork asks the backend to park, 2 parked (it waits until reset to 0)
+  std::atomic<int> fork_park_{0};
+  bool fork_parked_ = false;          // PrepareFork -> after-fork handlers (the forking thread)
+  std::atomic<bool> forked_{false};   // a forked child's copy whose backend is not started yet
+  bool inherited_busy_ = false;       // a child's copy inherited in the middle of a pass: stopped
+  std::mutex restart_mu_;
 
   // statistics
   std::atomic<uint64_t> processed_{0};

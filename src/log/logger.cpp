@@ -155,6 +155,37 @@ void UnregisterCore(LoggerCore* c) {
   }
 }
 
+// fork(): every live core, under g_fork_mu (held from the prepare handler to the parent's or the
+// child's, so no core is created or destroyed across a fork).
+std::mutex g_fork_mu;
+std::vector<LoggerCore*> g_fork_cores;
+
+void ForkPrepare() {
+  g_fork_mu.lock();
+  for (LoggerCore* c : g_fork_cores) c->PrepareFork();
+}
+void ForkParent() {
+  for (LoggerCore* c : g_fork_cores) c->ParentAfterFork();
+  g_fork_mu.unlock();
+}
+void ForkChild() {
+  tls_cache = {0, nullptr};  // this thread's next call to any logger takes the slow path
+  for (LoggerCore* c : g_fork_cores) c->ChildAfterFork();
+  g_fork_mu.unlock();
+}
+
+void RegisterForFork(LoggerCore* c) {
+  static std::once_flag once;
+  std::call_once(once, [] { pthread_atfork(ForkPrepare, ForkParent, ForkChild); });
+  std::lock_guard lk(g_fork_mu);
+  g_fork_cores.push_back(c);
+}
+
+void UnregisterForFork(LoggerCore* c) {
+  std::lock_guard lk(g_fork_mu);
+  std::erase(g_fork_cores, c);
+}
+
 // The calling thread's queues, one per logger it has logged to. Marks them gone at thread exit.
 struct TlsHolder {
   std::vector<std::pair<uint64_t, std::shared_ptr<ThreadQueue>>> list;
@@ -226,6 +257,8 @@ LoggerCore::LoggerCore(Options options, uint64_t id)
 
 LoggerCore::~LoggerCore() {
   Stop();
+  UnregisterCore(this);  // Stop() did, unless this is a forked child's stopped copy
+  UnregisterForFork(this);
   contexts_->Close();
   if (wake_fd_ >= 0) ::close(wake_fd_);
   std::lock_guard lk(qmu_);
@@ -236,8 +269,12 @@ void LoggerCore::Start() {
   if (opt_.crash_handler) InstallCrashHandler();
   if (opt_.drain_on_terminate) InstallTerminateHandler();
   RegisterCore(this);
+  RegisterForFork(this);
   running_.store(true, std::memory_order_release);
-  if (!opt_.async) return;
+  if (opt_.async) StartBackend();
+}
+
+void LoggerCore::StartBackend() {
   thread_ = std::thread([this] {
     NameThisThread("esper-log");
     if (opt_.backend_sched_batch && sched_getscheduler(0) == SCHED_OTHER) {
@@ -283,7 +320,12 @@ void LoggerCore::Wake() noexcept {
 }
 
 Status LoggerCore::Flush() {
+  if (inherited_busy_)
+    return Error::FailedPrecondition("logger '" + opt_.name +
+                                     "' was inherited through fork() while its backend was busy in a sink "
+                                     "for over a second; it is stopped in this process: create a new Logger here");
   if (stopped()) return Error::FailedPrecondition("logger '" + opt_.name + "' is stopped");
+  RestartIfForked();
   if (!opt_.async) {
     std::lock_guard lk(sync_mu_);
     WriteAllSinks();
@@ -304,12 +346,126 @@ Status LoggerCore::Flush() {
 
 void LoggerCore::CrashDrain() noexcept {
   if (!opt_.async || !running_.load(std::memory_order_acquire)) return;
+  if (forked_.load(std::memory_order_acquire)) return;  // a child that has logged nothing yet
   if (pthread_equal(backend_tid_.load(std::memory_order_acquire), pthread_self())) return;
   crash_state_.store(1, std::memory_order_release);
   Wake();
   // Bounded wait (async-signal-safe: atomics + nanosleep): Wake() ended the backend's sleep.
   timespec ts{0, 200'000};
   for (int i = 0; i < 25'000 && crash_state_.load(std::memory_order_acquire) != 2; ++i) nanosleep(&ts, nullptr);
+}
+
+void LoggerCore::PrepareFork() noexcept {
+  fork_parked_ = true;
+  if (thread_.joinable() && running_.load(std::memory_order_acquire)) {
+    if (pthread_equal(backend_tid_.load(std::memory_order_acquire), pthread_self())) {
+      fork_parked_ = false;  // a sink of ours forks: the child gets this pass half done
+    } else {
+      fork_park_.store(1, std::memory_order_release);
+      Wake();
+      // Bounded: a backend blocked in a sink's write (a full pipe) must not hang fork().
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      timespec ts{0, 20'000};
+      while (fork_park_.load(std::memory_order_acquire) != 2 && running_.load(std::memory_order_acquire) &&
+             std::chrono::steady_clock::now() < until)
+        nanosleep(&ts, nullptr);
+      fork_parked_ = fork_park_.load(std::memory_order_acquire) == 2 || !running_.load(std::memory_order_acquire);
+    }
+  }
+  // Every lock a thread of this core can hold, in one order (no path nests them otherwise).
+  sync_mu_.lock();
+  qmu_.lock();
+  mu_.lock();
+  err_mu_.lock();
+  contexts_->mu.lock();
+  restart_mu_.lock();
+}
+
+void LoggerCore::ParentAfterFork() noexcept {
+  restart_mu_.unlock();
+  contexts_->mu.unlock();
+  err_mu_.unlock();
+  mu_.unlock();
+  qmu_.unlock();
+  sync_mu_.unlock();
+  if (fork_park_.exchange(0, std::memory_order_acq_rel) != 0) Wake();
+}
+
+void LoggerCore::ChildAfterFork() noexcept {
+  restart_mu_.unlock();
+  contexts_->mu.unlock();
+  err_mu_.unlock();
+  mu_.unlock();
+  qmu_.unlock();
+  sync_mu_.unlock();
+  // The parent's backend, and the parent's threads waiting for it, do not exist here: their
+  // handles are dropped without a destructor (std::thread's would terminate, and a condition
+  // variable with waiters that are gone could block its next notify).
+  new (&thread_) std::thread();
+  new (&done_cv_) std::condition_variable();
+  if (wake_fd_ >= 0) ::close(wake_fd_);  // shared with the parent: a wake here would wake it
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  fork_park_.store(0, std::memory_order_relaxed);
+  crash_state_.store(0, std::memory_order_relaxed);
+  sleeping_long_.store(false, std::memory_order_relaxed);
+  backend_clock_valid_.store(false, std::memory_order_relaxed);
+  if (!opt_.async || !running_.load(std::memory_order_acquire)) return;  // synchronous, or stopped
+  if (!fork_parked_) {
+    inherited_busy_ = true;  // the backend's state is mid-pass: records here are dropped, counted
+    stopped_.store(true, std::memory_order_release);
+    running_.store(false, std::memory_order_release);
+    return;
+  }
+  // The producers of the parent's other threads are not in this process.
+  for (auto& q : queues_) {
+    const bool mine = std::any_of(tls_holder.list.begin(), tls_holder.list.end(),
+                                  [&](const auto& entry) { return entry.second == q; });
+    if (mine) {
+      q->tid = CurrentTid();
+    } else {
+      q->producer_gone.store(true, std::memory_order_release);
+    }
+  }
+  forked_.store(true, std::memory_order_release);
+}
+
+void LoggerCore::RestartIfForked() {
+  if (!forked_.load(std::memory_order_acquire)) [[likely]] return;
+  std::lock_guard lk(restart_mu_);
+  if (!forked_.load(std::memory_order_acquire)) return;
+  {
+    // What the parent published before the fork is the parent's to write (it was counted as
+    // enqueued there, so it is counted as processed here).
+    std::lock_guard qlk(qmu_);
+    for (auto& q : queues_) {
+      while (const char* p = PeekQueue(q.get())) {
+        q->cons_ring->Pop(RecordBytes(p));
+        processed_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+  try {
+    StartBackend();
+  } catch (const std::system_error& e) {
+    ReportError(Error::ResourceExhausted(std::string("cannot start the log backend after fork(): ") + e.what()));
+    stopped_.store(true, std::memory_order_release);
+    running_.store(false, std::memory_order_release);
+  }
+  forked_.store(false, std::memory_order_release);
+}
+
+void LoggerCore::ParkForFork() {
+  int expected = 1;  // not parked if the parent's after-fork handler already said go on
+  if (!fork_park_.compare_exchange_strong(expected, 2, std::memory_order_acq_rel)) return;
+  while (fork_park_.load(std::memory_order_acquire) == 2) {
+    pollfd pfd{wake_fd_, POLLIN, 0};
+    timespec ts{0, 1'000'000};
+    if (::ppoll(&pfd, 1, &ts, nullptr) > 0) {
+      uint64_t v;
+      ssize_t r = ::read(wake_fd_, &v, sizeof v);
+      (void)r;
+    }
+  }
 }
 
 void LoggerCore::Register(std::shared_ptr<ThreadQueue> q) {
@@ -616,6 +772,10 @@ void LoggerCore::RetireGoneQueues() {
 
 void LoggerCore::Run() {
   for (;;) {
+    if (fork_park_.load(std::memory_order_acquire) == 1) [[unlikely]] {
+      ParkForFork();  // between two passes: nothing half done, no lock held
+      continue;
+    }
     bool stopping = stop_.load(std::memory_order_acquire);
     int crash = crash_state_.load(std::memory_order_acquire);
     uint64_t flush_target;
@@ -790,6 +950,7 @@ std::shared_ptr<const detail::ContextBlob> Logger::NewContext(std::string bytes)
 }
 
 detail::ThreadQueue* Logger::AttachThread() {
+  core_->RestartIfForked();  // before this thread's first record in a forked child
   // The thread's cache entry; a synchronous logger's id is tagged so the inlined path never
   // matches it (LogSlow processes its records).
   auto cache = [this](detail::ThreadQueue* q) {
@@ -799,7 +960,7 @@ detail::ThreadQueue* Logger::AttachThread() {
   auto& list = detail::tls_holder.list;
   std::erase_if(list, [](auto& e) { return e.second->logger_gone.load(std::memory_order_acquire); });
   for (auto& [id, q] : list) {
-    if (id == id_) return cache(q.get());
+    if (id == id_) return core_->stopped() ? q.get() : cache(q.get());  // stopped: LogSlow counts drops
   }
   const Options& o = core_->options();
   auto q = std::make_shared<detail::ThreadQueue>();
@@ -816,6 +977,8 @@ detail::ThreadQueue* Logger::AttachThread() {
   list.emplace_back(id_, q);
   return cache(q.get());
 }
+
+bool Logger::Stopped() const noexcept { return core_->stopped(); }
 
 char* Logger::ReserveSlow(detail::ThreadQueue* q, size_t n, Level level) {
   const Options& o = core_->options();

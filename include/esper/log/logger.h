@@ -58,6 +58,10 @@
 // that logs gets its own queue (Options::queue_bytes, pre-faulted so later calls never page-fault)
 // on its first call; it is drained and freed after the thread exits. Blocking: the macros block only in kBlock (or kError+ in kDrop) when the
 // queue is full; Flush() blocks until written; Stop() and the destructor drain and join.
+//
+// fork(): a logger keeps working in the child. fork() waits (at most 1 s) for each backend to
+// finish its pass; the child writes only what it logs itself (the parent writes what was queued
+// before the fork) through a backend it starts at its first record. See docs/log.md, fork().
 // Ownership: the Logger owns its backend thread and queues; sinks are shared.
 // Crash handler: with Options::crash_handler, SIGSEGV/SIGABRT/SIGBUS/SIGFPE/SIGILL make the
 // backend drain every live logger's queues to its sinks, then the signal is re-raised with the
@@ -949,7 +953,7 @@ class Logger {
       st.truncated = true;
       n = RecordSize<kCtx>(st, args...);
     }
-    char* p = q->ring->Reserve(n);
+    char* p = Stopped() ? nullptr : q->ring->Reserve(n);
     if (!p) {
       p = ReserveSlow(q, n, level);
       if (!p) return;  // dropped (counted)
@@ -1004,6 +1008,7 @@ class Logger {
   /// A ContextLogger's blob of `bytes`, freed through this logger's backend (ContextBlob).
   std::shared_ptr<const detail::ContextBlob> NewContext(std::string bytes) const;
   char* ReserveSlow(detail::ThreadQueue* q, size_t n, Level level);
+  bool Stopped() const noexcept;
   void ProcessSync(detail::ThreadQueue* q);
   // Wakes the backend if it is in an idle sleep longer than Options::idle_sleep.
   void NudgeBackend() noexcept;

@@ -1,0 +1,212 @@
+// fork() with a live logger, end to end: real child processes of this test, one log file shared
+// by parent and child (O_APPEND), every line read back. Without the library's fork handlers a
+// child that logs hangs (its first Flush or its destructor waits for a backend thread the child
+// does not have), and a child that started one would write the parent's in-flight records again.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "esper/log/logger.h"
+#include "esper/log/sink.h"
+#include "log/test_util.h"
+
+namespace esper::log {
+namespace {
+
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kTsan = true;  // TSan ends a child of a multi-threaded parent that starts a thread
+#else
+constexpr bool kTsan = false;
+#endif
+
+// Waits for `pid` (at most 10 s, then kills it): its exit code, 128 + signal, or -1 if it hung.
+int WaitChild(pid_t pid) {
+  int status = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
+}
+
+// How many times each "msg" occurs in the JSON lines of `path`.
+std::map<std::string, int> CountMessages(const std::string& path) {
+  std::map<std::string, int> count;
+  for (const auto& line : testing::ReadLines(path)) {
+    auto obj = testing::ParseFlatJson(line);
+    EXPECT_TRUE(obj) << line;
+    if (obj) ++count[obj->values["msg"]];
+  }
+  return count;
+}
+
+struct Fixture {
+  std::string path;
+  std::unique_ptr<Logger> logger;
+};
+
+// A JSON file logger whose backend sleeps 10 s when idle, so records logged just before a fork
+// are still queued at the fork (checked), not already written.
+Fixture MakeLogger(const std::string& name) {
+  Fixture f;
+  f.path = testing::TempDir("fork_" + name) + "/app.log";
+  auto sink = FileSink::Create(f.path);
+  EXPECT_TRUE(sink);
+  auto logger = Logger::Create({.level_from_env = false,
+                                .sinks = {{.sink = *sink, .format = Format::kJson}},
+                                .idle_sleep = std::chrono::seconds(10),
+                                .idle_sleep_max = std::chrono::seconds(10)});
+  EXPECT_TRUE(logger);
+  f.logger = std::move(*logger);
+  return f;
+}
+
+TEST(ForkTest, AChildLogsThroughItsOwnBackendAndNothingIsWrittenTwice) {
+  if (kTsan) GTEST_SKIP() << "TSan's die_after_fork ends a child that starts a thread";
+  Fixture f = MakeLogger("child_logs");
+  ASSERT_TRUE(f.logger->Flush());
+  for (int i = 0; i < 1000; ++i) ESPER_LOG_INFO(f.logger, "before {}", i);
+  ASSERT_EQ(f.logger->get_stats().queue_depth, 1000u) << "the records must be in flight at the fork";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    for (int i = 0; i < 3; ++i) ESPER_LOG_INFO(f.logger, "child {}", i);
+    std::thread([&] {  // a thread born in the child gets a queue of its own
+      for (int i = 0; i < 2; ++i) ESPER_LOG_INFO(f.logger, "child thread {}", i);
+    }).join();
+    const bool flushed = static_cast<bool>(f.logger->Flush());
+    f.logger.reset();  // Stop(): drains and joins the child's backend
+    _exit(flushed ? 0 : 3);
+  }
+  ESPER_LOG_INFO(f.logger, "parent after the fork");
+  EXPECT_EQ(WaitChild(pid), 0) << "-1: the child hung";
+  ASSERT_TRUE(f.logger->Flush());
+  auto count = CountMessages(f.path);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(count["before " + std::to_string(i)], 1) << i;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(count["child " + std::to_string(i)], 1) << i;
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(count["child thread " + std::to_string(i)], 1) << i;
+  EXPECT_EQ(count["parent after the fork"], 1);
+  EXPECT_EQ(testing::ReadLines(f.path).size(), 1006u);
+}
+
+// Forks while another thread of the parent logs without pause: the fork handlers park the
+// backend between passes and hold the logger's locks, so no child inherits a half-done pass or a
+// held lock, and the parent loses nothing.
+TEST(ForkTest, RepeatedForksWhileAnotherThreadLogs) {
+  if (kTsan) GTEST_SKIP() << "TSan's die_after_fork ends a child that starts a thread";
+  Fixture f = MakeLogger("repeated");
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0};
+  std::thread producer([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      ESPER_LOG_INFO(f.logger, "parent {}", i);
+      written.store(i + 1);
+      if (i % 64 == 63) std::this_thread::sleep_for(std::chrono::microseconds(100));  // a bounded file
+    }
+  });
+  constexpr int kForks = 20;
+  for (int k = 0; k < kForks; ++k) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ESPER_LOG_INFO(f.logger, "child {}", k);
+      const bool flushed = static_cast<bool>(f.logger->Flush());
+      f.logger.reset();
+      _exit(flushed ? 0 : 3);
+    }
+    EXPECT_EQ(WaitChild(pid), 0) << "fork " << k << " (-1: the child hung)";
+  }
+  stop.store(true);
+  producer.join();
+  ASSERT_TRUE(f.logger->Flush());
+  auto count = CountMessages(f.path);
+  for (int k = 0; k < kForks; ++k) EXPECT_EQ(count["child " + std::to_string(k)], 1) << k;
+  const int n = written.load();
+  ASSERT_GT(n, 0);
+  int wrong = 0;
+  for (int i = 0; i < n; ++i) wrong += count["parent " + std::to_string(i)] != 1;
+  EXPECT_EQ(wrong, 0) << "of " << n << " parent lines, some missing or written twice";
+  EXPECT_EQ(testing::ReadLines(f.path).size(), size_t(n + kForks));
+}
+
+// The child's crash handler drains what the child logged.
+TEST(ForkTest, ACrashingChildLeavesItsLinesOnDisk) {
+  if (kTsan) GTEST_SKIP() << "TSan's die_after_fork ends a child that starts a thread";
+  Fixture f = MakeLogger("crash");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    for (int i = 0; i < 100; ++i) ESPER_LOG_INFO(f.logger, "child {}", i);
+    abort();
+  }
+  const int code = WaitChild(pid);
+  EXPECT_NE(code, -1) << "the child hung";
+  EXPECT_NE(code, 0);
+  auto count = CountMessages(f.path);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(count["child " + std::to_string(i)], 1) << i;
+}
+
+// A sink that blocks in Write() until released: the backend is busy in it at the fork.
+class GateSink final : public Sink {
+ public:
+  Status Write(std::string_view, std::chrono::system_clock::time_point) override {
+    std::unique_lock lk(mu_);
+    entered_ = true;
+    cv_.notify_all();
+    cv_.wait(lk, [&] { return open_; });
+    return OkStatus();
+  }
+  void WaitEntered() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return entered_; });
+  }
+  void Open() {
+    std::lock_guard lk(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false, open_ = false;
+};
+
+// A backend stuck in a sink for over a second does not hang fork(); the child's copy of that
+// logger is stopped, says why on Flush, and counts what it cannot write.
+TEST(ForkTest, AChildOfABackendBusyInASinkGetsAClearErrorNotAHang) {
+  auto gate = std::make_shared<GateSink>();
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = gate}}});
+  ASSERT_TRUE(logger);
+  ESPER_LOG_INFO(*logger, "stuck");
+  gate->WaitEntered();
+  const pid_t pid = fork();  // waits ~1 s for the backend, then goes on
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    Status flushed = (*logger)->Flush();
+    if (flushed || flushed.error().message().find("fork()") == std::string::npos) _exit(3);
+    for (int i = 0; i < 10; ++i) ESPER_LOG_INFO(*logger, "lost {}", i);
+    if ((*logger)->get_stats().dropped != 10) _exit(4);
+    logger->reset();  // no backend to join: returns
+    _exit(0);
+  }
+  const int code = WaitChild(pid);
+  gate->Open();
+  EXPECT_EQ(code, 0) << "3: Flush did not name the fork; 4: drops not counted; -1: hung";
+  EXPECT_TRUE((*logger)->Flush());
+}
+
+}  // namespace
+}  // namespace esper::log
