@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 
 namespace esper {
 
@@ -18,6 +19,18 @@ std::string ThisThreadName() {
   char buf[16] = {};
   if (pthread_getname_np(pthread_self(), buf, sizeof buf) != 0) return {};
   return buf;
+}
+
+namespace {
+std::atomic<uint64_t> g_fork_generation{0};
+}  // namespace
+
+uint64_t ForkGeneration() noexcept {
+  static const bool counting = [] {
+    return pthread_atfork(nullptr, nullptr, [] { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }) == 0;
+  }();
+  (void)counting;
+  return g_fork_generation.load(std::memory_order_relaxed);
 }
 
 }  // namespace esper

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -33,6 +34,25 @@ TEST(ThreadName, NamesTheCallingThreadOnlyAsTheKernelSeesIt) {
   EXPECT_EQ(comm, "esper-test");
   EXPECT_EQ(cut, "a-name-longer-t");  // 15 bytes kept
   EXPECT_EQ(ThisThreadName(), main_before);
+}
+
+// Each fork() child sees one more than its parent; the parent's value does not move.
+TEST(ForkGeneration, CountsForksInTheChildOnly) {
+  const uint64_t before = ForkGeneration();
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const uint64_t child = ForkGeneration();
+    const pid_t grandchild = fork();
+    if (grandchild == 0) _exit(ForkGeneration() == before + 2 ? 0 : 1);
+    int status = 0;
+    waitpid(grandchild, &status, 0);
+    _exit(child == before + 1 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(ForkGeneration(), before);
 }
 
 }  // namespace

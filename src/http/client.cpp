@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <new>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -314,6 +315,13 @@ class Client::Impl {
   }
 
   ~Impl() {
+    if (ForkGeneration() != fork_generation_) {
+      // A fork() child's copy: the loop thread is not in this process, and the connections are
+      // the parent's too (closing them from here could end its TLS sessions and HTTP/2 streams).
+      // Nothing is joined or closed; the child's memory goes when it exits.
+      new (&thread_) std::thread();
+      return;
+    }
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
@@ -331,6 +339,11 @@ class Client::Impl {
 
   Status Submit(Request request, Callback done) {
     if (!done) return Error::InvalidArgument("SendAsync: the callback is empty");
+    if (ForkGeneration() != fork_generation_) [[unlikely]] {
+      return Error::FailedPrecondition(
+          "http::Client: this process is a fork() child of the one that created the client, and the "
+          "client's event-loop thread did not come with it; create a Client in this process");
+    }
     auto t = std::make_unique<Transfer>();
     t->impl = this;
     t->done = std::move(done);
@@ -1248,6 +1261,7 @@ class Client::Impl {
   // libcurl < 8.0.0 cannot reuse an h2c (prior knowledge) connection: see SetupEasy.
   const bool h2c_reuse_broken_ = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
   std::thread thread_;
+  const uint64_t fork_generation_ = ForkGeneration();  // another value: a fork() child's copy
   std::atomic<std::thread::id> loop_id_{};
   std::atomic<int> in_flight_{0};
 

@@ -11,6 +11,7 @@
 //   std::thread t([] { esper::NameThisThread("tamiyo-upload"); Work(); });
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,12 @@ void NameThisThread(std::string_view name) noexcept;
 
 /// The calling thread's name (as the kernel keeps it).
 std::string ThisThreadName();
+
+/// 0 until this process (or an ancestor, after its first call) forks; one more in each child of
+/// every fork() after the first call. A component that owns a thread reads it when it starts the
+/// thread: another value later means this is a forked child, which has only the thread that
+/// called fork() — the component's thread is not here. The first call registers the
+/// pthread_atfork handler that counts. Thread safety: any thread. Blocking: no (one load).
+uint64_t ForkGeneration() noexcept;
 
 }  // namespace esper

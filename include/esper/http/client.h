@@ -34,6 +34,9 @@
 // Ownership and shutdown: the destructor stops accepting requests, fails every request still
 // queued or in flight with Cancelled (their callbacks run, on the loop thread, before the
 // destructor returns) and joins the loop thread. Do not destroy a Client from its own callback.
+// After fork(), the child has no loop thread: its calls on an inherited Client fail at once with
+// FailedPrecondition (naming fork()), and destroying that copy joins and closes nothing (the
+// connections are the parent's). Create a Client in the child.
 //
 // Errors (never exceptions). Transport failures are mapped from CURLcode in one place and say
 // what failed and where: "GET http://h:80/x: connect to h port 80 failed: Connection refused",

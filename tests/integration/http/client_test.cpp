@@ -1,5 +1,9 @@
 // esper::http::Client against a real HTTP/1.1 server on loopback: verbs, headers, query
 // encoding, concurrency, pool limits, timeouts, errors, statistics, proxy environment.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -693,6 +697,46 @@ TEST(HttpClient, HealthCheck) {
   ASSERT_FALSE(down);
   EXPECT_EQ(down.error().http_status(), 503);
   EXPECT_EQ(server.requests(), 2u);  // a health check is never retried
+}
+
+// A fork() child has none of the parent's threads, so not the client's event loop: a call there
+// fails at once and says why (it used to wait forever for a loop that is not there), destroying
+// the client there returns, and the parent's client carries on over its own connections.
+TEST(HttpClient, AForkedChildGetsAClearErrorAndTheParentCarriesOn) {
+  HttpTestServer server(Echo);
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient({.base_url = server.Url("/")});
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(client->Get("before"));
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto r = client->Get("child");
+    int code = 0;
+    if (r) {
+      code = 3;
+    } else if (r.error().code() != ErrorCode::kFailedPrecondition || r.error().message().find("fork()") == std::string::npos) {
+      code = 4;
+    }
+    client.reset();
+    _exit(code);
+  }
+  int status = 0, code = -1;
+  for (int i = 0; i < 1000; ++i) {  // 10 s, then the child is taken as hung
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  if (code == -1) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  EXPECT_EQ(code, 0) << "3: the child's call succeeded; 4: its error did not name fork(); -1: it hung";
+  auto after = client->Get("after");
+  ASSERT_TRUE(after) << after.error();
+  EXPECT_EQ(after->body, "GET /after\n");
 }
 
 }  // namespace
