@@ -147,6 +147,7 @@ class LoggerCore {
   // fork: 1 PrepareFork asks the backend to park, 2 parked (it waits until reset to 0)
   std::atomic<int> fork_park_{0};
   bool fork_parked_ = false;          // PrepareFork -> after-fork handlers (the forking thread)
+  bool fork_sync_locked_ = false;     // PrepareFork took sync_mu_ (within its bound)
   std::atomic<bool> forked_{false};   // a forked child's copy whose backend is not started yet
   bool inherited_busy_ = false;       // a child's copy inherited in the middle of a pass: stopped
   std::mutex restart_mu_;

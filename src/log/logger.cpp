@@ -322,8 +322,8 @@ void LoggerCore::Wake() noexcept {
 Status LoggerCore::Flush() {
   if (inherited_busy_)
     return Error::FailedPrecondition("logger '" + opt_.name +
-                                     "' was inherited through fork() while its backend was busy in a sink "
-                                     "for over a second; it is stopped in this process: create a new Logger here");
+                                     "' was inherited through fork() while it was writing to a sink for over a "
+                                     "second; it is stopped in this process: create a new Logger here");
   if (stopped()) return Error::FailedPrecondition("logger '" + opt_.name + "' is stopped");
   RestartIfForked();
   if (!opt_.async) {
@@ -356,6 +356,9 @@ void LoggerCore::CrashDrain() noexcept {
 }
 
 void LoggerCore::PrepareFork() noexcept {
+  // Bounded: a backend blocked in a sink's write (a full pipe) must not hang fork().
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  const timespec pause{0, 20'000};
   fork_parked_ = true;
   if (thread_.joinable() && running_.load(std::memory_order_acquire)) {
     if (pthread_equal(backend_tid_.load(std::memory_order_acquire), pthread_self())) {
@@ -363,17 +366,20 @@ void LoggerCore::PrepareFork() noexcept {
     } else {
       fork_park_.store(1, std::memory_order_release);
       Wake();
-      // Bounded: a backend blocked in a sink's write (a full pipe) must not hang fork().
-      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-      timespec ts{0, 20'000};
       while (fork_park_.load(std::memory_order_acquire) != 2 && running_.load(std::memory_order_acquire) &&
              std::chrono::steady_clock::now() < until)
-        nanosleep(&ts, nullptr);
+        nanosleep(&pause, nullptr);
       fork_parked_ = fork_park_.load(std::memory_order_acquire) == 2 || !running_.load(std::memory_order_acquire);
     }
   }
   // Every lock a thread of this core can hold, in one order (no path nests them otherwise).
-  sync_mu_.lock();
+  // sync_mu_ is held by a synchronous logger's caller while it writes to the sinks: bounded too.
+  fork_sync_locked_ = sync_mu_.try_lock();
+  while (!fork_sync_locked_ && std::chrono::steady_clock::now() < until) {
+    nanosleep(&pause, nullptr);
+    fork_sync_locked_ = sync_mu_.try_lock();
+  }
+  if (!fork_sync_locked_) fork_parked_ = false;
   qmu_.lock();
   mu_.lock();
   err_mu_.lock();
@@ -387,7 +393,7 @@ void LoggerCore::ParentAfterFork() noexcept {
   err_mu_.unlock();
   mu_.unlock();
   qmu_.unlock();
-  sync_mu_.unlock();
+  if (fork_sync_locked_) sync_mu_.unlock();
   if (fork_park_.exchange(0, std::memory_order_acq_rel) != 0) Wake();
 }
 
@@ -397,7 +403,7 @@ void LoggerCore::ChildAfterFork() noexcept {
   err_mu_.unlock();
   mu_.unlock();
   qmu_.unlock();
-  sync_mu_.unlock();
+  if (fork_sync_locked_) sync_mu_.unlock();
   // The parent's backend, and the parent's threads waiting for it, do not exist here: their
   // handles are dropped without a destructor (std::thread's would terminate, and a condition
   // variable with waiters that are gone could block its next notify).
@@ -409,13 +415,16 @@ void LoggerCore::ChildAfterFork() noexcept {
   crash_state_.store(0, std::memory_order_relaxed);
   sleeping_long_.store(false, std::memory_order_relaxed);
   backend_clock_valid_.store(false, std::memory_order_relaxed);
-  if (!opt_.async || !running_.load(std::memory_order_acquire)) return;  // synchronous, or stopped
+  if (!running_.load(std::memory_order_acquire)) return;  // stopped before the fork
   if (!fork_parked_) {
-    inherited_busy_ = true;  // the backend's state is mid-pass: records here are dropped, counted
+    // Mid-pass (a backend in a sink), or a synchronous caller's lock held by a thread that is not
+    // here: nothing can be written safely. Records are dropped and counted; Flush() says why.
+    inherited_busy_ = true;
     stopped_.store(true, std::memory_order_release);
     running_.store(false, std::memory_order_release);
     return;
   }
+  if (!opt_.async) return;  // a synchronous logger writes on its callers: nothing to restart
   // The producers of the parent's other threads are not in this process.
   for (auto& q : queues_) {
     const bool mine = std::any_of(tls_holder.list.begin(), tls_holder.list.end(),
@@ -954,13 +963,14 @@ detail::ThreadQueue* Logger::AttachThread() {
   // The thread's cache entry; a synchronous logger's id is tagged so the inlined path never
   // matches it (LogSlow processes its records).
   auto cache = [this](detail::ThreadQueue* q) {
+    if (core_->stopped()) return q;  // not cached: each call takes LogSlow, which counts the drop
     detail::tls_cache = {q->sync ? id_ | detail::kSyncTag : id_, q};
     return q;
   };
   auto& list = detail::tls_holder.list;
   std::erase_if(list, [](auto& e) { return e.second->logger_gone.load(std::memory_order_acquire); });
   for (auto& [id, q] : list) {
-    if (id == id_) return core_->stopped() ? q.get() : cache(q.get());  // stopped: LogSlow counts drops
+    if (id == id_) return cache(q.get());
   }
   const Options& o = core_->options();
   auto q = std::make_shared<detail::ThreadQueue>();

@@ -184,28 +184,54 @@ class GateSink final : public Sink {
   bool entered_ = false, open_ = false;
 };
 
-// A backend stuck in a sink for over a second does not hang fork(); the child's copy of that
-// logger is stopped, says why on Flush, and counts what it cannot write.
-TEST(ForkTest, AChildOfABackendBusyInASinkGetsAClearErrorNotAHang) {
-  auto gate = std::make_shared<GateSink>();
-  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = gate}}});
+// A logger stuck in a sink for over a second — an async backend, or a synchronous logger's caller
+// holding its lock — does not hang fork(); the child's copy of that logger is stopped, says why
+// on Flush, and counts what it cannot write.
+TEST(ForkTest, AChildOfALoggerBusyInASinkGetsAClearErrorNotAHang) {
+  for (bool async : {true, false}) {
+    SCOPED_TRACE(async ? "async" : "synchronous");
+    auto gate = std::make_shared<GateSink>();
+    auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = gate}}, .async = async});
+    ASSERT_TRUE(logger);
+    std::thread writer([&] { ESPER_LOG_INFO(*logger, "stuck"); });  // a synchronous call blocks here
+    gate->WaitEntered();
+    const pid_t pid = fork();  // waits ~1 s for the logger, then goes on
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      Status flushed = (*logger)->Flush();
+      if (flushed || flushed.error().message().find("fork()") == std::string::npos) _exit(3);
+      for (int i = 0; i < 10; ++i) ESPER_LOG_INFO(*logger, "lost {}", i);
+      if ((*logger)->get_stats().dropped != 10) _exit(4);
+      logger->reset();  // nothing to join: returns
+      _exit(0);
+    }
+    const int code = WaitChild(pid);
+    gate->Open();
+    writer.join();
+    EXPECT_EQ(code, 0) << "3: Flush did not name the fork; 4: drops not counted; -1: hung";
+    EXPECT_TRUE((*logger)->Flush());
+  }
+}
+
+// A synchronous logger needs no thread: it writes from the child at once.
+TEST(ForkTest, ASynchronousLoggerWritesFromAChild) {
+  const std::string path = testing::TempDir("fork_sync") + "/app.log";
+  auto sink = FileSink::Create(path);
+  ASSERT_TRUE(sink);
+  auto logger = Logger::Create({.level_from_env = false, .sinks = {{.sink = *sink, .format = Format::kJson}},
+                                .async = false});
   ASSERT_TRUE(logger);
-  ESPER_LOG_INFO(*logger, "stuck");
-  gate->WaitEntered();
-  const pid_t pid = fork();  // waits ~1 s for the backend, then goes on
+  ESPER_LOG_INFO(*logger, "parent");
+  const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    Status flushed = (*logger)->Flush();
-    if (flushed || flushed.error().message().find("fork()") == std::string::npos) _exit(3);
-    for (int i = 0; i < 10; ++i) ESPER_LOG_INFO(*logger, "lost {}", i);
-    if ((*logger)->get_stats().dropped != 10) _exit(4);
-    logger->reset();  // no backend to join: returns
-    _exit(0);
+    ESPER_LOG_INFO(*logger, "child");
+    _exit((*logger)->Flush() ? 0 : 3);
   }
-  const int code = WaitChild(pid);
-  gate->Open();
-  EXPECT_EQ(code, 0) << "3: Flush did not name the fork; 4: drops not counted; -1: hung";
-  EXPECT_TRUE((*logger)->Flush());
+  EXPECT_EQ(WaitChild(pid), 0);
+  auto count = CountMessages(path);
+  EXPECT_EQ(count["parent"], 1);
+  EXPECT_EQ(count["child"], 1);
 }
 
 }  // namespace
