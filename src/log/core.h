@@ -101,6 +101,7 @@ class LoggerCore {
   void StartBackend();
   void Run();
   void ParkForFork();
+  void UnlockAfterFork() noexcept;  // what PrepareFork locked
   void RefreshQueues();
   size_t Drain(uint64_t cutoff);
   const char* PeekQueue(ThreadQueue* q);

@@ -387,23 +387,22 @@ void LoggerCore::PrepareFork() noexcept {
   restart_mu_.lock();
 }
 
-void LoggerCore::ParentAfterFork() noexcept {
+void LoggerCore::UnlockAfterFork() noexcept {
   restart_mu_.unlock();
   contexts_->mu.unlock();
   err_mu_.unlock();
   mu_.unlock();
   qmu_.unlock();
   if (fork_sync_locked_) sync_mu_.unlock();
+}
+
+void LoggerCore::ParentAfterFork() noexcept {
+  UnlockAfterFork();
   if (fork_park_.exchange(0, std::memory_order_acq_rel) != 0) Wake();
 }
 
 void LoggerCore::ChildAfterFork() noexcept {
-  restart_mu_.unlock();
-  contexts_->mu.unlock();
-  err_mu_.unlock();
-  mu_.unlock();
-  qmu_.unlock();
-  if (fork_sync_locked_) sync_mu_.unlock();
+  UnlockAfterFork();
   // The parent's backend, and the parent's threads waiting for it, do not exist here: their
   // handles are dropped without a destructor (std::thread's would terminate, and a condition
   // variable with waiters that are gone could block its next notify).

@@ -1,7 +1,5 @@
 // esper::http::Client against a real HTTP/1.1 server on loopback: verbs, headers, query
 // encoding, concurrency, pool limits, timeouts, errors, statistics, proxy environment.
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -18,6 +16,7 @@
 #include <vector>
 
 #include "common/http_test_server.h"
+#include "common/subprocess.h"
 #include "esper/http/client.h"
 
 namespace esper::http {
@@ -721,18 +720,7 @@ TEST(HttpClient, AForkedChildGetsAClearErrorAndTheParentCarriesOn) {
     client.reset();
     _exit(code);
   }
-  int status = 0, code = -1;
-  for (int i = 0; i < 1000; ++i) {  // 10 s, then the child is taken as hung
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      break;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  if (code == -1) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-  }
+  const int code = esper::testing::WaitForChild(pid);
   EXPECT_EQ(code, 0) << "3: the child's call succeeded; 4: its error did not name fork(); -1: it hung";
   auto after = client->Get("after");
   ASSERT_TRUE(after) << after.error();

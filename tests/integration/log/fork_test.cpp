@@ -2,8 +2,6 @@
 // by parent and child (O_APPEND), every line read back. Without the library's fork handlers a
 // child that logs hangs (its first Flush or its destructor waits for a backend thread the child
 // does not have), and a child that started one would write the parent's in-flight records again.
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -17,6 +15,7 @@
 
 #include "esper/log/logger.h"
 #include "esper/log/sink.h"
+#include "common/subprocess.h"
 #include "log/test_util.h"
 
 namespace esper::log {
@@ -27,19 +26,6 @@ constexpr bool kTsan = true;  // TSan ends a child of a multi-threaded parent th
 #else
 constexpr bool kTsan = false;
 #endif
-
-// Waits for `pid` (at most 10 s, then kills it): its exit code, 128 + signal, or -1 if it hung.
-int WaitChild(pid_t pid) {
-  int status = 0;
-  for (int i = 0; i < 1000; ++i) {
-    if (waitpid(pid, &status, WNOHANG) == pid)
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return -1;
-}
 
 // How many times each "msg" occurs in the JSON lines of `path`.
 std::map<std::string, int> CountMessages(const std::string& path) {
@@ -91,7 +77,7 @@ TEST(ForkTest, AChildLogsThroughItsOwnBackendAndNothingIsWrittenTwice) {
     _exit(flushed ? 0 : 3);
   }
   ESPER_LOG_INFO(f.logger, "parent after the fork");
-  EXPECT_EQ(WaitChild(pid), 0) << "-1: the child hung";
+  EXPECT_EQ(esper::testing::WaitForChild(pid), 0) << "-1: the child hung";
   ASSERT_TRUE(f.logger->Flush());
   auto count = CountMessages(f.path);
   for (int i = 0; i < 1000; ++i) EXPECT_EQ(count["before " + std::to_string(i)], 1) << i;
@@ -126,7 +112,7 @@ TEST(ForkTest, RepeatedForksWhileAnotherThreadLogs) {
       f.logger.reset();
       _exit(flushed ? 0 : 3);
     }
-    EXPECT_EQ(WaitChild(pid), 0) << "fork " << k << " (-1: the child hung)";
+    EXPECT_EQ(esper::testing::WaitForChild(pid), 0) << "fork " << k << " (-1: the child hung)";
   }
   stop.store(true);
   producer.join();
@@ -151,7 +137,7 @@ TEST(ForkTest, ACrashingChildLeavesItsLinesOnDisk) {
     for (int i = 0; i < 100; ++i) ESPER_LOG_INFO(f.logger, "child {}", i);
     abort();
   }
-  const int code = WaitChild(pid);
+  const int code = esper::testing::WaitForChild(pid);
   EXPECT_NE(code, -1) << "the child hung";
   EXPECT_NE(code, 0);
   auto count = CountMessages(f.path);
@@ -205,7 +191,7 @@ TEST(ForkTest, AChildOfALoggerBusyInASinkGetsAClearErrorNotAHang) {
       logger->reset();  // nothing to join: returns
       _exit(0);
     }
-    const int code = WaitChild(pid);
+    const int code = esper::testing::WaitForChild(pid);
     gate->Open();
     writer.join();
     EXPECT_EQ(code, 0) << "3: Flush did not name the fork; 4: drops not counted; -1: hung";
@@ -228,7 +214,7 @@ TEST(ForkTest, ASynchronousLoggerWritesFromAChild) {
     ESPER_LOG_INFO(*logger, "child");
     _exit((*logger)->Flush() ? 0 : 3);
   }
-  EXPECT_EQ(WaitChild(pid), 0);
+  EXPECT_EQ(esper::testing::WaitForChild(pid), 0);
   auto count = CountMessages(path);
   EXPECT_EQ(count["parent"], 1);
   EXPECT_EQ(count["child"], 1);
