@@ -137,7 +137,7 @@ struct Options {
   // idle policy the application set is kept). A waking batch thread never preempts a running
   // one: it takes an idle CPU at once, or waits for the scheduler's next switch (a tick, 4 ms at
   // HZ=250) when every CPU is busy. So the backend does not cut into a logging thread's work
-  // when all cores are taken (measured on 2 vCPUs with 2 busy producers: 2.6-4x fewer 20-call
+  // when all cores are taken (measured on 2 vCPUs with 2 busy producers: 2.6-4.8x fewer 20-call
   // bursts over 1 µs a call; docs/log.md), at the price, only then, of lines reaching the sinks
   // up to a tick later. Its CPU share is unchanged (same weight as nice 0). false: inherited.
   bool backend_sched_batch = true;
