@@ -221,13 +221,13 @@ struct OursBurstFn {
 // same moments.
 template <size_t N>
 Result<std::array<std::vector<double>, N>> OursSamplesRotating(const std::array<Shape, N>& shapes, int threads,
-                                                               const Params& p) {
+                                                               const Params& p, bool sched_batch = true) {
   auto sink = std::make_shared<NullSink>();
   const bool causal = std::find(shapes.begin(), shapes.end(), Shape::kIntIntDoubleCausal) != shapes.end();
   auto logger = log::Logger::Create({.name = "bench", .level_from_env = false,
                                      .sinks = {{.sink = sink, .format = log::Format::kText}},
-                                     .queue_bytes = size_t{4} << 20, .crash_handler = false,
-                                     .causal_timestamps = causal});
+                                     .queue_bytes = size_t{4} << 20, .backend_sched_batch = sched_batch,
+                                     .crash_handler = false, .causal_timestamps = causal});
   if (!logger) return logger.error();
   log::Logger& l = **logger;
   std::array<void (*)(log::Logger&, int), N> bursts;
@@ -321,6 +321,22 @@ Result<PairPct> MeasureBesidePeer(Shape shape, int threads, const Params& p, boo
   }
   PairPct out{.ours = Percentiles(ours), .peer = std::nullopt};
   if (!peer.empty()) out.peer = Percentiles(peer);
+  return out;
+}
+
+// int,int,double at 2 threads (both vCPUs busy: the backend has no CPU of its own) with the backend
+// as SCHED_BATCH (the default) and as SCHED_OTHER (before it: each wake preempted a producer at
+// once), alternating in blocks like MeasureBesidePeer. [0] batch, [1] other.
+Result<std::array<std::vector<double>, 2>> MeasureBackendPolicies(const Params& p, int blocks) {
+  const Params block{p.samples / blocks, p.gap};
+  std::array<std::vector<double>, 2> out;
+  for (int b = 0; b < blocks; ++b) {
+    for (int side = 0; side < 2; ++side) {
+      const int policy = (b + side) % 2;
+      ESPER_ASSIGN_OR_RETURN(auto v, OursSamplesRotating<1>({Shape::kIntIntDouble}, 2, block, policy == 0));
+      out[static_cast<size_t>(policy)].insert(out[static_cast<size_t>(policy)].end(), v[0].begin(), v[0].end());
+    }
+  }
   return out;
 }
 
@@ -615,6 +631,29 @@ Status RunLogSuite(Context& ctx) {
     const double kv_cost = MedianPairedCost(form_samples, 0, 1);
     ctx.Add(MkRow("kv cost over positional", "3 fields, " + tn, "ns", kv_cost, "<= 5 ns", kv_cost <= 5.0,
                   "median of (3 kv fields - 3 positional args), same values" + paired));
+  }
+
+  // 2b. the backend's scheduling policy when it has no CPU of its own
+  {
+    ctx.Progress("backend SCHED_BATCH vs SCHED_OTHER, 2 threads");
+    ESPER_ASSIGN_OR_RETURN(auto v, MeasureBackendPolicies(p, blocks));
+    auto over_1us_per_10k = [](const std::vector<double>& x) {
+      return 1e4 * static_cast<double>(std::count_if(x.begin(), x.end(), [](double ns) { return ns > 1000; })) /
+             static_cast<double>(x.size());
+    };
+    const std::string cname = "int,int,double, 2 threads, backend SCHED_BATCH (default)";
+    const std::string why = fmt::format(
+        "{} samples per thread and policy, 20-call bursts, {} us gap, alternating in {} blocks; a burst over 1 us a call is "
+        "a producer preempted mid-burst (by the backend, when its wake preempts)",
+        p.samples, p.gap.count(), blocks);
+    Row r = MkRow("bursts over 1 us a call", cname, "per 10k", over_1us_per_10k(v[0]), "", std::nullopt, why);
+    r.peer = "backend SCHED_OTHER";
+    r.peer_value = over_1us_per_10k(v[1]);
+    ctx.Add(r);
+    Row q = MkRow("latency p99.9", cname, "ns", Percentiles(v[0]).p999, "", std::nullopt, why);
+    q.peer = "backend SCHED_OTHER";
+    q.peer_value = Percentiles(v[1]).p999;
+    ctx.Add(q);
   }
 
   // 3. backend throughput into a file
