@@ -48,7 +48,27 @@ FileSink::~FileSink() {
 }
 
 Status FileSink::Write(std::string_view lines, std::chrono::system_clock::time_point) {
-  return WriteFully(fd_, lines, path_);
+  Status moved = ReopenIfMoved();
+  ESPER_RETURN_IF_ERROR(WriteFully(fd_, lines, path_));
+  return moved;
+}
+
+Status FileSink::ReopenIfMoved() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_check_) return OkStatus();
+  next_check_ = now + std::chrono::seconds(1);
+  struct stat named {}, open_file {};
+  if (::stat(path_.c_str(), &named) == 0 && ::fstat(fd_, &open_file) == 0 && named.st_ino == open_file.st_ino &&
+      named.st_dev == open_file.st_dev)
+    return OkStatus();
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Error::FromErrno(errno, "log file " + path_ + " was moved or deleted and cannot be opened again "
+                                   "(lines go to the old file)");
+  }
+  ::close(fd_);
+  fd_ = fd;
+  return OkStatus();
 }
 
 Status FileSink::Flush() {

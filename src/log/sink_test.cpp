@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <thread>
 
 #include "log/test_util.h"
 
@@ -37,6 +41,46 @@ TEST(SinkTest, FileSinkAppendsAndReportsOpenErrors) {
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
   EXPECT_NE(missing.error().message().find("no/such/dir"), std::string::npos);
+}
+
+// logrotate's default ("create"): the file is renamed and the next lines belong in a new one at
+// the path; a deleted file is created again. The sink notices within a second.
+TEST(SinkTest, FileSinkFollowsItsPathAfterARenameOrADelete) {
+  std::string dir = TempDir("file_sink_moved");
+  std::string path = dir + "/app.log";
+  auto s = FileSink::Create(path);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE((*s)->Write("before\n", system_clock::now()));
+  std::filesystem::rename(path, path + ".1");
+  std::this_thread::sleep_for(milliseconds(1100));
+  ASSERT_TRUE((*s)->Write("after rename\n", system_clock::now()));
+  EXPECT_EQ(ReadLines(path + ".1"), std::vector<std::string>{"before"});
+  EXPECT_EQ(ReadLines(path), std::vector<std::string>{"after rename"});
+  std::filesystem::remove(path);
+  std::this_thread::sleep_for(milliseconds(1100));
+  ASSERT_TRUE((*s)->Write("after delete\n", system_clock::now()));
+  EXPECT_EQ(ReadLines(path), std::vector<std::string>{"after delete"});
+}
+
+// The path cannot be opened again (its directory is gone): the lines still go to the old file,
+// and Write says why.
+TEST(SinkTest, FileSinkThatCannotReopenKeepsWritingAndSaysWhy) {
+  std::string dir = TempDir("file_sink_gone") + "/sub";
+  std::filesystem::create_directories(dir);
+  auto s = FileSink::Create(dir + "/app.log");
+  ASSERT_TRUE(s);
+  ASSERT_TRUE((*s)->Write("one\n", system_clock::now()));  // the first write checks (and finds it)
+  const int fd = ::open((dir + "/app.log").c_str(), O_RDONLY);  // to read the old file afterwards
+  ASSERT_GE(fd, 0);
+  std::filesystem::remove_all(dir);
+  std::this_thread::sleep_for(milliseconds(1100));
+  Status st = (*s)->Write("two\n", system_clock::now());
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message().find("moved or deleted"), std::string::npos) << st.error().ToString();
+  char buf[16] = {};
+  EXPECT_EQ(::pread(fd, buf, sizeof buf - 1, 0), 8);
+  EXPECT_STREQ(buf, "one\ntwo\n");
+  ::close(fd);
 }
 
 TEST(SinkTest, FileSinkReportsDiskFull) {

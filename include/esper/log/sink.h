@@ -56,6 +56,11 @@ class StreamSink final : public Sink {
 
 /// Appends to one file (created 0644 if missing; O_APPEND). Errors (ENOSPC, EBADF, EIO) are
 /// returned from Write as ResourceExhausted / Internal etc. via Error::FromErrno.
+/// Works under logrotate (or any tool that moves or deletes the file): before a write, at most once
+/// a second, it checks that `path` still names the open file and, if not, opens `path` anew, so
+/// lines go to the new file instead of the renamed or deleted one ("copytruncate" works through
+/// O_APPEND as is). If the new file cannot be opened, lines keep going to the old one and Write
+/// returns the error (once a second) after writing them.
 class FileSink final : public Sink {
  public:
   /// Opens (creating parent directory NOT included) `path` for append; NotFound /
@@ -71,8 +76,10 @@ class FileSink final : public Sink {
 
  private:
   FileSink(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  Status ReopenIfMoved();
   std::string path_;
   int fd_;
+  std::chrono::steady_clock::time_point next_check_{};
 };
 
 /// A file that rotates by size and/or by UTC day, keeping `max_files` old files:
