@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <new>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +22,7 @@
 #include <initializer_list>
 #include <map>
 #include <mutex>
+#include <new>
 #include <queue>
 #include <thread>
 #include <unordered_set>
