@@ -303,22 +303,32 @@ struct PairPct {
   Pct ours;
   std::optional<Pct> peer;
 };
-Result<PairPct> MeasureBesidePeer(Shape shape, int threads, const Params& p, bool with_peer, int blocks) {
+// Runs side(0, block) and side(1, block) in `blocks` alternating blocks of p.samples / blocks
+// samples, the first side turning each block; stops at the first error.
+template <class Side>
+Status Alternate(const Params& p, int blocks, Side side) {
   const Params block{p.samples / blocks, p.gap};
-  std::vector<double> ours, peer;
   for (int b = 0; b < blocks; ++b) {
-    for (int side = 0; side < 2; ++side) {
-      if ((b + side) % 2 == 0) {
-        ESPER_ASSIGN_OR_RETURN(auto v, OursSamplesRotating<1>({shape}, threads, block));
-        ours.insert(ours.end(), v[0].begin(), v[0].end());
-      } else if (with_peer) {
-#ifdef ESPER_BENCH_HAVE_SPDLOG
-        auto v = SpdlogSamples(shape, threads, block);
-        peer.insert(peer.end(), v.begin(), v.end());
-#endif
-      }
-    }
+    for (int k = 0; k < 2; ++k) ESPER_RETURN_IF_ERROR(side((b + k) % 2, block));
   }
+  return OkStatus();
+}
+
+Result<PairPct> MeasureBesidePeer(Shape shape, int threads, const Params& p, bool with_peer, int blocks) {
+  std::vector<double> ours, peer;
+  auto side = [&](int which, const Params& block) -> Status {
+    if (which == 0) {
+      ESPER_ASSIGN_OR_RETURN(auto v, OursSamplesRotating<1>({shape}, threads, block));
+      ours.insert(ours.end(), v[0].begin(), v[0].end());
+    } else if (with_peer) {
+#ifdef ESPER_BENCH_HAVE_SPDLOG
+      auto v = SpdlogSamples(shape, threads, block);
+      peer.insert(peer.end(), v.begin(), v.end());
+#endif
+    }
+    return OkStatus();
+  };
+  ESPER_RETURN_IF_ERROR(Alternate(p, blocks, side));
   PairPct out{.ours = Percentiles(ours), .peer = std::nullopt};
   if (!peer.empty()) out.peer = Percentiles(peer);
   return out;
@@ -326,17 +336,16 @@ Result<PairPct> MeasureBesidePeer(Shape shape, int threads, const Params& p, boo
 
 // int,int,double at 2 threads (both vCPUs busy: the backend has no CPU of its own) with the backend
 // as SCHED_BATCH (the default) and as SCHED_OTHER (before it: each wake preempted a producer at
-// once), alternating in blocks like MeasureBesidePeer. [0] batch, [1] other.
+// once), alternating in blocks. [0] batch, [1] other.
 Result<std::array<std::vector<double>, 2>> MeasureBackendPolicies(const Params& p, int blocks) {
-  const Params block{p.samples / blocks, p.gap};
   std::array<std::vector<double>, 2> out;
-  for (int b = 0; b < blocks; ++b) {
-    for (int side = 0; side < 2; ++side) {
-      const int policy = (b + side) % 2;
-      ESPER_ASSIGN_OR_RETURN(auto v, OursSamplesRotating<1>({Shape::kIntIntDouble}, 2, block, policy == 0));
-      out[static_cast<size_t>(policy)].insert(out[static_cast<size_t>(policy)].end(), v[0].begin(), v[0].end());
-    }
-  }
+  auto side = [&](int which, const Params& block) -> Status {
+    ESPER_ASSIGN_OR_RETURN(auto v, OursSamplesRotating<1>({Shape::kIntIntDouble}, 2, block, which == 0));
+    auto& to = out[static_cast<size_t>(which)];
+    to.insert(to.end(), v[0].begin(), v[0].end());
+    return OkStatus();
+  };
+  ESPER_RETURN_IF_ERROR(Alternate(p, blocks, side));
   return out;
 }
 

@@ -101,6 +101,10 @@ class LoggerCore {
   void StartBackend();
   void Run();
   void ParkForFork();
+  /// Sleeps in ppoll on the wake eventfd for at most `limit`; Wake() ends it.
+  void SleepUntilWoken(std::chrono::microseconds limit);
+  /// Stopped with no backend to join (a forked child's copy that cannot run one).
+  void StopWithoutBackend() noexcept;
   void UnlockAfterFork() noexcept;  // what PrepareFork locked
   void RefreshQueues();
   size_t Drain(uint64_t cutoff);

@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -196,8 +195,6 @@ struct TlsHolder {
 };
 thread_local TlsHolder tls_holder;
 
-uint32_t CurrentTid() { return static_cast<uint32_t>(::syscall(SYS_gettid)); }
-
 std::atomic<uint64_t> g_next_id{1};
 
 }  // namespace
@@ -257,7 +254,6 @@ LoggerCore::LoggerCore(Options options, uint64_t id)
 
 LoggerCore::~LoggerCore() {
   Stop();
-  UnregisterCore(this);  // Stop() did, unless this is a forked child's stopped copy
   UnregisterForFork(this);
   contexts_->Close();
   if (wake_fd_ >= 0) ::close(wake_fd_);
@@ -306,6 +302,12 @@ void LoggerCore::Stop() {
   }
   UnregisterCore(this);
   running_.store(false, std::memory_order_release);
+}
+
+void LoggerCore::StopWithoutBackend() noexcept {
+  stopped_.store(true, std::memory_order_release);
+  running_.store(false, std::memory_order_release);
+  UnregisterCore(this);  // as Stop() does: the crash handler has nothing to drain here
 }
 
 void LoggerCore::NudgeIfSleepingLong() noexcept {
@@ -358,7 +360,11 @@ void LoggerCore::CrashDrain() noexcept {
 void LoggerCore::PrepareFork() noexcept {
   // Bounded: a backend blocked in a sink's write (a full pipe) must not hang fork().
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  const timespec pause{0, 20'000};
+  auto wait_for = [&](auto done) {
+    const timespec pause{0, 20'000};
+    while (!done() && std::chrono::steady_clock::now() < until) nanosleep(&pause, nullptr);
+    return done();
+  };
   fork_parked_ = true;
   if (thread_.joinable() && running_.load(std::memory_order_acquire)) {
     if (pthread_equal(backend_tid_.load(std::memory_order_acquire), pthread_self())) {
@@ -366,19 +372,15 @@ void LoggerCore::PrepareFork() noexcept {
     } else {
       fork_park_.store(1, std::memory_order_release);
       Wake();
-      while (fork_park_.load(std::memory_order_acquire) != 2 && running_.load(std::memory_order_acquire) &&
-             std::chrono::steady_clock::now() < until)
-        nanosleep(&pause, nullptr);
-      fork_parked_ = fork_park_.load(std::memory_order_acquire) == 2 || !running_.load(std::memory_order_acquire);
+      fork_parked_ = wait_for([&] {
+        return fork_park_.load(std::memory_order_acquire) == 2 || !running_.load(std::memory_order_acquire);
+      });
     }
   }
   // Every lock a thread of this core can hold, in one order (no path nests them otherwise).
   // sync_mu_ is held by a synchronous logger's caller while it writes to the sinks: bounded too.
-  fork_sync_locked_ = sync_mu_.try_lock();
-  while (!fork_sync_locked_ && std::chrono::steady_clock::now() < until) {
-    nanosleep(&pause, nullptr);
-    fork_sync_locked_ = sync_mu_.try_lock();
-  }
+  bool locked = false;
+  fork_sync_locked_ = wait_for([&] { return locked || (locked = sync_mu_.try_lock()); });
   if (!fork_sync_locked_) fork_parked_ = false;
   qmu_.lock();
   mu_.lock();
@@ -419,8 +421,7 @@ void LoggerCore::ChildAfterFork() noexcept {
     // Mid-pass (a backend in a sink), or a synchronous caller's lock held by a thread that is not
     // here: nothing can be written safely. Records are dropped and counted; Flush() says why.
     inherited_busy_ = true;
-    stopped_.store(true, std::memory_order_release);
-    running_.store(false, std::memory_order_release);
+    StopWithoutBackend();
     return;
   }
   if (!opt_.async) return;  // a synchronous logger writes on its callers: nothing to restart
@@ -428,11 +429,7 @@ void LoggerCore::ChildAfterFork() noexcept {
   for (auto& q : queues_) {
     const bool mine = std::any_of(tls_holder.list.begin(), tls_holder.list.end(),
                                   [&](const auto& entry) { return entry.second == q; });
-    if (mine) {
-      q->tid = CurrentTid();
-    } else {
-      q->producer_gone.store(true, std::memory_order_release);
-    }
+    if (!mine) q->producer_gone.store(true, std::memory_order_release);
   }
   forked_.store(true, std::memory_order_release);
 }
@@ -456,8 +453,7 @@ void LoggerCore::RestartIfForked() {
     StartBackend();
   } catch (const std::system_error& e) {
     ReportError(Error::ResourceExhausted(std::string("cannot start the log backend after fork(): ") + e.what()));
-    stopped_.store(true, std::memory_order_release);
-    running_.store(false, std::memory_order_release);
+    StopWithoutBackend();
   }
   forked_.store(false, std::memory_order_release);
 }
@@ -465,14 +461,17 @@ void LoggerCore::RestartIfForked() {
 void LoggerCore::ParkForFork() {
   int expected = 1;  // not parked if the parent's after-fork handler already said go on
   if (!fork_park_.compare_exchange_strong(expected, 2, std::memory_order_acq_rel)) return;
-  while (fork_park_.load(std::memory_order_acquire) == 2) {
-    pollfd pfd{wake_fd_, POLLIN, 0};
-    timespec ts{0, 1'000'000};
-    if (::ppoll(&pfd, 1, &ts, nullptr) > 0) {
-      uint64_t v;
-      ssize_t r = ::read(wake_fd_, &v, sizeof v);
-      (void)r;
-    }
+  while (fork_park_.load(std::memory_order_acquire) == 2) SleepUntilWoken(std::chrono::milliseconds(1));
+}
+
+void LoggerCore::SleepUntilWoken(std::chrono::microseconds limit) {
+  pollfd pfd{wake_fd_, POLLIN, 0};
+  const auto us = limit.count();
+  timespec ts{static_cast<time_t>(us / 1'000'000), static_cast<long>(us % 1'000'000) * 1000};
+  if (::ppoll(&pfd, 1, &ts, nullptr) > 0) {
+    uint64_t v;
+    ssize_t r = ::read(wake_fd_, &v, sizeof v);
+    (void)r;
   }
 }
 
@@ -841,14 +840,7 @@ void LoggerCore::Run() {
       // The flag's line is written only around long sleeps, not at every wake of a busy logger.
       const bool long_sleep = idle_now_ > opt_.idle_sleep;
       if (long_sleep) sleeping_long_.store(true, std::memory_order_relaxed);
-      pollfd pfd{wake_fd_, POLLIN, 0};
-      auto us = idle_now_.count();
-      timespec ts{static_cast<time_t>(us / 1'000'000), static_cast<long>(us % 1'000'000) * 1000};
-      if (::ppoll(&pfd, 1, &ts, nullptr) > 0) {
-        uint64_t v;
-        ssize_t r = ::read(wake_fd_, &v, sizeof v);
-        (void)r;
-      }
+      SleepUntilWoken(idle_now_);
       if (long_sleep) sleeping_long_.store(false, std::memory_order_relaxed);
       idle_now_ = std::min(idle_now_ * 2, std::max(opt_.idle_sleep, opt_.idle_sleep_max));
     }
@@ -981,7 +973,6 @@ detail::ThreadQueue* Logger::AttachThread() {
   assert(q->max_record >= detail::kMinMaxRecord);
   q->sync = !o.async;
   q->causal_ticks = o.causal_timestamps;
-  q->tid = detail::CurrentTid();
   core_->Register(q);
   list.emplace_back(id_, q);
   return cache(q.get());
