@@ -109,7 +109,7 @@ class LoggerCore {
   void RefreshQueues();
   size_t Drain(uint64_t cutoff);
   const char* PeekQueue(ThreadQueue* q);
-  void Process(const char* p);
+  void Process(const char* p, uint32_t tid);
   void WriteSink(SinkState& s);
   void WriteAllSinks();
   void FlushSinks();

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -184,6 +185,8 @@ void UnregisterForFork(LoggerCore* c) {
   std::lock_guard lk(g_fork_mu);
   std::erase(g_fork_cores, c);
 }
+
+uint32_t CurrentTid() { return static_cast<uint32_t>(::syscall(SYS_gettid)); }
 
 // The calling thread's queues, one per logger it has logged to. Marks them gone at thread exit.
 struct TlsHolder {
@@ -429,7 +432,11 @@ void LoggerCore::ChildAfterFork() noexcept {
   for (auto& q : queues_) {
     const bool mine = std::any_of(tls_holder.list.begin(), tls_holder.list.end(),
                                   [&](const auto& entry) { return entry.second == q; });
-    if (!mine) q->producer_gone.store(true, std::memory_order_release);
+    if (mine) {
+      q->tid = CurrentTid();  // the forking thread has a new id here
+    } else {
+      q->producer_gone.store(true, std::memory_order_release);
+    }
   }
   forked_.store(true, std::memory_order_release);
 }
@@ -525,7 +532,7 @@ size_t LoggerCore::Drain(uint64_t cutoff) {
     limit = std::min(limit, cutoff);
     for (;;) {
       const size_t size = RecordBytes(h.p);
-      Process(h.p);
+      Process(h.p, h.q->tid);
       h.q->cons_ring->Pop(size);  // free the space before a sink write can block
       ++n;
       for (auto& s : sinks_)
@@ -660,7 +667,7 @@ const LoggerCore::NamedPlan& LoggerCore::PlanFor(const Site* site) {
   return named_plans_.emplace(site, std::move(plan)).first->second;
 }
 
-void LoggerCore::Process(const char* p) {
+void LoggerCore::Process(const char* p, uint32_t tid) {
   const RecordInfo h = ReadRecordHeader(p);
   ds_.Clear();
   const char* format = h.site->format;
@@ -699,6 +706,7 @@ void LoggerCore::Process(const char* p) {
   rec.message = std::string_view(ds_.message.data(), ds_.message.size());
   rec.file = h.site->file;
   rec.line = h.site->line;
+  rec.thread_id = tid;
   rec.fields = fields_;
   for (auto& s : sinks_) {
     if (h.level < s.level) continue;
@@ -859,7 +867,7 @@ void LoggerCore::ProcessSync(ThreadQueue* q) {
   std::lock_guard lk(sync_mu_);
   while (const char* p = PeekQueue(q)) {
     const size_t size = RecordBytes(p);
-    Process(p);
+    Process(p, q->tid);
     q->cons_ring->Pop(size);
   }
   WriteAllSinks();
@@ -973,6 +981,7 @@ detail::ThreadQueue* Logger::AttachThread() {
   assert(q->max_record >= detail::kMinMaxRecord);
   q->sync = !o.async;
   q->causal_ticks = o.causal_timestamps;
+  q->tid = detail::CurrentTid();
   core_->Register(q);
   list.emplace_back(id_, q);
   return cache(q.get());

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <map>
 #include <thread>
@@ -724,6 +726,33 @@ TEST(LoggerTest, TheBackendRunsAsABatchThreadUnlessToldOrTheApplicationChoseAPol
     ASSERT_TRUE((*logger)->Flush());
     EXPECT_EQ(BackendPolicy(), SCHED_IDLE);
   }).join();
+}
+
+// Record::thread_id is the logging thread's OS id, in both modes (a formatter of ours shows it).
+TEST(LoggerTest, RecordsCarryTheLoggingThreadsId) {
+  class IdFormatter final : public Formatter {
+   public:
+    void Format(const Record& rec, fmt::memory_buffer& out) const override {
+      fmt::format_to(std::back_inserter(out), "{}\n", rec.thread_id);
+    }
+  };
+  for (bool async : {true, false}) {
+    auto mem = std::make_shared<MemorySink>();
+    auto logger = Logger::Create({.level_from_env = false,
+                                  .sinks = {{.sink = mem, .formatter = std::make_shared<IdFormatter>()}},
+                                  .async = async});
+    ASSERT_TRUE(logger);
+    long worker_tid = 0;
+    std::thread([&] {
+      worker_tid = ::syscall(SYS_gettid);
+      ESPER_LOG_INFO(logger, "from a worker");
+    }).join();
+    ESPER_LOG_INFO(logger, "from the test");
+    ASSERT_TRUE((*logger)->Flush());
+    ASSERT_EQ(mem->size(), 2u);
+    EXPECT_EQ(mem->lines()[0], std::to_string(worker_tid)) << (async ? "async" : "synchronous");
+    EXPECT_EQ(mem->lines()[1], std::to_string(::syscall(SYS_gettid))) << (async ? "async" : "synchronous");
+  }
 }
 
 TEST(LoggerTest, EnvironmentLevelAndValidation) {

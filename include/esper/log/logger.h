@@ -363,6 +363,7 @@ struct ThreadQueue {
                                               // kMinMaxRecord..kMaxRecordBytes
   bool sync = false;                          // synchronous logger: the caller processes
   bool causal_ticks = false;                  // Options::causal_timestamps
+  uint32_t tid = 0;                           // the producer's gettid(): Record::thread_id
   std::atomic<uint64_t> enqueued{0};          // written by the producer only
   std::atomic<uint64_t> dropped{0};
   std::atomic<uint64_t> truncated{0};
