@@ -698,8 +698,8 @@ TEST(LoggerTest, AProducerPassingHalfItsQueueWakesALongSleepingBackend) {
 
 // The scheduling policy of this process's only logger backend (-1 if there is not exactly one).
 int BackendPolicy() {
-  const auto tasks = esper::testing::TasksNamed("esper-log");
-  return tasks.size() == 1 ? sched_getscheduler(std::stoi(tasks[0].filename().string())) : -1;
+  const auto task = esper::testing::OnlyTaskNamed("esper-log");  // the previous block's may linger
+  return task.empty() ? -1 : sched_getscheduler(std::stoi(task.filename().string()));
 }
 
 // By default the backend waits for a free CPU rather than preempting a running thread

@@ -3,10 +3,12 @@
 // their kernel state from /proc/self/task/<tid>/.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace esper::testing {
@@ -20,6 +22,21 @@ inline std::vector<std::filesystem::path> TasksNamed(std::string_view name) {
     if (std::getline(comm, comm_name) && comm_name == name) tasks.push_back(task.path());
   }
   return tasks;
+}
+
+/// The one thread named `name`, waiting up to `timeout` for there to be exactly one. A thread
+/// that was joined can stay in /proc/self/task for a moment after pthread_join returns (the
+/// kernel clears its tid before it unlinks the task), so a count taken right after one object's
+/// thread was joined and another's started can read two. Empty if never exactly one.
+inline std::filesystem::path OnlyTaskNamed(std::string_view name,
+                                           std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto tasks = TasksNamed(name);
+    if (tasks.size() == 1) return tasks[0];
+    if (std::chrono::steady_clock::now() >= deadline) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 /// A numeric field of /proc/self/task/<tid>/status ("voluntary_ctxt_switches"), 0 if absent.
