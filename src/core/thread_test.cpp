@@ -2,12 +2,13 @@
 
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <string>
 #include <thread>
+
+#include "common/subprocess.h"
 
 namespace esper {
 namespace {
@@ -45,13 +46,9 @@ TEST(ForkGeneration, CountsForksInTheChildOnly) {
     const uint64_t child = ForkGeneration();
     const pid_t grandchild = fork();
     if (grandchild == 0) _exit(ForkGeneration() == before + 2 ? 0 : 1);
-    int status = 0;
-    waitpid(grandchild, &status, 0);
-    _exit(child == before + 1 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1);
+    _exit(child == before + 1 && testing::WaitForChild(grandchild) == 0 ? 0 : 1);
   }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(testing::WaitForChild(pid), 0);
   EXPECT_EQ(ForkGeneration(), before);
 }
 

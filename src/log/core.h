@@ -151,7 +151,7 @@ class LoggerCore {
   std::atomic<bool> sleeping_long_{false};
   // fork: 1 PrepareFork asks the backend to park, 2 parked (it waits until reset to 0)
   std::atomic<int> fork_park_{0};
-  bool fork_parked_ = false;          // PrepareFork -> after-fork handlers (the forking thread)
+  bool fork_safe_ = false;            // PrepareFork found the backend parked (or none) and took sync_mu_
   bool fork_sync_locked_ = false;     // PrepareFork took sync_mu_ (within its bound)
   std::atomic<bool> forked_{false};   // a forked child's copy whose backend is not started yet
   bool inherited_busy_ = false;       // a child's copy inherited in the middle of a pass: stopped

@@ -368,14 +368,14 @@ void LoggerCore::PrepareFork() noexcept {
     while (!done() && std::chrono::steady_clock::now() < until) nanosleep(&pause, nullptr);
     return done();
   };
-  fork_parked_ = true;
+  fork_safe_ = true;
   if (thread_.joinable() && running_.load(std::memory_order_acquire)) {
     if (pthread_equal(backend_tid_.load(std::memory_order_acquire), pthread_self())) {
-      fork_parked_ = false;  // a sink of ours forks: the child gets this pass half done
+      fork_safe_ = false;  // a sink of ours forks: the child gets this pass half done
     } else {
       fork_park_.store(1, std::memory_order_release);
       Wake();
-      fork_parked_ = wait_for([&] {
+      fork_safe_ = wait_for([&] {
         return fork_park_.load(std::memory_order_acquire) == 2 || !running_.load(std::memory_order_acquire);
       });
     }
@@ -384,7 +384,7 @@ void LoggerCore::PrepareFork() noexcept {
   // sync_mu_ is held by a synchronous logger's caller while it writes to the sinks: bounded too.
   bool locked = false;
   fork_sync_locked_ = wait_for([&] { return locked || (locked = sync_mu_.try_lock()); });
-  if (!fork_sync_locked_) fork_parked_ = false;
+  if (!fork_sync_locked_) fork_safe_ = false;
   qmu_.lock();
   mu_.lock();
   err_mu_.lock();
@@ -420,7 +420,7 @@ void LoggerCore::ChildAfterFork() noexcept {
   sleeping_long_.store(false, std::memory_order_relaxed);
   backend_clock_valid_.store(false, std::memory_order_relaxed);
   if (!running_.load(std::memory_order_acquire)) return;  // stopped before the fork
-  if (!fork_parked_) {
+  if (!fork_safe_) {
     // Mid-pass (a backend in a sink), or a synchronous caller's lock held by a thread that is not
     // here: nothing can be written safely. Records are dropped and counted; Flush() says why.
     inherited_busy_ = true;

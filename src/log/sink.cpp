@@ -10,6 +10,11 @@
 namespace esper::log {
 namespace {
 
+// A log file's descriptor: created 0644 if missing, appended to (also across processes).
+int OpenForAppend(const std::string& path) {
+  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+}
+
 Status WriteFully(int fd, std::string_view data, const std::string& what) {
   while (!data.empty()) {
     ssize_t w = ::write(fd, data.data(), data.size());
@@ -38,7 +43,7 @@ Status StreamSink::Write(std::string_view lines, std::chrono::system_clock::time
 
 Result<std::shared_ptr<FileSink>> FileSink::Create(const std::string& path) {
   if (path.empty()) return Error::InvalidArgument("log file path is empty");
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int fd = OpenForAppend(path);
   if (fd < 0) return Error::FromErrno(errno, "open log file " + path);
   return std::shared_ptr<FileSink>(new FileSink(path, fd));
 }
@@ -61,7 +66,7 @@ Status FileSink::ReopenIfMoved() {
   if (::stat(path_.c_str(), &named) == 0 && ::fstat(fd_, &open_file) == 0 && named.st_ino == open_file.st_ino &&
       named.st_dev == open_file.st_dev)
     return OkStatus();
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int fd = OpenForAppend(path_);
   if (fd < 0) {
     return Error::FromErrno(errno, "log file " + path_ + " was moved or deleted and cannot be opened again "
                                    "(lines go to the old file)");
@@ -90,7 +95,7 @@ RotatingFileSink::~RotatingFileSink() {
 }
 
 Status RotatingFileSink::Open() {
-  fd_ = ::open(opt_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  fd_ = OpenForAppend(opt_.path);
   if (fd_ < 0) return Error::FromErrno(errno, "open log file " + opt_.path);
   struct stat st {};
   if (::fstat(fd_, &st) == 0) {
