@@ -57,7 +57,7 @@
 #include <regex>
 #include <thread>
 
-#include "common/http_test_server.h"
+#include "testing/http_server.h"
 #include "esper/http/client.h"
 #include "frame.h"
 

@@ -31,7 +31,8 @@ function(esper_add_part)
 endfunction()
 
 # esper_add_test(NAME <exe> SOURCES ... DEPS ... [LABELS unit|integration|stress] [TIMEOUT s])
-# A GoogleTest executable; each TEST becomes a ctest test carrying the labels.
+# A GoogleTest executable; each TEST becomes a ctest test carrying the labels. It links the
+# testing library (testing/: "testing/http_server.h", "testing/wait.h", …).
 function(esper_add_test)
   if(NOT ESPER_BUILD_TESTS)
     return()
@@ -45,7 +46,7 @@ function(esper_add_test)
   endif()
   add_executable(${T_NAME} ${T_SOURCES})
   target_include_directories(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
-  target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gmock GTest::gtest_main Threads::Threads)
+  target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} esper_testing GTest::gtest GTest::gmock GTest::gtest_main Threads::Threads)
   target_compile_definitions(${T_NAME} PRIVATE
     ESPER_SOURCE_DIR="${PROJECT_SOURCE_DIR}" ESPER_BINARY_DIR="${PROJECT_BINARY_DIR}")
   esper_warnings(${T_NAME})

@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "common/subprocess.h"
+#include "testing/process.h"
 
 namespace esper {
 namespace {

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "esper/core/secret.h"
-#include "common/threads.h"
+#include "testing/threads.h"
 #include "log/test_util.h"
 
 #include <condition_variable>

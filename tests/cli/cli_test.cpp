@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "cli.h"
-#include "common/subprocess.h"
+#include "testing/process.h"
 #include "esper/core/version.h"
 
 namespace esper::cli {

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/subprocess.h"
+#include "testing/process.h"
 
 namespace {
 

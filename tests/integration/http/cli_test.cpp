@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "common/http_test_server.h"
-#include "common/subprocess.h"
+#include "testing/http_server.h"
+#include "testing/process.h"
 
 namespace esper::http {
 namespace {

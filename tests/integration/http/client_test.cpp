@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "common/http_test_server.h"
-#include "common/subprocess.h"
+#include "testing/http_server.h"
+#include "testing/process.h"
 #include "esper/http/client.h"
 
 namespace esper::http {

@@ -5,7 +5,7 @@
 #include <atomic>
 #include <random>
 
-#include "common/http_test_server.h"
+#include "testing/http_server.h"
 #include "esper/http/client.h"
 #include "esper/proxy/fault_proxy.h"
 

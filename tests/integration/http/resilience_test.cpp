@@ -5,7 +5,7 @@
 #include <atomic>
 #include <mutex>
 
-#include "common/http_test_server.h"
+#include "testing/http_server.h"
 #include "esper/http/client.h"
 
 namespace esper::http {

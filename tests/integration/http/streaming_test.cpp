@@ -8,7 +8,7 @@
 #include <fstream>
 #include <random>
 
-#include "common/http_test_server.h"
+#include "testing/http_server.h"
 #include "esper/http/client.h"
 
 namespace esper::http {

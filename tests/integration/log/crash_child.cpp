@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/threads.h"
+#include "testing/threads.h"
 #include "esper/log/logger.h"
 
 using esper::log::kv;

@@ -6,7 +6,7 @@
 
 #include <set>
 
-#include "common/subprocess.h"
+#include "testing/process.h"
 #include "log/test_util.h"
 
 namespace esper::log {

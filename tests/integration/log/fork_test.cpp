@@ -15,7 +15,7 @@
 
 #include "esper/log/logger.h"
 #include "esper/log/sink.h"
-#include "common/subprocess.h"
+#include "testing/process.h"
 #include "log/test_util.h"
 
 namespace esper::log {

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/threads.h"
+#include "testing/threads.h"
 #include "fixture.h"
 
 namespace esper::testing {

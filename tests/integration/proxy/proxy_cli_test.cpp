@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "common/subprocess.h"
+#include "testing/process.h"
 #include "test_client.h"
 #include "test_http_server.h"
 

@@ -1,4 +1,4 @@
-#include "common/http_test_server.h"
+#include "testing/http_server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
