@@ -1,5 +1,5 @@
 // example_http_client URL [N] — fetch URL N times concurrently on one esper::http::Client, then
-// print what happened per host (the seed's get_stats) and a health check.
+// print what happened per host (get_stats) and a health check.
 //
 //   ./build/debug/bin/example_http_client http://127.0.0.1:8080/ 100
 #include <fmt/format.h>
@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
     fmt::print("health: {}\n", health.error());
   }
 
-  for (const auto& [host, s] : (*client)->GetStats()) {
+  for (const auto& [host, s] : (*client)->get_stats()) {
     fmt::print("{}: {} requests, {} errors, {} retries, {} B in, p50 {:.2f} ms, p99 {:.2f} ms, breaker {}\n", host,
                s.requests, s.errors, s.retries, s.bytes_in,
                std::chrono::duration<double, std::milli>(s.latency.Percentile(50)).count(),

@@ -76,9 +76,9 @@ struct ClientOptions {
   std::string base_url{};
   /// Sent with every request (a request's own header of the same name replaces it).
   Headers default_headers{};
-  /// User-Agent header; empty sends none. Name your service here ("tamiyo/1.4"). Each header line
-  /// costs libcurl 7.88 ~4.5k instructions per request to format (~5 % of a small GET;
-  /// docs/http.md), so a client that must be as lean as possible can leave it empty.
+  /// User-Agent header; empty sends none. Name your service here ("tamiyo/1.4"). libcurl formats
+  /// every header line anew for each request (docs/http.md measures what that costs), so a client
+  /// that must be as lean as possible can leave it empty.
   std::string user_agent = "esper-http/0.1";
 
   /// TCP + TLS connection establishment limit. > 0.
@@ -186,8 +186,10 @@ class Client {
   Result<Response> Put(std::string url, Body body, std::string content_type = "", CallOptions options = {});
   Result<Response> Patch(std::string url, Body body, std::string content_type = "", CallOptions options = {});
 
-  /// Per-host statistics snapshot (the seed's get_stats).
-  ClientStats GetStats() const;
+  /// Per-host statistics snapshot. get_stats() is the seed's name (the library's one spelling);
+  /// GetStats() is the same call.
+  ClientStats get_stats() const;
+  ClientStats GetStats() const { return get_stats(); }
   /// GET `url` (absolute or relative to base_url) once, without retries, within `timeout`:
   /// a report when the answer is 2xx, else the error (status, transport failure or open breaker).
   Result<HealthReport> HealthCheck(std::string url,

@@ -224,7 +224,7 @@ TEST(HttpRetry, BudgetStopsRetriesAcrossRequests) {
   }
   EXPECT_EQ(seen.load(), kRequests + 2);  // every request once, plus what the budget allowed
   EXPECT_NE(last_error.find("budget"), std::string::npos) << last_error;
-  auto s = client->GetStats().begin()->second;
+  auto s = client->get_stats().begin()->second;
   EXPECT_EQ(s.retries, 2u);
   EXPECT_GE(s.retries_denied, static_cast<uint64_t>(kRequests - 1));
 }

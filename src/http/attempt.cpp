@@ -1,0 +1,228 @@
+// One attempt from start to outcome (loop thread): the deadline and the breaker before it, the
+// per-try limit, handing the handle to curl; then the outcome — the error it is, whether it is
+// retried (policy, budget, replayable body) and when — and the completion that runs the caller's
+// callback.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "client_impl.h"
+#include "curl_error.h"
+
+namespace esper::http {
+namespace {
+
+bool IsRetryableStatus(long status) {
+  return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+}  // namespace
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+// Ends `t` with `e` where no attempt is running (any handle already released): gives its
+// breaker permit back unused, then finishes.
+void Client::Impl::Abandon(Transfer* t, Error e) {
+  if (t->permit) t->permit->Release();
+  t->permit.reset();
+  Finish(t, std::move(e));
+}
+
+void Client::Impl::StartAttempt(Transfer* t) {
+  const int attempt = t->retry->attempts();
+  if (t->deadline.expired()) {
+    Finish(t, t->deadline.ExceededError(fmt::format(
+                  "{} {}: overall deadline reached before attempt {}", t->method, t->redacted_url, attempt)));
+    return;
+  }
+  {
+    std::lock_guard lock(stats_mu_);
+    ++t->host->stats.attempts;
+    if (attempt > 1) ++t->host->stats.retries;
+  }
+  if (t->host->breaker) {
+    auto permit = t->host->breaker->TryAcquire();
+    if (!permit) {
+      {
+        std::lock_guard lock(stats_mu_);
+        ++t->host->stats.breaker_rejections;
+      }
+      Finish(t, Error(permit.error()).Wrap(fmt::format("{} {}", t->method, t->redacted_url)));
+      return;
+    }
+    t->permit.emplace(std::move(*permit));
+  }
+  // Reset the per-attempt state.
+  t->resp = Response{};
+  t->status_seen = -1;
+  t->divert_body = false;
+  t->callback_error.reset();
+  t->in_off = 0;
+  t->stream_read = 0;
+  if (Status s = OpenFiles(t); !s) {
+    Abandon(t, s.error());
+    return;
+  }
+  // Per-try limit: the smaller of the per-try timeout and what the deadline leaves.
+  t->attempt_timeout = t->per_try;
+  t->attempt_limited_by_deadline = false;
+  if (!t->deadline.infinite()) {
+    auto left = duration_cast<milliseconds>(t->deadline.remaining());
+    if (left < t->attempt_timeout) {
+      t->attempt_timeout = std::max(left, milliseconds(1));
+      t->attempt_limited_by_deadline = true;
+    }
+  }
+  t->attempt_start = SteadyNow();
+  t->handle.shape = EasyShape(*t);
+  const bool configured = easy_pool_.Acquire(t->handle);
+  if (!t->handle.easy) {
+    Abandon(t, Error::ResourceExhausted("curl_easy_init failed"));
+    return;
+  }
+  t->handle.extras->errbuf[0] = '\0';
+  if (CURLUcode uc = detail::SetHandleUrl(t->handle, t->url); uc != CURLUE_OK) {
+    // Prepare checked the URL (HostKey), so this is out of memory, or a URL only curl's parser
+    // refuses, as curl would have refused it given the text. The handle may not carry its
+    // shape's options yet (SetupEasy has not run), so it is not pooled.
+    easy_pool_.Release(t->handle, configured);
+    std::string what = fmt::format("{} {}: curl_url_set: {}", t->method, t->redacted_url, curl_url_strerror(uc));
+    Abandon(t, uc == CURLUE_OUT_OF_MEMORY ? Error::ResourceExhausted(std::move(what))
+                                          : Error::InvalidArgument(std::move(what)));
+    return;
+  }
+  SetupEasy(t, configured);
+  CURLMcode mc = curl_multi_add_handle(multi_, t->handle.easy);
+  if (mc != CURLM_OK) {
+    easy_pool_.Release(t->handle);
+    Abandon(t, Error::Internal(fmt::format("{} {}: curl_multi_add_handle: {}", t->method, t->redacted_url,
+                                           curl_multi_strerror(mc))));
+  }
+}
+
+void Client::Impl::OnAttemptDone(Transfer* t, CURLcode code) {
+  CURL* e = t->handle.easy;
+  long status = 0;
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+  long version = 0;
+  curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
+  double connect_time = 0;
+  curl_easy_getinfo(e, CURLINFO_CONNECT_TIME, &connect_time);
+  const auto attempt_elapsed = duration_cast<milliseconds>(SteadyNow() - t->attempt_start);
+  t->resp.status = static_cast<int>(status);
+  t->resp.http_version = version == CURL_HTTP_VERSION_2_0 ? "2" : version == CURL_HTTP_VERSION_1_0 ? "1.0" : "1.1";
+  {
+    std::lock_guard lock(stats_mu_);
+    t->host->stats.bytes_in += t->resp.bytes_received;
+    t->host->stats.bytes_out += t->resp.bytes_sent;
+  }
+
+  // The attempt's outcome as an error, if it failed.
+  std::optional<Error> err;
+  bool http_failure = false;
+  std::optional<Clock::Duration> retry_after;
+  if (code != CURLE_OK) {
+    if (t->callback_error && (code == CURLE_WRITE_ERROR || code == CURLE_READ_ERROR ||
+                              code == CURLE_ABORTED_BY_CALLBACK || code == CURLE_SEND_FAIL_REWIND)) {
+      err = std::move(*t->callback_error);
+      err->WithRetryable(false);  // our side failed, not the server
+    } else {
+      detail::CurlFailureContext ctx{
+          .method = t->method,
+          .url = t->redacted_url,
+          .host = t->host->host_name,
+          .port = t->host->port,
+          .curl_message = t->handle.extras->errbuf,
+          .connected = connect_time > 0,
+          .elapsed = attempt_elapsed,
+          .connect_timeout = options_.connect_timeout,
+          .attempt_timeout = t->attempt_timeout,
+          .attempt_limited_by_deadline = t->attempt_limited_by_deadline,
+          .stall_time = options_.stall_time,
+          .stall_bytes_per_second = options_.stall_bytes_per_second,
+      };
+      err = detail::MapCurlError(code, ctx);
+    }
+  } else if (status >= 400) {
+    http_failure = true;
+    t->resp.url = t->redacted_url;
+    err = t->resp.ToStatus().error();
+    err->Wrap(std::string(t->method));
+    // Only 429/502/503/504 are worth repeating (a 500 is usually a bug, not a blip).
+    err->WithRetryable(IsRetryableStatus(status));
+    if (auto ra = t->resp.Header("Retry-After")) retry_after = resilience::ParseRetryAfter(*ra);
+    if (auto rid = t->resp.Header("x-amz-request-id")) err->WithRequestId(std::string(*rid));
+  }
+  // The handle goes back to the pool only now: curl's message above is in its error buffer.
+  curl_multi_remove_handle(multi_, e);
+  easy_pool_.Release(t->handle);
+
+  // The breaker hears about the host's health: transport failures, 5xx and 429 are failures.
+  if (t->permit) {
+    if (err && (!http_failure || status >= 500 || status == 429) && !t->callback_error) {
+      Error for_breaker = *err;
+      if (http_failure) for_breaker.WithRetryable(true);
+      t->permit->RecordFailure(for_breaker);
+    } else {
+      t->permit->RecordSuccess();
+    }
+    t->permit.reset();
+  }
+
+  if (!err) {
+    t->retry->OnSuccess();
+    Finish(t, std::move(t->resp));
+    return;
+  }
+  // Can this request be sent again?
+  Error cause = *err;
+  if (cause.retryable()) {
+    if (t->req.body.kind() == Body::Kind::kStream && t->stream_touched && !t->req.body.rewind_fn()) {
+      cause.WithRetryable(false).Wrap("not retried: the stream body cannot be rewound");
+    } else if (t->req.sink.kind() == Sink::Kind::kStream && t->sink_delivered > 0) {
+      cause.WithRetryable(false).Wrap("not retried: part of the body was already delivered to the stream sink");
+    }
+  }
+  Result<Clock::Duration> next = t->retry->OnFailure(cause, retry_after);
+  if (!next) {
+    if (http_failure && t->req.options.accept_http_errors) {
+      Finish(t, std::move(t->resp));
+    } else {
+      Finish(t, std::move(next).error());
+    }
+    return;
+  }
+  timers_.push(Timer{options_.clock->Now() + *next, ++timer_seq_, t});
+}
+
+void Client::Impl::Finish(Transfer* t, Result<Response> result) {
+  const auto elapsed = options_.clock->Now() - t->submitted;
+  if (result) {
+    result->attempts = t->retry ? t->retry->attempts() : 0;
+    result->elapsed = elapsed;
+    result->bytes_received = t->bytes_in_total;
+    if (result->url.empty()) result->url = std::move(t->redacted_url);  // t ends here
+  }
+  {
+    std::lock_guard lock(stats_mu_);
+    HostStats& s = t->host->stats;
+    if (result) {
+      ++s.completed;
+      ++s.status_counts[result->status];
+    } else {
+      ++s.errors;
+      if (result.error().http_status() != 0) ++s.status_counts[result.error().http_status()];
+    }
+    s.latency.Record(elapsed);
+  }
+  active_.erase(t);
+  std::unique_ptr<Transfer> owned(t);
+  Callback done = std::move(t->done);
+  owned->retry.reset();  // ends the request in the retry budget
+  owned.reset();
+  in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+  done(std::move(result));
+}
+
+}  // namespace esper::http

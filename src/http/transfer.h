@@ -1,0 +1,115 @@
+// Private: the state of one request from submission to its callback (Transfer), of one host
+// (HostState) and of a pooled curl easy handle (EasyHandle).
+//
+// Ownership: a Transfer is created by the submitting thread, handed to the loop through the
+// submission queue (mutex), and from then on touched only by the loop thread until Finish()
+// deletes it after running the caller's callback.
+#pragma once
+
+#include <curl/curl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "esper/core/clock.h"
+#include "esper/http/client.h"
+#include "esper/resilience/circuit_breaker.h"
+#include "esper/resilience/deadline.h"
+#include "esper/resilience/retry_budget.h"
+#include "esper/resilience/retry_policy.h"
+
+namespace esper::http::detail {
+
+/// Bodies of error responses kept beside a file or stream sink (for the error message).
+inline constexpr size_t kErrorBodyCap = 64 * 1024;
+
+struct HostState {
+  std::string key;
+  // From the key, for messages and the handle's shape; set once when the host is first seen.
+  std::string host_name;
+  long port = 0;
+  bool https = false;
+  std::unique_ptr<resilience::RetryBudget> budget;
+  std::unique_ptr<resilience::CircuitBreaker> breaker;  // null when breaker_per_host is off
+  HostStats stats;                                      // guarded by Client::Impl::stats_mu_
+};
+
+// What a curl easy handle carries besides itself, allocated with it.
+struct EasyExtras {
+  char errbuf[CURL_ERROR_SIZE] = {};  // its CURLOPT_ERRORBUFFER
+  // Its CURLOPT_CURLU: the request URL parsed by curl's own parser, and the text it was parsed
+  // from. Given a parsed URL, libcurl skips parsing the text and printing it back normalised,
+  // and a handle reused for the same URL skips the parse too (docs/http.md, eighth session).
+  // curl copies it per transfer (a redirect changes the copy) and never changes it.
+  CURLU* url = nullptr;
+  std::string url_text;
+
+  EasyExtras() = default;
+  EasyExtras(const EasyExtras&) = delete;
+  EasyExtras& operator=(const EasyExtras&) = delete;
+  ~EasyExtras() { curl_url_cleanup(url); }
+};
+
+// A curl easy handle and what travels with it between the client's pool and a transfer.
+// Whoever holds it calls curl_easy_cleanup before `extras` goes.
+struct EasyHandle {
+  CURL* easy = nullptr;
+  uint32_t shape = 0;  // EasyShape() of the request it was last set up for
+  std::unique_ptr<EasyExtras> extras;
+};
+
+// One request from Submit to Finish. Kept under 1,000 bytes: a larger block is a "large" chunk
+// to glibc's malloc, which then consolidates its fast bins on every allocation the per-thread
+// cache cannot serve (docs/http.md, seventh session); rarely used parts live behind pointers, the
+// curl error buffer with the handle.
+struct Transfer {
+  Client::Impl* impl = nullptr;
+  Request req;
+  Client::Callback done;
+  std::string url;           // final URL with the query
+  std::string redacted_url;  // for messages
+  std::string_view method;
+  HostState* host = nullptr;
+  std::unique_ptr<resilience::RetryPolicy> own_policy;  // when CallOptions::max_attempts overrides
+  const resilience::RetryPolicy* policy = nullptr;
+  std::optional<resilience::RetryState> retry;
+  resilience::Deadline deadline;
+  Clock::TimePoint submitted{};
+  std::chrono::milliseconds per_try{0};
+  curl_slist* header_list = nullptr;
+
+  // The current attempt.
+  EasyHandle handle;  // easy null between attempts
+  std::optional<resilience::CircuitBreaker::Permit> permit;
+  Response resp;
+  std::unique_ptr<Error> callback_error;  // a Body / Sink callback failed
+  std::chrono::milliseconds attempt_timeout{0};
+  Clock::TimePoint attempt_start{};
+  int status_seen = -1;     // status known at the first body byte
+  int out_fd = -1;
+  int in_fd = -1;
+  bool idempotent = true;
+  bool owns_header_list = true;  // false: one of the client's shared lists (see Impl::shared_headers_)
+  bool divert_body = false;      // body goes to resp.body (error / retryable response), not the sink
+  bool attempt_limited_by_deadline = false;
+  bool stream_touched = false;  // a stream body has been read (needs a rewind to resend)
+  uint64_t in_size = 0;
+  uint64_t in_off = 0;
+  uint64_t stream_read = 0;     // bytes produced by a stream body in this attempt
+  uint64_t sink_delivered = 0;  // bytes handed to a stream sink (all attempts)
+  uint64_t bytes_in_total = 0;
+
+  ~Transfer() {
+    if (header_list && owns_header_list) curl_slist_free_all(header_list);
+    if (out_fd >= 0) close(out_fd);
+    if (in_fd >= 0) close(in_fd);
+  }
+};
+static_assert(sizeof(Transfer) <= 1000, "see the comment above Transfer");
+
+}  // namespace esper::http::detail
