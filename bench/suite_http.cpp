@@ -58,6 +58,7 @@
 #include <thread>
 
 #include "testing/http_server.h"
+#include "testing/net.h"
 #include "esper/http/client.h"
 #include "frame.h"
 
@@ -67,36 +68,8 @@ namespace {
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return 0;
-  }
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool WaitForPort(int port, std::chrono::milliseconds limit) {
-  auto until = SteadyClock::now() + limit;
-  while (SteadyClock::now() < until) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    int rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    close(fd);
-    if (rc == 0) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
+using esper::testing::FreePort;
+using esper::testing::WaitForPort;
 
 // nginx in a temp prefix, killed and cleaned up by the destructor.
 class Nginx {

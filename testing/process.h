@@ -10,8 +10,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "testing/wait.h"
 
 namespace esper::testing {
 
@@ -77,12 +78,8 @@ inline ProcessResult RunProcess(const std::vector<std::string>& argv,
 /// code, 128 + signal when a signal ended it, or -1 when it had to be killed (it hung).
 inline int WaitForChild(pid_t pid, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
   int status = 0;
-  const auto until = std::chrono::steady_clock::now() + limit;
-  do {
-    if (waitpid(pid, &status, WNOHANG) == pid)
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  } while (std::chrono::steady_clock::now() < until);
+  if (WaitUntil([&] { return waitpid(pid, &status, WNOHANG) == pid; }, limit))
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   kill(pid, SIGKILL);
   waitpid(pid, &status, 0);
   return -1;

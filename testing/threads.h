@@ -8,8 +8,9 @@
 #include <fstream>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
+
+#include "testing/wait.h"
 
 namespace esper::testing {
 
@@ -30,13 +31,9 @@ inline std::vector<std::filesystem::path> TasksNamed(std::string_view name) {
 /// thread was joined and another's started can read two. Empty if never exactly one.
 inline std::filesystem::path OnlyTaskNamed(std::string_view name,
                                            std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto tasks = TasksNamed(name);
-    if (tasks.size() == 1) return tasks[0];
-    if (std::chrono::steady_clock::now() >= deadline) return {};
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  std::vector<std::filesystem::path> tasks;
+  if (!WaitUntil([&] { return (tasks = TasksNamed(name)).size() == 1; }, timeout)) return {};
+  return tasks[0];
 }
 
 /// A numeric field of /proc/self/task/<tid>/status ("voluntary_ctxt_switches"), 0 if absent.

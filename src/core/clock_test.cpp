@@ -5,6 +5,8 @@
 #include <atomic>
 #include <thread>
 
+#include "testing/wait.h"
+
 namespace esper {
 namespace {
 
@@ -32,7 +34,7 @@ TEST(FakeClockTest, SleeperWakesWhenTimePasses) {
     c.SleepFor(10s);
     woke = true;
   });
-  while (c.sleepers() == 0) std::this_thread::yield();
+  ASSERT_TRUE(esper::testing::WaitUntil([&] { return c.sleepers() != 0; }));
   c.Advance(9s);
   EXPECT_FALSE(woke.load());
   EXPECT_EQ(c.sleepers(), 1);

@@ -12,6 +12,7 @@
 
 #include "esper/core/secret.h"
 #include "testing/threads.h"
+#include "testing/wait.h"
 #include "log/test_util.h"
 
 #include <condition_variable>
@@ -454,7 +455,7 @@ TEST(LoggerTest, DropModeCountsExactlyAndNeverDropsErrors) {
     ESPER_LOG_ERROR(logger, "must not be dropped {}", 7);
     error_done = true;
   });
-  while (!at_error) std::this_thread::yield();
+  ASSERT_TRUE(esper::testing::WaitUntil([&] { return at_error.load(); }));
   // Give an ERROR that did not wait time to finish (a pass cannot be caused by the pause: the
   // record can only get in once the gate opens).
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -546,8 +547,7 @@ TEST(LoggerTest, BackendErrorsAreCountedAndReported) {
   ESPER_LOG_INFO(logger, "lost to a full disk");
   // Let the backend write (and lose) the record before Flush() is called: Flush must still
   // report it (it reports errors since the previous Flush, not since the call began).
-  for (int i = 0; i < 2000 && (*logger)->get_stats().processed == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(esper::testing::WaitUntil([&] { return (*logger)->get_stats().processed != 0; }));
   Status st = (*logger)->Flush();
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code(), ErrorCode::kResourceExhausted);
@@ -666,7 +666,7 @@ TEST(LoggerTest, AnIdleBackendBacksOffAndATrickleStillArrives) {
   EXPECT_LT(BackendWakeups() - before, 200u);
   // A line logged into the long sleep is written without Flush() (within idle_sleep_max).
   ESPER_LOG_INFO(logger, "trickle");
-  for (int i = 0; i < 3000 && mem->size() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(esper::testing::WaitUntil([&] { return mem->size() >= 2; }, std::chrono::seconds(30)));
   ASSERT_EQ(mem->size(), 2u);
   EXPECT_NE(mem->lines()[1].find("trickle"), std::string::npos);
 }

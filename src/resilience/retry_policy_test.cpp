@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "testing/wait.h"
+
 namespace esper::resilience {
 namespace {
 
@@ -412,7 +414,7 @@ TEST(RetryPolicyTest, BlocksOnAFakeClockUntilAdvanced) {
   });
   for (int sleep = 0; sleep < 2; ++sleep) {
     // Parked in the sleep after attempt sleep+1 (calls only grows after the sleeper wakes).
-    while (calls.load() != sleep + 1 || clock.sleepers() != 1) std::this_thread::yield();
+    ASSERT_TRUE(esper::testing::WaitUntil([&] { return calls.load() == sleep + 1 && clock.sleepers() == 1; }));
     clock.Advance(sleep == 0 ? 1s : 2s);
   }
   caller.join();

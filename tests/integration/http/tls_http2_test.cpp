@@ -18,23 +18,14 @@
 #include <curl/curl.h>
 
 #include "esper/http/client.h"
+#include "testing/net.h"
 
 namespace esper::http {
 namespace {
 
 using namespace std::chrono_literals;
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+using esper::testing::FreePort;
 
 class TlsNginx : public ::testing::Test {
  protected:
@@ -73,20 +64,7 @@ class TlsNginx : public ::testing::Test {
             (dir_ + "/nginx.conf").c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
-    for (int i = 0; i < 250; ++i) {
-      int fd = socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      a.sin_port = htons(static_cast<uint16_t>(port_));
-      int rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-      close(fd);
-      if (rc == 0) {
-        ready_ = true;
-        return;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
+    ready_ = esper::testing::WaitForPort(port_, 5s);
   }
   static void TearDownTestSuite() {
     if (pid_ > 0) {

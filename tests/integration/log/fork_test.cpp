@@ -16,6 +16,7 @@
 #include "esper/log/logger.h"
 #include "esper/log/sink.h"
 #include "testing/process.h"
+#include "testing/wait.h"
 #include "log/test_util.h"
 
 namespace esper::log {
@@ -105,7 +106,7 @@ TEST(ForkTest, RepeatedForksWhileAnotherThreadLogs) {
   // The producer's thread has started before the first fork: a thread being born allocates
   // inside ASan's runtime, and GCC 12's and clang 14's ASan do not lock their allocator around
   // fork() (LLVM 18 does), so a child forked then could wait forever for that lock.
-  while (written.load() == 0) std::this_thread::yield();
+  ASSERT_TRUE(esper::testing::WaitUntil([&] { return written.load() != 0; }));
   constexpr int kForks = 20;
   for (int k = 0; k < kForks; ++k) {
     const pid_t pid = fork();

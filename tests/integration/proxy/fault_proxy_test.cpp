@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "testing/threads.h"
+#include "testing/wait.h"
 #include "fixture.h"
 
 namespace esper::testing {
@@ -190,16 +191,15 @@ TEST(FaultProxyHttp, ManyConcurrentConnectionsShareOneLoopThread) {
     });
   }
   // Every client connection open (and accepted): still one proxy thread, not one per connection.
-  const auto deadline = std::chrono::steady_clock::now() + 30s;  // a hang guard only
-  while ((connected < kClients || proxy->statistics().active_connections < static_cast<uint64_t>(kClients)) &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(WaitUntil([&] {
+    return connected >= kClients && proxy->statistics().active_connections >= static_cast<uint64_t>(kClients);
+  }, 30s));
   EXPECT_EQ(proxy->statistics().active_connections, static_cast<uint64_t>(kClients));
   EXPECT_EQ(testing::TasksNamed("esper-proxy").size(), 1u);
   // And no unnamed helper either: beyond the clients and the upstream server's one thread per
   // connection, one thread (polled briefly: the server counts a connection before its thread runs).
   auto extra = [&] { return threads() - before - kClients - upstream.connections(); };
-  while (extra() != 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(WaitUntil([&] { return extra() == 1; }, 30s));
   EXPECT_EQ(extra(), 1);
   go = true;
   for (auto& th : clients) th.join();
@@ -254,7 +254,7 @@ TEST(FaultProxyHttp, StallNeverAnswersAndStopReleasesTheClient) {
   EXPECT_EQ(c.ReadSome(got, 200ms), RS::kTimeout);
   EXPECT_TRUE(got.empty());
   // The stall is decided when the loop reads the request: waited for, not assumed after the pauses.
-  for (int i = 0; i < 1000 && proxy->statistics().stalls == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(WaitUntil([&] { return proxy->statistics().stalls != 0; }));
   EXPECT_EQ(proxy->statistics().stalls, 1u);
   EXPECT_EQ(proxy->statistics().active_connections, 1u);
   EXPECT_EQ(upstream.requests(), 0);
@@ -531,7 +531,7 @@ TEST(FaultProxyHttp, StopWithManyOpenConnectionsReturnsAndJoins) {
     }
   }
   // Wait until the proxy has accepted all of them.
-  for (int i = 0; i < 500 && proxy->statistics().connections < 60; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(WaitUntil([&] { return proxy->statistics().connections >= 60; }));
   EXPECT_EQ(proxy->statistics().connections, 60u);
   proxy->Stop();
   proxy->Stop();  // idempotent
@@ -639,11 +639,9 @@ TEST(FaultProxyHttp, ClientVanishingMidBodyReleasesTheConnection) {
   {
     RawConnection c(proxy->port());
     ASSERT_TRUE(c.Send("PUT /echo HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + std::string(5000, 'x')));
-    for (int i = 0; i < 500 && proxy->statistics().requests == 0; ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_TRUE(WaitUntil([&] { return proxy->statistics().requests != 0; }));
   }  // closed with 95,000 body bytes never sent
-  for (int i = 0; i < 500 && proxy->statistics().active_connections != 0; ++i) {
-    std::this_thread::sleep_for(10ms);
-  }
+  EXPECT_TRUE(WaitUntil([&] { return proxy->statistics().active_connections == 0; }));
   EXPECT_EQ(proxy->statistics().active_connections, 0u);
   // The proxy still serves.
   RawConnection d(proxy->port());

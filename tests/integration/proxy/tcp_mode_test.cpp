@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "fixture.h"
+#include "testing/wait.h"
 
 namespace esper::testing {
 namespace {
@@ -48,9 +49,7 @@ TEST(FaultProxyTcp, HalfCloseIsPropagated) {
   std::string got;
   EXPECT_EQ(c.ReadToEnd(got, 10s), RS::kEof);  // the response, then upstream's close
   EXPECT_NE(got.find("hello"), std::string::npos);
-  for (int i = 0; i < 500 && proxy->statistics().active_connections != 0; ++i) {
-    std::this_thread::sleep_for(10ms);
-  }
+  EXPECT_TRUE(WaitUntil([&] { return proxy->statistics().active_connections == 0; }));
   EXPECT_EQ(proxy->statistics().active_connections, 0u);
 }
 
@@ -152,9 +151,7 @@ TEST(FaultProxyTcp, UnreachableUpstreamResetsTheClient) {
   RS end = c.ReadToEnd(got, 10s);
   EXPECT_TRUE(end == RS::kReset || end == RS::kEof);
   EXPECT_TRUE(got.empty());
-  for (int i = 0; i < 500 && (*p)->statistics().upstream_failures == 0; ++i) {
-    std::this_thread::sleep_for(10ms);
-  }
+  EXPECT_TRUE(WaitUntil([&] { return (*p)->statistics().upstream_failures != 0; }));
   EXPECT_EQ((*p)->statistics().upstream_failures, 1u);
 }
 
