@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -75,6 +76,7 @@ struct Conn {
   Reply pending;
   ServerRequest pending_req;
   bool want_out = false;
+  bool peer_done = false;       // the client half-closed: answer what it sent, then close
 };
 
 // Parses one request from c.in. Returns 1 = complete (req filled, consumed from c.in),
@@ -146,7 +148,9 @@ int ParseRequest(Conn& c, ServerRequest& req, size_t max_body) {
   return 1;
 }
 
-std::string Serialize(const Reply& r, bool head_only, size_t body_bytes_to_send) {
+// The response's bytes: the head, then (unless head_only) the first body_bytes_to_send of the body.
+// `close`: the server closes after it (Connection: close in the head).
+std::string Serialize(const Reply& r, bool head_only, size_t body_bytes_to_send, bool close) {
   std::string out = fmt::format("HTTP/1.1 {} {}\r\n", r.status, Reason(r.status));
   bool has_ct = false;
   for (const auto& [k, v] : r.headers) {
@@ -154,19 +158,22 @@ std::string Serialize(const Reply& r, bool head_only, size_t body_bytes_to_send)
     if (IEquals(k, "Content-Type")) has_ct = true;
   }
   if (!has_ct && !r.body.empty()) out += "Content-Type: text/plain\r\n";
-  if (r.chunked) {
+  const bool bodyless = r.status < 200 || r.status == 204;
+  if (bodyless || r.until_close) {
+    // no framing header: none allowed, or the close ends the body
+  } else if (r.chunked) {
     out += "Transfer-Encoding: chunked\r\n";
   } else {
     out += fmt::format("Content-Length: {}\r\n", r.body.size());
   }
-  if (r.close) out += "Connection: close\r\n";
+  if (close) out += "Connection: close\r\n";
   out += "\r\n";
-  if (head_only) return out;
+  if (head_only || bodyless) return out;
   std::string_view body(r.body.data(), std::min(body_bytes_to_send, r.body.size()));
-  if (r.chunked) {
-    constexpr size_t kChunk = 16 * 1024;
-    for (size_t off = 0; off < body.size(); off += kChunk) {
-      auto part = body.substr(off, kChunk);
+  if (r.chunked && !r.until_close) {
+    const size_t chunk = std::max<size_t>(1, r.chunk_bytes);
+    for (size_t off = 0; off < body.size(); off += chunk) {
+      auto part = body.substr(off, chunk);
       out += fmt::format("{:x}\r\n", part.size());
       out += part;
       out += "\r\n";
@@ -179,6 +186,34 @@ std::string Serialize(const Reply& r, bool head_only, size_t body_bytes_to_send)
 }
 
 }  // namespace
+
+std::string PatternBytes(size_t n, uint32_t salt) {
+  std::string s(n, '\0');
+  uint32_t x = 2463534242u ^ salt;  // xorshift32
+  for (size_t i = 0; i < n; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    s[i] = static_cast<char>(x & 0xFF);
+  }
+  return s;
+}
+
+Reply BasicRoutes(const ServerRequest& req) {
+  const size_t n = [&]() -> size_t {
+    const size_t q = req.query.find("n=");
+    return q == std::string::npos ? 0 : std::strtoull(req.query.c_str() + q + 2, nullptr, 10);
+  }();
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  if (get && req.path == "/hello") return Reply{.body = "hello"};
+  if (get && req.path == "/bytes") return Reply{.body = PatternBytes(n)};
+  if (get && req.path == "/chunked") return Reply{.body = PatternBytes(n), .chunked = true, .chunk_bytes = 1000};
+  if (get && req.path == "/nocontent") return Reply{.status = 204};
+  if (get && req.path == "/die") return Reply{.body = PatternBytes(2 * n), .action = Reply::Action::kTruncate};
+  if (get && req.path == "/close") return Reply{.body = PatternBytes(n), .until_close = true};
+  if ((req.method == "POST" || req.method == "PUT") && req.path == "/echo") return Reply{.body = req.body};
+  return Reply{.status = 404, .body = "not found"};
+}
 
 std::string ServerRequest::Header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
@@ -195,6 +230,8 @@ HttpTestServer::~HttpTestServer() { Stop(); }
 std::string HttpTestServer::Url(std::string_view path) const {
   return fmt::format("http://127.0.0.1:{}{}", port_, path);
 }
+
+std::string HttpTestServer::address() const { return fmt::format("127.0.0.1:{}", port_); }
 
 Status HttpTestServer::Start() {
   listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -272,14 +309,16 @@ void HttpTestServer::Run() {
     open_.fetch_sub(1);
     conns.erase(c.id);  // destroys c
   };
-  auto update_interest = [&](Conn& c) {
-    bool want = c.out_off < c.out.size();
-    if (want == c.want_out) return;
-    c.want_out = want;
+  auto set_interest = [&](Conn& c) {
+    c.want_out = c.out_off < c.out.size();
     epoll_event e{};
-    e.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u);
+    // After the client's EOF, reading is over (a level-triggered EOF would wake us for ever).
+    e.events = (c.peer_done ? 0u : EPOLLIN | EPOLLRDHUP) | (c.want_out ? EPOLLOUT : 0u);
     e.data.u64 = c.id;
     epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &e);
+  };
+  auto update_interest = [&](Conn& c) {
+    if ((c.out_off < c.out.size()) != c.want_out) set_interest(c);
   };
   // Returns false if the connection was closed.
   auto flush = [&](Conn& c) -> bool {
@@ -304,6 +343,15 @@ void HttpTestServer::Run() {
     update_interest(c);
     return true;
   };
+  // Once a half-closed client's requests are answered (none waiting), close after the writes.
+  auto finish_peer_done = [&](Conn& c) {
+    if (!c.peer_done || c.waiting || c.dead_end) return;
+    if (c.out_off < c.out.size()) {
+      c.close_after_write = true;
+    } else {
+      close_conn(c, false);
+    }
+  };
   std::function<bool(Conn&)> process;  // parse + dispatch; false if closed
   // Performs the reply's action. Returns false if the connection was closed.
   auto act = [&](Conn& c) -> bool {
@@ -321,19 +369,19 @@ void HttpTestServer::Run() {
         close_conn(c, false);
         return false;
       case Reply::Action::kTruncate:
-        c.out += Serialize(r, head, r.body.size() / 2);
+        c.out += Serialize(r, head, r.body.size() / 2, /*close=*/false);
         c.close_after_write = true;
         return flush(c);
       case Reply::Action::kStallMidBody:
-        c.out += Serialize(r, head, r.body.size() / 2);
+        c.out += Serialize(r, head, r.body.size() / 2, /*close=*/false);
         c.dead_end = true;
         return flush(c);
       case Reply::Action::kRespond:
         break;
     }
-    c.out += Serialize(r, head, r.body.size());
-    bool client_close = IEquals(c.pending_req.Header("Connection"), "close");
-    if (r.close || client_close) c.close_after_write = true;
+    const bool close = r.close || r.until_close || IEquals(c.pending_req.Header("Connection"), "close");
+    c.out += Serialize(r, head, r.body.size(), close);
+    if (close) c.close_after_write = true;
     if (!flush(c)) return false;
     return process(c);  // pipelined requests already buffered
   };
@@ -436,7 +484,15 @@ void HttpTestServer::Run() {
           break;
         }
         if (closed) {
-          close_conn(c, false);
+          // A client that half-closes after its requests (shutdown(SHUT_WR)) still gets the
+          // answers; one that leaves while a delayed reply is pending does not.
+          if (c.in.empty() || c.waiting || c.dead_end) {
+            close_conn(c, false);
+            continue;
+          }
+          c.peer_done = true;
+          set_interest(c);
+          if (process(c)) finish_peer_done(c);
           continue;
         }
         process(c);
@@ -450,7 +506,7 @@ void HttpTestServer::Run() {
       pending_.fetch_sub(1);
       auto it = conns.find(id);
       if (it == conns.end() || !it->second->waiting) continue;
-      act(*it->second);
+      if (act(*it->second)) finish_peer_done(*it->second);
     }
   }
   for (auto& [id, c] : conns) {

@@ -1,11 +1,14 @@
-// A real HTTP/1.1 server on 127.0.0.1 (kernel-chosen port) for tests and benchmarks.
+// A real HTTP/1.1 server on 127.0.0.1 (kernel-chosen port) for tests and benchmarks. Written
+// independently of the library's own parsers (the proxy's, libcurl's), so it checks them rather
+// than agreeing with them.
 //
 // One epoll thread serves any number of keep-alive connections (thousands are fine). Each
 // request (Content-Length or chunked body, Expect: 100-continue honoured) is handed to the
-// handler, which returns what to do: answer (optionally after a delay, optionally chunked),
-// stay silent, reset the connection, close without answering, send a truncated body, or stall
-// in the middle of the body. The handler runs on the server thread and must not block: use
-// Reply::delay instead of sleeping.
+// handler, which returns what to do: answer (optionally after a delay; Content-Length, chunked
+// or until-close framing), stay silent, reset the connection, close without answering, send a
+// truncated body, or stall in the middle of the body. The handler runs on the server thread and
+// must not block: use Reply::delay instead of sleeping. BasicRoutes (below) is a ready handler
+// with the usual routes (/hello, /bytes?n=, /chunked?n=, /echo, …).
 //
 // With Options::in_child_process the server runs in a forked child process (so a benchmark can
 // measure its own memory without the server's); the handler then runs in the child and the
@@ -16,6 +19,8 @@
 //   });
 //   ASSERT_TRUE(server.Start());
 //   std::string url = server.Url("/x");    // "http://127.0.0.1:41234/x"
+//
+//   esper::testing::HttpTestServer upstream(esper::testing::BasicRoutes);
 //
 // Thread safety: Start/Stop from one thread; the counters may be read from any thread.
 #pragma once
@@ -33,6 +38,10 @@
 #include "esper/core/result.h"
 
 namespace esper::testing {
+
+/// Deterministic bytes for bodies: the first n bytes of one fixed stream (so a shorter body is a
+/// prefix of a longer one with the same salt).
+std::string PatternBytes(size_t n, uint32_t salt = 0);
 
 struct ServerRequest {
   std::string method{};
@@ -63,8 +72,24 @@ struct Reply {
   Action action = Action::kRespond;
   std::chrono::milliseconds delay{0};  // wait this long before acting
   bool chunked = false;                // Transfer-Encoding: chunked instead of Content-Length
+  size_t chunk_bytes = 16 * 1024;      // with chunked: the body's bytes per chunk
+  bool until_close = false;            // no Content-Length: the body ends where the server closes
   bool close = false;                  // Connection: close after the response
 };
+// Framing follows RFC 9112: a 1xx or 204 carries no Content-Length or Transfer-Encoding, a HEAD
+// gets the Content-Length of the body it would have had, and a response after which the server
+// closes (Reply::close, until_close, or the request's "Connection: close") says so in its head.
+
+/// A handler with the usual routes, for tests of what sits between a client and a server:
+///   GET|HEAD /hello            200, "hello"
+///   GET|HEAD /bytes?n=N        200, PatternBytes(N)
+///   GET /chunked?n=N           200, PatternBytes(N), chunked in pieces of 1000
+///   GET /nocontent             204, no body
+///   GET /die?n=N               200 promising 2N bytes, sends N, then closes (a broken upstream)
+///   GET /close?n=N             200, PatternBytes(N), no Content-Length, then closes (until-close)
+///   POST|PUT /echo             200, the request body echoed back
+///   anything else              404, "not found"
+Reply BasicRoutes(const ServerRequest& request);
 
 class HttpTestServer {
  public:
@@ -87,6 +112,8 @@ class HttpTestServer {
 
   int port() const { return port_; }
   std::string Url(std::string_view path = "/") const;
+  /// "127.0.0.1:<port>", as a proxy's upstream is given.
+  std::string address() const;
 
   uint64_t requests() const { return requests_.load(); }
   uint64_t connections_accepted() const { return accepted_.load(); }

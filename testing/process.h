@@ -1,18 +1,25 @@
-// Test helper: run a program, capture stdout and stderr separately, get its exit code.
+// Other programs, for tests and the bench: run one to completion (RunProcess), keep one running
+// beside the test and talk to it (ChildProcess: the built `esper`, nginx, s3rver, …), wait for a
+// child of the test's own fork() without hanging (WaitForChild).
+//
+//   esper::testing::ChildProcess proxy;
+//   ASSERT_TRUE(proxy.Start({esper::testing::EsperBinary(), "proxy", "--upstream", addr}));
+//   std::string line = proxy.ReadLine(std::chrono::seconds(30));   // "listening on …"
+//   proxy.Signal(SIGINT);
+//   EXPECT_EQ(proxy.Wait(), 130);
+//
+// Thread safety: one ChildProcess is used from one thread. A child started by ChildProcess is
+// killed (SIGKILL) when the thread that started it ends, so a test that is killed leaves no
+// server behind.
 #pragma once
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <sys/types.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
-#include "testing/wait.h"
+#include "esper/core/result.h"
 
 namespace esper::testing {
 
@@ -22,70 +29,66 @@ struct ProcessResult {
   std::string err;
 };
 
-/// Runs argv[0] with argv (no shell). `env` entries ("K=V") are added to the environment;
-/// `stdin_data` is written to its standard input.
-inline ProcessResult RunProcess(const std::vector<std::string>& argv,
-                                const std::vector<std::string>& env = {},
-                                const std::string& stdin_data = "") {
-  int out_p[2], err_p[2], in_p[2];
-  if (pipe(out_p) || pipe(err_p) || pipe(in_p)) return {};
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in_p[0], 0);
-    dup2(out_p[1], 1);
-    dup2(err_p[1], 2);
-    for (int fd : {out_p[0], out_p[1], err_p[0], err_p[1], in_p[0], in_p[1]}) close(fd);
-    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(out_p[1]);
-  close(err_p[1]);
-  close(in_p[0]);
-  if (!stdin_data.empty()) {
-    ssize_t w = write(in_p[1], stdin_data.data(), stdin_data.size());
-    (void)w;
-  }
-  close(in_p[1]);
-  ProcessResult r;
-  pollfd fds[2] = {{out_p[0], POLLIN, 0}, {err_p[0], POLLIN, 0}};
-  int open_fds = 2;
-  char buf[8192];
-  while (open_fds > 0) {
-    if (poll(fds, 2, -1) < 0) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
-      ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n <= 0) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      } else {
-        (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
-      }
-    }
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
+/// Runs argv[0] with argv (no shell; argv[0] without a '/' is looked up on PATH) and waits for it
+/// to exit. `env` entries ("K=V") are added to the environment; `stdin_data` is written to its
+/// standard input. exit_code is 127 when the program could not be run.
+ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+                         const std::string& stdin_data = "");
 
 /// Waits for the child `pid` (of a test's own fork()) for at most `limit`, then kills it: its exit
 /// code, 128 + signal when a signal ended it, or -1 when it had to be killed (it hung).
-inline int WaitForChild(pid_t pid, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  int status = 0;
-  if (WaitUntil([&] { return waitpid(pid, &status, WNOHANG) == pid; }, limit))
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return -1;
-}
+int WaitForChild(pid_t pid, std::chrono::milliseconds limit = std::chrono::seconds(10));
 
-/// The built esper binary.
+/// A program running beside the caller, in a process group of its own (Signal and Stop reach
+/// what it starts too, e.g. npx's node). Its stdout and stderr come back through pipes, or go
+/// to Options::output_file for a server that writes more than anyone reads.
+class ChildProcess {
+ public:
+  struct Options {
+    std::vector<std::string> env{};  // "K=V" entries added to the child's environment
+    std::string output_file{};       // stdout and stderr appended to this file instead of pipes
+  };
+
+  ChildProcess() = default;
+  ~ChildProcess() { Stop(); }
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  /// Starts argv[0] (looked up on PATH without a '/'). Fails if it is already running or the
+  /// fork fails; a program that cannot be executed exits 127 (see Wait).
+  Status Start(const std::vector<std::string>& argv, Options options);
+  Status Start(const std::vector<std::string>& argv) { return Start(argv, Options{}); }
+
+  /// The next line of its stdout without the '\n', waiting up to `timeout`; "" on timeout or EOF.
+  std::string ReadLine(std::chrono::milliseconds timeout);
+  /// Sends `signal` to its process group.
+  void Signal(int signal);
+  /// Waits up to `limit` for it to exit (collecting its output): its exit code, 128 + signal
+  /// when a signal ended it, or -1 when it had to be killed (it hung). Also -1 if never started.
+  int Wait(std::chrono::milliseconds limit = std::chrono::seconds(10));
+  /// SIGTERM, up to `grace` to exit, then SIGKILL. Idempotent; the destructor calls it.
+  void Stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+  pid_t pid() const { return pid_; }
+  bool running() const { return pid_ > 0; }
+  /// What it wrote to stdout after the last ReadLine, and to stderr, as collected so far.
+  const std::string& out() const { return out_; }
+  const std::string& err() const { return err_; }
+
+ private:
+  void Drain();  // reads what the pipes hold now, without blocking
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  int exit_code_ = -1;
+  std::string out_;
+  std::string err_;
+};
+
+#ifdef ESPER_BINARY_DIR
+/// The built esper binary (tests only: ESPER_BINARY_DIR is defined by esper_add_test).
 inline std::string EsperBinary() { return std::string(ESPER_BINARY_DIR) + "/bin/esper"; }
+#endif
 
 }  // namespace esper::testing

@@ -11,6 +11,8 @@ extern char** environ;  // NOLINT
 #include <fstream>
 #include <thread>
 
+#include "testing/process.h"
+
 namespace esper::config {
 namespace {
 
@@ -201,10 +203,7 @@ TEST_F(ConfigTest, GetConfigLoadsOnceFromEsperConfig) {
     if (!again || *again != *c) _exit(4);
     _exit(0);
   }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(esper::testing::WaitForChild(pid), 0) << "2-4: a failed check in the child; -1: it hung";
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// Test helper: a real upstream server plus a FaultProxy in front of it.
+// Test helper: a real upstream server (the test server with BasicRoutes) plus a FaultProxy in
+// front of it.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -7,7 +8,7 @@
 
 #include "esper/proxy/fault_proxy.h"
 #include "test_client.h"
-#include "test_http_server.h"
+#include "testing/http_server.h"
 
 namespace esper::testing {
 
@@ -17,8 +18,17 @@ inline constexpr bool kSanitized = true;
 inline constexpr bool kSanitized = false;
 #endif
 
+/// The test server with BasicRoutes, started (a failure to start fails the test).
+class Upstream : public HttpTestServer {
+ public:
+  Upstream() : HttpTestServer(BasicRoutes) {
+    Status st = Start();
+    EXPECT_TRUE(st.has_value()) << (st ? "" : st.error().ToString());
+  }
+};
+
 /// Starts a proxy in front of `upstream` with `options` (upstream filled in). Fails the test on error.
-inline std::unique_ptr<proxy::FaultProxy> StartProxy(const TestHttpServer& upstream,
+inline std::unique_ptr<proxy::FaultProxy> StartProxy(const HttpTestServer& upstream,
                                                     proxy::Options options) {
   options.upstream = upstream.address();
   auto p = proxy::FaultProxy::Create(std::move(options));

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "fixture.h"
+#include "testing/net.h"
 #include "testing/wait.h"
 
 namespace esper::testing {
@@ -18,7 +19,7 @@ using proxy::Mode;
 using RS = RawConnection::ReadStatus;
 
 TEST(FaultProxyTcp, PassThroughIsByteExactBothWays) {
-  TestHttpServer upstream;
+  Upstream upstream;
   auto proxy = StartProxy(upstream, {.mode = Mode::kTcp});
   ASSERT_TRUE(proxy);
   RawConnection c(proxy->port());
@@ -36,11 +37,11 @@ TEST(FaultProxyTcp, PassThroughIsByteExactBothWays) {
   auto s = proxy->statistics();
   EXPECT_EQ(s.requests, 1u);  // one decision for the connection
   EXPECT_EQ(s.passed, 1u);
-  EXPECT_EQ(upstream.requests(), 2);
+  EXPECT_EQ(upstream.requests(), 2u);
 }
 
 TEST(FaultProxyTcp, HalfCloseIsPropagated) {
-  TestHttpServer upstream;
+  Upstream upstream;
   auto proxy = StartProxy(upstream, {.mode = Mode::kTcp});
   ASSERT_TRUE(proxy);
   RawConnection c(proxy->port());
@@ -54,7 +55,7 @@ TEST(FaultProxyTcp, HalfCloseIsPropagated) {
 }
 
 TEST(FaultProxyTcp, ResetOnFirstBytes) {
-  TestHttpServer upstream;
+  Upstream upstream;
   auto proxy = StartProxy(upstream, {.mode = Mode::kTcp, .reset_rate = 1.0});
   ASSERT_TRUE(proxy);
   RawConnection c(proxy->port());
@@ -62,26 +63,26 @@ TEST(FaultProxyTcp, ResetOnFirstBytes) {
   std::string got;
   EXPECT_EQ(c.ReadToEnd(got, 10s), RS::kReset);
   EXPECT_EQ(c.last_errno(), ECONNRESET);
-  EXPECT_EQ(upstream.requests(), 0);
+  EXPECT_EQ(upstream.requests(), 0u);
   EXPECT_EQ(proxy->statistics().resets, 1u);
 }
 
 TEST(FaultProxyTcp, StallNeverConnectsUpstream) {
-  TestHttpServer upstream;
+  Upstream upstream;
   auto proxy = StartProxy(upstream, {.mode = Mode::kTcp, .stall_rate = 1.0});
   ASSERT_TRUE(proxy);
   RawConnection c(proxy->port());
   ASSERT_TRUE(c.Send(Get("/hello")));
   std::string got;
   EXPECT_EQ(c.ReadSome(got, 300ms), RS::kTimeout);
-  EXPECT_EQ(upstream.connections(), 0);
+  EXPECT_EQ(upstream.connections_accepted(), 0u);
   proxy->Stop();
   RS end = c.ReadToEnd(got, 10s);
   EXPECT_TRUE(end == RS::kEof || end == RS::kReset);
 }
 
 TEST(FaultProxyTcp, TruncateCutsTheFirstUpstreamBytes) {
-  TestHttpServer upstream;
+  Upstream upstream;
   auto proxy = StartProxy(upstream, {.mode = Mode::kTcp, .truncate_rate = 1.0, .seed = 2});
   ASSERT_TRUE(proxy);
   RawConnection c(proxy->port());
@@ -93,7 +94,7 @@ TEST(FaultProxyTcp, TruncateCutsTheFirstUpstreamBytes) {
 }
 
 TEST(FaultProxyTcp, LatencyHoldsEveryChunkBothWays) {
-  TestHttpServer upstream;
+  Upstream upstream;
   auto proxy = StartProxy(upstream, {.mode = Mode::kTcp, .latency = 100ms});
   ASSERT_TRUE(proxy);
   RawConnection c(proxy->port());
@@ -108,7 +109,7 @@ TEST(FaultProxyTcp, LatencyHoldsEveryChunkBothWays) {
 
 TEST(FaultProxyTcp, SameSeedSameDecisionsPerConnection) {
   auto run = [](uint64_t seed) {
-    TestHttpServer upstream;
+    Upstream upstream;
     auto proxy = StartProxy(upstream, {.mode = Mode::kTcp, .reset_rate = 0.3,
                                        .truncate_rate = 0.3, .seed = seed});
     std::string seen;
@@ -136,11 +137,8 @@ TEST(FaultProxyTcp, SameSeedSameDecisionsPerConnection) {
 }
 
 TEST(FaultProxyTcp, UnreachableUpstreamResetsTheClient) {
-  uint16_t dead_port;
-  {
-    TestHttpServer tmp;
-    dead_port = tmp.port();
-  }
+  const int dead_port = FreePort();
+  ASSERT_NE(dead_port, 0);
   auto p = proxy::FaultProxy::Create(
       {.upstream = "127.0.0.1:" + std::to_string(dead_port), .mode = Mode::kTcp});
   ASSERT_TRUE(p);

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -17,9 +19,27 @@
 #include <string>
 #include <string_view>
 
-#include "test_http_server.h"
-
 namespace esper::testing {
+
+inline std::string Lower(std::string_view s) {
+  std::string r(s);
+  for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return r;
+}
+
+/// The value of header `name` in `head` (case-insensitive), or "" if absent.
+inline std::string HeaderValue(std::string_view head, std::string_view name) {
+  std::string lower = Lower(head);
+  std::string key = "\r\n" + Lower(name) + ":";
+  size_t p = lower.find(key);
+  if (p == std::string::npos) return "";
+  p += key.size();
+  size_t e = head.find("\r\n", p);
+  std::string_view v = head.substr(p, e - p);
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  return std::string(v);
+}
 
 class RawConnection {
  public:

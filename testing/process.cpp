@@ -1,0 +1,195 @@
+#include "testing/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "testing/wait.h"
+
+namespace esper::testing {
+namespace {
+
+int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+// In the child after fork(): set up fds 0, 1, 2 (-1: /dev/null), the environment, exec argv.
+[[noreturn]] void Exec(const std::vector<std::string>& argv, const std::vector<std::string>& env, int in,
+                       int out, int err) {
+  const int null = open("/dev/null", O_RDWR);
+  dup2(in >= 0 ? in : null, 0);
+  dup2(out >= 0 ? out : null, 1);
+  dup2(err >= 0 ? err : null, 2);
+  for (int fd = 3; fd < 1024; ++fd) close(fd);  // no test fds leak into the program
+  for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  if (!args.empty() && args[0]) execvp(args[0], args.data());
+  _exit(127);
+}
+
+// Appends what `fd` holds now to `to`; closes it and sets it to -1 at EOF or on an error.
+void ReadAvailable(int& fd, std::string& to) {
+  char buf[8192];
+  while (fd >= 0) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      to.append(buf, static_cast<size_t>(n));
+    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      return;
+    } else {
+      close(fd);
+      fd = -1;
+    }
+  }
+}
+
+}  // namespace
+
+ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                         const std::string& stdin_data) {
+  int out_p[2], err_p[2], in_p[2];
+  if (pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(in_p, O_CLOEXEC)) return {};
+  const pid_t pid = fork();
+  if (pid == 0) Exec(argv, env, in_p[0], out_p[1], err_p[1]);
+  close(out_p[1]);
+  close(err_p[1]);
+  close(in_p[0]);
+  if (!stdin_data.empty()) {
+    [[maybe_unused]] ssize_t w = write(in_p[1], stdin_data.data(), stdin_data.size());
+  }
+  close(in_p[1]);
+  ProcessResult r;
+  pollfd fds[2] = {{out_p[0], POLLIN, 0}, {err_p[0], POLLIN, 0}};
+  int open_fds = 2;
+  char buf[8192];
+  while (open_fds > 0) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      const ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      } else {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  for (const pollfd& p : fds)
+    if (p.fd >= 0) close(p.fd);
+  int status = 0;
+  if (pid > 0) waitpid(pid, &status, 0);
+  r.exit_code = pid > 0 ? ExitCode(status) : -1;
+  return r;
+}
+
+int WaitForChild(pid_t pid, std::chrono::milliseconds limit) {
+  int status = 0;
+  if (WaitUntil([&] { return waitpid(pid, &status, WNOHANG) == pid; }, limit)) return ExitCode(status);
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
+}
+
+Status ChildProcess::Start(const std::vector<std::string>& argv, Options options) {
+  if (pid_ > 0) return Error::FailedPrecondition("ChildProcess::Start: already running");
+  if (argv.empty()) return Error::InvalidArgument("ChildProcess::Start: no program");
+  int out_p[2] = {-1, -1}, err_p[2] = {-1, -1};
+  int file = -1;
+  if (!options.output_file.empty()) {
+    file = open(options.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (file < 0) return Error::FromErrno(errno, "open " + options.output_file);
+  } else if (pipe2(out_p, O_CLOEXEC) != 0 || pipe2(err_p, O_CLOEXEC) != 0) {
+    return Error::FromErrno(errno, "pipe");
+  }
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) return Error::FromErrno(errno, "fork");
+  if (pid == 0) {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the parent is already gone
+    Exec(argv, options.env, -1, file >= 0 ? file : out_p[1], file >= 0 ? file : err_p[1]);
+  }
+  setpgid(pid, pid);  // also here, so Signal() cannot race the child's own setpgid
+  pid_ = pid;
+  exit_code_ = -1;
+  out_.clear();
+  err_.clear();
+  if (file >= 0) {
+    close(file);
+  } else {
+    close(out_p[1]);
+    close(err_p[1]);
+    out_fd_ = out_p[0];
+    err_fd_ = err_p[0];
+    fcntl(out_fd_, F_SETFL, O_NONBLOCK);
+    fcntl(err_fd_, F_SETFL, O_NONBLOCK);
+  }
+  return OkStatus();
+}
+
+void ChildProcess::Drain() {
+  ReadAvailable(out_fd_, out_);
+  ReadAvailable(err_fd_, err_);
+}
+
+std::string ChildProcess::ReadLine(std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  size_t nl;
+  while ((nl = out_.find('\n')) == std::string::npos) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (out_fd_ < 0 || left.count() <= 0) return "";
+    pollfd p{out_fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) > 0) ReadAvailable(out_fd_, out_);
+    ReadAvailable(err_fd_, err_);  // a child blocked on a full stderr pipe writes no line
+  }
+  std::string line = out_.substr(0, nl);
+  out_.erase(0, nl + 1);
+  return line;
+}
+
+void ChildProcess::Signal(int signal) {
+  if (pid_ > 0) kill(-pid_, signal);
+}
+
+int ChildProcess::Wait(std::chrono::milliseconds limit) {
+  if (pid_ <= 0) return exit_code_;
+  int status = 0;
+  const bool exited = WaitUntil(
+      [&] {
+        Drain();  // a child writing into a full pipe would never exit
+        return waitpid(pid_, &status, WNOHANG) == pid_;
+      },
+      limit);
+  if (!exited) {
+    kill(-pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
+  Drain();  // what is left (a grandchild still holding a pipe leaves it open: not waited for)
+  for (int* fd : {&out_fd_, &err_fd_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
+  pid_ = -1;
+  exit_code_ = exited ? ExitCode(status) : -1;
+  return exit_code_;
+}
+
+void ChildProcess::Stop(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return;
+  Signal(SIGTERM);
+  Wait(grace);
+}
+
+}  // namespace esper::testing
