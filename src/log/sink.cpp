@@ -1,11 +1,14 @@
 #include "esper/log/sink.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <new>
 
 namespace esper::log {
 namespace {
@@ -33,6 +36,39 @@ int64_t UtcDay(std::chrono::system_clock::time_point t) {
   return s >= 0 ? s / 86400 : (s - 86399) / 86400;
 }
 
+// fork(): the child has only the forking thread, which is in fork(), not in a sink. So no thread
+// of the child holds a file sink's lock — but a lock that another thread of the parent held at
+// the fork (a logger's backend stuck in a write for over a second, which the logger's own fork
+// handler stops waiting for) would stay taken in the child for ever, and a second logger sharing
+// the sink would hang there. The child handler gives every live file sink a fresh lock.
+// (The registry's own lock is held only while a sink is made or destroyed, never during I/O.)
+struct SinkLocks {
+  std::mutex mu;
+  std::vector<std::mutex*> live;  // under mu
+};
+SinkLocks& Locks() {
+  static auto* locks = new SinkLocks;  // never destroyed: a sink may outlive static destruction
+  return *locks;
+}
+
+void RegisterSinkLock(std::mutex* m) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    pthread_atfork([] { Locks().mu.lock(); }, [] { Locks().mu.unlock(); },
+                   [] {
+                     for (std::mutex* lock : Locks().live) new (lock) std::mutex();
+                     Locks().mu.unlock();
+                   });
+  });
+  std::lock_guard lk(Locks().mu);
+  Locks().live.push_back(m);
+}
+
+void UnregisterSinkLock(std::mutex* m) {
+  std::lock_guard lk(Locks().mu);
+  std::erase(Locks().live, m);
+}
+
 }  // namespace
 
 StreamSink::StreamSink(Stream s) : fd_(s == Stream::kStdout ? 1 : 2), tty_(::isatty(fd_) == 1) {}
@@ -48,11 +84,15 @@ Result<std::shared_ptr<FileSink>> FileSink::Create(const std::string& path) {
   return std::shared_ptr<FileSink>(new FileSink(path, fd));
 }
 
+FileSink::FileSink(std::string path, int fd) : path_(std::move(path)), fd_(fd) { RegisterSinkLock(&mu_); }
+
 FileSink::~FileSink() {
+  UnregisterSinkLock(&mu_);
   if (fd_ >= 0) ::close(fd_);
 }
 
 Status FileSink::Write(std::string_view lines, std::chrono::system_clock::time_point) {
+  std::lock_guard lk(mu_);
   Status moved = ReopenIfMoved();
   ESPER_RETURN_IF_ERROR(WriteFully(fd_, lines, path_));
   return moved;
@@ -90,7 +130,10 @@ Result<std::shared_ptr<RotatingFileSink>> RotatingFileSink::Create(Options optio
   return s;
 }
 
+RotatingFileSink::RotatingFileSink(Options o) : opt_(std::move(o)) { RegisterSinkLock(&mu_); }
+
 RotatingFileSink::~RotatingFileSink() {
+  UnregisterSinkLock(&mu_);
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -125,7 +168,7 @@ Status RotatingFileSink::Rotate() {
     if (::rename(opt_.path.c_str(), first.c_str()) != 0 && errno != ENOENT)
       return Error::FromErrno(errno, "rename " + opt_.path);
   }
-  ++rotations_;
+  rotations_.fetch_add(1, std::memory_order_relaxed);
   size_ = 0;
   return Open();
 }
@@ -138,6 +181,7 @@ Status RotatingFileSink::WriteAll(std::string_view data) {
 }
 
 Status RotatingFileSink::Write(std::string_view lines, std::chrono::system_clock::time_point time) {
+  std::lock_guard lk(mu_);
   if (opt_.daily) {
     int64_t day = UtcDay(time);
     if (day_ == INT64_MIN) {

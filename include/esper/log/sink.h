@@ -10,13 +10,20 @@
 //
 // Writing your own: derive from Sink and implement Write(); return an Error on failure — the
 // logger counts it (Stats::backend_errors) and reports it to Options::on_error; it is never
-// swallowed. Write() is called from one thread at a time (the backend), never concurrently.
+// swallowed. One logger calls Write() from one thread at a time (its backend, or a synchronous
+// logger's caller under the logger's lock).
 //
-// Ownership: sinks are shared_ptr so one sink may serve several loggers; a sink shared between
-// loggers must then make Write() thread-safe itself (the built-in file sinks use one write(2) per
-// batch with O_APPEND, which is safe; MemorySink locks).
+// Ownership and thread safety: sinks are shared_ptr so one sink may serve several loggers, and
+// then each logger's backend calls Write() and Flush() on its own thread, concurrently. Every
+// sink here is safe to share: StreamSink and FileSink write each batch with one write(2) (whole
+// batches interleave, never lines), and FileSink's reopen after a rename, RotatingFileSink's
+// rotation and MemorySink's store happen under the sink's own lock, which a Write() holds for its
+// batch. A sink of your own that is shared must make Write() thread-safe itself.
+// fork(): a child process may keep writing to a file sink even when, at the fork, another thread
+// of the parent was inside its Write() (that thread's lock is not carried into the child).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -75,11 +82,12 @@ class FileSink final : public Sink {
   const std::string& path() const { return path_; }
 
  private:
-  FileSink(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
-  Status ReopenIfMoved();
-  std::string path_;
-  int fd_;
-  std::chrono::steady_clock::time_point next_check_{};
+  FileSink(std::string path, int fd);
+  Status ReopenIfMoved();  // under mu_
+  const std::string path_;
+  std::mutex mu_;  // one Write() at a time: the reopen replaces fd_
+  int fd_;         // under mu_
+  std::chrono::steady_clock::time_point next_check_{};  // under mu_
 };
 
 /// A file that rotates by size and/or by UTC day, keeping `max_files` old files:
@@ -103,19 +111,21 @@ class RotatingFileSink final : public Sink {
 
   Status Write(std::string_view lines, std::chrono::system_clock::time_point time) override;
   Status Flush() override;
-  /// How many rotations happened (for tests and stats).
-  uint64_t rotations() const { return rotations_; }
+  /// How many rotations happened (for tests and stats). Safe from any thread.
+  uint64_t rotations() const { return rotations_.load(std::memory_order_relaxed); }
 
  private:
-  explicit RotatingFileSink(Options o) : opt_(std::move(o)) {}
+  explicit RotatingFileSink(Options o);
+  // All under mu_.
   Status Open();
   Status Rotate();
   Status WriteAll(std::string_view data);
-  Options opt_;
+  const Options opt_;
+  std::mutex mu_;  // one Write() at a time: a batch, the size it adds and a rotation are one step
   int fd_ = -1;
   uint64_t size_ = 0;
   int64_t day_ = INT64_MIN;  // UTC day number of the current file's records
-  uint64_t rotations_ = 0;
+  std::atomic<uint64_t> rotations_{0};
 };
 
 /// Keeps lines in memory; for tests and for "show me the last N lines" features. Thread-safe.

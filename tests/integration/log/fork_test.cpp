@@ -2,6 +2,9 @@
 // by parent and child (O_APPEND), every line read back. Without the library's fork handlers a
 // child that logs hangs (its first Flush or its destructor waits for a backend thread the child
 // does not have), and a child that started one would write the parent's in-flight records again.
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -210,6 +213,69 @@ TEST(ForkTest, AChildOfALoggerBusyInASinkGetsAClearErrorNotAHang) {
     EXPECT_EQ(code, 0) << "3: Flush did not name the fork; 4: drops not counted; -1: hung";
     EXPECT_TRUE((*logger)->Flush());
   }
+}
+
+// One FileSink shared by two loggers; at the fork one of them is stuck in the sink's write for
+// over a second (the file is a FIFO nobody reads), holding the sink's lock. In the child that
+// logger is stopped (as above), and the other one still writes through the shared sink: the lock
+// the parent's stuck thread holds is not carried into the child (without the sink's fork handler
+// the child's backend waits for it for ever).
+TEST(ForkTest, ASharedFileSinkHeldByAStuckWriterInTheParentStillWritesInTheChild) {
+  if (kTsan) GTEST_SKIP() << "TSan's die_after_fork ends a child that starts a thread";
+  const std::string fifo = testing::TempDir("fork_shared_sink") + "/pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);  // so the sink's open returns
+  ASSERT_GE(rd, 0);
+  auto sink = FileSink::Create(fifo);
+  ASSERT_TRUE(sink);
+  auto make = [&](const char* name) {
+    auto l = Logger::Create({.name = name, .level_from_env = false, .sinks = {{.sink = *sink, .format = Format::kJson}}});
+    EXPECT_TRUE(l);
+    return std::move(*l);
+  };
+  auto stuck = make("stuck"), other = make("other");
+  const int pipe_bytes = ::fcntl(rd, F_GETPIPE_SZ);
+  ASSERT_GT(pipe_bytes, 0);
+  // More lines than the pipe holds: the backend of `stuck` blocks in write(2), in the sink.
+  const std::string pad(100, 'x');
+  for (int i = 0; i < 2 * pipe_bytes / 100; ++i) ESPER_LOG_INFO(stuck, "stuck {} {}", i, pad);
+  int queued = 0;
+  while (queued < pipe_bytes) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_EQ(::ioctl(rd, FIONREAD, &queued), 0);
+  }
+  const pid_t pid = fork();  // waits ~1 s for `stuck`, then goes on
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ESPER_LOG_INFO(other, "from the child");
+    // Read the FIFO (which also lets the parent's stuck write go on) until the line comes by.
+    std::string seen;
+    char buf[4096];
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (seen.find("from the child") == std::string::npos && std::chrono::steady_clock::now() < until) {
+      const ssize_t n = ::read(rd, buf, sizeof buf);
+      if (n > 0) {
+        seen.append(buf, static_cast<size_t>(n));
+        if (seen.size() > 8192) seen.erase(0, seen.size() - 8192);
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+    _exit(seen.find("from the child") != std::string::npos ? 0 : 3);
+  }
+  EXPECT_EQ(esper::testing::WaitForChild(pid), 0) << "3: the child's logger could not write to the shared sink";
+  // Let the parent's stuck write finish: read the FIFO while both loggers flush.
+  std::atomic<bool> flushed{false};
+  std::thread reader([&] {
+    char buf[4096];
+    while (!flushed.load())
+      if (::read(rd, buf, sizeof buf) <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  });
+  EXPECT_TRUE(stuck->Flush());
+  EXPECT_TRUE(other->Flush());
+  flushed.store(true);
+  reader.join();
+  ::close(rd);
 }
 
 // A synchronous logger needs no thread: it writes from the child at once.
