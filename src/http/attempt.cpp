@@ -8,16 +8,10 @@
 
 #include "client_impl.h"
 #include "curl_error.h"
+#include "esper/http/response.h"
+#include "headers.h"
 
 namespace esper::http {
-namespace {
-
-bool IsRetryableStatus(long status) {
-  return status == 429 || status == 502 || status == 503 || status == 504;
-}
-
-}  // namespace
-
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
@@ -64,6 +58,12 @@ void Client::Impl::StartAttempt(Transfer* t) {
     Abandon(t, s.error());
     return;
   }
+  if (t->before_attempt) {
+    if (Status s = RunAttemptHook(t); !s) {
+      Abandon(t, s.error());
+      return;
+    }
+  }
   // Per-try limit: the smaller of the per-try timeout and what the deadline leaves.
   t->attempt_timeout = t->per_try;
   t->attempt_limited_by_deadline = false;
@@ -101,6 +101,23 @@ void Client::Impl::StartAttempt(Transfer* t) {
   }
 }
 
+// Lets the request's attempt hook rewrite this attempt's header fields (from the request's own,
+// every time), and gives curl the list of what it left.
+Status Client::Impl::RunAttemptHook(Transfer* t) {
+  AttemptRequest attempt{.attempt = t->retry->attempts(), .method = t->verb, .url = t->url, .headers = t->headers};
+  ESPER_RETURN_IF_ERROR(t->before_attempt(attempt));
+  if (Status s = detail::ValidateHeaders(attempt.headers, t->method, t->redacted_url); !s) {
+    return Error(s.error()).Wrap("after the attempt hook");
+  }
+  curl_slist* list = nullptr;
+  if (!detail::BuildHeaderList(attempt.headers, t->has_body, list)) {
+    return Error::ResourceExhausted("curl_slist_append: out of memory");
+  }
+  curl_slist_free_all(t->header_list);  // the last attempt's (a hook's lists are the transfer's own)
+  t->header_list = list;
+  return OkStatus();
+}
+
 void Client::Impl::OnAttemptDone(Transfer* t, CURLcode code) {
   CURL* e = t->handle.easy;
   long status = 0;
@@ -120,7 +137,7 @@ void Client::Impl::OnAttemptDone(Transfer* t, CURLcode code) {
 
   // The attempt's outcome as an error, if it failed.
   std::optional<Error> err;
-  bool http_failure = false;
+  bool http_failure = false;  // a response the classifier called a failure
   std::optional<Clock::Duration> retry_after;
   if (code != CURLE_OK) {
     if (t->callback_error && (code == CURLE_WRITE_ERROR || code == CURLE_READ_ERROR ||
@@ -144,15 +161,18 @@ void Client::Impl::OnAttemptDone(Transfer* t, CURLcode code) {
       };
       err = detail::MapCurlError(code, ctx);
     }
-  } else if (status >= 400) {
-    http_failure = true;
+  } else if (status >= 400 || t->classify) {
+    // An HTTP exchange: what it means is the classifier's call (without one, a status < 400 is
+    // a success and needs no look).
     t->resp.url = t->redacted_url;
-    err = t->resp.ToStatus().error();
-    err->Wrap(std::string(t->method));
-    // Only 429/502/503/504 are worth repeating (a 500 is usually a bug, not a blip).
-    err->WithRetryable(IsRetryableStatus(status));
-    if (auto ra = t->resp.Header("Retry-After")) retry_after = resilience::ParseRetryAfter(*ra);
-    if (auto rid = t->resp.Header("x-amz-request-id")) err->WithRequestId(std::string(*rid));
+    const AttemptResponse attempt{.attempt = t->retry->attempts(), .method = t->verb, .response = t->resp};
+    ResponseVerdict verdict = t->classify ? t->classify(attempt) : DefaultClassifier(attempt);
+    if (verdict.error) {
+      http_failure = true;
+      err = std::move(verdict.error);
+      if (err->http_status() == 0) err->WithHttpStatus(static_cast<int>(status));
+      retry_after = verdict.retry_after;
+    }
   }
   // The handle goes back to the pool only now: curl's message above is in its error buffer.
   curl_multi_remove_handle(multi_, e);
@@ -178,15 +198,15 @@ void Client::Impl::OnAttemptDone(Transfer* t, CURLcode code) {
   // Can this request be sent again?
   Error cause = *err;
   if (cause.retryable()) {
-    if (t->req.body.kind() == Body::Kind::kStream && t->stream_touched && !t->req.body.rewind_fn()) {
+    if (t->body.kind() == Body::Kind::kStream && t->stream_touched && !t->body.rewind_fn()) {
       cause.WithRetryable(false).Wrap("not retried: the stream body cannot be rewound");
-    } else if (t->req.sink.kind() == Sink::Kind::kStream && t->sink_delivered > 0) {
+    } else if (t->sink.kind() == Sink::Kind::kStream && t->sink_delivered > 0) {
       cause.WithRetryable(false).Wrap("not retried: part of the body was already delivered to the stream sink");
     }
   }
   Result<Clock::Duration> next = t->retry->OnFailure(cause, retry_after);
   if (!next) {
-    if (http_failure && t->req.options.accept_http_errors) {
+    if (http_failure && status >= 400 && t->accept_http_errors) {
       Finish(t, std::move(t->resp));
     } else {
       Finish(t, std::move(next).error());

@@ -42,42 +42,43 @@ using detail::kErrorBodyCap;
 // Opens the request body file and the response file for an attempt (the first), or starts them
 // over (a retry): a stream body is rewound, a file sink truncated.
 Status Client::Impl::OpenFiles(Transfer* t) {
-  const Request& r = t->req;
-  if (r.body.kind() == Body::Kind::kFile) {
+  const Body& body = t->body;
+  const Sink& sink = t->sink;
+  if (body.kind() == Body::Kind::kFile) {
     if (t->in_fd < 0) {
-      t->in_fd = open(r.body.path().c_str(), O_RDONLY | O_CLOEXEC);
+      t->in_fd = open(body.path().c_str(), O_RDONLY | O_CLOEXEC);
       if (t->in_fd < 0) {
         return Error::FromErrno(errno, fmt::format("{} {}: open request body {}", t->method,
-                                                   t->redacted_url, r.body.path()));
+                                                   t->redacted_url, body.path()));
       }
       struct stat st {};
       if (fstat(t->in_fd, &st) != 0) {
-        return Error::FromErrno(errno, fmt::format("stat request body {}", r.body.path()));
+        return Error::FromErrno(errno, fmt::format("stat request body {}", body.path()));
       }
       t->in_size = static_cast<uint64_t>(st.st_size);
     }
   }
-  if (r.body.kind() == Body::Kind::kStream && t->stream_touched) {
-    if (!r.body.rewind_fn()) {
+  if (body.kind() == Body::Kind::kStream && t->stream_touched) {
+    if (!body.rewind_fn()) {
       return Error::FailedPrecondition(fmt::format("{} {}: the stream body cannot be rewound for a retry",
                                                    t->method, t->redacted_url));
     }
-    if (Status s = r.body.rewind_fn()(); !s) {
+    if (Status s = body.rewind_fn()(); !s) {
       return Error(s.error()).Wrap(fmt::format("{} {}: rewind the request body", t->method, t->redacted_url));
     }
     t->stream_touched = false;
   }
-  if (r.sink.kind() == Sink::Kind::kFile) {
+  if (sink.kind() == Sink::Kind::kFile) {
     if (t->out_fd < 0) {
-      t->out_fd = open(r.sink.path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      t->out_fd = open(sink.path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (t->out_fd < 0) {
         return Error::FromErrno(errno, fmt::format("{} {}: open response file {}", t->method,
-                                                   t->redacted_url, r.sink.path()));
+                                                   t->redacted_url, sink.path()));
       }
     } else {
       // A retry: start the file over.
       if (ftruncate(t->out_fd, 0) != 0 || lseek(t->out_fd, 0, SEEK_SET) != 0) {
-        return Error::FromErrno(errno, fmt::format("truncate response file {}", r.sink.path()));
+        return Error::FromErrno(errno, fmt::format("truncate response file {}", sink.path()));
       }
     }
   }
@@ -118,7 +119,7 @@ size_t Client::Impl::OnWrite(char* p, size_t size, size_t n, void* ud) {
   }
   t->resp.bytes_received += len;
   t->bytes_in_total += len;
-  const Sink& sink = t->req.sink;
+  const Sink& sink = t->sink;
   if (t->divert_body && sink.kind() != Sink::Kind::kMemory) {
     size_t room = kErrorBodyCap > t->resp.body.size() ? kErrorBodyCap - t->resp.body.size() : 0;
     t->resp.body.append(p, std::min(room, len));
@@ -163,7 +164,7 @@ size_t Client::Impl::OnWrite(char* p, size_t size, size_t n, void* ud) {
 size_t Client::Impl::OnRead(char* buf, size_t size, size_t n, void* ud) {
   auto* t = static_cast<Transfer*>(ud);
   const size_t cap = size * n;
-  const Body& body = t->req.body;
+  const Body& body = t->body;
   if (body.kind() == Body::Kind::kFile) {
     if (t->in_off >= t->in_size) return 0;
     size_t want = static_cast<size_t>(std::min<uint64_t>(cap, t->in_size - t->in_off));
@@ -215,7 +216,7 @@ size_t Client::Impl::OnRead(char* buf, size_t size, size_t n, void* ud) {
 int Client::Impl::OnSeek(void* ud, curl_off_t offset, int origin) {
   auto* t = static_cast<Transfer*>(ud);
   if (origin != SEEK_SET || offset < 0) return CURL_SEEKFUNC_CANTSEEK;
-  const Body& body = t->req.body;
+  const Body& body = t->body;
   if (body.kind() == Body::Kind::kFile) {
     t->in_off = static_cast<uint64_t>(offset);
     t->resp.bytes_sent = t->in_off;

@@ -14,6 +14,7 @@
 
 #include "ascii.h"
 #include "client_impl.h"
+#include "headers.h"
 
 namespace esper::http {
 
@@ -25,36 +26,10 @@ using std::chrono::milliseconds;
 
 namespace {
 
-bool IsValidHeaderName(std::string_view name) {
-  if (name.empty()) return false;
-  // RFC 9110 token characters.
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return detail::IsAsciiAlnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-  });
-}
-bool IsValidHeaderValue(std::string_view v) {
-  // A plain loop: find_first_of calls memchr once per character of the value.
-  return std::none_of(v.begin(), v.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-}
-
 RetryPolicy MakePolicy(const ClientOptions& o) {
   resilience::RetryOptions r = o.retry;
   r.per_try_timeout = Clock::Duration::zero();  // the loop sets per-try limits itself
   return RetryPolicy(r);
-}
-
-// curl: "Name;" sends an empty header, "Name:" would remove it.
-std::string HeaderLine(std::string_view k, std::string_view v) {
-  return v.empty() ? fmt::format("{};", k) : fmt::format("{}: {}", k, v);
-}
-
-// Appends `line`. Out of memory: frees the list, leaves it null and returns false (appending
-// to a null list after that would only start a new one; callers stop at the first false).
-bool AppendHeader(curl_slist*& list, const std::string& line) {
-  curl_slist* n = curl_slist_append(list, line.c_str());
-  if (!n) curl_slist_free_all(list);
-  list = n;
-  return n != nullptr;
 }
 
 }  // namespace
@@ -73,8 +48,7 @@ Status Client::Impl::Submit(Request request, Callback done) {
   auto t = std::make_unique<Transfer>();
   t->impl = this;
   t->done = std::move(done);
-  t->req = std::move(request);
-  ESPER_RETURN_IF_ERROR(Prepare(*t));
+  ESPER_RETURN_IF_ERROR(Prepare(*t, std::move(request)));
   int now = in_flight_.fetch_add(1, std::memory_order_acq_rel) + 1;
   if (now > options_.max_in_flight) {
     in_flight_.fetch_sub(1, std::memory_order_acq_rel);
@@ -132,40 +106,44 @@ bool Client::Impl::HasBody(const Request& r) {
          r.method == Method::kPatch;
 }
 
-// The request's header list (headers and trace context already validated): the defaults it
-// does not override, its own headers, traceparent/tracestate, then User-Agent (a header line
-// rather than CURLOPT_USERAGENT, which curl would format anew for every request) unless one is
-// given, and for requests with a body no "Expect: 100-continue" round trip and no made-up form
-// Content-Type. `out` may be null (nothing to send). false: out of memory (nothing allocated).
-bool Client::Impl::BuildHeaderList(const Headers& request_headers, const CallOptions& co, bool has_body,
+// The fields a request sends besides curl's own, in order: the defaults it does not override,
+// its own headers, traceparent/tracestate, then User-Agent (a header line rather than
+// CURLOPT_USERAGENT, which curl would format anew for every request) unless one is given.
+template <typename Emit>
+void Client::Impl::ForEachSentHeader(const Headers& own, const CallOptions& co, Emit&& emit) const {
+  for (const auto& [k, v] : options_.default_headers) {
+    if (!FindHeader(own, k)) emit(k, v);
+  }
+  for (const auto& [k, v] : own) emit(k, v);
+  if (!co.traceparent.empty() && !FindHeader(own, "traceparent")) {
+    emit("traceparent", co.traceparent);
+    if (!co.tracestate.empty()) emit("tracestate", co.tracestate);
+  }
+  if (!options_.user_agent.empty() && !FindHeader(own, "User-Agent") &&
+      !FindHeader(options_.default_headers, "User-Agent")) {
+    emit("User-Agent", options_.user_agent);
+  }
+}
+
+// The request's header list (headers and trace context already validated): ForEachSentHeader,
+// and for requests with a body the lines detail::AppendBodyLines adds. `out` may be null
+// (nothing to send). false: out of memory (nothing allocated).
+bool Client::Impl::BuildHeaderList(const Headers& own, const CallOptions& co, bool has_body,
                                    curl_slist*& out) const {
   curl_slist* list = nullptr;
   bool ok = true;
-  for (const auto& [k, v] : options_.default_headers) {
-    if (!FindHeader(request_headers, k)) ok = ok && AppendHeader(list, HeaderLine(k, v));
-  }
-  for (const auto& [k, v] : request_headers) ok = ok && AppendHeader(list, HeaderLine(k, v));
-  if (!co.traceparent.empty() && !FindHeader(request_headers, "traceparent")) {
-    ok = ok && AppendHeader(list, HeaderLine("traceparent", co.traceparent));
-    if (!co.tracestate.empty()) ok = ok && AppendHeader(list, HeaderLine("tracestate", co.tracestate));
-  }
-  if (!options_.user_agent.empty() && !FindHeader(request_headers, "User-Agent") &&
-      !FindHeader(options_.default_headers, "User-Agent")) {
-    ok = ok && AppendHeader(list, "User-Agent: " + options_.user_agent);
-  }
+  ForEachSentHeader(own, co, [&](std::string_view k, std::string_view v) { ok = ok && detail::AppendHeader(list, k, v); });
   if (has_body) {
-    ok = ok && AppendHeader(list, "Expect:");
-    if (!FindHeader(request_headers, "Content-Type") && !FindHeader(options_.default_headers, "Content-Type")) {
-      ok = ok && AppendHeader(list, "Content-Type:");
-    }
+    ok = ok && detail::AppendBodyLines(list, FindHeader(own, "Content-Type") ||
+                                                 FindHeader(options_.default_headers, "Content-Type"));
   }
   out = list;
   return ok;
 }
 
 // Validates the request and fills the Transfer (caller's thread).
-Status Client::Impl::Prepare(Transfer& t) {
-  Request& r = t.req;
+Status Client::Impl::Prepare(Transfer& t, Request&& r) {
+  t.verb = r.method;
   t.method = MethodName(r.method);
   ESPER_ASSIGN_OR_RETURN(std::string abs, ResolveUrl(options_.base_url, r.url));
   t.url = AppendQuery(std::move(abs), r.query);
@@ -189,7 +167,7 @@ Status Client::Impl::Prepare(Transfer& t) {
         "{} {}: traceparent '{}' is not a valid W3C version-00 traceparent "
         "(00-<32 hex>-<16 hex>-<2 hex>)", t.method, t.redacted_url, co.traceparent));
   }
-  if (!IsValidHeaderValue(co.tracestate)) {
+  if (!detail::IsValidHeaderValue(co.tracestate)) {
     return Error::InvalidArgument(fmt::format("{} {}: tracestate contains CR/LF", t.method, t.redacted_url));
   }
   if (co.timeout && co.timeout->count() <= 0) {
@@ -200,20 +178,15 @@ Status Client::Impl::Prepare(Transfer& t) {
   }
   // Headers: defaults not overridden, then the request's, then ours. A request with no headers
   // of its own (the common case) shares a list built once at Create.
-  const bool has_body = HasBody(r);
-  for (const auto& [k, v] : r.headers) {  // the defaults were validated by Create()
-    if (!IsValidHeaderName(k)) {
-      return Error::InvalidArgument(fmt::format("{} {}: invalid header name '{}'", t.method, t.redacted_url, k));
-    }
-    if (!IsValidHeaderValue(v)) {
-      return Error::InvalidArgument(fmt::format(
-          "{} {}: the value of header '{}' contains CR, LF or NUL", t.method, t.redacted_url, k));
-    }
-  }
-  if (r.headers.empty() && co.traceparent.empty()) {
-    t.header_list = shared_headers_[has_body ? 1 : 0];
+  ESPER_RETURN_IF_ERROR(detail::ValidateHeaders(r.headers, t.method, t.redacted_url));  // the defaults: Create()
+  t.has_body = HasBody(r);
+  if (co.before_attempt) {
+    // The hook rewrites the fields before every attempt; the list is built then (StartAttempt).
+    ForEachSentHeader(r.headers, co, [&](std::string_view k, std::string_view v) { t.headers.emplace_back(k, v); });
+  } else if (r.headers.empty() && co.traceparent.empty()) {
+    t.header_list = shared_headers_[t.has_body ? 1 : 0];
     t.owns_header_list = false;
-  } else if (!BuildHeaderList(r.headers, co, has_body, t.header_list)) {
+  } else if (!BuildHeaderList(r.headers, co, t.has_body, t.header_list)) {
     return Error::ResourceExhausted("curl_slist_append: out of memory");
   }
 
@@ -233,6 +206,11 @@ Status Client::Impl::Prepare(Transfer& t) {
   t.deadline = overall.count() > 0 ? Deadline::After(overall, clock) : Deadline::Infinite(clock);
   if (co.deadline) t.deadline = Deadline::Earlier(t.deadline, *co.deadline);
   t.per_try = co.timeout.value_or(options_.request_timeout);
+  t.accept_http_errors = co.accept_http_errors;
+  t.classify = std::move(r.options.classify);
+  t.before_attempt = std::move(r.options.before_attempt);
+  t.body = std::move(r.body);
+  t.sink = std::move(r.sink);
   return OkStatus();
 }
 
@@ -272,10 +250,10 @@ Status Client::Validate(const ClientOptions& o) {
     if (auto k = HostKey(o.base_url); !k) return Error(k.error()).Wrap("http::ClientOptions.base_url");
   }
   for (const auto& [k, v] : o.default_headers) {
-    if (!IsValidHeaderName(k)) return bad("default_headers", fmt::format("has an invalid header name '{}'", k));
-    if (!IsValidHeaderValue(v)) return bad("default_headers", fmt::format("'{}' has CR, LF or NUL in its value", k));
+    if (!detail::IsValidHeaderName(k)) return bad("default_headers", fmt::format("has an invalid header name '{}'", k));
+    if (!detail::IsValidHeaderValue(v)) return bad("default_headers", fmt::format("'{}' has CR, LF or NUL in its value", k));
   }
-  if (!IsValidHeaderValue(o.user_agent)) return bad("user_agent", "contains CR, LF or NUL");
+  if (!detail::IsValidHeaderValue(o.user_agent)) return bad("user_agent", "contains CR, LF or NUL");
   if (o.connect_timeout.count() <= 0) return bad("connect_timeout", "must be > 0");
   if (o.request_timeout.count() <= 0) return bad("request_timeout", "must be > 0");
   if (o.overall_timeout.count() < 0) return bad("overall_timeout", "must be >= 0 (0 = none)");

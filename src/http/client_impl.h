@@ -61,9 +61,10 @@ class Client::Impl {
  private:
   // client.cpp
   static bool HasBody(const Request& r);
-  bool BuildHeaderList(const Headers& request_headers, const CallOptions& co, bool has_body,
-                       curl_slist*& out) const;
-  Status Prepare(Transfer& t);
+  template <typename Emit>
+  void ForEachSentHeader(const Headers& own, const CallOptions& co, Emit&& emit) const;
+  bool BuildHeaderList(const Headers& own, const CallOptions& co, bool has_body, curl_slist*& out) const;
+  Status Prepare(Transfer& t, Request&& r);
   HostState* GetHost(const std::string& key);
 
   // event_loop.cpp
@@ -103,6 +104,7 @@ class Client::Impl {
 
   // attempt.cpp
   void StartAttempt(Transfer* t);
+  Status RunAttemptHook(Transfer* t);
   void OnAttemptDone(Transfer* t, CURLcode code);
   void Abandon(Transfer* t, Error e);
   void Finish(Transfer* t, Result<Response> result);

@@ -87,7 +87,7 @@ ProxyEnv ProxyEnv::FromEnvironment() {
 // per-transfer values are set again, and it needs no curl_easy_reset; curl itself resets the
 // per-transfer state when the handle is added again.
 uint32_t Client::Impl::EasyShape(const Transfer& t) {
-  return static_cast<uint32_t>(t.req.method) << 8 | static_cast<uint32_t>(t.req.body.kind()) << 1 |
+  return static_cast<uint32_t>(t.verb) << 8 | static_cast<uint32_t>(t.body.kind()) << 1 |
          (t.host->https ? 1u : 0u);
 }
 
@@ -95,8 +95,8 @@ uint32_t Client::Impl::EasyShape(const Transfer& t) {
 // EasyShape() are set only when the handle is not `configured` yet (see EasyPool::Acquire).
 void Client::Impl::SetupEasy(Transfer* t, bool configured) {
   CURL* e = t->handle.easy;
-  const Request& r = t->req;
-  const bool has_body = HasBody(r);
+  const Body& body = t->body;
+  const bool has_body = t->has_body;
   // Per transfer.
   curl_easy_setopt(e, CURLOPT_PRIVATE, t);
   curl_easy_setopt(e, CURLOPT_CURLU, t->handle.extras->url);
@@ -106,22 +106,22 @@ void Client::Impl::SetupEasy(Transfer* t, bool configured) {
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(t->attempt_timeout.count()));
   if (options_.debug_log) curl_easy_setopt(e, CURLOPT_DEBUGDATA, t);
   if (has_body) {
-    switch (r.body.kind()) {
+    switch (body.kind()) {
       case Body::Kind::kNone:
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(0));
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
         break;
       case Body::Kind::kMemory:
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.data()->size()));
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data()->data());
-        t->resp.bytes_sent = r.body.data()->size();
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.data()->size()));
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data()->data());
+        t->resp.bytes_sent = body.data()->size();
         break;
       case Body::Kind::kFile:
       case Body::Kind::kStream: {
         curl_off_t size = -1;  // chunked
-        if (r.body.kind() == Body::Kind::kFile) size = static_cast<curl_off_t>(t->in_size);
-        if (r.body.kind() == Body::Kind::kStream && r.body.stream_size()) {
-          size = static_cast<curl_off_t>(*r.body.stream_size());
+        if (body.kind() == Body::Kind::kFile) size = static_cast<curl_off_t>(t->in_size);
+        if (body.kind() == Body::Kind::kStream && body.stream_size()) {
+          size = static_cast<curl_off_t>(*body.stream_size());
         }
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, size);
         curl_easy_setopt(e, CURLOPT_READDATA, t);
@@ -182,15 +182,15 @@ void Client::Impl::SetupEasy(Transfer* t, bool configured) {
     curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, &Impl::OnDebug);
   }
   // Method and how the body is read.
-  if (r.method == Method::kHead) {
+  if (t->verb == Method::kHead) {
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
   } else if (!has_body) {
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    if (r.method != Method::kGet) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, MethodName(r.method).data());
+    if (t->verb != Method::kGet) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, MethodName(t->verb).data());
   } else {
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-    if (r.method != Method::kPost) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, MethodName(r.method).data());
-    if (r.body.kind() == Body::Kind::kFile || r.body.kind() == Body::Kind::kStream) {
+    if (t->verb != Method::kPost) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, MethodName(t->verb).data());
+    if (body.kind() == Body::Kind::kFile || body.kind() == Body::Kind::kStream) {
       curl_easy_setopt(e, CURLOPT_READFUNCTION, &Impl::OnRead);
       curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, &Impl::OnSeek);
     }

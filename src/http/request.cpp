@@ -61,6 +61,17 @@ std::optional<std::string_view> FindHeader(const Headers& headers, std::string_v
   return std::nullopt;
 }
 
+void SetHeader(Headers& headers, std::string_view name, std::string value) {
+  auto it = std::find_if(headers.begin(), headers.end(), [&](const auto& h) { return IEquals(h.first, name); });
+  if (it == headers.end()) {
+    headers.emplace_back(std::string(name), std::move(value));
+    return;
+  }
+  it->second = std::move(value);
+  headers.erase(std::remove_if(std::next(it), headers.end(), [&](const auto& h) { return IEquals(h.first, name); }),
+                headers.end());
+}
+
 Body Body::FromString(std::string data) {
   Body b;
   b.kind_ = Kind::kMemory;

@@ -66,5 +66,45 @@ TEST(Response, ToStatusMapsHttpErrors) {
   EXPECT_TRUE(busy.ToStatus().error().retryable());
 }
 
+TEST(Headers, SetHeaderReplacesTheFirstDropsTheRestOrAppends) {
+  Headers h{{"A", "1"}, {"x-sig", "old"}, {"B", "2"}, {"X-Sig", "older"}};
+  SetHeader(h, "X-SIG", "new");
+  EXPECT_EQ(h, (Headers{{"A", "1"}, {"x-sig", "new"}, {"B", "2"}}));
+  SetHeader(h, "C", "3");
+  EXPECT_EQ(h.back(), (std::pair<std::string, std::string>{"C", "3"}));
+}
+
+TEST(DefaultClassifier, KeepsTheClientsRules) {
+  auto classify = [](Response r, Method m = Method::kGet) {
+    r.url = "http://h/x";
+    return DefaultClassifier(AttemptResponse{.attempt = 1, .method = m, .response = r});
+  };
+  EXPECT_FALSE(classify(Response{.status = 200}).error);
+  EXPECT_FALSE(classify(Response{.status = 304}).error);
+  for (int retried : {429, 502, 503, 504}) {
+    auto v = classify(Response{.status = retried, .headers = {{"Retry-After", "7"}}});
+    ASSERT_TRUE(v.error);
+    EXPECT_TRUE(v.error->retryable()) << retried;
+    EXPECT_EQ(v.retry_after, Clock::Duration(std::chrono::seconds(7)));
+  }
+  for (int final : {400, 403, 404, 500, 501}) {
+    auto v = classify(Response{.status = final});
+    ASSERT_TRUE(v.error);
+    EXPECT_FALSE(v.error->retryable()) << final;
+    EXPECT_EQ(v.error->http_status(), final);
+    EXPECT_FALSE(v.retry_after);
+  }
+  auto v = classify(Response{.status = 500, .headers = {{"x-request-id", "r-1"}}, .body = "oops"}, Method::kPut);
+  EXPECT_EQ(v.error->code(), ErrorCode::kInternal);
+  EXPECT_EQ(v.error->message(), "PUT: HTTP 500 from http://h/x: oops");
+  EXPECT_EQ(v.error->request_id(), "r-1");
+}
+
+TEST(ResponseVerdict, RetryAndFailSetTheRetryableBit) {
+  EXPECT_TRUE(ResponseVerdict::Retry(Error::Internal("x")).error->retryable());
+  EXPECT_FALSE(ResponseVerdict::Fail(Error::Unavailable("x")).error->retryable());
+  EXPECT_EQ(ResponseVerdict::Retry(Error::Internal("x"), Clock::Duration::zero()).retry_after, Clock::Duration::zero());
+}
+
 }  // namespace
 }  // namespace esper::http

@@ -69,11 +69,21 @@ struct EasyHandle {
 // curl error buffer with the handle.
 struct Transfer {
   Client::Impl* impl = nullptr;
-  Request req;
+  // What the Request said: its URL and query became `url`, its headers the header list (or
+  // `headers`, when an attempt hook rewrites them per attempt), its call options the fields
+  // below.
+  Body body;
+  Sink sink;
+  Headers headers;  // only with before_attempt: the fields every attempt starts from
+  ResponseClassifier classify;
+  AttemptHook before_attempt;
   Client::Callback done;
   std::string url;           // final URL with the query
   std::string redacted_url;  // for messages
-  std::string_view method;
+  std::string_view method;   // MethodName(verb)
+  Method verb = Method::kGet;
+  bool has_body = false;     // curl sends a body (possibly empty): Client::Impl::HasBody
+  bool accept_http_errors = false;
   HostState* host = nullptr;
   std::unique_ptr<resilience::RetryPolicy> own_policy;  // when CallOptions::max_attempts overrides
   const resilience::RetryPolicy* policy = nullptr;

@@ -42,8 +42,9 @@
 // what failed and where: "GET http://h:80/x: connect to h port 80 failed: Connection refused",
 // DNS ("could not resolve host h"), TLS (handshake / certificate verification), which timeout
 // ("connect timeout 2 s", "no response within the per-try timeout 5 s", "stalled: fewer than
-// 1 bytes/s for 30 s", "overall deadline"), resets and truncated bodies. A status >= 400 is an
-// Error from Error::FromHttpStatus (unless CallOptions::accept_http_errors). Retries stop with
+// 1 bytes/s for 30 s", "overall deadline"), resets and truncated bodies. What a response means
+// is the request's ResponseClassifier's call (request.h); by default a status >= 400 is an Error
+// from Error::FromHttpStatus (unless CallOptions::accept_http_errors). Retries stop with
 // the policy's reason ("gave up after 3 attempts: …", "retry budget exhausted …"). URLs in
 // messages are redacted (RedactUrl) and an Authorization header is never printed, including in
 // the debug log.
@@ -126,7 +127,8 @@ struct ClientOptions {
 
   /// Retries: attempts, backoff, jitter, Retry-After (resilience/retry_policy.h). Only GET, HEAD,
   /// PUT, DELETE, OPTIONS (or requests marked CallOptions::retry_safe) are retried, and only on
-  /// connection failures, resets, truncated responses, timeouts, HTTP 429, 502, 503 and 504.
+  /// connection failures, resets, truncated responses, timeouts and the responses the request's
+  /// classifier retries (DefaultClassifier: HTTP 429, 502, 503 and 504).
   /// per_try_timeout is ignored here: request_timeout / CallOptions::timeout is the per-try limit.
   resilience::RetryOptions retry{};
   /// One retry budget per host (resilience/retry_budget.h): retries can never multiply load.

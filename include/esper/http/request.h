@@ -21,9 +21,10 @@
 //
 // Retries and bodies: a request is retried only if its body can be replayed (memory and file
 // bodies always; a stream body only if it has a rewind function) and, for a stream Sink, only if
-// no byte has been delivered to it yet. Bodies of error responses (status >= 400) and of
-// responses that will be retried are never passed to a file or stream sink: they are kept in
-// Response::body (capped at 64 KiB) so the error can say what the server said.
+// no byte has been delivered to it yet. Bodies of error responses (status >= 400) are never
+// passed to a file or stream sink: they are kept in Response::body (capped at 64 KiB) so the error
+// can say what the server said. (A 2xx that a ResponseClassifier retries has reached the sink: a
+// file sink starts over, a stream sink that received bytes ends the retries.)
 #pragma once
 
 #include <chrono>
@@ -36,6 +37,7 @@
 #include <utility>
 #include <vector>
 
+#include "esper/core/clock.h"
 #include "esper/core/result.h"
 #include "esper/http/url.h"
 #include "esper/resilience/deadline.h"
@@ -56,6 +58,9 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 /// The first value of header `name` (case-insensitive), or nullopt.
 std::optional<std::string_view> FindHeader(const Headers& headers, std::string_view name);
+/// Sets header `name` to `value`: the first field of that name (case-insensitive) takes the value,
+/// any further ones are removed; appended when there is none.
+void SetHeader(Headers& headers, std::string_view name, std::string value);
 
 /// Where a request body comes from.
 class Body {
@@ -126,6 +131,92 @@ class Sink {
   WriteFn write_{};
 };
 
+struct Response;
+
+// ---- Per-attempt decisions: a caller that knows its service (S3 signs every attempt and reads
+// its XML error bodies) decides what the generic client cannot. Both run on the client's loop
+// thread, one at a time per request; they must be quick and must not block (no network, no disk:
+// fetch credentials elsewhere and hand them in). They may share state with each other through
+// what they capture — that is how "retry once more after correcting something" is written:
+//
+//   // A server that rejects a request stamped with a skewed clock, and says so in its body
+//   // (Now, FormatDate and ParseDate are the caller's own).
+//   auto skew = std::make_shared<std::atomic<int64_t>>(0);          // seconds, server - ours
+//   req.options.before_attempt = [skew](http::AttemptRequest& a) -> esper::Status {
+//     http::SetHeader(a.headers, "X-Date", FormatDate(Now() + skew->load()));   // sign here
+//     return esper::OkStatus();
+//   };
+//   req.options.classify = [skew](const http::AttemptResponse& r) {
+//     if (r.response.status == 403 && r.response.body.find("Skewed") != std::string::npos &&
+//         r.attempt == 1) {
+//       if (auto date = r.response.Header("Date")) skew->store(ParseDate(*date) - Now());
+//       return http::ResponseVerdict::Retry(esper::Error::PermissionDenied("clock skew"), 0s);
+//     }
+//     return http::DefaultClassifier(r);
+//   };
+
+/// One attempt about to be sent, as an AttemptHook sees it.
+struct AttemptRequest {
+  /// 1 for the first attempt, 2 for the first retry, …
+  int attempt = 1;
+  Method method = Method::kGet;
+  /// The final URL with its query, exactly as sent (not redacted: a signer signs it). Never
+  /// print it; use RedactUrl.
+  std::string_view url{};
+  /// The header fields this attempt sends: ClientOptions::default_headers the request does not
+  /// override, Request::headers, traceparent / tracestate, User-Agent — rebuilt from those for
+  /// every attempt, so a hook sets a value afresh each time rather than stacking them. The hook
+  /// may add, change or remove fields; they are validated again (no CR, LF or NUL). curl adds
+  /// Host, Content-Length / Transfer-Encoding itself.
+  Headers headers{};
+};
+
+/// Runs on the loop thread just before each attempt is sent — the first and every retry, after
+/// the backoff wait and the circuit breaker, before the attempt's connection is chosen. An error
+/// ends the request with that error as it is (not retried).
+using AttemptHook = std::function<Status(AttemptRequest& attempt)>;
+
+/// One attempt's HTTP response, as a ResponseClassifier sees it.
+struct AttemptResponse {
+  /// 1 for the first attempt, 2 for the first retry, …
+  int attempt = 1;
+  Method method = Method::kGet;
+  /// This attempt's response: status, http_version, headers, url (redacted) and body — all of
+  /// it for a memory sink; for a file or stream sink, the body of a status >= 400 (its first
+  /// 64 KiB), else empty (it went to the sink).
+  const Response& response;
+};
+
+/// What to do with one attempt's response.
+struct ResponseVerdict {
+  /// Empty: a success — the response is the request's result. Set: the attempt failed with this
+  /// error. It is retried when its retryable() bit is set and the retry policy, the retry budget,
+  /// the deadline, the method (idempotent or CallOptions::retry_safe) and the body (replayable)
+  /// all allow it; otherwise it is the request's result (a status >= 400 with
+  /// CallOptions::accept_http_errors: the Response instead). Its message should name the method
+  /// and the redacted URL; an http_status of 0 is set to the response's status.
+  std::optional<Error> error{};
+  /// Replaces the backoff before the retry (as a server's Retry-After does), capped at
+  /// RetryOptions::max_retry_after; zero retries at once.
+  std::optional<Clock::Duration> retry_after{};
+
+  static ResponseVerdict Success() { return {}; }
+  /// A failure to retry (error's retryable bit set).
+  static ResponseVerdict Retry(Error error, std::optional<Clock::Duration> retry_after = std::nullopt);
+  /// A failure not to retry (error's retryable bit cleared).
+  static ResponseVerdict Fail(Error error);
+};
+
+/// Decides, for every attempt that got an HTTP response (not for transport failures, which the
+/// client maps and retries itself), whether it is a success, a failure to retry or a final one.
+using ResponseClassifier = std::function<ResponseVerdict(const AttemptResponse& attempt)>;
+
+/// The classifier a request without one gets: status < 400 is a success; otherwise
+/// Error::FromHttpStatus with "<METHOD>: HTTP <status> from <url>: <start of the body>", retried
+/// for 429, 502, 503 and 504 only (a 500 is usually a bug, not a blip), with the response's
+/// Retry-After (seconds or HTTP-date) and its X-Request-Id as the error's request id.
+ResponseVerdict DefaultClassifier(const AttemptResponse& attempt);
+
 /// Per-call options; each one left empty takes the client's value (ClientOptions).
 struct CallOptions {
   /// Limit of one attempt (connect + send + wait + receive, including time queued for a pooled
@@ -151,6 +242,10 @@ struct CallOptions {
   /// `tracestate` is sent alongside when non-empty.
   std::string traceparent{};
   std::string tracestate{};
+  /// Decides what each attempt's response means (above). Empty: DefaultClassifier.
+  ResponseClassifier classify{};
+  /// Runs before each attempt is sent and may rewrite its headers (above). Empty: none.
+  AttemptHook before_attempt{};
 };
 
 struct Request {

@@ -17,6 +17,7 @@
 
 #include "testing/http_server.h"
 #include "testing/process.h"
+#include "client_helpers.h"
 #include "esper/http/client.h"
 
 namespace esper::http {
@@ -32,12 +33,6 @@ constexpr int kScale = 4;
 #else
 constexpr int kScale = 1;
 #endif
-
-std::unique_ptr<Client> MakeClient(ClientOptions o = {}) {
-  auto c = Client::Create(std::move(o));
-  EXPECT_TRUE(c) << c.error();
-  return c ? std::move(*c) : nullptr;
-}
 
 // Echo server: reports what it received.
 Reply Echo(const ServerRequest& r) {
@@ -565,7 +560,7 @@ TEST(HttpClient, UnresolvableHostSaysDns) {
 TEST(HttpClient, HttpErrorsBecomeErrorsUnlessAccepted) {
   HttpTestServer server([](const ServerRequest& r) {
     if (r.path == "/missing") return Reply{.status = 404, .body = "<Error>NoSuchKey</Error>"};
-    return Reply{.status = 400, .headers = {{"x-amz-request-id", "REQ123"}}, .body = "bad"};
+    return Reply{.status = 400, .headers = {{"X-Request-Id", "REQ123"}}, .body = "bad"};
   });
   ASSERT_TRUE(server.Start());
   auto client = MakeClient();

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "testing/http_server.h"
+#include "client_helpers.h"
 #include "esper/http/client.h"
 #include "esper/proxy/fault_proxy.h"
 
@@ -52,12 +53,6 @@ struct Rig {
   HttpTestServer server;
   std::unique_ptr<proxy::FaultProxy> fault_proxy;
 };
-
-std::unique_ptr<Client> MakeClient(ClientOptions o) {
-  auto c = Client::Create(std::move(o));
-  EXPECT_TRUE(c) << c.error();
-  return c ? std::move(*c) : nullptr;
-}
 
 ClientOptions Resilient() {
   ClientOptions o;

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "testing/http_server.h"
+#include "client_helpers.h"
 #include "esper/http/client.h"
 
 namespace esper::http {
@@ -15,22 +16,6 @@ using namespace std::chrono_literals;
 using testing::HttpTestServer;
 using testing::Reply;
 using testing::ServerRequest;
-
-ClientOptions FastRetries(int attempts = 4) {
-  ClientOptions o;
-  o.request_timeout = 5s;
-  o.retry.max_attempts = attempts;
-  o.retry.base_delay = 1ms;
-  o.retry.max_delay = 5ms;
-  o.breaker_per_host = false;
-  return o;
-}
-
-std::unique_ptr<Client> MakeClient(ClientOptions o) {
-  auto c = Client::Create(std::move(o));
-  EXPECT_TRUE(c) << c.error();
-  return c ? std::move(*c) : nullptr;
-}
 
 // Fails the first `failures` requests with `fail`, then answers 200 "ok".
 struct FlakyServer {
