@@ -39,6 +39,8 @@ constexpr const char* kTempDir = ".esper-tmp";
 // locked it yet (it locks it right after creating it).
 constexpr auto kTempGrace = std::chrono::seconds(60);
 constexpr size_t kChunk = 256 * 1024;
+// Objects up to this size (header included) are read whole by a get, in one read.
+constexpr size_t kSmallObjectBytes = 64 * 1024;
 constexpr int kCommitAttempts = 8;
 
 Error NoSuchBucket(const std::string& bucket) {
@@ -165,18 +167,25 @@ class LocalStore::Impl {
 
   Result<UniqueFd> OpenBucket(const std::string& bucket);
   Result<Temp> CreateTemp(int bucket_fd);
-  // Opens the directories of `path` (all but its last component) below the bucket: chain[0] is
-  // the bucket, chain[i] the directory path[i-1]. With `create`, missing ones are made (and
-  // *created set). NotFound when one is missing and not created; Aborted when a directory was
-  // removed under us (try again).
-  Result<std::vector<UniqueFd>> OpenParents(int bucket_fd, const std::vector<std::string>& path,
-                                            bool create, bool* created);
+  // The directories down to an object: at(0) is the bucket, at(i) the directory path[i-1].
+  struct DirChain {
+    int bucket = -1;
+    std::vector<UniqueFd> dirs;
+    int at(size_t i) const { return i == 0 ? bucket : dirs[i - 1].get(); }
+    int last() const { return at(dirs.size()); }
+    size_t size() const { return dirs.size() + 1; }
+  };
+  // Opens the directories of `path` (all but its last component) below the bucket. With
+  // `create`, missing ones are made (and *created set). NotFound when one is missing and not
+  // created; Aborted when a directory was removed under us (try again).
+  Result<DirChain> OpenParents(int bucket_fd, const std::vector<std::string>& path, bool create,
+                               bool* created);
   // Removes the directories of `path` that are empty, deepest first (what a delete leaves).
-  void PruneEmptyDirs(const std::vector<UniqueFd>& chain, const std::vector<std::string>& path);
+  void PruneEmptyDirs(const DirChain& chain, const std::vector<std::string>& path);
   Status Commit(Temp& temp, int bucket_fd, const std::vector<std::string>& path, CommitMode mode,
                 const std::string& if_match);
   // The object `key`: NoSuchKey when there is none.
-  Result<OpenObject> OpenExisting(int bucket_fd, const std::string& key);
+  Result<OpenObject> OpenExisting(int bucket_fd, const std::string& key, size_t prefetch = 0);
   Status CopyBytes(int in, uint64_t in_off, int out, uint64_t out_off, uint64_t len);
   Status CheckCancelled() const {
     if (pool.stopping()) return Error::Cancelled("the LocalStore is shutting down");
@@ -238,26 +247,23 @@ void LocalStore::Impl::SweepTemps(int bucket_fd) {
   });
 }
 
-Result<std::vector<UniqueFd>> LocalStore::Impl::OpenParents(int bucket_fd,
-                                                            const std::vector<std::string>& path,
-                                                            bool create, bool* created) {
-  std::vector<UniqueFd> chain;
-  chain.reserve(path.size());
-  const int dup_fd = ::fcntl(bucket_fd, F_DUPFD_CLOEXEC, 0);
-  if (dup_fd < 0) return Error::FromErrno(errno, "open the bucket");
-  chain.emplace_back(dup_fd);
+Result<LocalStore::Impl::DirChain> LocalStore::Impl::OpenParents(
+    int bucket_fd, const std::vector<std::string>& path, bool create, bool* created) {
+  DirChain chain;
+  chain.bucket = bucket_fd;
+  chain.dirs.reserve(path.size() - 1);
   for (size_t i = 0; i + 1 < path.size(); ++i) {
     int err = 0;
-    auto dir = OpenDirAt(chain.back().get(), path[i], &err);
+    auto dir = OpenDirAt(chain.last(), path[i], &err);
     if (!dir && err == ENOENT && create) {
-      if (::mkdirat(chain.back().get(), path[i].c_str(), 0777) == 0) {
+      if (::mkdirat(chain.last(), path[i].c_str(), 0777) == 0) {
         *created = true;
       } else if (errno == ENOENT) {
         return Error::Aborted("a directory was removed meanwhile");
       } else if (errno != EEXIST) {
         return Error::FromErrno(errno, "create a directory");
       }
-      dir = OpenDirAt(chain.back().get(), path[i], &err);
+      dir = OpenDirAt(chain.last(), path[i], &err);
     }
     if (!dir) {
       if (err == ENOENT) {
@@ -271,16 +277,15 @@ Result<std::vector<UniqueFd>> LocalStore::Impl::OpenParents(int bucket_fd,
       }
       return dir.error();
     }
-    chain.push_back(std::move(*dir));
+    chain.dirs.push_back(std::move(*dir));
   }
   return chain;
 }
 
-void LocalStore::Impl::PruneEmptyDirs(const std::vector<UniqueFd>& chain,
-                                      const std::vector<std::string>& path) {
-  // chain[i] is the directory path[i-1], in chain[i-1].
+void LocalStore::Impl::PruneEmptyDirs(const DirChain& chain, const std::vector<std::string>& path) {
+  // at(i) is the directory path[i-1], in at(i-1).
   for (size_t i = chain.size() - 1; i >= 1; --i) {
-    if (::unlinkat(chain[i - 1].get(), path[i - 1].c_str(), AT_REMOVEDIR) < 0) return;
+    if (::unlinkat(chain.at(i - 1), path[i - 1].c_str(), AT_REMOVEDIR) < 0) return;
   }
 }
 
@@ -295,7 +300,7 @@ Status LocalStore::Impl::Commit(Temp& temp, int bucket_fd, const std::vector<std
       if (Removed(bucket_fd)) return Error::NotFound("the bucket was deleted");
       continue;
     }
-    const int dir = chain->back().get();
+    const int dir = chain->last();
     {
       ESPER_ASSIGN_OR_RETURN(FlockGuard lock, FlockGuard::Exclusive(dir, "lock a directory"));
       if (mode == CommitMode::kIfMatch) {
@@ -329,7 +334,7 @@ Status LocalStore::Impl::Commit(Temp& temp, int bucket_fd, const std::vector<std
     if (opt.fsync) {
       // The new name, and any directory made for it, must reach the disk.
       for (size_t i = created ? 0 : chain->size() - 1; i < chain->size(); ++i) {
-        ESPER_RETURN_IF_ERROR(detail::Fsync((*chain)[i].get(), "flush a directory"));
+        ESPER_RETURN_IF_ERROR(detail::Fsync(chain->at(i), "flush a directory"));
       }
     }
     return OkStatus();
@@ -338,11 +343,12 @@ Status LocalStore::Impl::Commit(Temp& temp, int bucket_fd, const std::vector<std
       "the object's directory was removed by concurrent deletes {} times in a row", kCommitAttempts));
 }
 
-Result<OpenObject> LocalStore::Impl::OpenExisting(int bucket_fd, const std::string& key) {
+Result<OpenObject> LocalStore::Impl::OpenExisting(int bucket_fd, const std::string& key,
+                                                  size_t prefetch) {
   const std::vector<std::string> path = detail::KeyToPath(key);
   bool created = false;
   ESPER_ASSIGN_OR_RETURN(auto chain, OpenParents(bucket_fd, path, /*create=*/false, &created));
-  ESPER_ASSIGN_OR_RETURN(auto obj, detail::OpenObjectFile(chain.back().get(), path.back()));
+  ESPER_ASSIGN_OR_RETURN(auto obj, detail::OpenObjectFile(chain.last(), path.back(), prefetch));
   // A different key here would be a SHA-256 collision of a long segment, or a file moved by hand.
   if (!obj || obj->header.key != key) return NoSuchKey();
   return std::move(*obj);
@@ -454,7 +460,7 @@ Result<ObjectInfo> LocalStore::Impl::Put(const std::string& bucket, const std::s
 Result<GetResult> LocalStore::Impl::Get(const std::string& bucket, const std::string& key,
                                         const GetOptions& o) {
   ESPER_ASSIGN_OR_RETURN(UniqueFd bucket_fd, OpenBucket(bucket));
-  ESPER_ASSIGN_OR_RETURN(OpenObject obj, OpenExisting(bucket_fd.get(), key));
+  ESPER_ASSIGN_OR_RETURN(OpenObject obj, OpenExisting(bucket_fd.get(), key, kSmallObjectBytes));
   GetResult out;
   out.info = InfoOf(obj);
   const std::string& etag = out.info.etag;
@@ -477,6 +483,10 @@ Result<GetResult> LocalStore::Impl::Get(const std::string& bucket, const std::st
         return Error::ResourceExhausted(fmt::format(
             "{} bytes do not fit max_memory_body ({}); get into a file or a stream", out.length,
             opt.max_memory_body));
+      }
+      if (start + out.length <= obj.head.size()) {  // a small object: read with its header
+        out.body.assign(obj.head, start, out.length);
+        break;
       }
       out.body.resize(out.length);
       ESPER_ASSIGN_OR_RETURN(size_t n, detail::PreadFull(obj.fd.get(), out.body.data(), out.length,
@@ -577,7 +587,7 @@ Status LocalStore::Impl::Delete(const std::string& bucket, const std::string& ke
     if (chain.error().code() == ErrorCode::kNotFound) return OkStatus();
     return chain.error();
   }
-  const int dir = chain->back().get();
+  const int dir = chain->last();
   bool removed = false;
   {
     ESPER_ASSIGN_OR_RETURN(FlockGuard lock, FlockGuard::Exclusive(dir, "lock a directory"));

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include <algorithm>
 #include <cstring>
 
 namespace esper::storage::detail {
@@ -131,7 +132,8 @@ std::string HexDigest(const Md5Digest& md5) {
   return out;
 }
 
-Result<std::optional<OpenObject>> OpenObjectFile(int dir_fd, const std::string& name) {
+Result<std::optional<OpenObject>> OpenObjectFile(int dir_fd, const std::string& name,
+                                                 size_t read_whole_up_to) {
   int err = 0;
   auto fd = OpenAt(dir_fd, name, O_RDONLY | O_NOFOLLOW, 0, &err);
   if (!fd) {
@@ -142,20 +144,24 @@ Result<std::optional<OpenObject>> OpenObjectFile(int dir_fd, const std::string& 
   out.fd = std::move(*fd);
   ESPER_ASSIGN_OR_RETURN(out.st, Fstat(out.fd.get(), "stat an object file"));
   if (!S_ISREG(out.st.st_mode)) return std::optional<OpenObject>();
-  std::string head(kHeaderProbeBytes, '\0');
-  ESPER_ASSIGN_OR_RETURN(size_t n, PreadFull(out.fd.get(), head.data(), head.size(), 0,
+  const auto file_size = static_cast<uint64_t>(out.st.st_size);
+  const size_t first = file_size <= read_whole_up_to
+                           ? static_cast<size_t>(file_size)
+                           : static_cast<size_t>(std::min<uint64_t>(file_size, kHeaderProbeBytes));
+  out.head.resize(first);
+  ESPER_ASSIGN_OR_RETURN(size_t n, PreadFull(out.fd.get(), out.head.data(), first, 0,
                                              "read an object file"));
-  head.resize(n);
-  if (!HasObjectMagic(head)) return std::optional<OpenObject>();
-  ESPER_ASSIGN_OR_RETURN(const uint32_t len, DeclaredHeaderLength(head));
-  if (len > head.size()) {
-    head.resize(len);
-    ESPER_ASSIGN_OR_RETURN(n, PreadFull(out.fd.get(), head.data(), len, 0, "read an object file"));
-    head.resize(n);
+  out.head.resize(n);
+  if (!HasObjectMagic(out.head)) return std::optional<OpenObject>();
+  ESPER_ASSIGN_OR_RETURN(const uint32_t len, DeclaredHeaderLength(out.head));
+  if (len > out.head.size()) {
+    out.head.resize(len);
+    ESPER_ASSIGN_OR_RETURN(n, PreadFull(out.fd.get(), out.head.data(), len, 0, "read an object file"));
+    out.head.resize(n);
   }
-  ESPER_ASSIGN_OR_RETURN(out.header, ParseObjectHeader(head));
-  if (static_cast<uint64_t>(out.st.st_size) != out.header.header_len + out.header.size) {
-    return Error::DataLoss("object file is " + std::to_string(out.st.st_size) +
+  ESPER_ASSIGN_OR_RETURN(out.header, ParseObjectHeader(out.head));
+  if (file_size != out.header.header_len + out.header.size) {
+    return Error::DataLoss("object file is " + std::to_string(file_size) +
                            " bytes long; its header says " +
                            std::to_string(out.header.header_len + out.header.size));
   }

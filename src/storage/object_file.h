@@ -75,12 +75,16 @@ struct OpenObject {
   UniqueFd fd;
   ObjectHeader header;
   struct stat st {};
+  /// The file's first bytes as read: the header, and the whole file when it was small enough.
+  std::string head;
 };
 
-/// Opens the object file `name` in `dir_fd` (never through a symbolic link) and reads its header.
-/// nullopt when there is no such file or it is not an object file (not a regular file, no magic);
-/// DataLoss when its header is corrupt or its length disagrees with the header.
-Result<std::optional<OpenObject>> OpenObjectFile(int dir_fd, const std::string& name);
+/// Opens the object file `name` in `dir_fd` (never through a symbolic link) and reads its header
+/// — in the same read, the whole file when it is at most `read_whole_up_to` bytes long (a small
+/// get then costs one read). nullopt when there is no such file or it is not an object file (not
+/// a regular file, no magic); DataLoss when its header is corrupt or its length disagrees with it.
+Result<std::optional<OpenObject>> OpenObjectFile(int dir_fd, const std::string& name,
+                                                 size_t read_whole_up_to = 0);
 
 /// Incremental MD5 (OpenSSL).
 class Md5 {

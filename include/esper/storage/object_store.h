@@ -75,7 +75,9 @@
 // calling thread.
 #pragma once
 
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -264,17 +266,34 @@ auto ObjectStore::Future(Method method, Args&&... args)
 template <class Method, class... Args>
 auto ObjectStore::Wait(Method method, Args&&... args)
     -> Result<typename detail::AsyncValue<Method>::type> {
+  using T = typename detail::AsyncValue<Method>::type;
   if (IsCallbackThread()) {
     return Error::FailedPrecondition(
         "a blocking ObjectStore call on one of the store's own callback threads would wait for "
         "itself; start the *Async form instead");
   }
-  std::future<Result<typename detail::AsyncValue<Method>::type>> future;
+  // Not a std::promise: its set_value costs a futex wake even when nobody waits (pthread_once),
+  // and a store that runs the operation right here (ClaimBlockingCaller) has the result before
+  // anybody could wait.
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Result<T>> result;
+  };
+  auto state = std::make_shared<State>();
+  Status started = OkStatus();
   {
     BlockingScope scope;
-    future = Future(method, std::forward<Args>(args)...);
+    started = (this->*method)(std::forward<Args>(args)..., [state](Result<T> r) {
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->result.emplace(std::move(r));
+      state->cv.notify_one();
+    });
   }
-  return future.get();
+  if (!started) return started.error();
+  std::unique_lock<std::mutex> lock(state->mu);
+  state->cv.wait(lock, [&] { return state->result.has_value(); });
+  return std::move(*state->result);
 }
 
 }  // namespace esper::storage
