@@ -27,6 +27,7 @@
 
 #include "testing/process.h"
 #include "testing/threads.h"
+#include "testing/wait.h"
 #include "esper/storage/lister.h"
 
 namespace esper::storage {
@@ -378,16 +379,13 @@ TEST(LocalStoreThreads, WorkersAreNamedAndBounded) {
   TempRoot t;
   {
     auto s = Open(t.path(), {.threads = 3});
-    // Each worker names itself as it starts: wait (bounded) until all three have.
-    for (int i = 0; i < 1000 && esper::testing::TasksNamed("esper-local").size() < 3; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    EXPECT_EQ(esper::testing::TasksNamed("esper-local").size(), 3u);
+    // Each worker names itself as it starts.
+    EXPECT_TRUE(esper::testing::WaitUntil([] { return esper::testing::TasksNamed("esper-local").size() == 3; }))
+        << esper::testing::TasksNamed("esper-local").size() << " workers";
   }
-  for (int i = 0; i < 1000 && !esper::testing::TasksNamed("esper-local").empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  EXPECT_TRUE(esper::testing::TasksNamed("esper-local").empty()) << "joined by the destructor";
+  // A joined thread can linger in /proc/self/task for a moment (testing/threads.h).
+  EXPECT_TRUE(esper::testing::WaitUntil([] { return esper::testing::TasksNamed("esper-local").empty(); }))
+      << "joined by the destructor";
 }
 
 TEST(LocalStoreThreads, MaxInFlightRefusesInsteadOfQueueingWithoutBound) {
@@ -414,10 +412,7 @@ TEST(LocalStoreThreads, MaxInFlightRefusesInsteadOfQueueingWithoutBound) {
   ASSERT_FALSE(third);
   EXPECT_EQ(third.error().code(), ErrorCode::kResourceExhausted) << third.error();
   release.set_value();
-  for (int i = 0; i < 10000 && done.load() < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  EXPECT_EQ(done.load(), 2);
+  EXPECT_TRUE(esper::testing::WaitUntil([&] { return done.load() == 2; })) << done.load();
 }
 
 TEST(LocalStoreDurability, WithoutFsyncPutsAreStillAtomicAndListed) {
