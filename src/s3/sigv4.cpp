@@ -10,6 +10,7 @@
 
 #include "esper/http/url.h"
 #include "esper/s3/checksum.h"
+#include "esper/s3/uri.h"
 #include "http/ascii.h"
 #include "s3/url_parts.h"
 
@@ -20,10 +21,6 @@ using http::detail::AsciiLowerCopy;
 using http::detail::IEquals;
 
 constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
-
-bool IsUnreserved(char c) {
-  return http::detail::IsAsciiAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
 
 std::string Hmac(std::string_view key, std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
@@ -114,21 +111,8 @@ Result<Target> ResolveTarget(const http::Request& request) {
 
 std::string CanonicalUri(std::string_view path, PathRules rules) {
   std::string p = rules.normalize ? NormalizePath(path) : std::string(path.empty() ? "/" : path);
-  if (!rules.encode) return p;
-  std::string out;
-  out.reserve(p.size());
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (char c : p) {
-    if (IsUnreserved(c) || c == '/') {
-      out.push_back(c);
-    } else {
-      const auto b = static_cast<unsigned char>(c);
-      out.push_back('%');
-      out.push_back(kHex[b >> 4]);
-      out.push_back(kHex[b & 15]);
-    }
-  }
-  return out;
+  // Encoding a path is encoding a key: everything but the unreserved set and '/'.
+  return rules.encode ? EncodeKey(p) : p;
 }
 
 std::string CanonicalQuery(const http::QueryParams& query) {
