@@ -1,5 +1,7 @@
 #include "esper/s3/errors.h"
 
+#include "esper/storage/errors.h"
+
 #include <pugixml.hpp>
 
 #include <algorithm>
@@ -10,7 +12,12 @@ namespace {
 
 constexpr size_t kMaxMessage = 512;
 
-bool In(std::string_view code, std::initializer_list<std::string_view> set) {
+// Issue 19's never-retry list: whatever status a server pairs them with.
+constexpr std::array<std::string_view, 6> kNeverRetry = {"NoSuchBucket", "NoSuchKey", "AccessDenied",
+                                                         "InvalidAccessKeyId", "SignatureDoesNotMatch",
+                                                         "ExpiredToken"};
+
+bool In(std::string_view code, const std::array<std::string_view, 6>& set) {
   return std::find(set.begin(), set.end(), code) != set.end();
 }
 
@@ -50,52 +57,23 @@ bool IsErrorBody(std::string_view body) {
 
 Error MapS3Error(int status, std::string_view code, std::string_view message, std::string_view request_id,
                  std::string_view context) {
-  ErrorCode ec;
-  std::optional<bool> retry;  // nullopt: the code's default
-  if (In(code, {"NoSuchBucket", "NoSuchKey", "NoSuchUpload", "NoSuchVersion", "NoSuchLifecycleConfiguration"})) {
-    ec = ErrorCode::kNotFound;
-    retry = false;
-  } else if (In(code, {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled",
-                       "AccountProblem", "InvalidObjectState"})) {
-    ec = ErrorCode::kPermissionDenied;
-    retry = false;
-  } else if (In(code, {"ExpiredToken", "InvalidToken", "TokenRefreshRequired"})) {
-    ec = ErrorCode::kUnauthenticated;
-    retry = false;
-  } else if (In(code, {"SlowDown", "Throttling", "ThrottlingException", "RequestThrottled",
-                       "RequestThrottledException", "TooManyRequestsException",
-                       "ProvisionedThroughputExceededException", "RequestLimitExceeded", "BandwidthLimitExceeded",
-                       "LimitExceededException", "EC2ThrottledException", "TransactionInProgressException"}) ||
-             status == 429) {
-    ec = ErrorCode::kResourceExhausted;
-    retry = true;
-  } else if (In(code, {"InternalError", "ServiceUnavailable", "RequestTimeout", "RequestTimeoutException",
-                       "PriorRequestNotComplete", "RequestTimeTooSkewed"}) ||
-             status == 500 || status == 502 || status == 503 || status == 504) {
-    ec = ErrorCode::kUnavailable;
-    retry = true;
-  } else if (In(code, {"BadDigest", "XAmzContentSHA256Mismatch"})) {
-    ec = ErrorCode::kDataLoss;
-    retry = true;
-  } else if (In(code, {"PreconditionFailed", "NotModified"}) || status == 412 || status == 304) {
-    ec = ErrorCode::kFailedPrecondition;
-  } else if (In(code, {"BucketAlreadyExists", "BucketAlreadyOwnedByYou"})) {
-    ec = ErrorCode::kAlreadyExists;
-  } else if (In(code, {"BucketNotEmpty", "OperationAborted"})) {
-    ec = ErrorCode::kAborted;
-    retry = false;
-  } else if (code == "ConditionalRequestConflict") {
-    ec = ErrorCode::kAborted;
-    retry = true;
-  } else if (code == "InvalidRange" || status == 416) {
-    ec = ErrorCode::kOutOfRange;
-  } else if (In(code, {"NotImplemented", "MethodNotAllowed"}) || status == 501 || status == 405) {
-    ec = ErrorCode::kUnimplemented;
-  } else {
-    Error e = Error::FromHttpStatus(status, "");
-    ec = status >= 300 ? e.code() : ErrorCode::kUnknown;
-    retry = status >= 300 ? std::optional<bool>(e.retryable()) : std::optional<bool>(false);
+  // The service codes' table is storage's (the contract every store keeps); the status decides
+  // for a code it does not know, or no code at all (a HEAD has no body).
+  ErrorCode ec = ErrorCode::kUnknown;
+  bool retry = false;
+  if (const std::optional<ErrorCode> known = code.empty() ? std::nullopt : storage::CanonicalCodeForServiceCode(code)) {
+    ec = *known;
+    retry = IsRetryableByDefault(ec);
+  } else if (status == 304) {
+    ec = ErrorCode::kFailedPrecondition;  // NotModified: an If-None-Match GET matched
+  } else if (status == 405) {
+    ec = ErrorCode::kUnimplemented;  // MethodNotAllowed: the server has no such operation
+  } else if (status >= 300) {
+    const Error e = Error::FromHttpStatus(status, "");
+    ec = e.code();
+    retry = e.retryable();
   }
+  if (In(code, kNeverRetry)) retry = false;
 
   std::string msg = "S3 ";
   msg.append(code.empty() ? "error" : code);
@@ -103,8 +81,7 @@ Error MapS3Error(int status, std::string_view code, std::string_view message, st
   if (!context.empty()) msg.append(" ").append(context);
   if (!message.empty()) msg.append(": ").append(message.substr(0, kMaxMessage));
   Error e(ec, std::move(msg));
-  if (retry) e.WithRetryable(*retry);
-  e.WithHttpStatus(status).WithServiceCode(std::string(code)).WithRequestId(std::string(request_id));
+  e.WithRetryable(retry).WithHttpStatus(status).WithServiceCode(std::string(code)).WithRequestId(std::string(request_id));
   return e;
 }
 

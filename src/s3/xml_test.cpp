@@ -202,7 +202,7 @@ TEST(Multipart, InitiateCompleteAndTheErrorInsideA200) {
   auto failed = ParseCompleteMultipartUploadResult(
       "<Error><Code>InvalidPart</Code><Message>One or more of the specified parts could not be found.</Message></Error>");
   ASSERT_FALSE(failed);
-  EXPECT_EQ(failed.error().code(), ErrorCode::kUnknown);
+  EXPECT_EQ(failed.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_FALSE(failed.error().retryable());
   EXPECT_EQ(failed.error().service_code(), "InvalidPart");
 }

@@ -1,30 +1,18 @@
 // esper/s3/errors.h — S3's errors as esper::Error: the XML error body, and the one function
 // that maps an S3 error code and HTTP status to a canonical code and a retry decision.
 //
-// Mapping (MapS3Error), in this order:
-//   never retried, whatever the status:
-//     NoSuchBucket, NoSuchKey, NoSuchUpload, NoSuchVersion, NoSuchLifecycleConfiguration → NotFound
-//     AccessDenied, InvalidAccessKeyId, SignatureDoesNotMatch, AllAccessDisabled,
-//       AccountProblem, InvalidObjectState (403)                            → PermissionDenied
-//     ExpiredToken, InvalidToken, TokenRefreshRequired                      → Unauthenticated
-//   throttling (AWS's standard retry mode list: SlowDown, Throttling, ThrottlingException,
-//     RequestThrottled, RequestThrottledException, TooManyRequestsException,
-//     ProvisionedThroughputExceededException, RequestLimitExceeded, BandwidthLimitExceeded,
-//     LimitExceededException, EC2ThrottledException, TransactionInProgressException)
-//                                                                    → ResourceExhausted, retryable
-//   transient (InternalError, ServiceUnavailable, RequestTimeout, RequestTimeoutException,
-//     PriorRequestNotComplete; and any 500 / 502 / 503 / 504)        → Unavailable, retryable
-//   RequestTimeTooSkewed → Unavailable, retryable (the store corrects its clock offset from the
-//     response's Date before the retry, so the one retry can succeed)
-//   BadDigest, XAmzContentSHA256Mismatch (the body was corrupted on the way) → DataLoss, retryable
-//     (a resent body fixes it)
-//   PreconditionFailed, 412; NotModified, 304                            → FailedPrecondition
-//   BucketAlreadyExists, BucketAlreadyOwnedByYou                         → AlreadyExists
-//   BucketNotEmpty, OperationAborted, ConditionalRequestConflict (409)   → Aborted (ConditionalRequestConflict retryable)
-//   InvalidRange, 416                                                    → OutOfRange
-//   NotImplemented, MethodNotAllowed, 501, 405                           → Unimplemented
-//   anything else: Error::FromHttpStatus(status) (400 InvalidArgument, 403 PermissionDenied, 404
-//     NotFound, …).
+// Mapping (MapS3Error): the S3 code's canonical code comes from the one table every store keeps,
+// esper/storage/errors.h (NoSuchKey → NotFound, PreconditionFailed → FailedPrecondition,
+// AccessDenied / SignatureDoesNotMatch → PermissionDenied, SlowDown / InternalError /
+// ServiceUnavailable / RequestTimeout / throttling → Unavailable, …), and the retryable bit is
+// that code's (Unavailable: retry). A code the table does not know, or none (a HEAD's error has
+// no body), is decided by the status: 304 → FailedPrecondition, 405 → Unimplemented, otherwise
+// Error::FromHttpStatus (429 ResourceExhausted and 500/502/503/504 retryable). The never-retry
+// list — NoSuchBucket, NoSuchKey, AccessDenied, InvalidAccessKeyId, SignatureDoesNotMatch,
+// ExpiredToken — is never retryable, whatever the status. (RequestTimeTooSkewed is
+// PermissionDenied here; the S3Store corrects its clock offset from the response's Date and
+// retries once before reporting it.)
+//
 // The Error keeps the S3 code (service_code), the request id (x-amz-request-id, or the body's
 // RequestId), the HTTP status and a message "S3 <Code> (HTTP <status>) <context>: <Message>".
 // Bodies are attacker-controlled text, so the message takes at most 512 bytes of S3's Message;
