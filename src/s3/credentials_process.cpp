@@ -77,10 +77,17 @@ class ProcessProvider final : public CredentialsProvider {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+    // Its own process group, so a timeout kills the command's children too (a shell that runs
+    // `sleep` would otherwise leave it holding our caller's stdout).
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
     const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
     pid_t pid = 0;
-    const int rc = posix_spawn(&pid, "/bin/sh", &fa, nullptr, const_cast<char* const*>(argv), environ);
+    const int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, const_cast<char* const*>(argv), environ);
     posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
     close(fds[1]);
     if (rc != 0) {
       close(fds[0]);
@@ -113,7 +120,7 @@ class ProcessProvider final : public CredentialsProvider {
       out.append(buf, static_cast<size_t>(r));
     }
     close(fds[0]);
-    if (timed_out || too_big) kill(pid, SIGKILL);
+    if (timed_out || too_big) kill(-pid, SIGKILL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
