@@ -80,7 +80,18 @@ std::string S3TestServer::Log() const { return ReadAll(dir_ + "/server.log"); }
 Result<std::unique_ptr<S3TestServer>> S3TestServer::Start(Options options) {
   const std::string tools = ToolsDir() + "/node_modules";
   const std::string scripts = std::string(ESPER_SOURCE_DIR) + "/testing/s3_servers";
-  std::vector<std::string> argv = {"node"};
+  // node's path is found here, before fork(): the child only calls async-signal-safe functions
+  // (an allocation in a fork child can hang under ASan; docs/log.md).
+  std::string node;
+  for (std::string_view path = std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin"; node.empty();) {
+    const size_t colon = std::min(path.find(':'), path.size());
+    const std::string candidate = std::string(path.substr(0, colon)) + "/node";
+    if (!path.substr(0, colon).empty() && access(candidate.c_str(), X_OK) == 0) node = candidate;
+    if (colon == path.size()) break;
+    path.remove_prefix(colon + 1);
+  }
+  if (node.empty()) return Error::NotFound("node is not on PATH: run scripts/setup");
+  std::vector<std::string> argv = {node};
   std::string package;
   switch (options.kind) {
     case S3ServerKind::kS3rver4: package = tools + "/@20minutes/s3rver"; break;
@@ -124,7 +135,7 @@ Result<std::unique_ptr<S3TestServer>> S3TestServer::Start(Options options) {
     dup2(log_fd, STDERR_FILENO);
     const int null_fd = open("/dev/null", O_RDONLY);
     dup2(null_fd, STDIN_FILENO);
-    execvp("node", args.data());
+    execv(args[0], args.data());
     _exit(127);
   }
   close(log_fd);
@@ -135,8 +146,6 @@ Result<std::unique_ptr<S3TestServer>> S3TestServer::Start(Options options) {
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) {
       s->pid_ = -1;
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-        return Error::NotFound("node is not on PATH: run scripts/setup");
       return Error::Unavailable(std::string(S3ServerName(options.kind)) + " exited before listening:\n" +
                                 Tail(s->Log(), 10));
     }
