@@ -1,12 +1,8 @@
 #include "testing/s3_test_server.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,11 +12,12 @@
 #include <sstream>
 #include <thread>
 
+#include "testing/wait.h"
+
 namespace esper::testing {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);
@@ -80,18 +77,6 @@ std::string S3TestServer::Log() const { return ReadAll(dir_ + "/server.log"); }
 Result<std::unique_ptr<S3TestServer>> S3TestServer::Start(Options options) {
   const std::string tools = ToolsDir() + "/node_modules";
   const std::string scripts = std::string(ESPER_SOURCE_DIR) + "/testing/s3_servers";
-  // node's path is found here, before fork(): the child only calls async-signal-safe functions
-  // (an allocation in a fork child can hang under ASan; docs/log.md).
-  std::string node;
-  for (std::string_view path = std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin"; node.empty();) {
-    const size_t colon = std::min(path.find(':'), path.size());
-    const std::string candidate = std::string(path.substr(0, colon)) + "/node";
-    if (!path.substr(0, colon).empty() && access(candidate.c_str(), X_OK) == 0) node = candidate;
-    if (colon == path.size()) break;
-    path.remove_prefix(colon + 1);
-  }
-  if (node.empty()) return Error::NotFound("node is not on PATH: run scripts/setup");
-  std::vector<std::string> argv = {node};
   std::string package;
   switch (options.kind) {
     case S3ServerKind::kS3rver4: package = tools + "/@20minutes/s3rver"; break;
@@ -107,6 +92,7 @@ Result<std::unique_ptr<S3TestServer>> S3TestServer::Start(Options options) {
   char tmpl[] = "/tmp/esper-s3server-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return Error::FromErrno(errno, "mkdtemp");
   s->dir_ = tmpl;
+  std::vector<std::string> argv = {"node"};
   if (options.kind == S3ServerKind::kFauxqs) {
     argv.insert(argv.end(), {scripts + "/fauxqs.mjs", package});
   } else {
@@ -115,65 +101,35 @@ Result<std::unique_ptr<S3TestServer>> S3TestServer::Start(Options options) {
     argv.insert(argv.end(), {"--openssl-legacy-provider", scripts + "/s3rver.js", package, s->dir_ + "/data"});
   }
   argv.insert(argv.end(), options.buckets.begin(), options.buckets.end());
+  // The log file, not a pipe: nobody reads the server's output while the tests run.
+  ESPER_RETURN_IF_ERROR(s->process_.Start(argv, {.output_file = s->dir_ + "/server.log"}));
 
-  const std::string log = s->dir_ + "/server.log";
-  const int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (log_fd < 0) return Error::FromErrno(errno, "open " + log);
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(log_fd);
-    return Error::FromErrno(errno, "fork");
-  }
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(1);
-    dup2(log_fd, STDOUT_FILENO);
-    dup2(log_fd, STDERR_FILENO);
-    const int null_fd = open("/dev/null", O_RDONLY);
-    dup2(null_fd, STDIN_FILENO);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(log_fd);
-  s->pid_ = pid;
-
-  const auto deadline = Clock::now() + std::chrono::milliseconds(options.start_timeout_ms);
-  while (Clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      s->pid_ = -1;
-      return Error::Unavailable(std::string(S3ServerName(options.kind)) + " exited before listening:\n" +
-                                Tail(s->Log(), 10));
-    }
-    const std::string text = s->Log();
-    if (const size_t at = text.find("listening "); at != std::string::npos && text.find('\n', at) != std::string::npos) {
-      s->port_ = std::atoi(text.c_str() + at + 10);
-      if (s->port_ > 0 && Answers(s->port_)) return s;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return Error::Unavailable(std::string(S3ServerName(options.kind)) + " did not answer within " +
-                            std::to_string(options.start_timeout_ms) + " ms:\n" + Tail(s->Log(), 10));
+  auto exited = [&] {  // a zombie: it is gone (ChildProcess reaps it when stopped)
+    std::ifstream stat("/proc/" + std::to_string(s->process_.pid()) + "/stat");
+    std::string pid, comm, state;
+    stat >> pid >> comm >> state;
+    return state == "Z" || state.empty();
+  };
+  bool gone = false;
+  const bool up = WaitUntil(
+      [&] {
+        const std::string text = s->Log();
+        if (const size_t at = text.find("listening "); at != std::string::npos && text.find('\n', at) != std::string::npos)
+          s->port_ = std::atoi(text.c_str() + at + 10);
+        if (s->port_ > 0 && Answers(s->port_)) return true;
+        gone = exited();
+        return gone;
+      },
+      std::chrono::milliseconds(options.start_timeout_ms));
+  if (up && !gone) return s;
+  const int code = s->process_.Wait(std::chrono::milliseconds(100));
+  if (code == 127) return Error::NotFound("node is not on PATH: run scripts/setup");
+  return Error::Unavailable(std::string(S3ServerName(options.kind)) +
+                            (gone ? " exited before listening:\n" : " did not answer in time:\n") + Tail(s->Log(), 10));
 }
 
 S3TestServer::~S3TestServer() {
-  if (pid_ > 0) {
-    kill(pid_, SIGTERM);
-    const auto deadline = Clock::now() + std::chrono::seconds(5);
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (Clock::now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
+  process_.Stop();
   std::error_code ec;
   if (!dir_.empty()) fs::remove_all(dir_, ec);
 }

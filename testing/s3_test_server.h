@@ -14,17 +14,17 @@
 //   ASSERT_TRUE(server) << server.error();       // says "run scripts/setup" when it is missing
 //   std::string endpoint = (*server)->endpoint(); // "http://127.0.0.1:41234"
 //
-// Thread safety: Start from one thread; the accessors are const. A server is killed if the
-// thread that started it dies (PR_SET_PDEATHSIG), so a crashed test leaves no node behind.
+// Thread safety: Start from one thread; the accessors are const. The server runs as a
+// ChildProcess (process.h): killed with the test if the test dies, stopped (SIGTERM, then
+// SIGKILL) with its whole process group when this object is destroyed.
 #pragma once
-
-#include <sys/types.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "esper/core/result.h"
+#include "testing/process.h"
 
 namespace esper::testing {
 
@@ -67,7 +67,7 @@ class S3TestServer {
  private:
   S3TestServer() = default;
   S3ServerKind kind_ = S3ServerKind::kS3rver4;
-  pid_t pid_ = -1;
+  ChildProcess process_;  // node, in a process group of its own, killed if we die
   int port_ = 0;
   std::string dir_{};  // temporary directory: data and log
 };
