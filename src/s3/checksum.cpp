@@ -12,12 +12,17 @@ namespace detail {
 void EvpDeleter::operator()(evp_md_ctx_st* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
 
 namespace {
+// Fetched once: with OpenSSL 3, EVP_md5() / EVP_sha256() make every EVP_DigestInit fetch the
+// algorithm again (a provider lookup under a read lock), about half the cost of hashing a small
+// buffer. The fetched objects live for the whole process.
 template <size_t N>
 const EVP_MD* Algorithm() {
-  if constexpr (N == 16) return EVP_md5();
-  else return EVP_sha256();
+  static const EVP_MD* md = EVP_MD_fetch(nullptr, N == 16 ? "MD5" : "SHA2-256", nullptr);
+  return md;
 }
 }  // namespace
+
+const evp_md_st* Sha256Algorithm() { return Algorithm<32>(); }
 
 template <size_t N>
 EvpDigest<N>::EvpDigest() : ctx_(EVP_MD_CTX_new()) {

@@ -25,8 +25,8 @@ constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
 std::string Hmac(std::string_view key, std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out.data(), &len);
+  HMAC(detail::Sha256Algorithm(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len);
   return std::string(reinterpret_cast<const char*>(out.data()), len);
 }
 
@@ -196,6 +196,28 @@ std::string Signature(const Secret& signing_key, std::string_view string_to_sign
   return Hex(Hmac(signing_key.reveal(), string_to_sign));
 }
 
+namespace {
+
+// The signing key changes once a day per secret, region and service; deriving it is four HMACs,
+// the larger part of signing a small request. Each thread keeps the last one it derived.
+Secret CachedSigningKey(const Secret& secret, std::string_view amz_date, std::string_view region,
+                        std::string_view service) {
+  struct Entry {
+    Secret secret, key;
+    std::string date, region, service;
+  };
+  thread_local Entry last;
+  const std::string_view date = amz_date.substr(0, 8);
+  if (last.key.empty() || last.date != date || last.region != region || last.service != service ||
+      !(last.secret == secret)) {
+    last = Entry{secret, DeriveSigningKey(secret, amz_date, region, service), std::string(date), std::string(region),
+                 std::string(service)};
+  }
+  return last.key;
+}
+
+}  // namespace
+
 Status SignRequest(http::Request& request, const Credentials& credentials, const SigningOptions& options,
                    std::chrono::system_clock::time_point now, std::string_view payload_hash) {
   ESPER_RETURN_IF_ERROR(CheckInputs(credentials, options));
@@ -221,7 +243,7 @@ Status SignRequest(http::Request& request, const Credentials& credentials, const
       payload_hash, options.path);
   const std::string scope = CredentialScope(amz_date, options.region, options.service);
   const std::string signature =
-      Signature(DeriveSigningKey(credentials.secret_access_key, amz_date, options.region, options.service),
+      Signature(CachedSigningKey(credentials.secret_access_key, amz_date, options.region, options.service),
                 StringToSign(amz_date, scope, cr.text));
 
   std::string auth(kAlgorithm);
@@ -263,7 +285,7 @@ Result<std::string> Presign(const http::Request& request, const Credentials& cre
       {.method = http::MethodName(request.method), .path = target.url.path, .query = &q, .headers = &to_sign},
       payload_hash, options.path);
   const std::string signature =
-      Signature(DeriveSigningKey(credentials.secret_access_key, amz_date, options.region, options.service),
+      Signature(CachedSigningKey(credentials.secret_access_key, amz_date, options.region, options.service),
                 StringToSign(amz_date, scope, cr.text));
 
   std::string url = target.url.scheme_authority;

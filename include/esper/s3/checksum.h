@@ -31,6 +31,7 @@
 #include "esper/core/result.h"
 
 struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
+struct evp_md_st;      // OpenSSL's EVP_MD
 
 namespace esper::s3 {
 
@@ -58,6 +59,8 @@ class EvpDigest {
 };
 extern template class EvpDigest<16>;
 extern template class EvpDigest<32>;
+/// OpenSSL's SHA-256, fetched once for the process (SigV4's HMACs use it too).
+const evp_md_st* Sha256Algorithm();
 }  // namespace detail
 
 /// MD5 (Content-MD5, the ETag of a single-part upload).

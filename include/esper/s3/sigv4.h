@@ -35,7 +35,13 @@
 // header and a presigned URL's X-Amz-Signature / X-Amz-Credential / X-Amz-Security-Token are
 // what the http client and http::RedactUrl redact wherever a request is logged.
 //
-// Thread safety: pure functions of their arguments; safe from any thread.
+// Cost: SignRequest derives the signing key (four HMACs) once per day, secret, region and
+// service and thread — each thread keeps the last key and a copy of the secret it came from, in
+// thread-local storage wiped at thread exit — so a request costs one SHA-256, one HMAC and the
+// canonical strings: about 9.5 µs on this project's 2-core machine (25 µs before the cache and
+// the pre-fetched SHA-256; docs/s3.md).
+//
+// Thread safety: safe from any thread (the only state is the per-thread key cache).
 // Errors: InvalidArgument (relative URL, no region, no access key or secret key, an expiry
 // outside 1 s … 7 days), never containing a secret.
 #pragma once
