@@ -124,6 +124,7 @@ Status ChildProcess::Start(const std::vector<std::string>& argv, Options options
   setpgid(pid, pid);  // also here, so Signal() cannot race the child's own setpgid
   pid_ = pid;
   exit_code_ = -1;
+  reaped_status_.reset();
   out_.clear();
   err_.clear();
   if (file >= 0) {
@@ -163,15 +164,24 @@ void ChildProcess::Signal(int signal) {
   if (pid_ > 0) kill(-pid_, signal);
 }
 
+bool ChildProcess::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
+  reaped_status_ = status;
+  return false;
+}
+
 int ChildProcess::Wait(std::chrono::milliseconds limit) {
   if (pid_ <= 0) return exit_code_;
-  int status = 0;
-  const bool exited = WaitUntil(
+  int status = reaped_status_.value_or(0);
+  const bool exited = reaped_status_ || WaitUntil(
       [&] {
         Drain();  // a child writing into a full pipe would never exit
         return waitpid(pid_, &status, WNOHANG) == pid_;
       },
       limit);
+  reaped_status_.reset();
   if (!exited) {
     kill(-pid_, SIGKILL);
     waitpid(pid_, &status, 0);
@@ -188,7 +198,7 @@ int ChildProcess::Wait(std::chrono::milliseconds limit) {
 
 void ChildProcess::Stop(std::chrono::milliseconds grace) {
   if (pid_ <= 0) return;
-  Signal(SIGTERM);
+  Signal(SIGTERM);  // the group: what it started may outlive it
   Wait(grace);
 }
 

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,7 +71,8 @@ class ChildProcess {
   void Stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
   pid_t pid() const { return pid_; }
-  bool running() const { return pid_ > 0; }
+  /// Whether it is still running (reaps it, keeping its exit code for Wait, if it has exited).
+  bool running();
   /// What it wrote to stdout after the last ReadLine, and to stderr, as collected so far.
   const std::string& out() const { return out_; }
   const std::string& err() const { return err_; }
@@ -82,6 +84,7 @@ class ChildProcess {
   int out_fd_ = -1;
   int err_fd_ = -1;
   int exit_code_ = -1;
+  std::optional<int> reaped_status_;  // running() saw it exit; Wait() has not yet collected it
   std::string out_;
   std::string err_;
 };

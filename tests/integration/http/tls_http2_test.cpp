@@ -1,96 +1,53 @@
 // TLS verification, the CA bundle option, HTTP/2 multiplexing over TLS and cleartext HTTP/2
 // (h2c, prior knowledge), against nginx started on loopback with a throw-away self-signed
-// certificate (skipped when nginx or openssl is missing).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
+// certificate (skipped when nginx or openssl is not installed; a failure when nginx does not start).
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <thread>
 
 #include <curl/curl.h>
 
 #include "esper/http/client.h"
-#include "testing/net.h"
+#include "testing/nginx.h"
 
 namespace esper::http {
 namespace {
 
 using namespace std::chrono_literals;
 
-using esper::testing::FreePort;
-
+// nginx (testing/nginx.h) with three listens: TLS + HTTP/2, cleartext HTTP/2 only (prior
+// knowledge), cleartext HTTP/1.1 only.
 class TlsNginx : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (access("/usr/sbin/nginx", X_OK) != 0 || access("/usr/bin/openssl", X_OK) != 0) return;
-    char tmpl[] = "/tmp/esper_http_tls_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    std::filesystem::permissions(dir_, std::filesystem::perms::all);
-    std::filesystem::create_directories(dir_ + "/www");
-    std::ofstream(dir_ + "/www/hello.txt") << "hello over tls";
-    const std::string cmd =
-        "/usr/bin/openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-        "-addext subjectAltName=IP:127.0.0.1 -keyout " + dir_ + "/key.pem -out " + dir_ +
-        "/cert.pem >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0) return;
-    port_ = FreePort();
-    h2c_port_ = FreePort();
-    h1_port_ = FreePort();
-    std::ofstream(dir_ + "/nginx.conf") << "worker_processes 1;\ndaemon off;\npid " << dir_
-                                        << "/nginx.pid;\nerror_log " << dir_ << "/error.log;\n"
-                                        << "events { worker_connections 1024; }\nhttp {\n access_log off;\n"
-                                        << " client_body_temp_path " << dir_ << "/b;\n proxy_temp_path " << dir_
-                                        << "/p;\n fastcgi_temp_path " << dir_ << "/f;\n uwsgi_temp_path " << dir_
-                                        << "/u;\n scgi_temp_path " << dir_ << "/s;\n server {\n  listen 127.0.0.1:"
-                                        << port_ << " ssl http2;\n  listen 127.0.0.1:" << h2c_port_
-                                        << " http2;\n  listen 127.0.0.1:" << h1_port_
-                                        << ";\n  ssl_certificate " << dir_
-                                        << "/cert.pem;\n  ssl_certificate_key " << dir_ << "/key.pem;\n  root "
-                                        << dir_ << "/www;\n  add_header X-Conn $connection always;\n"
-                                        << "  location = /method { return 200 \"$request_method $content_length\"; }\n"
-                                        << " }\n}\n";
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::string err = dir_ + "/error.log";
-      execl("/usr/sbin/nginx", "nginx", "-p", dir_.c_str(), "-e", err.c_str(), "-c",
-            (dir_ + "/nginx.conf").c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    ready_ = esper::testing::WaitForPort(port_, 5s);
+    if (esper::testing::Nginx::FindBinary().empty() || access("/usr/bin/openssl", X_OK) != 0) return;
+    installed_ = true;
+    nginx_ = std::make_unique<esper::testing::Nginx>();
+    std::ofstream(nginx_->root() + "/hello.txt") << "hello over tls";
+    Status st = nginx_->Start({.listen = {"ssl http2", "http2", ""},
+                               .self_signed_tls = true,
+                               .server_directives = "    add_header X-Conn $connection always;\n"
+                                                    "    location = /method { return 200 \"$request_method $content_length\"; }"});
+    if (!st) start_error_ = st.error().ToString();
   }
-  static void TearDownTestSuite() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
+  static void TearDownTestSuite() { nginx_.reset(); }
   void SetUp() override {
-    if (!ready_) GTEST_SKIP() << "nginx/openssl not available or nginx did not start";
+    if (!installed_) GTEST_SKIP() << "nginx or openssl is not installed";
+    ASSERT_TRUE(start_error_.empty()) << start_error_;
   }
-  static std::string Url(const std::string& path) { return "https://127.0.0.1:" + std::to_string(port_) + path; }
-  static std::string Ca() { return dir_ + "/cert.pem"; }
-  static std::string H2cUrl(const std::string& path) {
-    return "http://127.0.0.1:" + std::to_string(h2c_port_) + path;
-  }
-  static std::string H1Url(const std::string& path) {
-    return "http://127.0.0.1:" + std::to_string(h1_port_) + path;
-  }
+  static std::string Url(const std::string& path) { return nginx_->Url(path, 0); }
+  static std::string Ca() { return nginx_->ca_file(); }
+  static std::string H2cUrl(const std::string& path) { return nginx_->Url(path, 1); }
+  static std::string H1Url(const std::string& path) { return nginx_->Url(path, 2); }
 
-  static inline std::string dir_;
-  static inline int port_ = 0;
-  static inline int h2c_port_ = 0;  // cleartext HTTP/2 only (prior knowledge)
-  static inline int h1_port_ = 0;   // cleartext HTTP/1.1 only
-  static inline pid_t pid_ = 0;
-  static inline bool ready_ = false;
+  static inline std::unique_ptr<esper::testing::Nginx> nginx_;
+  static inline bool installed_ = false;
+  static inline std::string start_error_;
 };
 
 // Sends 30 GETs of hello.txt at once; each must succeed over HTTP/2. Returns how many TCP
