@@ -2,45 +2,34 @@
 // the same server in the same run (1, 16, 64, 256 in flight), and memory per in-flight request
 // at 10,000 in flight.
 //
-// Setup: nginx (1 worker, access log off, keep-alive) is started from a temp prefix on a free
-// 127.0.0.1 port and serves a 1 KiB static file. Our figure is a closed loop: N requests kept in
-// flight on one client (one loop thread, pool of N connections), each completion submitting the
-// next, for 1 s. wrk runs with -t1 -cN -d1s (one thread, N keep-alive connections) against
-// the same URL. Both share the machine with nginx; the ratio is what matters. Each level runs
-// five rounds (one with --quick), a round running the three loops (ours, libcurl alone below,
-// wrk) one after another, the order turning each round; every figure is the median over the
-// rounds, so a slow spell of this shared VM lands on all three rather than on whichever loop ran
-// during it (one 5 s run each put wrk anywhere from 60k to 85k req/s), and the note lists each
-// round's ours / wrk. The requests are
-// the same bytes but for one header: wrk sends the request line and Host, libcurl adds
-// "Accept: */*", and our client is set to send no User-Agent so it adds nothing more (its
-// default User-Agent line costs ~4.5k instructions per request in libcurl 7.88's printf
+// Setup: nginx (testing/nginx.h: 1 worker, access log off, keep-alive) is started from a temp
+// prefix on a free 127.0.0.1 port and serves a 1 KiB static file. Our figure is a closed loop: N
+// requests kept in flight on one client (one loop thread, pool of N connections), each completion
+// submitting the next, for 1 s. wrk runs with -t1 -cN -d1s (one thread, N keep-alive connections)
+// against the same URL. Both share the machine with nginx; the ratio is what matters. Each level
+// runs five rounds (one with --quick), a round running the three loops (ours, libcurl alone below,
+// wrk) one after another, the order turning each round; every figure is the median over the rounds,
+// so a slow spell of this shared VM lands on all three rather than on whichever loop ran during it
+// (one 5 s run each put wrk anywhere from 60k to 85k req/s), and the note lists each round's ours /
+// wrk. The requests are the same bytes but for one header: wrk sends the request line and Host,
+// libcurl adds "Accept: */*", and our client is set to send no User-Agent so it adds nothing more
+// (its default User-Agent line costs ~4.5k instructions per request in libcurl 7.88's printf
 // engine, ~5 % of a request: docs/http.md, sixth session).
 //
-// A third loop measures libcurl alone: the same closed loop written directly on a curl multi
-// handle (epoll + curl_multi_socket_action, one reused easy handle per slot, body appended to a
-// string, the URL given as text with CURLOPT_URL) with none of our client around it: what a
-// client written on this libcurl the usual way starts from, so the rows against it show what our
-// layer costs, and the rows against wrk what libcurl costs. (Our client hands libcurl a parsed
+// A third loop measures libcurl alone (libcurl_alone.h): the same closed loop written directly on a
+// curl multi handle (epoll + curl_multi_socket_action, one reused easy handle per slot, body
+// appended to a string, the URL given as text with CURLOPT_URL) with none of our client around it:
+// what a client written on this libcurl the usual way starts from, so the rows against it show what
+// our layer costs, and the rows against wrk what libcurl costs. (Our client hands libcurl a parsed
 // URL, CURLOPT_CURLU, kept with each pooled handle: ~12k fewer instructions a request inside
 // libcurl when the URL repeats, ~6k when it does not; so ours can beat this loop.)
 //
 // Memory: 10,000 GETs held open by the esper test server, peak RSS delta per request: first
 // libcurl alone on a bare multi handle in a forked child (so neither measurement inherits the
 // other's freed heap pages), then ours in this process.
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/resource.h>
 #include <malloc.h>
-#include <poll.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <arpa/inet.h>
+#include <sys/resource.h>
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -49,133 +38,25 @@
 #include <cstdlib>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <mutex>
 #include <regex>
 #include <thread>
 
-#include "testing/http_server.h"
-#include "testing/net.h"
 #include "esper/http/client.h"
 #include "frame.h"
+#include "libcurl_alone.h"
+#include "testing/http_server.h"
+#include "testing/nginx.h"
+#include "testing/proc.h"
+#include "throughput.h"
 
 namespace esper::bench {
 namespace {
 
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
-
-using esper::testing::FreePort;
-using esper::testing::WaitForPort;
-
-// nginx in a temp prefix, killed and cleaned up by the destructor.
-class Nginx {
- public:
-  ~Nginx() { Stop(); }
-  Status Start(const std::string& binary) {
-    char tmpl[] = "/tmp/esper_bench_nginx_XXXXXX";
-    if (!mkdtemp(tmpl)) return Error::FromErrno(errno, "mkdtemp");
-    dir_ = tmpl;
-    // nginx started as root serves as 'nobody': the tree must be world-readable.
-    std::filesystem::permissions(dir_, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
-                                           std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
-                                           std::filesystem::perms::others_exec);
-    std::filesystem::create_directories(dir_ + "/www");
-    std::filesystem::create_directories(dir_ + "/logs");
-    std::ofstream(dir_ + "/www/file.txt") << std::string(1024, 'e');
-    port_ = FreePort();
-    if (port_ == 0) return Error::Unavailable("no free port on 127.0.0.1");
-    const std::string conf = dir_ + "/nginx.conf";
-    std::ofstream(conf) << fmt::format(R"(worker_processes 1;
-daemon off;
-pid {0}/nginx.pid;
-error_log {0}/logs/error.log warn;
-events {{ worker_connections 20000; }}
-http {{
-  access_log off;
-  keepalive_requests 10000000;
-  keepalive_timeout 120s;
-  client_body_temp_path {0}/tmp_body;
-  proxy_temp_path {0}/tmp_proxy;
-  fastcgi_temp_path {0}/tmp_fcgi;
-  uwsgi_temp_path {0}/tmp_uwsgi;
-  scgi_temp_path {0}/tmp_scgi;
-  server {{
-    listen 127.0.0.1:{1};
-    root {0}/www;
-  }}
-}}
-)", dir_, port_);
-    pid_ = fork();
-    if (pid_ < 0) return Error::FromErrno(errno, "fork");
-    if (pid_ == 0) {
-      int devnull = open("/dev/null", O_RDWR);
-      dup2(devnull, 1);
-      dup2(devnull, 2);
-      execl(binary.c_str(), binary.c_str(), "-p", dir_.c_str(), "-e", (dir_ + "/logs/error.log").c_str(), "-c",
-            conf.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    if (!WaitForPort(port_, 5s)) {
-      std::ifstream log(dir_ + "/logs/error.log");
-      std::string text((std::istreambuf_iterator<char>(log)), {});
-      Stop();
-      return Error::Unavailable(fmt::format("nginx did not start: {}", text.substr(0, 300)));
-    }
-    return OkStatus();
-  }
-  void Stop() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int st = 0;
-      waitpid(pid_, &st, 0);
-      pid_ = 0;
-    }
-    if (!dir_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(dir_, ec);
-      dir_.clear();
-    }
-  }
-  std::string Url() const { return fmt::format("http://127.0.0.1:{}/file.txt", port_); }
-
- private:
-  std::string dir_;
-  int port_ = 0;
-  pid_t pid_ = 0;
-};
-
-double CpuSeconds(int who) {
-  rusage ru{};
-  getrusage(who, &ru);
-  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
-}
-
-struct Throughput {
-  double rps = 0;
-  double cpu_us_per_request = 0;  // user + system CPU of the process, per completed request
-};
-
-// The median requests/s and the median CPU per request of `runs` (not empty).
-Throughput MedianOf(const std::vector<Throughput>& runs) {
-  std::vector<double> rps, cpu;
-  for (const Throughput& r : runs) {
-    rps.push_back(r.rps);
-    cpu.push_back(r.cpu_us_per_request);
-  }
-  return Throughput{.rps = Median(rps), .cpu_us_per_request = Median(cpu)};
-}
-
-// `done` requests completed in `elapsed` using `cpu_seconds` of the process.
-Throughput FromCounts(uint64_t done, SteadyClock::duration elapsed, double cpu_seconds) {
-  const double reqs = static_cast<double>(std::max<uint64_t>(1, done));
-  return Throughput{.rps = reqs / std::chrono::duration<double>(elapsed).count(),
-                    .cpu_us_per_request = cpu_seconds * 1e6 / reqs};
-}
 
 // N requests kept in flight for `duration`: completed requests per second and CPU per request.
 Result<Throughput> OurRequestsPerSecond(const std::string& url, int n, std::chrono::milliseconds duration) {
@@ -216,11 +97,11 @@ Result<Throughput> OurRequestsPerSecond(const std::string& url, int n, std::chro
   std::this_thread::sleep_for(std::min(duration / 5, std::chrono::milliseconds(300)));
   const uint64_t d0 = done.load();
   const auto t0 = SteadyClock::now();
-  const double c0 = CpuSeconds(RUSAGE_SELF);
+  const testing::CpuMeter cpu;
   std::this_thread::sleep_for(duration);
   const uint64_t d1 = done.load();
   const auto t1 = SteadyClock::now();
-  const double c1 = CpuSeconds(RUSAGE_SELF);
+  const double cpu_seconds = cpu.Seconds();
   stop.store(true);
   {
     std::unique_lock lock(mu);
@@ -229,144 +110,14 @@ Result<Throughput> OurRequestsPerSecond(const std::string& url, int n, std::chro
   if (failed.load() > 0) {
     return Error::Internal(fmt::format("{} of our requests failed; first: {}", failed.load(), first_error));
   }
-  return FromCounts(d1 - d0, t1 - t0, c1 - c0);
-}
-
-// libcurl alone (see the top of the file): N easy handles kept in flight on one multi handle,
-// each re-added when it completes, driven by epoll and curl_multi_socket_action like our loop.
-Result<Throughput> BareCurlRequestsPerSecond(const std::string& url, int n, std::chrono::milliseconds duration) {
-  struct Loop {
-    int epoll_fd = -1;
-    // curl's timer is one-shot: armed by the timer callback, disarmed once it has run (a loop
-    // that keeps waiting 0 ms on an old value busy-polls).
-    bool timer_armed = false;
-    SteadyClock::time_point timer_at;
-    CURLM* multi = nullptr;
-    std::vector<CURL*> easies;
-    ~Loop() {
-      for (CURL* e : easies) {
-        curl_multi_remove_handle(multi, e);
-        curl_easy_cleanup(e);
-      }
-      if (multi) curl_multi_cleanup(multi);
-      if (epoll_fd >= 0) close(epoll_fd);
-    }
-  } loop;
-  struct Slot {
-    std::string body;
-  };
-  loop.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  loop.multi = curl_multi_init();
-  if (loop.epoll_fd < 0 || !loop.multi) return Error::ResourceExhausted("bare libcurl loop: epoll or multi handle");
-  auto on_socket = [](CURL*, curl_socket_t s, int what, void* user, void*) -> int {
-    auto* l = static_cast<Loop*>(user);
-    if (what == CURL_POLL_REMOVE) {
-      epoll_ctl(l->epoll_fd, EPOLL_CTL_DEL, s, nullptr);
-      return 0;
-    }
-    epoll_event ev{};
-    ev.data.fd = s;
-    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-    if (epoll_ctl(l->epoll_fd, EPOLL_CTL_MOD, s, &ev) != 0) epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, s, &ev);
-    return 0;
-  };
-  auto on_timer = [](CURLM*, long ms, void* user) -> int {
-    auto* l = static_cast<Loop*>(user);
-    l->timer_armed = ms >= 0;
-    l->timer_at = SteadyClock::now() + std::chrono::milliseconds(ms);
-    return 0;
-  };
-  auto on_write = [](char* p, size_t size, size_t count, void* user) -> size_t {
-    static_cast<Slot*>(user)->body.append(p, size * count);
-    return size * count;
-  };
-  curl_multi_setopt(loop.multi, CURLMOPT_SOCKETFUNCTION, +on_socket);
-  curl_multi_setopt(loop.multi, CURLMOPT_SOCKETDATA, &loop);
-  curl_multi_setopt(loop.multi, CURLMOPT_TIMERFUNCTION, +on_timer);
-  curl_multi_setopt(loop.multi, CURLMOPT_TIMERDATA, &loop);
-  curl_multi_setopt(loop.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(n));
-  std::vector<Slot> slots(static_cast<size_t>(n));
-  for (Slot& slot : slots) {
-    CURL* e = curl_easy_init();
-    if (!e) return Error::ResourceExhausted("bare libcurl loop: easy handle");
-    loop.easies.push_back(e);
-    curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, +on_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &slot);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, &slot);
-    curl_multi_add_handle(loop.multi, e);
-  }
-  uint64_t done = 0;
-  uint64_t failed = 0;
-  std::string first_error;
-  int running = 0;
-  const auto start = SteadyClock::now();
-  const auto warm = start + std::min(duration / 5, std::chrono::milliseconds(300));
-  auto t0 = warm;
-  uint64_t d0 = 0;
-  double c0 = 0;
-  bool measuring = false;
-  std::vector<epoll_event> events(512);
-  auto drain = [&] {
-    int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(loop.multi, &queued)) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      CURL* e = msg->easy_handle;
-      void* priv = nullptr;
-      curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
-      auto* slot = static_cast<Slot*>(priv);
-      long status = 0;
-      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-      if (msg->data.result == CURLE_OK && status == 200 && slot->body.size() == 1024) {
-        ++done;
-      } else if (failed++ == 0) {
-        first_error = msg->data.result != CURLE_OK ? curl_easy_strerror(msg->data.result) : fmt::format("status {}", status);
-      }
-      slot->body.clear();
-      curl_multi_remove_handle(loop.multi, e);
-      curl_multi_add_handle(loop.multi, e);
-    }
-  };
-  for (;;) {
-    const auto now = SteadyClock::now();
-    if (!measuring && now >= warm) {
-      measuring = true;
-      t0 = now;
-      d0 = done;
-      c0 = CpuSeconds(RUSAGE_SELF);
-    } else if (measuring && now - t0 >= duration) {
-      if (failed > 0) return Error::Internal(fmt::format("{} bare libcurl requests failed; first: {}", failed, first_error));
-      return FromCounts(done - d0, now - t0, CpuSeconds(RUSAGE_SELF) - c0);
-    }
-    if (now - start > duration + 10s) return Error::Internal("bare libcurl loop did not finish");
-    // Re-added handles arm the timer at 0: run it before sleeping, as our client does.
-    if (loop.timer_armed && now >= loop.timer_at) {
-      loop.timer_armed = false;
-      curl_multi_socket_action(loop.multi, CURL_SOCKET_TIMEOUT, 0, &running);
-      drain();
-      continue;
-    }
-    long wait_ms = 100;
-    if (loop.timer_armed) {
-      wait_ms = std::clamp<long>(std::chrono::ceil<std::chrono::milliseconds>(loop.timer_at - now).count(), 0, 100);
-    }
-    int k = epoll_wait(loop.epoll_fd, events.data(), static_cast<int>(events.size()), static_cast<int>(wait_ms));
-    for (int i = 0; i < k; ++i) {
-      const uint32_t ev = events[static_cast<size_t>(i)].events;
-      int flags = ((ev & EPOLLIN) ? CURL_CSELECT_IN : 0) | ((ev & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
-                  ((ev & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
-      curl_multi_socket_action(loop.multi, events[static_cast<size_t>(i)].data.fd, flags, &running);
-    }
-    drain();
-  }
+  return FromCounts(d1 - d0, t1 - t0, cpu_seconds);
 }
 
 // wrk -t1 -cN -dD; Requests/sec and wrk's CPU per request (its rusage as a reaped child).
 Result<Throughput> WrkRequestsPerSecond(const std::string& wrk, const std::string& url, int n,
                                         std::chrono::milliseconds duration) {
   int rc = 0;
-  const double c0 = CpuSeconds(RUSAGE_CHILDREN);
+  const double c0 = testing::CpuSeconds(RUSAGE_CHILDREN);
   auto secs = std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(duration).count());
   ESPER_ASSIGN_OR_RETURN(std::string out,
                          RunProgram({wrk, "-t1", fmt::format("-c{}", n), fmt::format("-d{}s", secs), url}, &rc));
@@ -375,77 +126,11 @@ Result<Throughput> WrkRequestsPerSecond(const std::string& wrk, const std::strin
   if (rc != 0 || !std::regex_search(out, m, kRps)) {
     return Error::Unknown(fmt::format("wrk exit {}: {}", rc, out.substr(0, 200)));
   }
-  const double c1 = CpuSeconds(RUSAGE_CHILDREN);
+  const double c1 = testing::CpuSeconds(RUSAGE_CHILDREN);
   static const std::regex kTotal(R"(([0-9]+) requests in)");
   std::smatch t;
   double total = std::regex_search(out, t, kTotal) ? std::stod(t[1].str()) : 0;
   return Throughput{.rps = std::stod(m[1].str()), .cpu_us_per_request = total > 0 ? (c1 - c0) * 1e6 / total : 0};
-}
-
-size_t RssBytes() {
-  std::ifstream in("/proc/self/statm");
-  size_t total = 0, resident = 0;
-  in >> total >> resident;
-  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
-}
-
-// libcurl alone holding `n` GETs of `url` in flight on one multi handle (one easy handle and one
-// connection each, driven by curl_multi_perform/poll): the peak RSS delta per request, in KiB.
-// Measured in a forked child so neither measurement inherits the other's freed heap pages.
-Result<double> BareCurlMemoryPerRequest(const std::string& url, int n, std::chrono::milliseconds hold) {
-  int fds[2];
-  if (pipe(fds) != 0) return Error::FromErrno(errno, "pipe");
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    return Error::FromErrno(errno, "fork");
-  }
-  if (pid == 0) {
-    close(fds[0]);
-    auto discard = +[](char*, size_t a, size_t b, void*) -> size_t { return a * b; };
-    CURLM* multi = curl_multi_init();
-    auto make = [&](const std::string& u) {
-      CURL* e = curl_easy_init();
-      curl_easy_setopt(e, CURLOPT_URL, u.c_str());
-      curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-      curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 60000L);
-      curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-      return e;
-    };
-    // Warm up (allocator, connection machinery) with one request before the baseline, as ours.
-    CURL* warm = make(url + "-warm");
-    curl_easy_perform(warm);
-    curl_easy_cleanup(warm);
-    malloc_trim(0);  // see MeasureMemory
-    const size_t before = RssBytes();
-    size_t peak = before;
-    for (int i = 0; i < n; ++i) curl_multi_add_handle(multi, make(url));
-    const auto t0 = SteadyClock::now();
-    int running = n;
-    while (SteadyClock::now() - t0 < hold - 500ms && running > 0) {
-      curl_multi_perform(multi, &running);
-      curl_multi_poll(multi, nullptr, 0, 50, nullptr);
-      peak = std::max(peak, RssBytes());
-    }
-    const double kib = static_cast<double>(peak - before) / n / 1024.0;
-    [[maybe_unused]] ssize_t w = write(fds[1], &kib, sizeof kib);
-    _exit(running > 0 ? 0 : 3);  // no cleanup: the process ends here
-  }
-  close(fds[1]);
-  double kib = 0;
-  pollfd pfd{.fd = fds[0], .events = POLLIN, .revents = 0};
-  const int ready = poll(&pfd, 1, static_cast<int>((hold + 30s).count()));
-  const ssize_t got = ready > 0 ? read(fds[0], &kib, sizeof kib) : -1;
-  close(fds[0]);
-  if (ready <= 0) kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (got != static_cast<ssize_t>(sizeof kib)) return Error::Internal("libcurl-alone memory child gave no figure");
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 3) {
-    return Error::Internal("libcurl-alone memory child: the requests ended before the measurement did");
-  }
-  return kib;
 }
 
 Status MeasureMemory(Context& ctx) {
@@ -459,7 +144,7 @@ Status MeasureMemory(Context& ctx) {
   ESPER_RETURN_IF_ERROR(server.Start());
   // The peer first (in its own process): libcurl alone holding the same requests.
   ctx.Progress("memory: libcurl multi alone, 10,000 in flight");
-  const Result<double> bare = BareCurlMemoryPerRequest(server.Url("/hold"), kN, hold);
+  const Result<double> bare = LibcurlAloneMemoryPerRequest(server.Url("/hold"), kN, hold);
   ctx.Progress("memory: esper::http::Client, 10,000 in flight");
   http::ClientOptions o;
   // One connection per request: all 10,000 on the wire (some connect late: the kernel's listen
@@ -480,7 +165,7 @@ Status MeasureMemory(Context& ctx) {
   // in the libcurl-alone child, which inherits this heap): otherwise whichever allocates into
   // them looks smaller by what they already cost.
   malloc_trim(0);
-  const size_t before = RssBytes();
+  const size_t before = testing::RssBytes();
   std::atomic<int> ok{0}, failed{0};
   std::string first_error;
   std::mutex mu;
@@ -499,7 +184,7 @@ Status MeasureMemory(Context& ctx) {
   // Sample RSS while everything is held; keep the peak.
   size_t peak = before;
   while (SteadyClock::now() - t0 < hold - 500ms && client->in_flight() > 0) {
-    peak = std::max(peak, RssBytes());
+    peak = std::max(peak, testing::RssBytes());
     std::this_thread::sleep_for(50ms);
   }
   const int still = client->in_flight();
@@ -572,8 +257,13 @@ Status RunHttpSuite(Context& ctx) {
                   .note = "not measured: nginx not found (apt-get install nginx-light)"});
     }
   } else {
-    Nginx nginx;
-    ESPER_RETURN_IF_ERROR(nginx.Start(nginx_bin));
+    // 1 KiB static file; keep-alive for the whole run; room for 256 connections and then some.
+    testing::Nginx nginx;
+    std::ofstream(nginx.root() + "/file.txt") << std::string(1024, 'e');
+    ESPER_RETURN_IF_ERROR(nginx.Start({.binary = nginx_bin,
+                                       .worker_connections = 20000,
+                                       .http_directives = "  keepalive_requests 10000000;\n  keepalive_timeout 120s;"}));
+    const std::string url = nginx.Url("/file.txt");
     for (int n : levels) {
       // Interleaved rounds (see the top of the file): each figure is the median over the rounds.
       std::vector<Throughput> ours_runs, bare_runs, wrk_runs;
@@ -584,13 +274,13 @@ Status RunHttpSuite(Context& ctx) {
       const std::array<std::function<Status()>, 3> loops{
           [&]() -> Status {
             ctx.Progress(fmt::format("esper::http::Client, {} in flight{}", n, of));
-            ESPER_ASSIGN_OR_RETURN(Throughput ours, OurRequestsPerSecond(nginx.Url(), n, duration));
+            ESPER_ASSIGN_OR_RETURN(Throughput ours, OurRequestsPerSecond(url, n, duration));
             ours_runs.push_back(ours);
             return OkStatus();
           },
           [&]() -> Status {
             ctx.Progress(fmt::format("libcurl multi alone, {} in flight{}", n, of));
-            auto bare = BareCurlRequestsPerSecond(nginx.Url(), n, duration);
+            auto bare = LibcurlAloneRequestsPerSecond(url, n, duration);
             if (bare) bare_runs.push_back(*bare);
             else bare_error = bare.error().message();
             return OkStatus();
@@ -601,7 +291,7 @@ Status RunHttpSuite(Context& ctx) {
               return OkStatus();
             }
             ctx.Progress(fmt::format("wrk -t1 -c{}{}", n, of));
-            auto w = WrkRequestsPerSecond(wrk_bin, nginx.Url(), n, duration);
+            auto w = WrkRequestsPerSecond(wrk_bin, url, n, duration);
             if (w) wrk_runs.push_back(*w);
             else note = "wrk failed: " + w.error().message();
             return OkStatus();

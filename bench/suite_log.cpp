@@ -18,7 +18,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <optional>
 #include <random>
@@ -28,6 +27,7 @@
 
 #include "esper/log/logger.h"
 #include "frame.h"
+#include "testing/proc.h"
 
 #ifdef ESPER_BENCH_HAVE_SPDLOG
 #include <spdlog/async.h>
@@ -392,16 +392,10 @@ double SpdlogThroughput(const std::string& path, int n) {
 #endif
 
 // ---- memory under sustained overload ----
-uint64_t ReadStatusKb(const char* key) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(key, 0) == 0) return std::stoull(line.substr(std::string(key).size()));
-  return 0;
-}
-void ResetPeakRss() {
-  std::ofstream f("/proc/self/clear_refs");
-  f << "5";
+// Peak RSS (VmHWM) less the RSS before, with the peak reset first (testing/proc.h).
+double PeakRssDeltaMib(uint64_t before) {
+  const uint64_t peak = testing::PeakRssBytes();
+  return static_cast<double>(peak > before ? peak - before : 0) / (1024.0 * 1024.0);
 }
 
 struct MemResult {
@@ -414,8 +408,8 @@ Result<MemResult> OursOverload(log::QueuePolicy policy, size_t queue_bytes, size
   std::filesystem::remove(path);
   auto file = log::FileSink::Create(path);
   if (!file) return file.error();
-  ResetPeakRss();
-  uint64_t before = ReadStatusKb("VmRSS:");
+  testing::ResetPeakRss();
+  const uint64_t before = testing::RssBytes();
   MemResult r{};
   {
     auto logger = log::Logger::Create({.name = "bench", .level_from_env = false,
@@ -434,8 +428,7 @@ Result<MemResult> OursOverload(log::QueuePolicy policy, size_t queue_bytes, size
       });
     for (auto& th : ts) th.join();
     r.dropped = l.get_stats().dropped;
-    uint64_t peak = ReadStatusKb("VmHWM:");
-    r.delta_mib = static_cast<double>(peak > before ? peak - before : 0) / 1024.0;
+    r.delta_mib = PeakRssDeltaMib(before);
   }
   std::filesystem::remove(path);
   return r;
@@ -444,8 +437,8 @@ Result<MemResult> OursOverload(log::QueuePolicy policy, size_t queue_bytes, size
 #ifdef ESPER_BENCH_HAVE_SPDLOG
 double SpdlogOverload(const std::string& path, std::chrono::milliseconds dur) {
   std::filesystem::remove(path);
-  ResetPeakRss();
-  uint64_t before = ReadStatusKb("VmRSS:");
+  testing::ResetPeakRss();
+  const uint64_t before = testing::RssBytes();
   {
     auto pool = std::make_shared<spdlog::details::thread_pool>(8192, 1);
     auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, true);
@@ -460,9 +453,9 @@ double SpdlogOverload(const std::string& path, std::chrono::milliseconds dur) {
       });
     for (auto& th : ts) th.join();
   }
-  uint64_t peak = ReadStatusKb("VmHWM:");
+  const double delta_mib = PeakRssDeltaMib(before);
   std::filesystem::remove(path);
-  return static_cast<double>(peak > before ? peak - before : 0) / 1024.0;
+  return delta_mib;
 }
 #endif
 
@@ -492,15 +485,10 @@ template <class MakeAndLogOne>
 double IdleCpuMsPerSecond(MakeAndLogOne make, std::chrono::milliseconds idle) {
   auto keep = make();  // created, one line logged and flushed
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past any start-up work
-  auto cpu_ns = [] {
-    timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-  };
-  const double c0 = cpu_ns();
+  const testing::CpuMeter cpu;
   const auto t0 = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(idle);
-  const double cpu_ms = (cpu_ns() - c0) / 1e6;
+  const double cpu_ms = cpu.Seconds() * 1e3;
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return cpu_ms / wall_s;
 }
