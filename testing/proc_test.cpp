@@ -15,10 +15,12 @@ namespace {
 
 constexpr uint64_t kMiB = 1024 * 1024;
 
-// 64 MiB the kernel must back with pages (every page written).
+// 64 MiB the kernel must back with pages (every page written). The pointer escapes, so no
+// compiler may drop the allocation (clang removes a new/delete pair nothing reads).
 std::unique_ptr<char[]> Touch64MiB() {
-  auto p = std::make_unique<char[]>(64 * kMiB);
+  std::unique_ptr<char[]> p(new char[64 * kMiB]);
   std::memset(p.get(), 1, 64 * kMiB);
+  asm volatile("" : : "r"(p.get()) : "memory");
   return p;
 }
 
