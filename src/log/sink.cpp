@@ -77,14 +77,21 @@ Status StreamSink::Write(std::string_view lines, std::chrono::system_clock::time
   return WriteFully(fd_, lines, fd_ == 1 ? "stdout" : "stderr");
 }
 
-Result<std::shared_ptr<FileSink>> FileSink::Create(const std::string& path) {
-  if (path.empty()) return Error::InvalidArgument("log file path is empty");
-  int fd = OpenForAppend(path);
-  if (fd < 0) return Error::FromErrno(errno, "open log file " + path);
-  return std::shared_ptr<FileSink>(new FileSink(path, fd));
+Result<std::shared_ptr<FileSink>> FileSink::Create(Options options) {
+  if (options.path.empty()) return Error::InvalidArgument("log file path is empty");
+  if (options.check_interval.count() < 0)
+    return Error::InvalidArgument("FileSink: check_interval must not be negative");
+  if (!options.clock) return Error::InvalidArgument("FileSink: clock is null");
+  int fd = OpenForAppend(options.path);
+  if (fd < 0) return Error::FromErrno(errno, "open log file " + options.path);
+  return std::shared_ptr<FileSink>(new FileSink(std::move(options), fd));
 }
 
-FileSink::FileSink(std::string path, int fd) : path_(std::move(path)), fd_(fd) { RegisterSinkLock(&mu_); }
+Result<std::shared_ptr<FileSink>> FileSink::Create(std::string_view path) {
+  return Create(Options{.path = std::string(path)});
+}
+
+FileSink::FileSink(Options options, int fd) : opt_(std::move(options)), fd_(fd) { RegisterSinkLock(&mu_); }
 
 FileSink::~FileSink() {
   UnregisterSinkLock(&mu_);
@@ -94,21 +101,21 @@ FileSink::~FileSink() {
 Status FileSink::Write(std::string_view lines, std::chrono::system_clock::time_point) {
   std::lock_guard lk(mu_);
   Status moved = ReopenIfMoved();
-  ESPER_RETURN_IF_ERROR(WriteFully(fd_, lines, path_));
+  ESPER_RETURN_IF_ERROR(WriteFully(fd_, lines, opt_.path));
   return moved;
 }
 
 Status FileSink::ReopenIfMoved() {
-  const auto now = std::chrono::steady_clock::now();
+  const Clock::TimePoint now = opt_.clock->Now();
   if (now < next_check_) return OkStatus();
-  next_check_ = now + std::chrono::seconds(1);
+  next_check_ = now + opt_.check_interval;
   struct stat named {}, open_file {};
-  if (::stat(path_.c_str(), &named) == 0 && ::fstat(fd_, &open_file) == 0 && named.st_ino == open_file.st_ino &&
+  if (::stat(opt_.path.c_str(), &named) == 0 && ::fstat(fd_, &open_file) == 0 && named.st_ino == open_file.st_ino &&
       named.st_dev == open_file.st_dev)
     return OkStatus();
-  const int fd = OpenForAppend(path_);
+  const int fd = OpenForAppend(opt_.path);
   if (fd < 0) {
-    return Error::FromErrno(errno, "log file " + path_ + " was moved or deleted and cannot be opened again "
+    return Error::FromErrno(errno, "log file " + opt_.path + " was moved or deleted and cannot be opened again "
                                    "(lines go to the old file)");
   }
   ::close(fd_);

@@ -47,20 +47,24 @@ TEST(SinkTest, FileSinkAppendsAndReportsOpenErrors) {
 }
 
 // logrotate's default ("create"): the file is renamed and the next lines belong in a new one at
-// the path; a deleted file is created again. The sink notices within a second.
+// the path; a deleted file is created again. The sink notices at its next check, once per
+// check_interval of its clock; not before.
 TEST(SinkTest, FileSinkFollowsItsPathAfterARenameOrADelete) {
   std::string dir = TempDir("file_sink_moved");
   std::string path = dir + "/app.log";
-  auto s = FileSink::Create(path);
+  FakeClock clock;
+  auto s = FileSink::Create({.path = path, .check_interval = seconds(1), .clock = &clock});
   ASSERT_TRUE(s);
   ASSERT_TRUE((*s)->Write("before\n", system_clock::now()));
   std::filesystem::rename(path, path + ".1");
-  std::this_thread::sleep_for(milliseconds(1100));
+  clock.Advance(milliseconds(999));
+  ASSERT_TRUE((*s)->Write("not checked yet\n", system_clock::now()));
+  clock.Advance(milliseconds(1));
   ASSERT_TRUE((*s)->Write("after rename\n", system_clock::now()));
-  EXPECT_EQ(ReadLines(path + ".1"), std::vector<std::string>{"before"});
+  EXPECT_EQ(ReadLines(path + ".1"), (std::vector<std::string>{"before", "not checked yet"}));
   EXPECT_EQ(ReadLines(path), std::vector<std::string>{"after rename"});
   std::filesystem::remove(path);
-  std::this_thread::sleep_for(milliseconds(1100));
+  clock.Advance(seconds(1));
   ASSERT_TRUE((*s)->Write("after delete\n", system_clock::now()));
   EXPECT_EQ(ReadLines(path), std::vector<std::string>{"after delete"});
 }
@@ -70,13 +74,14 @@ TEST(SinkTest, FileSinkFollowsItsPathAfterARenameOrADelete) {
 TEST(SinkTest, FileSinkThatCannotReopenKeepsWritingAndSaysWhy) {
   std::string dir = TempDir("file_sink_gone") + "/sub";
   std::filesystem::create_directories(dir);
-  auto s = FileSink::Create(dir + "/app.log");
+  FakeClock clock;
+  auto s = FileSink::Create({.path = dir + "/app.log", .clock = &clock});
   ASSERT_TRUE(s);
   ASSERT_TRUE((*s)->Write("one\n", system_clock::now()));  // the first write checks (and finds it)
   const int fd = ::open((dir + "/app.log").c_str(), O_RDONLY);  // to read the old file afterwards
   ASSERT_GE(fd, 0);
   std::filesystem::remove_all(dir);
-  std::this_thread::sleep_for(milliseconds(1100));
+  clock.Advance(seconds(1));
   Status st = (*s)->Write("two\n", system_clock::now());
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().message().find("moved or deleted"), std::string::npos) << st.error().ToString();
@@ -84,6 +89,18 @@ TEST(SinkTest, FileSinkThatCannotReopenKeepsWritingAndSaysWhy) {
   EXPECT_EQ(::pread(fd, buf, sizeof buf - 1, 0), 8);
   EXPECT_STREQ(buf, "one\ntwo\n");
   ::close(fd);
+}
+
+TEST(SinkTest, FileSinkRejectsBadOptions) {
+  const std::string path = TempDir("file_sink_options") + "/app.log";
+  auto negative = FileSink::Create({.path = path, .check_interval = milliseconds(-1)});
+  ASSERT_FALSE(negative);
+  EXPECT_EQ(negative.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(negative.error().message().find("check_interval"), std::string::npos);
+  auto no_clock = FileSink::Create({.path = path, .clock = nullptr});
+  ASSERT_FALSE(no_clock);
+  EXPECT_EQ(no_clock.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(FileSink::Create({.path = ""}));
 }
 
 TEST(SinkTest, FileSinkReportsDiskFull) {
@@ -216,18 +233,15 @@ void ExpectEachLineOnceThroughOneSinkFromTwoLoggers(const std::shared_ptr<Sink>&
 TEST(SinkTest, OneFileSinkSharedByTwoLoggersWhileItsFileIsRenamed) {
   const std::string dir = TempDir("file_sink_shared");
   const std::string path = dir + "/app.log";
-  auto s = FileSink::Create(path);
+  auto s = FileSink::Create({.path = path, .check_interval = milliseconds(0)});  // checks every batch
   ASSERT_TRUE(s);
   ExpectEachLineOnceThroughOneSinkFromTwoLoggers(*s, dir, 3000, [&] {
-    // Renames the file once the sink has written to it, then waits until it writes to the path
-    // again (it checks at most once a second).
-    auto wait_for_lines = [&] {
+    // 20 times: rename the file once the sink has written to the path (again).
+    for (int k = 1; k <= 20; ++k) {
       std::error_code ec;
-      while (std::filesystem::file_size(path, ec) == 0 || ec) std::this_thread::sleep_for(milliseconds(1));
-    };
-    wait_for_lines();
-    std::filesystem::rename(path, path + ".1");
-    wait_for_lines();
+      while (std::filesystem::file_size(path, ec) == 0 || ec) std::this_thread::sleep_for(microseconds(100));
+      std::filesystem::rename(path, path + "." + std::to_string(k));
+    }
   });
 }
 

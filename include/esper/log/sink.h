@@ -5,6 +5,8 @@
 // logger.h, SinkSpec).
 //
 //   auto file = esper::log::FileSink::Create("/var/log/tamiyo.log");          // Result<shared_ptr>
+//   auto polled = esper::log::FileSink::Create({.path = "/var/log/t.log",
+//                                               .check_interval = std::chrono::seconds(10)});
 //   auto rot  = esper::log::RotatingFileSink::Create({.path = "/var/log/t.log",
 //                                                      .max_bytes = 64 << 20, .max_files = 5});
 //
@@ -32,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "esper/core/clock.h"
 #include "esper/core/result.h"
 
 namespace esper::log {
@@ -64,30 +67,40 @@ class StreamSink final : public Sink {
 /// Appends to one file (created 0644 if missing; O_APPEND). Errors (ENOSPC, EBADF, EIO) are
 /// returned from Write as ResourceExhausted / Internal etc. via Error::FromErrno.
 /// Works under logrotate (or any tool that moves or deletes the file): before a write, at most once
-/// a second, it checks that `path` still names the open file and, if not, opens `path` anew, so
-/// lines go to the new file instead of the renamed or deleted one ("copytruncate" works through
-/// O_APPEND as is). If the new file cannot be opened, lines keep going to the old one and Write
-/// returns the error (once a second) after writing them.
+/// per Options::check_interval, it checks that `path` still names the open file and, if not, opens
+/// `path` anew, so lines go to the new file instead of the renamed or deleted one ("copytruncate"
+/// works through O_APPEND as is). If the new file cannot be opened, lines keep going to the old
+/// one and Write returns the error (once per check) after writing them.
 class FileSink final : public Sink {
  public:
-  /// Opens (creating parent directory NOT included) `path` for append; NotFound /
-  /// PermissionDenied / … when it cannot.
-  static Result<std::shared_ptr<FileSink>> Create(const std::string& path);
+  struct Options {
+    std::string path{};                              // required
+    // How often a Write() checks that `path` still names the open file (one stat + fstat);
+    // 0 = before every write.
+    std::chrono::milliseconds check_interval{1000};
+    Clock* clock = &SystemClock();                   // measures check_interval (tests: a FakeClock)
+  };
+  /// Opens (creating parent directory NOT included) `options.path` for append; NotFound /
+  /// PermissionDenied / … when it cannot; InvalidArgument for an empty path, a negative
+  /// check_interval or a null clock.
+  static Result<std::shared_ptr<FileSink>> Create(Options options);
+  /// Create({.path = path}).
+  static Result<std::shared_ptr<FileSink>> Create(std::string_view path);
   ~FileSink() override;
   FileSink(const FileSink&) = delete;
   FileSink& operator=(const FileSink&) = delete;
 
   Status Write(std::string_view lines, std::chrono::system_clock::time_point time) override;
   Status Flush() override;
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return opt_.path; }
 
  private:
-  FileSink(std::string path, int fd);
+  FileSink(Options options, int fd);
   Status ReopenIfMoved();  // under mu_
-  const std::string path_;
+  const Options opt_;
   std::mutex mu_;  // one Write() at a time: the reopen replaces fd_
   int fd_;         // under mu_
-  std::chrono::steady_clock::time_point next_check_{};  // under mu_
+  Clock::TimePoint next_check_{};  // under mu_
 };
 
 /// A file that rotates by size and/or by UTC day, keeping `max_files` old files:
