@@ -25,6 +25,10 @@ void Client::Impl::Abandon(Transfer* t, Error e) {
 
 void Client::Impl::StartAttempt(Transfer* t) {
   const int attempt = t->retry->attempts();
+  if (t->cancel_requested.load(std::memory_order_acquire)) {  // stopped before the loop saw it
+    Finish(t, Error::Cancelled(fmt::format("{} {}: cancelled", t->method, t->redacted_url)));
+    return;
+  }
   if (t->deadline.expired()) {
     Finish(t, t->deadline.ExceededError(fmt::format(
                   "{} {}: overall deadline reached before attempt {}", t->method, t->redacted_url, attempt)));
@@ -213,7 +217,7 @@ void Client::Impl::OnAttemptDone(Transfer* t, CURLcode code) {
     }
     return;
   }
-  timers_.push(Timer{options_.clock->Now() + *next, ++timer_seq_, t});
+  PushTimer(options_.clock->Now() + *next, t);
 }
 
 void Client::Impl::Finish(Transfer* t, Result<Response> result) {

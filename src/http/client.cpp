@@ -48,13 +48,23 @@ Status Client::Impl::Submit(Request request, Callback done) {
   auto t = std::make_unique<Transfer>();
   t->impl = this;
   t->done = std::move(done);
+  std::stop_token cancel = std::move(request.options.cancel);
   ESPER_RETURN_IF_ERROR(Prepare(*t, std::move(request)));
+  if (cancel.stop_requested()) {
+    return Error::Cancelled(fmt::format("{} {}: cancelled before it was sent", t->method, t->redacted_url));
+  }
   int now = in_flight_.fetch_add(1, std::memory_order_acq_rel) + 1;
   if (now > options_.max_in_flight) {
     in_flight_.fetch_sub(1, std::memory_order_acq_rel);
     return Error::ResourceExhausted(fmt::format(
         "{} {}: {} requests already in flight (max_in_flight)", t->method, t->redacted_url,
         options_.max_in_flight));
+  }
+  // From here a stop flags the transfer (at once, on this thread, if it comes before this line
+  // ends); the loop looks at the flag before every attempt.
+  if (cancel.stop_possible()) {
+    t->on_cancel = std::make_unique<std::stop_callback<detail::CancelRequest>>(std::move(cancel),
+                                                                                 detail::CancelRequest{t.get()});
   }
   {
     std::lock_guard lock(mu_);
@@ -66,16 +76,36 @@ Status Client::Impl::Submit(Request request, Callback done) {
       std::lock_guard slock(stats_mu_);
       ++t->host->stats.requests;
     }
+    t->seq = ++submit_seq_;
     queue_.push_back(t.release());
-    // One wakeup per batch: the loop drains the whole queue when it wakes. On the loop thread
-    // itself (a callback submitting more) no wakeup is needed: the loop looks at the queue
-    // before it sleeps.
-    if (wakeup_pending_ || OnLoopThread()) return OkStatus();
-    wakeup_pending_ = true;
+    // One wakeup per batch: the loop drains the whole queue when it wakes.
+    if (!ClaimWakeupLocked()) return OkStatus();
   }
   Wakeup();
   return OkStatus();
 }
+
+void Client::Impl::CancelAll() {
+  if (ForkGeneration() != fork_generation_) return;  // no loop here, nothing in flight
+  {
+    std::lock_guard lock(mu_);
+    cancel_upto_ = submit_seq_;
+    if (!ClaimWakeupLocked()) return;
+  }
+  Wakeup();
+}
+
+void Client::Impl::RequestCancel(Transfer* t) {
+  t->cancel_requested.store(true, std::memory_order_release);
+  {
+    std::lock_guard lock(mu_);
+    cancel_flagged_ = true;
+    if (!ClaimWakeupLocked()) return;
+  }
+  Wakeup();
+}
+
+void detail::CancelRequest::operator()() const noexcept { t->impl->RequestCancel(t); }
 
 ClientStats Client::Impl::Stats() const {
   ClientStats out;
@@ -347,6 +377,8 @@ Result<Response> Client::Put(std::string url, Body body, std::string content_typ
 Result<Response> Client::Patch(std::string url, Body body, std::string content_type, CallOptions options) {
   return Send(WithBody(Method::kPatch, std::move(url), std::move(body), std::move(content_type), std::move(options)));
 }
+
+void Client::CancelAll() { impl_->CancelAll(); }
 
 ClientStats Client::get_stats() const { return impl_->Stats(); }
 

@@ -24,8 +24,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <queue>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -53,6 +53,11 @@ class Client::Impl {
   std::string BreakerStateOf(const std::string& url) const;
   int in_flight() const { return in_flight_.load(std::memory_order_acquire); }
   const ClientOptions& options() const { return options_; }
+
+  // ---- client.cpp: cancellation (any thread) ----
+  void CancelAll();
+  /// From a request's stop callback: flags `t` and wakes the loop, which cancels it.
+  void RequestCancel(Transfer* t);
 
   // ---- event_loop.cpp ----
   /// Creates the multi handle, epoll set and wakeup, and starts the loop thread.
@@ -84,9 +89,13 @@ class Client::Impl {
   static curl_socket_t OnOpenSocket(void* userp, curlsocktype, curl_sockaddr* a);
   static int OnCloseSocket(void* userp, curl_socket_t s);
   static int OnTimer(CURLM*, long timeout_ms, void* userp);
+  bool ClaimWakeupLocked();
   void Loop();
   void DrainMessages();
+  void PushTimer(TimePoint when, Transfer* t);
   void FireTimers();
+  template <typename Pred>
+  void CancelWhere(Pred pred, std::string_view why);
   static TimePoint SteadyNow() { return std::chrono::steady_clock::now(); }
 
   // easy_pool.cpp
@@ -123,10 +132,13 @@ class Client::Impl {
   std::atomic<std::thread::id> loop_id_{};
   std::atomic<int> in_flight_{0};
 
-  std::mutex mu_;  // guards queue_ and stopping_
+  std::mutex mu_;  // guards queue_, stopping_, the submission sequence and the cancel requests
   std::deque<Transfer*> queue_;
   bool stopping_ = false;
   bool wakeup_pending_ = false;  // a wakeup is on its way
+  uint64_t submit_seq_ = 0;      // Transfer::seq of the latest submission
+  uint64_t cancel_upto_ = 0;     // CancelAll: cancel transfers with seq <= this (0 = none)
+  bool cancel_flagged_ = false;  // a stop callback flagged a transfer
 
   mutable std::mutex hosts_mu_;  // guards hosts_ (the map; HostState objects live as long as the client)
   std::map<std::string, std::unique_ptr<HostState>> hosts_;
@@ -134,7 +146,7 @@ class Client::Impl {
 
   // Loop thread only.
   std::unordered_set<Transfer*> active_;
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  std::vector<Timer> timers_;  // a min-heap (std::push_heap with std::greater): backoff waits
   uint64_t timer_seq_ = 0;
   detail::EasyPool easy_pool_;
   int epoll_fd_ = -1;

@@ -13,7 +13,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <functional>
 #include <new>
+#include <utility>
 
 #include "client_impl.h"
 
@@ -74,6 +76,16 @@ Client::Impl::~Impl() {
   if (multi_) curl_multi_cleanup(multi_);
   if (epoll_fd_ >= 0) close(epoll_fd_);
   if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+// With mu_ held, after queueing work for the loop: whether the caller must Wakeup() once it has
+// released mu_. One wakeup per batch (the loop takes everything queued when it wakes), and none
+// on the loop thread itself (a callback submitting or cancelling): the loop looks again before it
+// sleeps.
+bool Client::Impl::ClaimWakeupLocked() {
+  if (wakeup_pending_ || OnLoopThread()) return false;
+  wakeup_pending_ = true;
+  return true;
 }
 
 void Client::Impl::Wakeup() {
@@ -152,12 +164,16 @@ void Client::Impl::Loop() {
   std::vector<Transfer*> batch;
   while (true) {
     bool stopping;
+    uint64_t cancel_upto;
+    bool cancel_flagged;
     {
       std::lock_guard lock(mu_);
       batch.assign(queue_.begin(), queue_.end());
       queue_.clear();
       stopping = stopping_;
       wakeup_pending_ = false;
+      cancel_upto = std::exchange(cancel_upto_, 0);
+      cancel_flagged = std::exchange(cancel_flagged_, false);
     }
     for (Transfer* t : batch) {
       active_.insert(t);
@@ -167,6 +183,11 @@ void Client::Impl::Loop() {
     }
     batch.clear();
     if (stopping) break;
+    if (cancel_upto != 0 || cancel_flagged) {
+      CancelWhere([cancel_upto](const Transfer* t) {
+        return t->seq <= cancel_upto || t->cancel_requested.load(std::memory_order_acquire);
+      }, "cancelled");
+    }
     FireTimers();
     // New transfers arm curl's timer at 0: run it now (this sends their requests) rather than
     // after a zero-timeout epoll_wait.
@@ -183,15 +204,15 @@ void Client::Impl::Loop() {
       wait_ms = std::min<long>(wait_ms, std::max<long>(0, static_cast<long>(d)));
     }
     if (!timers_.empty()) {
-      auto d = std::chrono::ceil<milliseconds>(timers_.top().when - options_.clock->Now()).count();
+      auto d = std::chrono::ceil<milliseconds>(timers_.front().when - options_.clock->Now()).count();
       wait_ms = std::min<long>(wait_ms, std::max<long>(0, static_cast<long>(d)));
       // A FakeClock moves without waking us: look again soon.
       if (options_.clock != &SystemClock()) wait_ms = std::min(wait_ms, 5L);
     }
     if (wait_ms > 0) {
-      // Requests submitted by callbacks during this iteration: go round again at once.
+      // Requests submitted (or cancelled) by callbacks during this iteration: go round again at once.
       std::lock_guard lock(mu_);
-      if (!queue_.empty()) wait_ms = 0;
+      if (!queue_.empty() || cancel_upto_ != 0 || cancel_flagged_) wait_ms = 0;
     }
     int n = epoll_wait(epoll_fd_, events_.data(), static_cast<int>(events_.size()), static_cast<int>(wait_ms));
     int running = 0;
@@ -222,16 +243,32 @@ void Client::Impl::Loop() {
     DrainMessages();
   }
   // Shutdown: fail everything still here.
-  std::vector<Transfer*> all(active_.begin(), active_.end());
-  for (Transfer* t : all) {
+  CancelWhere([](const Transfer*) { return true; }, "the client was destroyed before the request completed");
+}
+
+// Ends every active transfer `pred` picks with Cancelled ("<METHOD> <url>: <why>"): a running
+// attempt is taken from curl (its connection closes), a backoff wait ends.
+template <typename Pred>
+void Client::Impl::CancelWhere(Pred pred, std::string_view why) {
+  std::vector<Transfer*> victims;
+  for (Transfer* t : active_) {
+    if (pred(t)) victims.push_back(t);
+  }
+  if (victims.empty()) return;
+  // A transfer without an easy handle is waiting for its retry timer: the timers go first, in one
+  // pass, while every victim still exists.
+  if (!timers_.empty()) {
+    std::sort(victims.begin(), victims.end());
+    std::erase_if(timers_, [&](const Timer& x) { return std::binary_search(victims.begin(), victims.end(), x.t); });
+    std::make_heap(timers_.begin(), timers_.end(), std::greater<>{});
+  }
+  for (Transfer* t : victims) {
     if (t->handle.easy) {
       curl_multi_remove_handle(multi_, t->handle.easy);
       easy_pool_.Release(t->handle);
     }
-    Abandon(t, Error::Cancelled(fmt::format("{} {}: the client was destroyed before the request completed",
-                                            t->method, t->redacted_url)));
+    Abandon(t, Error::Cancelled(fmt::format("{} {}: {}", t->method, t->redacted_url, why)));
   }
-  while (!timers_.empty()) timers_.pop();
 }
 
 void Client::Impl::DrainMessages() {
@@ -244,11 +281,17 @@ void Client::Impl::DrainMessages() {
   }
 }
 
+void Client::Impl::PushTimer(TimePoint when, Transfer* t) {
+  timers_.push_back(Timer{when, ++timer_seq_, t});
+  std::push_heap(timers_.begin(), timers_.end(), std::greater<>{});
+}
+
 void Client::Impl::FireTimers() {
   const TimePoint now = options_.clock->Now();
-  while (!timers_.empty() && timers_.top().when <= now) {
-    Transfer* t = timers_.top().t;
-    timers_.pop();
+  while (!timers_.empty() && timers_.front().when <= now) {
+    Transfer* t = timers_.front().t;
+    std::pop_heap(timers_.begin(), timers_.end(), std::greater<>{});
+    timers_.pop_back();
     StartAttempt(t);
   }
 }

@@ -9,11 +9,13 @@
 #include <curl/curl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <stop_token>
 #include <string_view>
 
 #include "esper/core/clock.h"
@@ -61,6 +63,15 @@ struct EasyHandle {
   CURL* easy = nullptr;
   uint32_t shape = 0;  // EasyShape() of the request it was last set up for
   std::unique_ptr<EasyExtras> extras;
+};
+
+struct Transfer;
+
+// The stop callback of a request given a CallOptions::cancel token: flags the transfer and wakes
+// the loop (Client::Impl::RequestCancel). Runs on whichever thread requests the stop.
+struct CancelRequest {
+  Transfer* t;
+  void operator()() const noexcept;
 };
 
 // One request from Submit to Finish. Kept under 1,000 bytes: a larger block is a "large" chunk
@@ -113,6 +124,15 @@ struct Transfer {
   uint64_t stream_read = 0;     // bytes produced by a stream body in this attempt
   uint64_t sink_delivered = 0;  // bytes handed to a stream sink (all attempts)
   uint64_t bytes_in_total = 0;
+
+  // Cancellation: `seq` orders submissions (Client::CancelAll cancels those up to a point);
+  // `on_cancel` exists while a CallOptions::cancel token can stop the request, and sets
+  // `cancel_requested` (the only member another thread touches) when it does.
+  // (on_cancel is declared last so that it goes first: its destructor waits for a stop callback
+  // running on another thread, which still touches cancel_requested.)
+  uint64_t seq = 0;
+  std::atomic<bool> cancel_requested{false};
+  std::unique_ptr<std::stop_callback<CancelRequest>> on_cancel;
 
   ~Transfer() {
     if (header_list && owns_header_list) curl_slist_free_all(header_list);

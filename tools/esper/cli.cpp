@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 
 #include "esper/core/version.h"
@@ -13,9 +11,6 @@ namespace esper::cli {
 namespace {
 
 constexpr std::string_view kUsageCode = "esper.usage";
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void OnSignal(int) { g_interrupted.store(true, std::memory_order_relaxed); }
 
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -43,7 +38,6 @@ Error UsageError(std::string message) {
   return Error::InvalidArgument(std::move(message)).WithServiceCode(std::string(kUsageCode));
 }
 bool IsUsageError(const Error& e) { return e.service_code() == kUsageCode; }
-bool Interrupted() { return g_interrupted.load(std::memory_order_relaxed); }
 
 std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates) {
   std::string best;
@@ -60,8 +54,7 @@ std::string ClosestMatch(std::string_view word, const std::vector<std::string>& 
 }
 
 int Main(int argc, const char* const* argv) {
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  InterruptWatcher interrupt_watcher;  // SIGINT / SIGTERM stop InterruptToken() (interrupt.h)
 
   CLI::App app{"esper — logging, configuration, resilience, HTTP and S3 for the Esper services",
                "esper"};
@@ -128,6 +121,7 @@ int Main(int argc, const char* const* argv) {
   }
 
   Status st = selected();
+  interrupt_watcher.CommandReturned();
   if (Interrupted()) {
     std::fflush(stdout);
     fmt::print(stderr, "esper: interrupted\n");

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "esper/core/result.h"
+#include "interrupt.h"  // InterruptToken, Interrupted, InterruptCleanup: how a command hears Ctrl-C
 
 namespace esper::cli {
 
@@ -40,8 +41,6 @@ const std::vector<Command>& Commands();
 Error UsageError(std::string message);
 bool IsUsageError(const Error& e);
 
-/// True once SIGINT or SIGTERM arrived; long-running commands poll it and return Cancelled.
-bool Interrupted();
 
 /// Runs the CLI; returns the process exit code. Used by main() and by the CLI tests.
 int Main(int argc, const char* const* argv);

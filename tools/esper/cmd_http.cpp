@@ -75,6 +75,7 @@ Status RunHttp(http::Method method, const HttpFlags& f) {
   req.options.timeout = timeout;
   req.options.overall_timeout = timeout;
   req.options.max_attempts = f.retries + 1;
+  req.options.cancel = InterruptToken();  // Ctrl-C ends the request (and a backoff wait) at once
 
   http::ClientOptions opts;
   opts.request_timeout = timeout;

@@ -8,9 +8,10 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <memory>
-#include <thread>
+#include <mutex>
 
 #include "commands.h"
 #include "esper/proxy/fault_proxy.h"
@@ -110,7 +111,13 @@ Runner SetupProxy(CLI::App& cmd) {
     fmt::print("listening on {}\n", p.address());
     std::fflush(stdout);
 
-    while (!Interrupted()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    {
+      std::mutex mu;
+      std::condition_variable_any cv;
+      std::unique_lock lock(mu);
+      cv.wait(lock, InterruptToken(), [] { return false; });  // until Ctrl-C / SIGTERM
+    }
+    InterruptCleanup cleanup;  // the statistics are what the user stopped it for
     p.Stop();
     PrintStatistics(p.statistics());
     return Error::Cancelled("interrupted");

@@ -31,6 +31,10 @@
 // no_proxy / NO_PROXY are honoured with curl's rules (HTTP_PROXY in upper case is ignored), read
 // once by Create(): a later setenv() affects clients created after it, not this one.
 //
+// Cancellation: a request stops when its CallOptions::cancel token is stopped (one
+// std::stop_source can stop a group), and CancelAll() stops everything in flight; a running
+// attempt is aborted, a backoff wait ends, and the callback gets Cancelled.
+//
 // Ownership and shutdown: the destructor stops accepting requests, fails every request still
 // queued or in flight with Cancelled (their callbacks run, on the loop thread, before the
 // destructor returns) and joins the loop thread. Do not destroy a Client from its own callback.
@@ -187,6 +191,12 @@ class Client {
   Result<Response> Post(std::string url, Body body, std::string content_type = "", CallOptions options = {});
   Result<Response> Put(std::string url, Body body, std::string content_type = "", CallOptions options = {});
   Result<Response> Patch(std::string url, Body body, std::string content_type = "", CallOptions options = {});
+
+  /// Cancels every request submitted before this call and not yet completed — queued, running or
+  /// waiting to retry: each callback gets Cancelled, on the loop thread, soon after (this call does
+  /// not wait). Later requests are not affected. Any thread, callbacks included. To cancel one
+  /// request or a group, give them a CallOptions::cancel token.
+  void CancelAll();
 
   /// Per-host statistics snapshot. get_stats() is the seed's name (the library's one spelling);
   /// GetStats() is the same call.

@@ -32,6 +32,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -246,6 +247,12 @@ struct CallOptions {
   ResponseClassifier classify{};
   /// Runs before each attempt is sent and may rewrite its headers (above). Empty: none.
   AttemptHook before_attempt{};
+  /// Cancels the request when a stop is requested on it, from any thread, at any time: a running
+  /// attempt is aborted, a backoff wait ends, and the callback gets Cancelled (already requested
+  /// at submission: SendAsync returns Cancelled). One std::stop_source can stop many requests —
+  /// every part of a multipart upload, say. Empty (the default): only Client::CancelAll and the
+  /// destructor cancel it.
+  std::stop_token cancel{};
 };
 
 struct Request {

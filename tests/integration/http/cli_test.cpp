@@ -1,5 +1,6 @@
 // `esper http …` end to end: the built binary against the loopback test server.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -7,10 +8,12 @@
 #include <fstream>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "testing/http_server.h"
 #include "testing/process.h"
+#include "testing/wait.h"
 
 namespace esper::http {
 namespace {
@@ -164,6 +167,45 @@ TEST(HttpCli, UsageErrorsExitTwo) {
   auto bad_url = RunProcess({EsperBinary(), "http", "get", "notaurl"});
   EXPECT_EQ(bad_url.exit_code, 1);
   EXPECT_NE(bad_url.err.find("InvalidArgument"), std::string::npos) << bad_url.err;
+}
+
+// Ctrl-C and SIGTERM reach what is in flight: the request is cancelled and esper exits 130. The
+// request alone would run for 31 years (--timeout 1e9); the 10 s watchdog of Wait() is the bound.
+int InterruptWhileInFlight(const std::vector<std::string>& args, HttpTestServer& server, int signal,
+                           std::string* err) {
+  testing::ChildProcess esper;
+  if (!esper.Start(args)) return -2;
+  if (!testing::WaitUntil([&] { return server.requests() >= 1; })) return -3;  // in flight now
+  std::this_thread::sleep_for(200ms);  // a 503 has been read by then: the backoff wait has begun
+  esper.Signal(signal);
+  const int rc = esper.Wait(10s);
+  *err = esper.err();
+  return rc;
+}
+
+TEST(HttpCliInterrupt, CtrlCEndsARequestToASilentServer) {
+  HttpTestServer server([](const ServerRequest&) { return Reply{.action = Reply::Action::kSilent}; });
+  ASSERT_TRUE(server.Start());
+  std::string err;
+  EXPECT_EQ(InterruptWhileInFlight({EsperBinary(), "http", "get", "--timeout", "1e9", server.Url("/x")}, server,
+                                   SIGINT, &err),
+            130)
+      << err;
+  EXPECT_EQ(err, "esper: interrupted\n");
+}
+
+TEST(HttpCliInterrupt, SigtermEndsARetryBackoff) {
+  HttpTestServer server([](const ServerRequest&) {
+    return Reply{.status = 503, .headers = {{"Retry-After", "25"}}};  // a 25 s wait before the retry
+  });
+  ASSERT_TRUE(server.Start());
+  std::string err;
+  EXPECT_EQ(InterruptWhileInFlight({EsperBinary(), "http", "get", "--timeout", "1e9", "-v", server.Url("/x")},
+                                   server, SIGTERM, &err),
+            130)
+      << err;
+  EXPECT_EQ(server.requests(), 1u);  // no retry was sent
+  EXPECT_NE(err.find("esper: interrupted"), std::string::npos) << err;
 }
 
 }  // namespace
