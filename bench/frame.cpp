@@ -131,10 +131,10 @@ std::string RenderJson(const std::vector<Row>& rows) {
     auto ratio = r.ratio();
     out += fmt::format(
         "{}\n    {{\"part\": \"{}\", \"metric\": \"{}\", \"case\": \"{}\", \"unit\": \"{}\", "
-        "\"value\": {}, \"peer\": {}, \"peer_value\": {}, \"ratio\": {}, \"target\": {}, "
+        "\"value\": {}, \"min\": {}, \"max\": {}, \"peer\": {}, \"peer_value\": {}, \"ratio\": {}, \"target\": {}, "
         "\"pass\": {}, \"note\": \"{}\"}}",
         i ? "," : "", JsonEscape(r.part), JsonEscape(r.metric), JsonEscape(r.case_name),
-        JsonEscape(r.unit), Num(r.value),
+        JsonEscape(r.unit), Num(r.value), r.min ? Num(*r.min) : "null", r.max ? Num(*r.max) : "null",
         r.peer.empty() ? "null" : fmt::format("\"{}\"", JsonEscape(r.peer)),
         r.peer_value ? Num(*r.peer_value) : "null", ratio ? Num(*ratio) : "null",
         r.target.empty() ? "null" : fmt::format("\"{}\"", JsonEscape(r.target)),

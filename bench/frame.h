@@ -21,6 +21,7 @@ struct Row {
   std::string case_name;              // "int,int,double 1 thread"
   std::string unit;                   // "ns", "ms", "lines/s", "req/s", "MiB"
   double value = 0;                   // our figure
+  std::optional<double> min, max;     // our figure's fastest / slowest repeat, where the suite repeats
   bool lower_is_better = true;        // latency: true; throughput: false
   std::string peer;                   // "spdlog async", "wrk", "" when the metric has no peer
   std::optional<double> peer_value;   // the peer's figure, same run; empty = not measured (note says why)

@@ -6,11 +6,8 @@
 //  * The same for a count-window breaker (outcomes go into a window under a mutex) — for scale.
 //  * The retry decision: RetryPolicy::Start + OnFailure (budget, deadline) + OnSuccess.
 //
-// Method: each figure is the median of several runs; a run times `iters` calls per thread with the
-// thread's CPU clock around the whole loop (CPU ns per call; the slowest thread of the run). With
-// 2 threads both threads hammer the same breaker at once, so the figure includes cache-line
-// traffic between the cores; a thread blocked on the naive peer's mutex is not charged for the
-// time it sleeps, only for the futex calls (which flatters the peer, not us).
+// Method (measure.h): each figure is the median of several runs of `iters` calls per thread, in
+// thread CPU time; with 2 threads both hammer the same breaker at once.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -24,6 +21,7 @@
 #include "esper/resilience/circuit_breaker.h"
 #include "esper/resilience/retry_policy.h"
 #include "frame.h"
+#include "measure.h"
 
 namespace esper::bench {
 namespace {
@@ -82,47 +80,6 @@ class NaiveBreaker {
   Clock::TimePoint last_failure_{};
   uint64_t total_calls_ = 0, successes_ = 0, failures_ = 0, rejections_ = 0;
 };
-
-// CPU time of the calling thread. The bench machine is shared (2 cores, several builds at once):
-// wall time would charge us for every preemption, CPU time charges only the work done.
-double ThreadCpuNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
-
-// ns per call per thread (CPU time): `threads` threads each call op(thread) `iters` times, started together.
-template <class Op>
-double NsPerCall(int threads, int64_t iters, Op op) {
-  std::atomic<int> ready{0};
-  std::atomic<bool> go{false};
-  std::vector<double> ns(static_cast<size_t>(threads));
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      ready.fetch_add(1);
-      while (!go.load(std::memory_order_acquire)) {
-      }
-      const double start = ThreadCpuNs();
-      for (int64_t i = 0; i < iters; ++i) op(t);
-      ns[static_cast<size_t>(t)] = ThreadCpuNs() - start;
-    });
-  }
-  while (ready.load() != threads) std::this_thread::yield();
-  go.store(true, std::memory_order_release);
-  for (auto& th : pool) th.join();
-  double worst = 0;
-  for (double v : ns) worst = std::max(worst, v);
-  return worst / static_cast<double>(iters);
-}
-
-template <class Op>
-double MedianNsPerCall(int runs, int threads, int64_t iters, Op op) {
-  std::vector<double> samples;
-  NsPerCall(threads, iters / 10 + 1, op);  // warm-up: caches, stripes, page faults
-  for (int r = 0; r < runs; ++r) samples.push_back(NsPerCall(threads, iters, op));
-  return Median(samples);
-}
 
 }  // namespace
 

@@ -7,6 +7,9 @@ namespace esper::bench {
 #ifdef ESPER_HAVE_LOG
 Status RunLogSuite(Context& ctx);
 #endif
+#ifdef ESPER_HAVE_METRICS
+Status RunMetricsSuite(Context& ctx);
+#endif
 #ifdef ESPER_HAVE_CONFIG
 Status RunConfigSuite(Context& ctx);
 #endif
@@ -27,6 +30,12 @@ const std::vector<Suite>& Suites() {
        RunLogSuite, ""},
 #else
       {"log", "async logging", nullptr, "the log part has not landed (issue #3)"},
+#endif
+#ifdef ESPER_HAVE_METRICS
+      {"metrics", "counter increment and histogram observation vs mutex-guarded versions; scrape cost",
+       RunMetricsSuite, ""},
+#else
+      {"metrics", "counters, gauges, histograms", nullptr, "the metrics part has not landed (issue 21)"},
 #endif
 #ifdef ESPER_HAVE_CONFIG
       {"config", "load + override + validate vs PyYAML's C loader", RunConfigSuite, ""},
