@@ -130,7 +130,7 @@ Result<Throughput> WrkRequestsPerSecond(const std::string& wrk, const std::strin
   static const std::regex kTotal(R"(([0-9]+) requests in)");
   std::smatch t;
   double total = std::regex_search(out, t, kTotal) ? std::stod(t[1].str()) : 0;
-  return Throughput{.rps = std::stod(m[1].str()), .cpu_us_per_request = total > 0 ? (c1 - c0) * 1e6 / total : 0};
+  return Throughput{.per_second = std::stod(m[1].str()), .cpu_us_per_op = total > 0 ? (c1 - c0) * 1e6 / total : 0};
 }
 
 Status MeasureMemory(Context& ctx) {
@@ -301,7 +301,7 @@ Status RunHttpSuite(Context& ctx) {
         const size_t wrk_before = wrk_runs.size();
         // The order turns each round, so no loop always runs first.
         for (int k = 0; k < 3; ++k) ESPER_RETURN_IF_ERROR(loops[static_cast<size_t>((round + k) % 3)]());
-        if (wrk_runs.size() > wrk_before) vs_wrk.push_back(ours_runs.back().rps / wrk_runs.back().rps);
+        if (wrk_runs.size() > wrk_before) vs_wrk.push_back(ours_runs.back().per_second / wrk_runs.back().per_second);
       }
       const Throughput ours = MedianOf(ours_runs);
       std::optional<Throughput> bare;
@@ -310,8 +310,8 @@ Status RunHttpSuite(Context& ctx) {
       std::optional<double> peer_cpu;
       if (note.empty() && !wrk_runs.empty()) {
         const Throughput w = MedianOf(wrk_runs);
-        peer = w.rps;
-        if (w.cpu_us_per_request > 0) peer_cpu = w.cpu_us_per_request;
+        peer = w.per_second;
+        if (w.cpu_us_per_op > 0) peer_cpu = w.cpu_us_per_op;
       }
       std::string rounds_note;
       if (vs_wrk.size() > 1) {
@@ -323,7 +323,7 @@ Status RunHttpSuite(Context& ctx) {
                   .metric = "CPU per request",
                   .case_name = fmt::format("GET 1 KiB from nginx, {} in flight", n),
                   .unit = "us",
-                  .value = ours.cpu_us_per_request,
+                  .value = ours.cpu_us_per_op,
                   .lower_is_better = true,
                   .peer = "wrk -t1",
                   .peer_value = peer_cpu,
@@ -336,7 +336,7 @@ Status RunHttpSuite(Context& ctx) {
       if (!bare) {
         bare_note = "libcurl alone failed: " + bare_error;
       } else if (peer) {
-        bare_note = fmt::format("libcurl alone reached {:.2f}x wrk in this run", bare->rps / *peer);
+        bare_note = fmt::format("libcurl alone reached {:.2f}x wrk in this run", bare->per_second / *peer);
         if (n == 64 && note.empty()) note = bare_note + " (what libcurl costs by itself)";
       }
       if (!rounds_note.empty()) note = note.empty() ? rounds_note : note + "; " + rounds_note;
@@ -345,15 +345,15 @@ Status RunHttpSuite(Context& ctx) {
                     .metric = cpu ? "CPU per request, vs libcurl alone" : "throughput, vs libcurl alone",
                     .case_name = fmt::format("GET 1 KiB from nginx, {} in flight", n),
                     .unit = cpu ? "us" : "req/s",
-                    .value = cpu ? ours.cpu_us_per_request : ours.rps,
+                    .value = cpu ? ours.cpu_us_per_op : ours.per_second,
                     .lower_is_better = cpu,
                     .peer = "libcurl multi alone",
-                    .peer_value = bare ? std::optional<double>(cpu ? bare->cpu_us_per_request : bare->rps) : std::nullopt,
+                    .peer_value = bare ? std::optional<double>(cpu ? bare->cpu_us_per_op : bare->per_second) : std::nullopt,
                     .target = "",
                     .pass = std::nullopt,
                     .note = cpu ? "" : bare_note});
       }
-      add_row(n, ours.rps, peer, std::move(note));
+      add_row(n, ours.per_second, peer, std::move(note));
     }
   }
   if (skip_memory) return OkStatus();

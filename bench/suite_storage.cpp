@@ -12,7 +12,6 @@
 // Method: interleaved rounds (ours, then the floor), the median of each; one round with --quick.
 // 256 keys are overwritten in turn, so the tree stays the same size however long a round runs.
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -31,6 +30,8 @@
 
 #include "esper/storage/local_store.h"
 #include "frame.h"
+#include "testing/proc.h"
+#include "throughput.h"
 
 namespace esper::bench {
 namespace {
@@ -42,34 +43,14 @@ using storage::PutBody;
 constexpr size_t kObjectBytes = 4096;
 constexpr int kKeys = 256;
 
-double CpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto sec = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
-}
-
-struct Measured {
-  double ops_per_s = 0;
-  double cpu_us_per_op = 0;
-};
-
-Measured FromCounts(uint64_t ops, std::chrono::steady_clock::duration elapsed, double cpu) {
-  const double s = std::chrono::duration<double>(elapsed).count();
-  return {.ops_per_s = static_cast<double>(ops) / s,
-          .cpu_us_per_op = ops ? cpu * 1e6 / static_cast<double>(ops) : 0};
-}
-
 // Runs op(i) for i = 0, 1, … until `duration` has passed, on `threads` threads (each its own i).
-Result<Measured> Loop(std::chrono::milliseconds duration, int threads,
+Result<Throughput> Loop(std::chrono::milliseconds duration, int threads,
                       const std::function<Status(int thread, uint64_t i)>& op) {
   std::atomic<uint64_t> ops{0};
   std::atomic<bool> failed{false};
   Status first_error = OkStatus();
   std::mutex mu;
-  const double c0 = CpuSeconds();
+  const testing::CpuMeter cpu;
   const auto t0 = std::chrono::steady_clock::now();
   const auto until = t0 + duration;
   std::vector<std::thread> pool;
@@ -87,11 +68,11 @@ Result<Measured> Loop(std::chrono::milliseconds duration, int threads,
   }
   for (auto& th : pool) th.join();
   if (failed) return first_error.error();
-  return FromCounts(ops.load(), std::chrono::steady_clock::now() - t0, CpuSeconds() - c0);
+  return FromCounts(ops.load(), std::chrono::steady_clock::now() - t0, cpu.Seconds());
 }
 
 // PutAsync with `in_flight` outstanding, each completion starting the next, until `duration`.
-Result<Measured> AsyncPuts(storage::ObjectStore& store, const std::string& bucket,
+Result<Throughput> AsyncPuts(storage::ObjectStore& store, const std::string& bucket,
                            const std::shared_ptr<const std::string>& data, int in_flight,
                            std::chrono::milliseconds duration) {
   std::mutex mu;
@@ -99,7 +80,7 @@ Result<Measured> AsyncPuts(storage::ObjectStore& store, const std::string& bucke
   int outstanding = 0;
   uint64_t done = 0;
   Status first_error = OkStatus();
-  const double c0 = CpuSeconds();
+  const testing::CpuMeter cpu;
   const auto t0 = std::chrono::steady_clock::now();
   const auto until = t0 + duration;
   std::atomic<uint64_t> next{0};
@@ -132,7 +113,7 @@ Result<Measured> AsyncPuts(storage::ObjectStore& store, const std::string& bucke
   std::unique_lock<std::mutex> lock(mu);
   cv.wait(lock, [&] { return outstanding == 0; });
   if (!first_error) return first_error.error();
-  return FromCounts(done, std::chrono::steady_clock::now() - t0, CpuSeconds() - c0);
+  return FromCounts(done, std::chrono::steady_clock::now() - t0, cpu.Seconds());
 }
 
 // The bare loops of the floor.
@@ -178,11 +159,11 @@ std::string FileSystemName(const std::string& path) {
 
 struct Samples {
   std::vector<double> ops, cpu;
-  void Add(const Measured& m) {
-    ops.push_back(m.ops_per_s);
+  void Add(const Throughput& m) {
+    ops.push_back(m.per_second);
     cpu.push_back(m.cpu_us_per_op);
   }
-  Measured Median() const { return {bench::Median(ops), bench::Median(cpu)}; }
+  Throughput Median() const { return {bench::Median(ops), bench::Median(cpu)}; }
 };
 
 }  // namespace
@@ -235,7 +216,7 @@ Status RunStorageSuite(Context& ctx) {
   Samples put, put_floor, get, get_floor, head, head_floor, async, async_floor;
   for (int r = 0; r < rounds; ++r) {
     ctx.Progress(fmt::format("storage: round {} of {}: PUT, GET, HEAD 4 KiB, ours and the floor", r + 1, rounds));
-    ESPER_ASSIGN_OR_RETURN(Measured m, Loop(slice, 1, [&](int, uint64_t i) -> Status {
+    ESPER_ASSIGN_OR_RETURN(Throughput m, Loop(slice, 1, [&](int, uint64_t i) -> Status {
       return store->Put(bucket, fmt::format("k/{}", i % kKeys), PutBody::FromShared(data)).map([](auto&&) {});
     }));
     put.Add(m);
@@ -282,15 +263,15 @@ Status RunStorageSuite(Context& ctx) {
        "PutAsync on the store's 4 workers; " + method},
   };
   for (const Case& c : cases) {
-    const Measured ours = c.ours.Median(), floor = c.floor.Median();
+    const Throughput ours = c.ours.Median(), floor = c.floor.Median();
     ctx.Add(Row{.part = "storage",
                 .metric = "operations/s",
                 .case_name = std::string("LocalStore ") + c.name,
                 .unit = "ops/s",
-                .value = ours.ops_per_s,
+                .value = ours.per_second,
                 .lower_is_better = false,
                 .peer = c.floor_name,
-                .peer_value = floor.ops_per_s,
+                .peer_value = floor.per_second,
                 .target = "",
                 .pass = std::nullopt,
                 .note = c.note});

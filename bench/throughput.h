@@ -1,5 +1,7 @@
-// A closed loop's figure, as the http suite's loops report it (ours, libcurl alone, wrk):
-// requests per second and CPU per request, and the median of several rounds.
+// A closed loop's figure, as the suites' loops report it (the http client, libcurl alone, wrk,
+// a store's operations): operations per second and CPU per operation, and the median of rounds.
+// The CPU comes from testing/proc.h (CpuMeter: this process; ProcessTreeCpuSeconds: a peer run
+// as a child process).
 #pragma once
 
 #include <algorithm>
@@ -12,25 +14,25 @@
 namespace esper::bench {
 
 struct Throughput {
-  double rps = 0;
-  double cpu_us_per_request = 0;  // user + system CPU of the process, per completed request
+  double per_second = 0;     // completed operations (requests) per second
+  double cpu_us_per_op = 0;  // user + system CPU of the measured process(es), per completed operation
 };
 
-/// `done` requests completed in `elapsed` using `cpu_seconds` of the process.
+/// `done` operations completed in `elapsed` using `cpu_seconds` (0 operations count as 1).
 inline Throughput FromCounts(uint64_t done, std::chrono::steady_clock::duration elapsed, double cpu_seconds) {
-  const double reqs = static_cast<double>(std::max<uint64_t>(1, done));
-  return Throughput{.rps = reqs / std::chrono::duration<double>(elapsed).count(),
-                    .cpu_us_per_request = cpu_seconds * 1e6 / reqs};
+  const double ops = static_cast<double>(std::max<uint64_t>(1, done));
+  return Throughput{.per_second = static_cast<double>(done) / std::chrono::duration<double>(elapsed).count(),
+                    .cpu_us_per_op = cpu_seconds * 1e6 / ops};
 }
 
-/// The median requests/s and the median CPU per request of `runs` (not empty).
+/// The median rate and the median CPU per operation of `runs` (not empty).
 inline Throughput MedianOf(const std::vector<Throughput>& runs) {
-  std::vector<double> rps, cpu;
+  std::vector<double> rate, cpu;
   for (const Throughput& r : runs) {
-    rps.push_back(r.rps);
-    cpu.push_back(r.cpu_us_per_request);
+    rate.push_back(r.per_second);
+    cpu.push_back(r.cpu_us_per_op);
   }
-  return Throughput{.rps = Median(rps), .cpu_us_per_request = Median(cpu)};
+  return Throughput{.per_second = Median(rate), .cpu_us_per_op = Median(cpu)};
 }
 
 }  // namespace esper::bench
