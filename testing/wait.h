@@ -4,7 +4,8 @@
 //
 // The timeout is a hang guard, never a performance bar: a test asserts on the condition (or on
 // the value after the wait), not on how long it took. The condition is checked at once, then
-// about every millisecond; it runs on the calling thread.
+// every `poll` (a millisecond unless a test needs to catch a state sooner); it runs on the calling
+// thread.
 #pragma once
 
 #include <chrono>
@@ -14,13 +15,13 @@ namespace esper::testing {
 
 /// Polls `condition` until it returns true (→ true) or `timeout` has passed (→ its last answer).
 template <class Condition>
-[[nodiscard]] bool WaitUntil(Condition&& condition,
-                             std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+[[nodiscard]] bool WaitUntil(Condition&& condition, std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                             std::chrono::microseconds poll = std::chrono::milliseconds(1)) {
   const auto until = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (condition()) return true;
     if (std::chrono::steady_clock::now() >= until) return static_cast<bool>(condition());
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(poll);
   }
 }
 

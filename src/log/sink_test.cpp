@@ -12,6 +12,7 @@
 
 #include "esper/log/logger.h"
 #include "log/test_util.h"
+#include "testing/wait.h"
 
 namespace esper::log {
 namespace {
@@ -238,8 +239,10 @@ TEST(SinkTest, OneFileSinkSharedByTwoLoggersWhileItsFileIsRenamed) {
   ExpectEachLineOnceThroughOneSinkFromTwoLoggers(*s, dir, 3000, [&] {
     // 20 times: rename the file once the sink has written to the path (again).
     for (int k = 1; k <= 20; ++k) {
-      std::error_code ec;
-      while (std::filesystem::file_size(path, ec) == 0 || ec) std::this_thread::sleep_for(microseconds(100));
+      ASSERT_TRUE(esper::testing::WaitUntil([&] {
+        std::error_code ec;
+        return std::filesystem::file_size(path, ec) != 0 && !ec;
+      }, std::chrono::seconds(10), microseconds(100)));
       std::filesystem::rename(path, path + "." + std::to_string(k));
     }
   });

@@ -11,6 +11,9 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <thread>
+
+#include "testing/wait.h"
 
 namespace esper::s3 {
 namespace {
@@ -231,7 +234,7 @@ TEST(CredentialsCache, RefreshesAheadOfExpiryWithoutStallingAndOnlyTheInvalidWai
   EXPECT_EQ(during.get_future().get()->access_key_id, "AKID1");  // answered at once, refresh still held
   EXPECT_EQ(cache->fetches(), 1);
   p->Release(Creds("AKID2", wall.At(3600)));
-  while (cache->fetches() < 2) std::this_thread::yield();
+  ASSERT_TRUE(esper::testing::WaitUntil([&] { return cache->fetches() >= 2; }));
   EXPECT_EQ(cache->TryGet()->access_key_id, "AKID2");
   EXPECT_EQ(p->started, 2);  // one refresh, however many callers
 }
@@ -251,7 +254,7 @@ TEST(CredentialsCache, FailedRefreshKeepsValidCredentialsAndExpiredOnesWait) {
   EXPECT_EQ(cache->TryGet()->access_key_id, "AKID1");
   p->WaitStarted(2);
   p->Release(Error::Unavailable("STS is down"));
-  while (cache->fetches() < 2) std::this_thread::yield();
+  ASSERT_TRUE(esper::testing::WaitUntil([&] { return cache->fetches() >= 2; }));
   // Still valid: still served; no new attempt before retry_interval.
   EXPECT_EQ(cache->TryGet()->access_key_id, "AKID1");
   wall.secs += 5;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "testing/threads.h"
+#include "testing/wait.h"
 #include "esper/log/logger.h"
 
 using esper::log::kv;
@@ -53,10 +54,7 @@ int main(int argc, char** argv) {
   if (!logger) return 4;
   ESPER_LOG_INFO(logger, "start");
   if (!(*logger)->Flush()) return 5;
-  for (int i = 0; !BackendParked(); ++i) {
-    if (i == 10'000) return 7;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  if (!esper::testing::WaitUntil([] { return BackendParked(); })) return 7;
   auto still_queued = [&] {  // only "start" written: every line is still in the queues
     if ((*logger)->get_stats().processed != 1) std::_Exit(6);
   };

@@ -240,10 +240,10 @@ TEST(ForkTest, ASharedFileSinkHeldByAStuckWriterInTheParentStillWritesInTheChild
   const std::string pad(100, 'x');
   for (int i = 0; i < 2 * pipe_bytes / 100; ++i) ESPER_LOG_INFO(stuck, "stuck {} {}", i, pad);
   int queued = 0;
-  while (queued < pipe_bytes) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_EQ(::ioctl(rd, FIONREAD, &queued), 0);
-  }
+  ASSERT_TRUE(esper::testing::WaitUntil([&] {
+    EXPECT_EQ(::ioctl(rd, FIONREAD, &queued), 0);
+    return queued >= pipe_bytes;
+  }));
   const pid_t pid = fork();  // waits ~1 s for `stuck`, then goes on
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -251,17 +251,15 @@ TEST(ForkTest, ASharedFileSinkHeldByAStuckWriterInTheParentStillWritesInTheChild
     // Read the FIFO (which also lets the parent's stuck write go on) until the line comes by.
     std::string seen;
     char buf[4096];
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (seen.find("from the child") == std::string::npos && std::chrono::steady_clock::now() < until) {
-      const ssize_t n = ::read(rd, buf, sizeof buf);
-      if (n > 0) {
+    const bool found = esper::testing::WaitUntil([&] {
+      for (ssize_t n; (n = ::read(rd, buf, sizeof buf)) > 0;) {
         seen.append(buf, static_cast<size_t>(n));
         if (seen.size() > 8192) seen.erase(0, seen.size() - 8192);
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        if (seen.find("from the child") != std::string::npos) return true;
       }
-    }
-    _exit(seen.find("from the child") != std::string::npos ? 0 : 3);
+      return false;
+    }, std::chrono::seconds(5));
+    _exit(found ? 0 : 3);
   }
   EXPECT_EQ(esper::testing::WaitForChild(pid), 0) << "3: the child's logger could not write to the shared sink";
   // Let the parent's stuck write finish: read the FIFO while both loggers flush.

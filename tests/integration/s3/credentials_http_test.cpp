@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "testing/http_server.h"
+#include "testing/wait.h"
 #include "esper/http/url.h"
 #include "esper/s3/credentials.h"
 #include "esper/s3/xml.h"
@@ -305,14 +306,15 @@ TEST_F(HttpCredentialsTest, ChainToImdsThenRefreshAheadOfExpiryWithoutStalling) 
   fake_secs += 3600 - 5 * 60 + 1;  // just inside the refresh window
   imds.refresh_delay_ms = 300;
   EXPECT_EQ((*cache)->TryGet()->access_key_id, "ASIAIMDS1");  // starts the refresh, does not wait
-  while ((*cache)->fetches() < 2) {
+  bool try_get_failed = false;
+  ASSERT_TRUE(esper::testing::WaitUntil([&] {
     auto c = (*cache)->TryGet();
-    ASSERT_TRUE(c);
-    if ((*cache)->fetches() < 2) {
-      EXPECT_EQ(c->access_key_id, "ASIAIMDS1");  // served while the refresh runs
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+    if (!c) return try_get_failed = true;
+    if ((*cache)->fetches() >= 2) return true;
+    EXPECT_EQ(c->access_key_id, "ASIAIMDS1");  // served while the refresh runs
+    return false;
+  }));
+  ASSERT_FALSE(try_get_failed);
   EXPECT_EQ((*cache)->TryGet()->access_key_id, "ASIAIMDS2");
   EXPECT_EQ(imds.credential_gets.load(), 2);
 }
