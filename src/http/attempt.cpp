@@ -86,7 +86,7 @@ void Client::Impl::StartAttempt(Transfer* t) {
     return;
   }
   t->handle.extras->errbuf[0] = '\0';
-  if (CURLUcode uc = detail::SetHandleUrl(t->handle, t->url); uc != CURLUE_OK) {
+  if (CURLUcode uc = detail::SetHandleUrl(t->handle, t->url, t->path_as_is); uc != CURLUE_OK) {
     // Prepare checked the URL (HostKey), so this is out of memory, or a URL only curl's parser
     // refuses, as curl would have refused it given the text. The handle may not carry its
     // shape's options yet (SetupEasy has not run), so it is not pooled.
@@ -204,7 +204,7 @@ void Client::Impl::OnAttemptDone(Transfer* t, CURLcode code) {
   if (cause.retryable()) {
     if (t->body.kind() == Body::Kind::kStream && t->stream_touched && !t->body.rewind_fn()) {
       cause.WithRetryable(false).Wrap("not retried: the stream body cannot be rewound");
-    } else if (t->sink.kind() == Sink::Kind::kStream && t->sink_delivered > 0) {
+    } else if (t->sink.kind() == Sink::Kind::kStream && t->sink_delivered > 0 && !t->sink.rewind_fn()) {
       cause.WithRetryable(false).Wrap("not retried: part of the body was already delivered to the stream sink");
     }
   }

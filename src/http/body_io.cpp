@@ -40,7 +40,7 @@ std::string RedactDebugLine(std::string_view line) {
 using detail::kErrorBodyCap;
 
 // Opens the request body file and the response file for an attempt (the first), or starts them
-// over (a retry): a stream body is rewound, a file sink truncated.
+// over (a retry): a stream body is rewound, a file sink truncated, a stream sink rewound.
 Status Client::Impl::OpenFiles(Transfer* t) {
   const Body& body = t->body;
   const Sink& sink = t->sink;
@@ -67,6 +67,13 @@ Status Client::Impl::OpenFiles(Transfer* t) {
       return Error(s.error()).Wrap(fmt::format("{} {}: rewind the request body", t->method, t->redacted_url));
     }
     t->stream_touched = false;
+  }
+  if (sink.kind() == Sink::Kind::kStream && t->sink_touched) {
+    // Only a sink with a rewind gets here: without one the request was not retried.
+    if (Status s = sink.rewind_fn()(); !s) {
+      return Error(s.error()).Wrap(fmt::format("{} {}: rewind the response sink", t->method, t->redacted_url));
+    }
+    t->sink_touched = false;
   }
   if (sink.kind() == Sink::Kind::kFile) {
     if (t->out_fd < 0) {
@@ -155,6 +162,7 @@ size_t Client::Impl::OnWrite(char* p, size_t size, size_t n, void* ud) {
         return 0;
       }
       t->sink_delivered += len;
+      t->sink_touched = true;
       return len;
     }
   }

@@ -85,6 +85,21 @@ Status Client::Impl::Submit(Request request, Callback done) {
   return OkStatus();
 }
 
+Status Client::Impl::Post(std::function<void()> task) {
+  if (!task) return Error::InvalidArgument("Post: the task is empty");
+  if (ForkGeneration() != fork_generation_) [[unlikely]] {
+    return Error::FailedPrecondition("http::Client::Post: this process is a fork() child; the loop is not here");
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return Error::Cancelled("http::Client::Post: the client is shutting down");
+    posted_.push_back(std::move(task));
+    if (!ClaimWakeupLocked()) return OkStatus();
+  }
+  Wakeup();
+  return OkStatus();
+}
+
 void Client::Impl::CancelAll() {
   if (ForkGeneration() != fork_generation_) return;  // no loop here, nothing in flight
   {
@@ -210,6 +225,7 @@ Status Client::Impl::Prepare(Transfer& t, Request&& r) {
   // of its own (the common case) shares a list built once at Create.
   ESPER_RETURN_IF_ERROR(detail::ValidateHeaders(r.headers, t.method, t.redacted_url));  // the defaults: Create()
   t.has_body = HasBody(r);
+  t.path_as_is = co.path_as_is;
   if (co.before_attempt) {
     // The hook rewrites the fields before every attempt; the list is built then (StartAttempt).
     ForEachSentHeader(r.headers, co, [&](std::string_view k, std::string_view v) { t.headers.emplace_back(k, v); });
@@ -403,6 +419,8 @@ Result<HealthReport> Client::HealthCheck(std::string url, std::chrono::milliseco
 }
 
 int Client::in_flight() const { return impl_->in_flight(); }
+bool Client::IsLoopThread() const noexcept { return impl_->OnLoopThread(); }
+Status Client::Post(std::function<void()> task) { return impl_->Post(std::move(task)); }
 const ClientOptions& Client::options() const { return impl_->options(); }
 
 }  // namespace esper::http

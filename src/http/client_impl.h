@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -56,6 +57,7 @@ class Client::Impl {
 
   // ---- client.cpp: cancellation (any thread) ----
   void CancelAll();
+  Status Post(std::function<void()> task);
   /// From a request's stop callback: flags `t` and wakes the loop, which cancels it.
   void RequestCancel(Transfer* t);
 
@@ -132,8 +134,9 @@ class Client::Impl {
   std::atomic<std::thread::id> loop_id_{};
   std::atomic<int> in_flight_{0};
 
-  std::mutex mu_;  // guards queue_, stopping_, the submission sequence and the cancel requests
+  std::mutex mu_;  // guards queue_, posted_, stopping_, the submission sequence and the cancel requests
   std::deque<Transfer*> queue_;
+  std::deque<std::function<void()>> posted_;  // Post()ed tasks, run by the loop in order
   bool stopping_ = false;
   bool wakeup_pending_ = false;  // a wakeup is on its way
   uint64_t submit_seq_ = 0;      // Transfer::seq of the latest submission

@@ -49,15 +49,19 @@ void EasyPool::Release(EasyHandle& h, bool reusable) {
   h = EasyHandle{};
 }
 
-CURLUcode SetHandleUrl(EasyHandle& h, const std::string& url) {
+CURLUcode SetHandleUrl(EasyHandle& h, const std::string& url, bool path_as_is) {
   EasyExtras& x = *h.extras;
-  if (x.url_text == url) return CURLUE_OK;
+  if (x.url_text == url && x.url_as_is == path_as_is) return CURLUE_OK;
   x.url_text.clear();
   if (!x.url && !(x.url = curl_url())) return CURLUE_OUT_OF_MEMORY;
-  // The same parse (and flags) as HostKeyByCurl; `url` is absolute, so nothing of the URL the
-  // handle held before carries over.
-  if (CURLUcode uc = curl_url_set(x.url, CURLUPART_URL, url.c_str(), 0); uc != CURLUE_OK) return uc;
+  // The same parse as HostKeyByCurl (which reads only scheme, host and port, the same either
+  // way); `url` is absolute, so nothing of the URL the handle held before carries over. Given a
+  // parsed URL, curl sends its path as parsed: CURLOPT_PATH_AS_IS would not apply, the flag here
+  // does.
+  const unsigned flags = path_as_is ? CURLU_PATH_AS_IS : 0u;
+  if (CURLUcode uc = curl_url_set(x.url, CURLUPART_URL, url.c_str(), flags); uc != CURLUE_OK) return uc;
   x.url_text = url;
+  x.url_as_is = path_as_is;
   return CURLUE_OK;
 }
 

@@ -39,8 +39,9 @@ class EasyPool {
   std::vector<EasyHandle> pool_;
 };
 
-/// Makes `h`'s parsed URL `url` (see EasyExtras), parsing only when it holds another.
-CURLUcode SetHandleUrl(EasyHandle& h, const std::string& url);
+/// Makes `h`'s parsed URL `url` (see EasyExtras), parsing only when it holds another; with
+/// `path_as_is`, "." and ".." segments are kept (CURLU_PATH_AS_IS).
+CURLUcode SetHandleUrl(EasyHandle& h, const std::string& url, bool path_as_is);
 
 // The proxy settings curl takes from the environment, with its rules (curl 7.88 detect_proxy):
 // http:// uses http_proxy (lower case only: HTTP_PROXY can be set by a CGI request, "httpoxy"),

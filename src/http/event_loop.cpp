@@ -162,6 +162,7 @@ int Client::Impl::OnTimer(CURLM*, long timeout_ms, void* userp) {
 void Client::Impl::Loop() {
   loop_id_.store(std::this_thread::get_id());
   std::vector<Transfer*> batch;
+  std::deque<std::function<void()>> tasks;
   while (true) {
     bool stopping;
     uint64_t cancel_upto;
@@ -170,6 +171,7 @@ void Client::Impl::Loop() {
       std::lock_guard lock(mu_);
       batch.assign(queue_.begin(), queue_.end());
       queue_.clear();
+      tasks.swap(posted_);
       stopping = stopping_;
       wakeup_pending_ = false;
       cancel_upto = std::exchange(cancel_upto_, 0);
@@ -182,6 +184,10 @@ void Client::Impl::Loop() {
       StartAttempt(t);
     }
     batch.clear();
+    // Post()ed tasks, in order; those posted while they run wait for the next round (they are
+    // in posted_ again, and the loop does not sleep while it holds any).
+    for (auto& task : tasks) task();
+    tasks.clear();
     if (stopping) break;
     if (cancel_upto != 0 || cancel_flagged) {
       CancelWhere([cancel_upto](const Transfer* t) {
@@ -212,7 +218,7 @@ void Client::Impl::Loop() {
     if (wait_ms > 0) {
       // Requests submitted (or cancelled) by callbacks during this iteration: go round again at once.
       std::lock_guard lock(mu_);
-      if (!queue_.empty() || cancel_upto_ != 0 || cancel_flagged_) wait_ms = 0;
+      if (!queue_.empty() || !posted_.empty() || cancel_upto_ != 0 || cancel_flagged_) wait_ms = 0;
     }
     int n = epoll_wait(epoll_fd_, events_.data(), static_cast<int>(events_.size()), static_cast<int>(wait_ms));
     int running = 0;

@@ -79,6 +79,13 @@ Body Body::FromString(std::string data) {
   return b;
 }
 
+Body Body::FromShared(std::shared_ptr<const std::string> data) {
+  Body b;
+  b.kind_ = Kind::kMemory;
+  b.data_ = data ? std::move(data) : std::make_shared<const std::string>();
+  return b;
+}
+
 Body Body::FromFile(std::string path) {
   Body b;
   b.kind_ = Kind::kFile;
@@ -102,10 +109,11 @@ Sink Sink::ToFile(std::string path) {
   return s;
 }
 
-Sink Sink::ToStream(WriteFn write) {
+Sink Sink::ToStream(WriteFn write, RewindFn rewind) {
   Sink s;
   s.kind_ = Kind::kStream;
   s.write_ = std::move(write);
+  s.rewind_ = std::move(rewind);
   return s;
 }
 

@@ -50,6 +50,7 @@ struct EasyExtras {
   // curl copies it per transfer (a redirect changes the copy) and never changes it.
   CURLU* url = nullptr;
   std::string url_text;
+  bool url_as_is = false;  // url was parsed with CURLU_PATH_AS_IS
 
   EasyExtras() = default;
   EasyExtras(const EasyExtras&) = delete;
@@ -119,6 +120,8 @@ struct Transfer {
   bool divert_body = false;      // body goes to resp.body (error / retryable response), not the sink
   bool attempt_limited_by_deadline = false;
   bool stream_touched = false;  // a stream body has been read (needs a rewind to resend)
+  bool sink_touched = false;    // a stream sink got bytes this attempt (needs a rewind to retry)
+  bool path_as_is = false;      // CallOptions::path_as_is
   uint64_t in_size = 0;
   uint64_t in_off = 0;
   uint64_t stream_read = 0;     // bytes produced by a stream body in this attempt

@@ -208,6 +208,15 @@ class Client {
                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
   /// Requests accepted and not yet completed.
   int in_flight() const;
+  /// Whether the calling thread is this client's loop thread (where callbacks run): a caller
+  /// built on the client (an object store) answers "is this one of my callback threads?" with it.
+  bool IsLoopThread() const noexcept;
+  /// Runs `task` on the loop thread soon — never inside this call — in the order posted, like a
+  /// callback (short, never blocking). For work that must run where the callbacks run: ending an
+  /// operation that never reached the network, the next step of one made of several requests.
+  /// A task posted before the destructor begins runs before it returns. Cancelled (and `task` is
+  /// dropped) when the client is shutting down; FailedPrecondition in a fork() child.
+  Status Post(std::function<void()> task);
   const ClientOptions& options() const;
 
   class Impl;

@@ -21,7 +21,7 @@
 //
 // Retries and bodies: a request is retried only if its body can be replayed (memory and file
 // bodies always; a stream body only if it has a rewind function) and, for a stream Sink, only if
-// no byte has been delivered to it yet. Bodies of error responses (status >= 400) are never
+// no byte has been delivered to it yet or it has a rewind function. Bodies of error responses (status >= 400) are never
 // passed to a file or stream sink: they are kept in Response::body (capped at 64 KiB) so the error
 // can say what the server said. (A 2xx that a ResponseClassifier retries has reached the sink: a
 // file sink starts over, a stream sink that received bytes ends the retries.)
@@ -78,6 +78,8 @@ class Body {
   Body() = default;
   /// A body held in memory (shared, so retries do not copy it).
   static Body FromString(std::string data);
+  /// A body already shared (never null; one buffer sent by several requests is not copied).
+  static Body FromShared(std::shared_ptr<const std::string> data);
   /// A body read from `path` when the request starts; its size is sent as Content-Length.
   /// Errors (at send time): NotFound / PermissionDenied from opening the file.
   static Body FromFile(std::string path);
@@ -111,6 +113,9 @@ class Sink {
  public:
   /// Receives the next chunk of the body. An error aborts the request with that error.
   using WriteFn = std::function<Status(std::string_view chunk)>;
+  /// Makes the receiver start over (discarding what it got): a stream sink with one can be
+  /// retried after it received bytes. An error ends the request with that error.
+  using RewindFn = std::function<Status()>;
 
   enum class Kind { kMemory, kFile, kStream };
 
@@ -119,17 +124,21 @@ class Sink {
   /// Written to `path` (created or truncated; truncated again before a retry). Response::body
   /// stays empty.
   static Sink ToFile(std::string path);
-  /// Handed to `write` chunk by chunk as it arrives. Response::body stays empty.
-  static Sink ToStream(WriteFn write);
+  /// Handed to `write` chunk by chunk as it arrives. Response::body stays empty. Without
+  /// `rewind` a request is not retried once `write` received a byte; with it, `rewind` is called
+  /// (on the loop thread) before the attempt that follows one that delivered bytes.
+  static Sink ToStream(WriteFn write, RewindFn rewind = nullptr);
 
   Kind kind() const noexcept { return kind_; }
   const std::string& path() const noexcept { return path_; }
   const WriteFn& write_fn() const noexcept { return write_; }
+  const RewindFn& rewind_fn() const noexcept { return rewind_; }
 
  private:
   Kind kind_ = Kind::kMemory;
   std::string path_{};
   WriteFn write_{};
+  RewindFn rewind_{};
 };
 
 struct Response;
@@ -253,6 +262,9 @@ struct CallOptions {
   /// every part of a multipart upload, say. Empty (the default): only Client::CancelAll and the
   /// destructor cancel it.
   std::stop_token cancel{};
+  /// Send the URL's path exactly as given: libcurl otherwise removes "." and ".." segments
+  /// ("/b/a/../c" becomes "/b/c"), which an object key such as "a/../c" must keep (S3).
+  bool path_as_is = false;
 };
 
 struct Request {

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 #include <latch>
 #include <mutex>
 #include <optional>
@@ -622,6 +623,85 @@ TEST(HttpClient, SubmittingFromACallbackWorks) {
     ASSERT_TRUE(s);
   }));
   EXPECT_EQ(second.get_future().get(), "GET /second\n");
+}
+
+TEST(HttpClient, IsLoopThreadAnswersOnTheLoopOnly) {
+  HttpTestServer server(Echo);
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient();
+  EXPECT_FALSE(client->IsLoopThread());
+  std::promise<bool> inside;
+  ASSERT_TRUE(client->SendAsync(Request::Get(server.Url("/a")),
+                                [&](Result<Response>) { inside.set_value(client->IsLoopThread()); }));
+  EXPECT_TRUE(inside.get_future().get());
+  auto other = MakeClient();
+  std::promise<bool> foreign;
+  ASSERT_TRUE(client->SendAsync(Request::Get(server.Url("/b")),
+                                [&](Result<Response>) { foreign.set_value(other->IsLoopThread()); }));
+  EXPECT_FALSE(foreign.get_future().get()) << "another client's loop is not this one's";
+}
+
+TEST(HttpClient, PostedTasksRunOnTheLoopInOrderNeverInsidePost) {
+  auto client = MakeClient();
+  std::mutex mu;
+  std::vector<int> order;
+  std::atomic<int> off_loop{0};
+  std::atomic<bool> posting{false};
+  constexpr int kTasks = 1000;
+  for (int i = 0; i < kTasks; ++i) {
+    posting = true;
+    ASSERT_TRUE(client->Post([&, i] {
+      if (!client->IsLoopThread() || posting.load()) ++off_loop;
+      std::lock_guard lock(mu);
+      order.push_back(i);
+    }));
+    posting = false;
+  }
+  // A task may post more, and submit requests: they run on a later round.
+  std::promise<std::string> chained;
+  ASSERT_TRUE(client->Post([&] {
+    EXPECT_TRUE(client->Post([&] { chained.set_value(client->IsLoopThread() ? "loop" : "elsewhere"); }));
+  }));
+  EXPECT_EQ(chained.get_future().get(), "loop");
+  std::lock_guard lock(mu);
+  ASSERT_EQ(order.size(), static_cast<size_t>(kTasks));
+  for (int i = 0; i < kTasks; ++i) EXPECT_EQ(order[static_cast<size_t>(i)], i);
+  EXPECT_EQ(off_loop.load(), 0);
+  EXPECT_FALSE(client->Post(nullptr));
+}
+
+TEST(HttpClient, TasksPostedBeforeDestructionRunBeforeItReturns) {
+  std::atomic<int> ran{0};
+  {
+    auto client = MakeClient();
+    for (int i = 0; i < 500; ++i) ASSERT_TRUE(client->Post([&] { ++ran; }));
+  }
+  EXPECT_EQ(ran.load(), 500);
+}
+
+TEST(HttpClient, PathAsIsKeepsDotSegmentsThatCurlWouldRemove) {
+  HttpTestServer server(Echo);
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient();
+  const std::string url = server.Url("/bucket/a/../b/./c/..");
+  auto plain = client->Get(url);
+  ASSERT_TRUE(plain) << plain.error();
+  EXPECT_EQ(plain->body, "GET /bucket/b/\n") << "libcurl's RFC 3986 normalisation, by default";
+  Request as_is = Request::Get(url);
+  as_is.options.path_as_is = true;
+  as_is.query = {{"x", "1"}};
+  auto kept = client->Send(std::move(as_is));
+  ASSERT_TRUE(kept) << kept.error();
+  EXPECT_EQ(kept->body, "GET /bucket/a/../b/./c/..?x=1\n");
+  // A pooled handle that last parsed the same URL the other way parses it again.
+  auto again = client->Get(url);
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_EQ(again->body, "GET /bucket/b/\n");
+  Request dots = Request::Get(server.Url("/bucket/.."));
+  dots.options.path_as_is = true;
+  auto dd = client->Send(std::move(dots));
+  ASSERT_TRUE(dd) << dd.error();
+  EXPECT_EQ(dd->body, "GET /bucket/..\n");
 }
 
 TEST(HttpClient, DestructionCancelsEverythingInFlight) {

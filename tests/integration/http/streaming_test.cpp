@@ -251,6 +251,69 @@ TEST(HttpStreaming, StreamSinkIsNotRetriedAfterDeliveringBytes) {
   EXPECT_NE(r.error().message().find("stream sink"), std::string::npos) << r.error();
 }
 
+TEST(HttpStreaming, StreamSinkWithARewindIsRetriedFromTheStart) {
+  const std::string body = RandomBytes(300000, 6);
+  std::atomic<int> seen{0};
+  HttpTestServer server([&](const ServerRequest&) {
+    Reply r{.body = body};
+    if (seen.fetch_add(1) == 0) r.action = Reply::Action::kTruncate;  // the first attempt breaks mid-body
+    return r;
+  });
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient();
+  std::string got;
+  int rewinds = 0;
+  size_t delivered_before_rewind = 0;
+  Request req = Request::Get(server.Url("/x"));
+  req.sink = Sink::ToStream(
+      [&](std::string_view c) {
+        got.append(c);
+        return OkStatus();
+      },
+      [&]() -> Status {
+        ++rewinds;
+        delivered_before_rewind = got.size();
+        got.clear();
+        return OkStatus();
+      });
+  auto r = client->Send(std::move(req));
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->attempts, 2);
+  EXPECT_EQ(rewinds, 1) << "rewound once, before the attempt after the one that delivered bytes";
+  EXPECT_GT(delivered_before_rewind, 0u);
+  EXPECT_LT(delivered_before_rewind, body.size());
+  EXPECT_TRUE(got == body) << "the receiver holds the whole body once";
+
+  // A rewind that fails ends the request with its error.
+  seen = 0;
+  Request failing = Request::Get(server.Url("/x"));
+  failing.sink = Sink::ToStream([](std::string_view) { return OkStatus(); },
+                                []() -> Status { return Error::DataLoss("cannot start over"); });
+  auto f = client->Send(std::move(failing));
+  ASSERT_FALSE(f);
+  EXPECT_EQ(f.error().code(), ErrorCode::kDataLoss) << f.error();
+  EXPECT_NE(f.error().message().find("cannot start over"), std::string::npos) << f.error();
+}
+
+TEST(HttpStreaming, ASharedBodyIsSentByManyRequestsWithoutACopy) {
+  Store store;
+  ASSERT_TRUE(store.server.Start());
+  auto client = MakeClient();
+  auto data = std::make_shared<const std::string>(RandomBytes(100000, 7));
+  for (int i = 0; i < 3; ++i) {
+    auto r = client->Put(store.server.Url("/x"), Body::FromShared(data));
+    ASSERT_TRUE(r) << r.error();
+    std::lock_guard lock(store.mu);
+    EXPECT_TRUE(store.uploaded == *data);
+  }
+  EXPECT_EQ(data.use_count(), 1) << "the client kept no reference";
+  auto empty = client->Put(store.server.Url("/x"), Body::FromShared(nullptr));
+  ASSERT_TRUE(empty) << empty.error();
+  std::lock_guard lock(store.mu);
+  EXPECT_EQ(store.uploaded, "");
+  EXPECT_EQ(store.content_length, "0");
+}
+
 TEST(HttpStreaming, ErrorBodiesNeverReachTheSink) {
   HttpTestServer server([](const ServerRequest&) { return Reply{.status = 403, .body = "<Error>AccessDenied</Error>"}; });
   ASSERT_TRUE(server.Start());
