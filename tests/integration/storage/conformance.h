@@ -57,6 +57,23 @@ inline constexpr std::string_view kGetIfMatchIgnored = "GetIfMatchIgnored";
 inline constexpr std::string_view kCopySourceIfMatchIgnored = "CopySourceIfMatchIgnored";
 /// A range starting past the end is not answered 416 InvalidRange.
 inline constexpr std::string_view kInvalidRangeNotReported = "InvalidRangeNotReported";
+/// Some key shapes do not round-trip (each check names its key): refused, stored under another
+/// key (dot segments resolved), or listed with other characters.
+inline constexpr std::string_view kKeyShapesWrong = "KeyShapesWrong";
+/// A range ending at byte 0 (bytes=0-0) is served to the end of the object.
+inline constexpr std::string_view kRangeEndingAtZeroWrong = "RangeEndingAtZeroWrong";
+/// A PUT whose body was cut short (the client gave up in the middle) is stored.
+inline constexpr std::string_view kTruncatedPutStored = "TruncatedPutStored";
+/// User metadata whose value is empty is not kept.
+inline constexpr std::string_view kEmptyMetadataValueDropped = "EmptyMetadataValueDropped";
+/// A large object in one PUT is refused (the server's own body limit).
+inline constexpr std::string_view kLargePutRefused = "LargePutRefused";
+/// Listings paged with continuation tokens skip or repeat entries, or are not in byte order.
+inline constexpr std::string_view kListPagesWrong = "ListPagesWrong";
+/// A copy that replaces the metadata keeps the source's content type.
+inline constexpr std::string_view kCopyReplaceKeepsContentType = "CopyReplaceKeepsContentType";
+/// Creating a bucket that already exists succeeds.
+inline constexpr std::string_view kCreateExistingBucketSucceeds = "CreateExistingBucketSucceeds";
 
 /// A store ready for one test: the store, a fresh empty bucket in it, and whatever must live as
 /// long as the test (a temporary directory, a server handle) — released after the store.

@@ -1,0 +1,302 @@
+// esper/s3/s3_store.h — ObjectStore over S3's REST API (AWS S3, MinIO and other S3-compatible
+// servers), on one http::Client event loop: thousands of operations in flight, no thread each.
+//
+// S3Store implements every ObjectStore operation (esper/storage/object_store.h) with S3's own
+// requests — PutObject, GetObject, HeadObject, ListObjectsV2, DeleteObject, DeleteObjects,
+// CopyObject, CreateBucket, DeleteBucket, ListBuckets — with the same meaning as LocalStore, so
+// the conformance suite (tests/integration/storage/) holds both to the same promises.
+//
+// Example:
+//   auto store = esper::s3::S3Store::Create({.endpoint_url = "http://127.0.0.1:9000"});  // MinIO
+//   if (!store) return store.error();
+//   auto put = (*store)->Put("models", "resnet/v3.bin", PutBody::FromFile("/tmp/v3.bin"),
+//                            {.metadata = {{"epoch", "40"}}});
+//   auto url = (*store)->Presign({.bucket = "models", .key = "resnet/v3.bin",
+//                                 .expires = std::chrono::hours(1)});       // for curl
+//   auto stats = (*store)->get_performance_stats();
+//   // Or the process-wide store from the environment and the config's `s3` section:
+//   auto s3 = esper::s3::get_s3_client();
+//
+// Where requests go (settings.h): endpoint = options > AWS_ENDPOINT_URL_S3 > AWS_ENDPOINT_URL >
+// S3_ENDPOINT_URL > the profile's endpoint_url > AWS; region = options > AWS_REGION >
+// AWS_DEFAULT_REGION > the profile > us-east-1. Path-style URLs when an endpoint is given,
+// virtual-hosted on AWS (uri.h). Keys go in the path exactly as S3 canonicalises them, "." and
+// ".." segments and "a//b" included (the http client sends the path as is).
+//
+// Credentials (credentials.h): options.credentials > environment > profile > credential_process
+// > web identity > container > IMDSv2, through a CredentialsCache that refreshes ahead of expiry
+// on its own thread. Nothing is read and no network is touched until the first operation;
+// the event loop never waits for credentials (an operation that has none parks until the cache
+// has them).
+//
+// Each attempt is signed (SigV4) just before it is sent, with the time and credentials of that
+// moment: a retry minutes later carries a fresh signature. Memory bodies are signed with their
+// SHA-256 (or UNSIGNED-PAYLOAD with options.unsigned_payload); file and stream bodies are
+// UNSIGNED-PAYLOAD. A RequestTimeTooSkewed answer sets the store's clock offset from the
+// server's Date and the request is retried once at once (also for a HEAD, whose 403 has no body:
+// a Date more than 5 minutes off counts as skew).
+//
+// Retries (AWS standard mode): max_attempts (3 by default, AWS_MAX_ATTEMPTS) with full jitter
+// and the http client's per-host retry budget, on 500/503 (InternalError, SlowDown with its
+// Retry-After, ServiceUnavailable), 400 RequestTimeout, the throttling codes, connection
+// failures, resets, truncated bodies and timeouts; never on NoSuchBucket, NoSuchKey,
+// AccessDenied, InvalidAccessKeyId, SignatureDoesNotMatch, ExpiredToken (errors.h). A retried
+// PUT sends its body again from the first byte (memory, file, and stream bodies with a rewind
+// function; a stream without one is not retried once read). A circuit breaker per host (the
+// endpoint in path style; each bucket's virtual host on AWS) fails requests at once while the
+// host is down.
+//
+// Integrity:
+//   * PUT: Content-MD5 on every PUT (content_md5), so a server that checks it refuses a body
+//     corrupted on the way; and the ETag S3 returns is compared with the MD5 of what was sent —
+//     a mismatch is DataLoss, retried (a stream body's MD5 is computed while it is sent, and it
+//     gets no Content-MD5 header: S3 needs the header before the body). A file body is read once
+//     on the calling thread to compute its MD5 (and checksum), before PutAsync returns.
+//   * GET of a whole single-part object (its ETag a plain MD5, not a multipart "-N" ETag, not
+//     encrypted with SSE-KMS / SSE-C): the bytes are hashed as they arrive and compared with the
+//     ETag; a mismatch is DataLoss, retried for memory and file targets (a stream target that has
+//     received bytes is not, as ObjectStore says). A range must come back as the range asked for
+//     (a server that answers bytes=-N with other bytes is an error, never wrong data).
+//   * Flexible checksums (checksum: CRC32C or CRC64NVME) are sent as x-amz-checksum-* on PUTs of
+//     memory and file bodies when asked; off by default, as AWS_REQUEST_CHECKSUM_CALCULATION=
+//     when_required, because many S3-compatible servers reject them.
+//
+// Bodies: a stream with a size is sent with that Content-Length; a stream without one is read
+// into memory first (on the event loop, a piece at a time), up to max_buffered_stream_bytes
+// (ResourceExhausted beyond: give the size, or a file). Memory targets are bounded by the http
+// client's max_response_bytes.
+//
+// Errors: as ObjectStore (esper/storage/errors.h), with S3's code as the service code, the HTTP
+// status and the request id (x-amz-request-id) kept; messages name the operation, bucket and key
+// ("GET s3://b/k: …"), never a credential. Errors S3 returns inside a 200 (CopyObject) are
+// errors. A create-only put's 412 is AlreadyExists (service code PreconditionFailed).
+//
+// Logging (options.logger): a retry is logged at warn and a failed operation at error, with the
+// fields bucket, key, op, attempt, s3_code, http_status and request_id; outcomes a caller expects
+// (NotFound, AlreadyExists, FailedPrecondition, OutOfRange, Cancelled) at debug. Nothing secret
+// is ever logged: no key, token, signature or Authorization header (esper/core/redact.h).
+//
+// Threads: callbacks, PutBody read and GetTarget write functions run on the http client's loop
+// thread (IsCallbackThread()); keep them short. Several stores may share one http::Client
+// (options.http_client). A blocking call on the loop thread is FailedPrecondition.
+// Destruction: every operation of this store still in flight (or waiting for credentials) ends
+// with Cancelled and its callback has run when the destructor returns, also when the http client
+// is shared and lives on; the store's own client and credential cache are then destroyed.
+// Blocking: Create() reads the profile files when no endpoint or region is given (small file
+// I/O), and nothing else; PutAsync of a file reads the file once (see Integrity); Presign may wait
+// for credentials; health_check() and get_s3_client() block.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "esper/core/result.h"
+#include "esper/http/client.h"
+#include "esper/http/stats.h"
+#include "esper/s3/credentials.h"
+#include "esper/s3/settings.h"
+#include "esper/s3/uri.h"
+#include "esper/storage/object_store.h"
+
+namespace esper::log {
+class Logger;
+}
+namespace esper::config {
+class Snapshot;
+}
+
+namespace esper::s3 {
+
+/// Flexible checksum sent with PUTs (x-amz-checksum-*).
+enum class ChecksumAlgorithm { kNone, kCrc32c, kCrc64Nvme };
+
+struct S3StoreOptions {
+  // ---- where ----
+  /// The S3-compatible server ("http://127.0.0.1:9000"); empty: the environment, the profile,
+  /// else AWS (see the file comment).
+  std::string endpoint_url{};
+  /// Empty: the environment, the profile, else us-east-1.
+  std::string region{};
+  /// The shared-file profile; empty: AWS_PROFILE, else "default".
+  std::string profile{};
+  /// kAuto: path style with an endpoint, virtual-hosted on AWS.
+  AddressingStyle addressing = AddressingStyle::kAuto;
+
+  // ---- who ----
+  /// Explicit credentials (first in the chain). Empty: the default chain.
+  std::optional<Credentials> credentials{};
+  /// Another provider instead of the default chain (tests, custom sources). Takes precedence
+  /// over `credentials`.
+  std::shared_ptr<CredentialsProvider> credentials_provider{};
+  /// Where variables are read; the process environment when empty.
+  Environment env{};
+
+  // ---- how ----
+  /// Share one event loop between stores (and other http users). Empty: the store makes its own
+  /// client from `http`.
+  std::shared_ptr<http::Client> http_client{};
+  /// The store's own client (when http_client is empty). Its retry, budget and breaker settings
+  /// apply to the store's requests; max_attempts below overrides the attempts.
+  http::ClientOptions http = DefaultHttpOptions();
+  /// Attempts per request (1 = no retries). 0: AWS_MAX_ATTEMPTS, else 3 (AWS standard mode).
+  int max_attempts = 0;
+  /// Limit of one attempt of a request that carries no object data (HEAD, LIST, DELETE, …). > 0.
+  std::chrono::milliseconds request_timeout = std::chrono::seconds(30);
+  /// Limit of one attempt of a PUT or GET of object data; the http client's stall detection
+  /// (too few bytes for too long) ends a stuck transfer well before. > 0.
+  std::chrono::milliseconds transfer_timeout = std::chrono::hours(1);
+  /// Content-MD5 on every PUT (and DeleteObjects, where S3 requires it anyway).
+  bool content_md5 = true;
+  /// Check whole-object downloads against the MD5 ETag.
+  bool verify_download_md5 = true;
+  /// x-amz-checksum-* on PUTs (memory and file bodies). Off by default (when_required).
+  ChecksumAlgorithm checksum = ChecksumAlgorithm::kNone;
+  /// Sign memory bodies as UNSIGNED-PAYLOAD too (saves their SHA-256; Content-MD5 still guards
+  /// the body).
+  bool unsigned_payload = false;
+  /// A stream body without a size is read into memory first, up to this. >= 1.
+  uint64_t max_buffered_stream_bytes = uint64_t{16} << 20;
+  /// Operations started and not yet completed, at most (ResourceExhausted beyond). >= 1.
+  int max_in_flight = 100000;
+  /// Retries at warn, failures at error (see the file comment). Empty: no logging.
+  std::shared_ptr<log::Logger> logger{};
+  /// The wall clock requests are signed with (tests inject one hours off to provoke
+  /// RequestTimeTooSkewed). Empty: system_clock::now.
+  WallClock now{};
+
+  /// The http options a store's own client starts from: the seed's pool (max_connections 100),
+  /// AWS standard retries (3 attempts, full jitter from 100 ms up to 20 s, a retry budget per
+  /// host), a breaker per host, User-Agent "esper-s3/<version>".
+  static http::ClientOptions DefaultHttpOptions();
+};
+
+/// What a presigned URL is for.
+struct PresignRequest {
+  /// GET (download) or PUT (upload); HEAD and DELETE work too.
+  http::Method method = http::Method::kGet;
+  std::string bucket{};
+  std::string key{};
+  /// 1 s … 7 days (SigV4's limit; temporary credentials stop it earlier).
+  std::chrono::seconds expires = std::chrono::hours(1);
+  /// Headers the URL's user must send with exactly these values (signed), e.g. a Content-Type
+  /// for a PUT.
+  http::Headers headers{};
+};
+
+/// One kind of operation's figures (get_performance_stats).
+struct OperationStats {
+  uint64_t operations = 0;  // completed
+  uint64_t errors = 0;      // completed with an error (NotFound included)
+  double error_rate = 0;    // errors / operations
+  uint64_t bytes = 0;       // object bytes sent (put) or received (get)
+  /// Start to completion, retries included.
+  http::LatencyHistogram latency{};
+  std::chrono::nanoseconds average_latency{0};
+  std::chrono::nanoseconds p50{0}, p90{0}, p99{0};
+};
+
+/// The seed's get_performance_stats(): totals since the store was created, and per operation
+/// ("put", "get", "stat", "list", "delete", "delete_many", "copy", "create_bucket",
+/// "delete_bucket", "list_buckets").
+struct PerformanceStats {
+  uint64_t operations = 0;
+  uint64_t errors = 0;
+  double error_rate = 0;
+  uint64_t bytes_uploaded = 0;
+  uint64_t bytes_downloaded = 0;
+  std::chrono::nanoseconds average_latency{0};
+  /// Operations and object bytes (both directions) per second since creation.
+  double operations_per_second = 0;
+  double throughput_bytes_per_second = 0;
+  std::chrono::nanoseconds elapsed{0};
+  /// Operations in flight now.
+  int in_flight = 0;
+  uint64_t retries = 0;  // attempts after the first, over every request
+  std::map<std::string, OperationStats> per_operation{};
+};
+
+/// The seed's health_check().
+struct HealthReport {
+  bool healthy = false;
+  /// "healthy", or "unhealthy: <the error>".
+  std::string status{};
+  std::chrono::nanoseconds latency{0};
+  std::string endpoint{};  // "https://s3.us-east-1.amazonaws.com" or the configured one
+  std::string region{};
+  std::string breaker_state{};  // of the probed host
+};
+
+class S3Store final : public storage::ObjectStore {
+ public:
+  /// Resolves endpoint and region (settings.h; reads the profile files when needed), validates
+  /// the options (InvalidArgument naming the field) and creates the http client (unless shared).
+  /// Touches no network and fetches no credentials.
+  static Result<std::unique_ptr<S3Store>> Create(S3StoreOptions options = {});
+  ~S3Store() override;
+
+  bool IsCallbackThread() const noexcept override;
+
+  /// A presigned URL (query-signed, sigv4.h) anyone can use until it expires. Blocks while the
+  /// credentials are fetched the first time (FailedPrecondition on the loop thread then).
+  Result<std::string> Presign(const PresignRequest& request);
+
+  /// The seed's get_performance_stats() (see PerformanceStats). Any thread.
+  PerformanceStats get_performance_stats() const;
+  /// The seed's health_check(): one request without retries, within `timeout` — HEAD of
+  /// `bucket`, or ListBuckets when it is empty. Blocking (FailedPrecondition on the loop thread).
+  Result<HealthReport> health_check(std::string_view bucket = {},
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  /// The resolved endpoint ("" for AWS) and region.
+  const std::string& endpoint_url() const noexcept;
+  const std::string& region() const noexcept;
+  /// The http client the store sends through (its own or the shared one).
+  http::Client& http_client() const noexcept;
+
+  class Impl;
+
+ protected:
+  Status StartPut(std::string bucket, std::string key, storage::PutBody body,
+                  storage::PutOptions options, storage::Callback<storage::ObjectInfo> done) override;
+  Status StartGet(std::string bucket, std::string key, storage::GetOptions options,
+                  storage::Callback<storage::GetResult> done) override;
+  Status StartStat(std::string bucket, std::string key,
+                   storage::Callback<storage::ObjectInfo> done) override;
+  Status StartList(std::string bucket, storage::ListOptions options,
+                   storage::Callback<storage::ListPage> done) override;
+  Status StartDelete(std::string bucket, std::string key, storage::Callback<void> done) override;
+  Status StartDeleteMany(std::string bucket, std::vector<std::string> keys,
+                         storage::Callback<std::vector<storage::DeleteResult>> done) override;
+  Status StartCopy(storage::ObjectRef source, storage::ObjectRef destination,
+                   storage::CopyOptions options, storage::Callback<storage::ObjectInfo> done) override;
+  Status StartCreateBucket(std::string bucket, storage::Callback<void> done) override;
+  Status StartDeleteBucket(std::string bucket, storage::Callback<void> done) override;
+  Status StartListBuckets(storage::Callback<std::vector<storage::BucketInfo>> done) override;
+
+ private:
+  explicit S3Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The store options a configuration's `s3` section describes (docs/config.md): endpoint_url,
+/// region and addressing_style when set (their schema defaults leave the AWS resolution above in
+/// charge), pool_size (connections), max_retries (attempts = max_retries + 1, when set),
+/// connect_timeout, request_timeout, verify_tls, and the keys (access_key_id,
+/// secret_access_key, session_token) as explicit credentials when an access key is set. The
+/// config already layers its environment variables (AWS_REGION, AWS_ENDPOINT_URL_S3, …) over
+/// its files, so the environment wins over a file here too.
+Result<S3StoreOptions> FromConfig(const config::Snapshot& config);
+
+/// The seed's get_s3_client(): the process-wide S3Store, created at the first call — from the
+/// environment alone when ESPER_CONFIG is unset, else from the configuration
+/// (config::get_config(), through FromConfig) — and the same store afterwards. A failed creation
+/// is returned, and tried again at the next call. Blocking (reads the config and profile files).
+Result<std::shared_ptr<S3Store>> get_s3_client();
+
+}  // namespace esper::s3

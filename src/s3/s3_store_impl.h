@@ -1,0 +1,218 @@
+// Private: S3Store's state and the machinery every operation shares. Its jobs live in files of
+// their own names:
+//
+//   s3_store.cpp        Create (endpoint, region, credentials, client), shutdown, the public
+//                       methods that are not operations (Presign, health_check, stats)
+//   store_exchange.cpp  one S3 request of an operation: admission, credentials (never waiting
+//                       on the loop), SigV4 per attempt, the classifier (S3 errors, skew,
+//                       retries), logging, and the completion that runs the caller's callback
+//   store_objects.cpp   put, get, stat, delete, copy
+//   store_listing.cpp   list, delete_many, create / delete / list buckets
+//   store_stats.cpp     get_performance_stats()
+//   store_config.cpp    FromConfig, get_s3_client
+//
+// Threads: Admit/Send/Post from any thread; everything an exchange runs afterwards (hook,
+// classifier, completion) on the http client's loop thread. mu_ guards the admission count,
+// stopping_ and the operations parked for credentials.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "esper/core/clock.h"
+#include "esper/s3/s3_store.h"
+#include "esper/s3/sigv4.h"
+#include "esper/storage/errors.h"
+
+namespace esper::s3 {
+namespace detail {
+
+enum class Op : uint8_t {
+  kPut,
+  kGet,
+  kStat,
+  kList,
+  kDelete,
+  kDeleteMany,
+  kCopy,
+  kCreateBucket,
+  kDeleteBucket,
+  kListBuckets,
+};
+inline constexpr size_t kOpCount = 10;
+/// "put", "get", … (the keys of PerformanceStats::per_operation).
+std::string_view OpName(Op op) noexcept;
+
+/// One store operation, as logs, statistics and messages name it.
+struct OpContext {
+  Op op = Op::kGet;
+  std::string bucket{};
+  std::string key{};
+  Clock::TimePoint start{};
+};
+
+/// One S3 request of an operation.
+struct Exchange {
+  http::Request request{};
+  /// Hex SHA-256 of the body, kEmptyPayloadHash or kUnsignedPayload.
+  std::string payload_hash{kEmptyPayloadHash};
+  /// A PUT or GET of object bytes: the attempt limit is transfer_timeout.
+  bool carries_data = false;
+  /// A 304 is a result (a conditional GET), not an error.
+  bool not_modified_ok = false;
+  /// A 200 may carry an <Error> (CopyObject).
+  bool error_in_200 = false;
+  /// A POST that may be repeated (DeleteObjects).
+  bool retry_safe = false;
+  /// Overrides of the store's attempts and per-attempt limit (health_check).
+  std::optional<int> max_attempts{};
+  std::optional<std::chrono::milliseconds> timeout{};
+  /// The S3 code a bodyless 404 stands for (a HEAD's error has no body).
+  std::string_view bodyless_404 = "NoSuchKey";
+  /// A 2xx response's own check: an error fails the attempt (retried when retryable).
+  std::function<std::optional<Error>(const http::Response&)> verify{};
+};
+
+using ResponseCallback = std::function<void(Result<http::Response>)>;
+
+/// get_performance_stats()'s counters (store_stats.cpp).
+class StoreStats {
+ public:
+  StoreStats();
+  void Record(Op op, std::chrono::nanoseconds latency, bool failed, uint64_t bytes);
+  void CountRetry() noexcept { retries_.fetch_add(1, std::memory_order_relaxed); }
+  PerformanceStats Snapshot(int in_flight) const;
+
+ private:
+  struct PerOp {
+    uint64_t operations = 0;
+    uint64_t errors = 0;
+    uint64_t bytes = 0;
+    http::LatencyHistogram latency{};
+  };
+  mutable std::mutex mu_;
+  PerOp ops_[kOpCount];
+  std::atomic<uint64_t> retries_{0};
+  const Clock::TimePoint created_;
+};
+
+/// Object bytes an operation moved, for the statistics (put: sent; get: received).
+inline uint64_t BytesOf(Op op, const storage::ObjectInfo& info) { return op == Op::kPut ? info.size : 0; }
+inline uint64_t BytesOf(Op, const storage::GetResult& r) { return r.length; }
+template <class T>
+uint64_t BytesOf(Op, const T&) {
+  return 0;
+}
+
+}  // namespace detail
+
+class S3Store::Impl {
+ public:
+  struct Setup {
+    S3StoreOptions options;
+    std::shared_ptr<http::Client> client;
+    bool owns_client = false;
+    Addressing addressing;
+    std::string endpoint;
+    std::string region;
+    std::unique_ptr<CredentialsCache> credentials;
+    int max_attempts = 3;
+  };
+  explicit Impl(Setup setup);
+  /// Shutdown (store_exchange.cpp): every operation still in flight or parked ends with Cancelled
+  /// before it returns.
+  ~Impl();
+
+  // ---- store_exchange.cpp ----
+
+  /// An operation begins: ResourceExhausted beyond max_in_flight, Cancelled while shutting down.
+  /// Every admitted operation ends with one call of the callback Complete() made for it (or
+  /// Abandon() when its Start* returns an error instead).
+  Status Admit(std::string_view what);
+  /// An admitted operation whose Start* fails before anything was sent.
+  void Abandon();
+  /// Wraps `done`: records statistics, runs `done`, then ends the operation. (Failures are
+  /// logged per request, by Send.)
+  template <class T>
+  storage::Callback<T> Complete(detail::OpContext ctx, storage::Callback<T> done);
+  /// Starts a context for `op` now.
+  static detail::OpContext Context(detail::Op op, std::string bucket, std::string key = {});
+
+  /// Sends one request of an operation; `done` runs on the loop thread. An error (and `done` is
+  /// not called) only when it cannot be submitted at all (shutting down, max_in_flight of the
+  /// client); a request waiting for credentials is submitted when they come, or ends with the
+  /// credentials' error.
+  Status Send(const detail::OpContext& ctx, detail::Exchange exchange, detail::ResponseCallback done);
+  /// Runs `task` on the loop thread (never inside this call); if the client refuses (it is being
+  /// destroyed), on this thread.
+  void Post(std::function<void()> task);
+  /// Send from a step of an operation already on the loop (a callback): a submission error goes
+  /// to `done` at once.
+  void SendFromLoop(const detail::OpContext& ctx, detail::Exchange exchange, detail::ResponseCallback done);
+  /// Whether the store is shutting down (an operation between its steps ends with Cancelled).
+  bool stopping() const;
+  int in_flight() const;
+  Error CancelledError(const detail::OpContext& ctx) const;
+
+  /// The wall clock requests are signed with, the server's clock offset included.
+  std::chrono::system_clock::time_point SigningNow() const;
+  std::chrono::system_clock::time_point LocalNow() const;
+
+  /// "s3://bucket/key", "s3://bucket", "s3://" (messages).
+  static std::string Where(const detail::OpContext& ctx);
+
+  /// A request's own state across its attempts (store_exchange.cpp).
+  struct Call;
+
+  // ---- state ----
+  const S3StoreOptions options_;
+  const std::shared_ptr<http::Client> client_;
+  const bool owns_client_;
+  const Addressing addressing_;
+  const std::string endpoint_;
+  const std::string region_;
+  const SigningOptions signing_;
+  const int max_attempts_;
+  std::unique_ptr<CredentialsCache> credentials_;
+  std::atomic<int64_t> skew_ns_{0};  // server clock − ours, from RequestTimeTooSkewed
+  std::stop_source stop_;            // every request of this store carries its token
+  detail::StoreStats stats_;
+
+ private:
+  struct Parked;  // an operation's request waiting for credentials
+  void Unpark(const std::shared_ptr<Parked>& p);
+  void LogFailure(const Call& call, const Error& e) const;
+  void Finish();  // the end of an admitted operation
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int in_flight_ = 0;
+  bool stopping_ = false;
+  std::vector<std::shared_ptr<Parked>> parked_;
+};
+
+template <class T>
+storage::Callback<T> S3Store::Impl::Complete(detail::OpContext ctx, storage::Callback<T> done) {
+  return [this, ctx = std::move(ctx), done = std::move(done)](Result<T> r) {
+    const auto latency = SystemClock().Now() - ctx.start;
+    uint64_t bytes = 0;
+    if constexpr (!std::is_void_v<T>) {
+      if (r) bytes = detail::BytesOf(ctx.op, *r);
+    }
+    stats_.Record(ctx.op, std::chrono::duration_cast<std::chrono::nanoseconds>(latency), !r, bytes);
+    done(std::move(r));
+    Finish();  // last: the store may be destroyed from here on
+  };
+}
+
+}  // namespace esper::s3
