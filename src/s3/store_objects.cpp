@@ -431,6 +431,9 @@ Status S3Store::StartGet(std::string bucket, std::string key, storage::GetOption
     return VerifyGet(*j, r, check);
   };
   Status st = s.Send(job->ctx, std::move(ex), [job](Result<http::Response> r) {
+    // Nothing to keep: the temporary file goes before the caller hears (the job itself may live
+    // a moment longer, on the loop, than the caller's wait).
+    if (!r || r->status == 304) job->file.reset();
     if (!r) return job->done(r.error());
     GetResult g;
     if (r->status == 304) {
