@@ -12,28 +12,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "esper/core/json_escape.h"
 #include "esper/core/version.h"
 
 namespace esper::bench {
 namespace {
-
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-        else out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
 
 std::string Num(double v) {
   if (!std::isfinite(v)) return "null";
@@ -119,26 +102,25 @@ std::string RenderJson(const std::vector<Row>& rows) {
   utsname u{};
   uname(&u);
   std::string out = "{\n  \"machine\": {";
-  out += fmt::format("\"cpu\": \"{}\", \"cores\": {}, \"memory\": \"{}\", \"kernel\": \"{} {}\", "
-                     "\"compiler\": \"{}\", \"esper_version\": \"{}\"",
-                     JsonEscape(ReadFirstMatch("/proc/cpuinfo", "model name")),
-                     sysconf(_SC_NPROCESSORS_ONLN),
-                     JsonEscape(ReadFirstMatch("/proc/meminfo", "MemTotal")), u.sysname, u.release,
-                     JsonEscape(__VERSION__), kVersion);
+  out += fmt::format("\"cpu\": {}, \"cores\": {}, \"memory\": {}, \"kernel\": {}, \"compiler\": {}, "
+                     "\"esper_version\": {}",
+                     JsonQuote(ReadFirstMatch("/proc/cpuinfo", "model name")), sysconf(_SC_NPROCESSORS_ONLN),
+                     JsonQuote(ReadFirstMatch("/proc/meminfo", "MemTotal")),
+                     JsonQuote(fmt::format("{} {}", u.sysname, u.release)), JsonQuote(__VERSION__),
+                     JsonQuote(kVersion));
   out += "},\n  \"rows\": [";
+  auto quoted_or_null = [](const std::string& s) { return s.empty() ? std::string("null") : JsonQuote(s); };
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
     auto ratio = r.ratio();
     out += fmt::format(
-        "{}\n    {{\"part\": \"{}\", \"metric\": \"{}\", \"case\": \"{}\", \"unit\": \"{}\", "
-        "\"value\": {}, \"min\": {}, \"max\": {}, \"peer\": {}, \"peer_value\": {}, \"ratio\": {}, \"target\": {}, "
-        "\"pass\": {}, \"note\": \"{}\"}}",
-        i ? "," : "", JsonEscape(r.part), JsonEscape(r.metric), JsonEscape(r.case_name),
-        JsonEscape(r.unit), Num(r.value), r.min ? Num(*r.min) : "null", r.max ? Num(*r.max) : "null",
-        r.peer.empty() ? "null" : fmt::format("\"{}\"", JsonEscape(r.peer)),
-        r.peer_value ? Num(*r.peer_value) : "null", ratio ? Num(*ratio) : "null",
-        r.target.empty() ? "null" : fmt::format("\"{}\"", JsonEscape(r.target)),
-        r.pass ? (*r.pass ? "true" : "false") : "null", JsonEscape(r.note));
+        "{}\n    {{\"part\": {}, \"metric\": {}, \"case\": {}, \"unit\": {}, "
+        "\"value\": {}, \"min\": {}, \"max\": {}, \"peer\": {}, \"peer_value\": {}, \"ratio\": {}, "
+        "\"target\": {}, \"pass\": {}, \"note\": {}}}",
+        i ? "," : "", JsonQuote(r.part), JsonQuote(r.metric), JsonQuote(r.case_name), JsonQuote(r.unit),
+        Num(r.value), r.min ? Num(*r.min) : "null", r.max ? Num(*r.max) : "null", quoted_or_null(r.peer),
+        r.peer_value ? Num(*r.peer_value) : "null", ratio ? Num(*ratio) : "null", quoted_or_null(r.target),
+        r.pass ? (*r.pass ? "true" : "false") : "null", JsonQuote(r.note));
   }
   out += "\n  ]\n}\n";
   return out;

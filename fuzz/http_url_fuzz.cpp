@@ -5,7 +5,7 @@
 //   wrong host;
 // - a host key names http or https, and appending query parameters never changes it, nor does
 //   curl's own rewrite of the URL (what it sends): one host, one key;
-// - RedactUrl leaves curl no password to find but "***", and is idempotent;
+// - RedactUrl leaves curl no password (nor a lone user-info) to find but "***", and is idempotent;
 // - EncodeQueryComponent / DecodeQueryComponent round-trip every byte string.
 // Any broken property aborts, so libFuzzer reports it with the input.
 //   build/fuzz/bin/http_url_fuzz -max_total_time=60
@@ -70,5 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Check(http::RedactUrl(red) == red, "RedactUrl is idempotent", in);
   const std::string pw = CurlPart(red, CURLUPART_PASSWORD);
   Check(pw.empty() || pw == "***", "RedactUrl left a password curl finds", in);
+  const std::string user = CurlPart(red, CURLUPART_USER);
+  Check(!pw.empty() || user.empty() || user == "***", "RedactUrl left a lone user-info (a token) curl finds", in);
   return 0;
 }

@@ -21,17 +21,12 @@
 #include <memory>
 #include <unordered_map>
 
+#include "esper/core/ascii.h"
+
 namespace esper::testing {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -155,7 +150,7 @@ std::string Serialize(const Reply& r, bool head_only, size_t body_bytes_to_send,
   bool has_ct = false;
   for (const auto& [k, v] : r.headers) {
     out += fmt::format("{}: {}\r\n", k, v);
-    if (IEquals(k, "Content-Type")) has_ct = true;
+    if (EqualsIgnoreCase(k, "Content-Type")) has_ct = true;
   }
   if (!has_ct && !r.body.empty()) out += "Content-Type: text/plain\r\n";
   const bool bodyless = r.status < 200 || r.status == 204;
@@ -217,7 +212,7 @@ Reply BasicRoutes(const ServerRequest& req) {
 
 std::string ServerRequest::Header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (IEquals(k, name)) return v;
+    if (EqualsIgnoreCase(k, name)) return v;
   }
   return "";
 }
@@ -379,7 +374,7 @@ void HttpTestServer::Run() {
       case Reply::Action::kRespond:
         break;
     }
-    const bool close = r.close || r.until_close || IEquals(c.pending_req.Header("Connection"), "close");
+    const bool close = r.close || r.until_close || EqualsIgnoreCase(c.pending_req.Header("Connection"), "close");
     c.out += Serialize(r, head, r.body.size(), close);
     if (close) c.close_after_write = true;
     if (!flush(c)) return false;
@@ -398,8 +393,7 @@ void HttpTestServer::Run() {
         // Expect: 100-continue with the body still to come.
         if (!c.sent_continue && c.in.find("\r\n\r\n") != std::string::npos) {
           std::string_view head(c.in.data(), c.in.find("\r\n\r\n"));
-          std::string lower(head);
-          std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+          std::string lower = AsciiLowerCopy(head);
           if (lower.find("expect: 100-continue") != std::string::npos) {
             c.sent_continue = true;
             c.out += "HTTP/1.1 100 Continue\r\n\r\n";

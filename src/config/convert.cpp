@@ -185,28 +185,6 @@ std::string FormatDuration(std::chrono::milliseconds d) {
   return out;
 }
 
-std::string RedactUrl(std::string_view url) {
-  std::size_t sep = url.find("://");
-  if (sep == std::string_view::npos) return std::string(url);
-  std::size_t auth = sep + 3;
-  std::size_t end = url.find_first_of("/?#", auth);
-  if (end == std::string_view::npos) end = url.size();
-  std::size_t at = url.rfind('@', end);
-  if (at == std::string_view::npos || at < auth) return std::string(url);
-  std::string_view userinfo = url.substr(auth, at - auth);
-  std::size_t colon = userinfo.find(':');
-  std::string out(url.substr(0, auth));
-  if (colon == std::string_view::npos) {
-    // A lone user part of a redis URL is the password (redis://secret@host).
-    out += "***";
-  } else {
-    out += userinfo.substr(0, colon);
-    out += ":***";
-  }
-  out += url.substr(at);
-  return out;
-}
-
 std::string Quote(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
@@ -223,55 +201,6 @@ std::string Quote(std::string_view s) {
   }
   out += '"';
   return out;
-}
-
-namespace {
-std::size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-}  // namespace
-
-std::string Closest(std::string_view word, const std::vector<std::string>& candidates) {
-  if (word.size() > 64) return "";
-  std::string best;
-  std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
-  for (const auto& c : candidates) {
-    std::size_t d = (!word.empty() && c.rfind(word, 0) == 0) ? 1 : EditDistance(word, c);
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
-  return best;
-}
-
-bool LooksSecret(std::string_view key) {
-  char buf[128];
-  if (key.size() > sizeof buf) key = key.substr(0, sizeof buf);
-  bool candidate = false;  // every word below holds one of these letters
-  for (std::size_t i = 0; i < key.size(); ++i) {
-    char c = key[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    buf[i] = c;
-    candidate |= c == 'w' || c == 'k' || c == 'd' || c == 'c';
-  }
-  if (!candidate) return false;
-  std::string_view k(buf, key.size());
-  for (std::string_view w : {"password", "passwd", "secret", "token", "credential", "private_key",
-                             "api_key", "apikey"}) {
-    if (k.find(w) != std::string::npos) return true;
-  }
-  return false;
 }
 
 char CoreSchemaKind(std::string_view t) {

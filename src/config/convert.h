@@ -22,14 +22,8 @@ bool ParseUrl(std::string_view text, std::string_view shown, const std::vector<s
 
 /// "30s", "250ms", "1m30s" — the canonical text of a duration.
 std::string FormatDuration(std::chrono::milliseconds d);
-/// The URL with the password of its userinfo replaced by *** ("redis://:***@host:6379/0").
-std::string RedactUrl(std::string_view url);
 /// A double-quoted, escaped rendering: "a\"b".
 std::string Quote(std::string_view s);
-/// The closest of `candidates` to `word` (edit distance ≤ max(2, |word|/3)), or "".
-std::string Closest(std::string_view word, const std::vector<std::string>& candidates);
-/// Keys whose name marks them secret in free-form sections.
-bool LooksSecret(std::string_view key);
 /// How YAML 1.2's core schema resolves a plain scalar: 'n' null, 'b' bool, 'i' int, 'f' float,
 /// 's' string (used only to render free-form values in JSON and to quote in YAML dumps).
 char CoreSchemaKind(std::string_view text);

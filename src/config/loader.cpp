@@ -15,6 +15,9 @@
 #include "config/schema.h"
 #include "config/snapshot_impl.h"
 #include "config/tree.h"
+#include "esper/core/ascii.h"
+#include "esper/core/closest_match.h"
+#include "esper/core/redact.h"
 
 extern char** environ;  // NOLINT
 
@@ -116,7 +119,7 @@ class Loader {
     // Safety net: a line holding a secret key's value is never shown whole.
     if (!d.key.empty()) {
       int spec = schema_.Find(d.key);
-      if ((spec >= 0 && schema_.keys[static_cast<std::size_t>(spec)].secret()) || detail::LooksSecret(d.key)) {
+      if ((spec >= 0 && schema_.keys[static_cast<std::size_t>(spec)].secret()) || IsSecretKey(d.key)) {
         redact_value = true;
       }
     }
@@ -472,7 +475,7 @@ void Loader::ApplyEnvironment() {
       for (std::size_t i = 0; i < rest.size() && hint.empty(); ++i) {
         if (rest[i] != '_') continue;
         std::string cand = std::string(rest.substr(0, i)) + "." + std::string(rest.substr(i + 1));
-        for (char& c : cand) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        cand = AsciiLowerCopy(cand);
         if (schema_.Find(cand) >= 0) {
           hint = fmt::format(" (did you mean ESPER_{}__{}?)", rest.substr(0, i), rest.substr(i + 1));
         }
@@ -511,7 +514,7 @@ std::string EnvName(std::string_view path) {
   std::string s = "ESPER_";
   for (char c : path) {
     if (c == '.') s += "__";
-    else s += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    else s += AsciiUpper(c);
   }
   return s;
 }
@@ -535,7 +538,7 @@ void Loader::FillMissingDefaults() {
 
 void Loader::MarkSecrets(Node* n) {
   for (auto& c : n->children) {
-    if (n->secret || (n->kind == Node::Kind::kMap && detail::LooksSecret(c->key))) c->secret = true;
+    if (n->secret || (n->kind == Node::Kind::kMap && IsSecretKey(c->key))) c->secret = true;
     MarkSecrets(c.get());
   }
 }
@@ -546,7 +549,7 @@ void Loader::Validate() {
   for (const auto& f : opts_.free_form_sections) tops.push_back(f);
   auto unknown = [&](const Node& n, const std::string& path, const std::string& guess,
                      const std::string& guess_path) {
-    bool redact = detail::LooksSecret(path) ||
+    bool redact = IsSecretKey(path) ||
                   (!guess_path.empty() && schema_.Find(guess_path) >= 0 &&
                    schema_.keys[static_cast<std::size_t>(schema_.Find(guess_path))].secret());
     std::string msg = guess.empty() ? "unknown key" : fmt::format("unknown key (did you mean \"{}\"?)", guess);
@@ -563,13 +566,13 @@ void Loader::Validate() {
       kind = detail::SectionKind::kFreeForm;
     }
     if (!found) {
-      std::string g = detail::Closest(c->key, tops);
+      std::string g = ClosestMatch(c->key, tops);
       unknown(*c, c->key, g, g);
       continue;
     }
     switch (kind) {
       case detail::SectionKind::kFreeForm:
-        if (detail::LooksSecret(c->key)) c->secret = true;
+        if (IsSecretKey(c->key)) c->secret = true;
         MarkSecrets(c.get());
         break;
       case detail::SectionKind::kScalar:
@@ -585,7 +588,7 @@ void Loader::Validate() {
           std::string path = c->key + "." + k->key;
           int i = schema_.Find(path);
           if (i < 0) {
-            std::string g = detail::Closest(k->key, names);
+            std::string g = ClosestMatch(k->key, names);
             unknown(*k, path, g, g.empty() ? "" : c->key + "." + g);
             continue;
           }
@@ -692,7 +695,7 @@ void Loader::Convert() {
         if (std::find(spec.choices.begin(), spec.choices.end(), n->text) == spec.choices.end()) {
           ok = false;
           std::vector<std::string> c(spec.choices.begin(), spec.choices.end());
-          std::string g = detail::Closest(n->text, c);
+          std::string g = ClosestMatch(n->text, c);
           err = fmt::format("{} is not one of {}{}", shown_text(), fmt::join(spec.choices, ", "),
                             g.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", g));
         }
@@ -831,7 +834,7 @@ void Loader::BuildSettings(Settings* s) {
   s->database.connect_timeout = d("database.connect_timeout");
   s->database.sslmode = str("database.sslmode");
   s->redis.url = sec("redis.url");
-  s->redis.redacted_url = detail::RedactUrl(s->redis.url.reveal());
+  s->redis.redacted_url = RedactUrl(s->redis.url.reveal());
   s->redis.pool_size = i32("redis.pool_size");
   for (const auto& name : detail::ServiceNames()) {
     s->services[name] = str(("services." + name).c_str());

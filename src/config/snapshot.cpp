@@ -9,6 +9,8 @@
 #include "config/convert.h"
 #include "config/schema.h"
 #include "config/snapshot_impl.h"
+#include "esper/core/closest_match.h"
+#include "esper/core/redact.h"
 
 namespace esper::config {
 
@@ -119,7 +121,7 @@ const detail::KeySpec* SpecOf(const Node& n) {
 // The text of a value as any output may show it.
 std::string Shown(const Node& n, std::string_view text) {
   const detail::KeySpec* s = SpecOf(n);
-  if (s && s->type == detail::Type::kSecretUrl) return detail::RedactUrl(text);
+  if (s && s->type == detail::Type::kSecretUrl) return RedactUrl(text);
   if (n.secret) return text.empty() ? std::string() : std::string(Secret::kRedacted);
   return std::string(text);
 }
@@ -148,7 +150,7 @@ Result<std::string> Snapshot::service_url(std::string_view name) const {
   if (it != settings_.services.end()) return it->second;
   std::vector<std::string> names;
   for (const auto& [n, u] : settings_.services) names.push_back(n);
-  std::string g = detail::Closest(name, names);
+  std::string g = ClosestMatch(name, names);
   return Error::NotFound(fmt::format("no service {}{}; the services are {}", detail::Quote(name),
                                      g.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", g),
                                      fmt::join(names, ", ")));
@@ -173,7 +175,7 @@ Error NotFoundError(const Node* root, std::string_view key) {
     std::string_view seg = rest.substr(0, rest.find_first_of(".["));
     std::vector<std::string> names;
     for (const auto& c : parent->children) names.push_back(c->key);
-    std::string g = detail::Closest(seg, names);
+    std::string g = ClosestMatch(seg, names);
     if (!g.empty()) {
       std::string guess = fmt::format("{}{}", key.substr(0, fail_at), g);
       std::string full = guess + std::string(rest.substr(seg.size()));

@@ -9,24 +9,19 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "ascii.h"
 #include "client_impl.h"
+#include "esper/core/redact.h"
 
 namespace esper::http {
 namespace {
 
 /// Redacts one line of curl's verbose log.
 std::string RedactDebugLine(std::string_view line) {
-  // Any header whose name mentions a credential: Authorization, Proxy-Authorization, Cookie,
-  // Set-Cookie, X-Amz-Security-Token, X-Api-Key, X-Auth-Token, …
-  static constexpr std::string_view kSecretWords[] = {"authorization", "cookie", "token", "secret",
-                                                      "api-key", "apikey", "password", "signature"};
+  // A credential header (esper/core/redact.h): Authorization, Cookie, X-Amz-Security-Token, …
   size_t colon = line.find(':');
-  if (colon != std::string_view::npos && line.substr(0, colon).find(' ') == std::string_view::npos) {
-    const std::string name = detail::AsciiLowerCopy(line.substr(0, colon));
-    for (auto w : kSecretWords) {
-      if (name.find(w) != std::string::npos) return fmt::format("{}: ***", line.substr(0, colon));
-    }
+  if (colon != std::string_view::npos && line.substr(0, colon).find(' ') == std::string_view::npos &&
+      IsSecretHeader(line.substr(0, colon))) {
+    return fmt::format("{}: {}", line.substr(0, colon), kRedacted);
   }
   // Request lines ("GET /path?X-Amz-Signature=… HTTP/1.1") and anything else with a query.
   if (line.find('?') != std::string_view::npos || line.find('@') != std::string_view::npos) {

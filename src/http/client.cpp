@@ -12,8 +12,8 @@
 #include <cstring>
 #include <mutex>
 
-#include "ascii.h"
 #include "client_impl.h"
+#include "esper/core/ascii.h"
 #include "headers.h"
 
 namespace esper::http {
@@ -129,7 +129,7 @@ ClientStats Client::Impl::Stats() const {
   for (const auto& [key, h] : hosts_) {
     HostStats s = h->stats;
     s.retries_denied = h->budget->stats().retries_denied;
-    s.breaker_state = h->breaker ? detail::AsciiLowerCopy(resilience::BreakerStateName(h->breaker->state()))
+    s.breaker_state = h->breaker ? AsciiLowerCopy(resilience::BreakerStateName(h->breaker->state()))
                                  : "disabled";
     out.emplace(key, std::move(s));
   }
@@ -142,7 +142,7 @@ std::string Client::Impl::BreakerStateOf(const std::string& url) const {
   std::lock_guard hl(hosts_mu_);
   auto it = hosts_.find(*key);
   if (it == hosts_.end() || !it->second->breaker) return "disabled";
-  return detail::AsciiLowerCopy(resilience::BreakerStateName(it->second->breaker->state()));
+  return AsciiLowerCopy(resilience::BreakerStateName(it->second->breaker->state()));
 }
 
 // Whether curl sends a body (possibly empty): a body was given, or the method carries one.

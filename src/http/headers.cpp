@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "ascii.h"
+#include "esper/core/ascii.h"
 
 namespace esper::http::detail {
 

@@ -2,14 +2,12 @@
 
 #include <algorithm>
 
+#include "esper/core/ascii.h"
 #include "esper/http/request.h"
 #include "esper/http/response.h"
-#include "ascii.h"
 
 namespace esper::http {
 namespace {
-
-using detail::IEquals;
 
 bool IsLowerHex(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
@@ -33,7 +31,7 @@ std::string_view MethodName(Method m) noexcept {
 Result<Method> ParseMethod(std::string_view name) {
   for (Method m : {Method::kGet, Method::kHead, Method::kPost, Method::kPut, Method::kPatch,
                    Method::kDelete, Method::kOptions}) {
-    if (IEquals(name, MethodName(m))) return m;
+    if (EqualsIgnoreCase(name, MethodName(m))) return m;
   }
   return Error::InvalidArgument(fmt::format(
       "unknown HTTP method '{}' (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)", name));
@@ -56,19 +54,19 @@ bool IsIdempotent(Method m) noexcept {
 
 std::optional<std::string_view> FindHeader(const Headers& headers, std::string_view name) {
   for (const auto& [k, v] : headers) {
-    if (IEquals(k, name)) return std::string_view(v);
+    if (EqualsIgnoreCase(k, name)) return std::string_view(v);
   }
   return std::nullopt;
 }
 
 void SetHeader(Headers& headers, std::string_view name, std::string value) {
-  auto it = std::find_if(headers.begin(), headers.end(), [&](const auto& h) { return IEquals(h.first, name); });
+  auto it = std::find_if(headers.begin(), headers.end(), [&](const auto& h) { return EqualsIgnoreCase(h.first, name); });
   if (it == headers.end()) {
     headers.emplace_back(std::string(name), std::move(value));
     return;
   }
   it->second = std::move(value);
-  headers.erase(std::remove_if(std::next(it), headers.end(), [&](const auto& h) { return IEquals(h.first, name); }),
+  headers.erase(std::remove_if(std::next(it), headers.end(), [&](const auto& h) { return EqualsIgnoreCase(h.first, name); }),
                 headers.end());
 }
 

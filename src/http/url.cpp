@@ -4,39 +4,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include "ascii.h"
+#include "esper/core/ascii.h"
 
 namespace esper::http {
 namespace {
 
-using detail::AsciiLower;
-using detail::IEquals;
-using detail::IsAsciiAlpha;
-using detail::IsAsciiAlnum;
-using detail::IsAsciiDigit;
-
 bool IsUnreserved(unsigned char c) {
   return IsAsciiAlnum(static_cast<char>(c)) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool IsSecretParam(std::string_view name) {
-  static constexpr std::array<std::string_view, 8> kNames = {
-      "X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token", "Signature",
-      "access_token",    "token",            "password",             "sig"};
-  std::string decoded = DecodeQueryComponent(name);
-  return std::any_of(kNames.begin(), kNames.end(), [&](std::string_view k) { return IEquals(k, decoded); });
 }
 
 struct UrlDeleter {
@@ -71,7 +49,7 @@ std::string DecodeQueryComponent(std::string_view s) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
+      int hi = HexDigitValue(s[i + 1]), lo = HexDigitValue(s[i + 2]);
       if (hi >= 0 && lo >= 0) {
         out.push_back(static_cast<char>(hi * 16 + lo));
         i += 2;
@@ -134,10 +112,10 @@ namespace detail {
 std::optional<std::string> HostKeyFast(std::string_view url) {
   std::string_view scheme;
   size_t i;
-  if (url.size() >= 7 && IEquals(url.substr(0, 7), "http://")) {
+  if (url.size() >= 7 && EqualsIgnoreCase(url.substr(0, 7), "http://")) {
     scheme = "http";
     i = 7;
-  } else if (url.size() >= 8 && IEquals(url.substr(0, 8), "https://")) {
+  } else if (url.size() >= 8 && EqualsIgnoreCase(url.substr(0, 8), "https://")) {
     scheme = "https";
     i = 8;
   } else {
@@ -245,74 +223,6 @@ Result<std::string> HostKey(std::string_view url) {
   // curl's URL parser costs about a tenth of a small request's CPU; most URLs are simple.
   if (auto key = detail::HostKeyFast(url)) return *std::move(key);
   return detail::HostKeyByCurl(url);
-}
-
-std::string RedactUrl(std::string_view url) {
-  // Nothing to hide without userinfo or a query: the common case, one copy.
-  // (A plain loop: find_first_of calls memchr once per character.)
-  if (std::none_of(url.begin(), url.end(), [](char c) { return c == '@' || c == '?'; })) return std::string(url);
-  std::string out;
-  out.reserve(url.size());
-  // user:password@ → user:***@ (only in the authority part). The authority starts after
-  // "scheme:" and all the slashes that follow it (curl takes one to three: "http:/u:p@h/" has a
-  // password too); without "scheme:/" the string's start is taken for it, which, for a
-  // "scheme:" with no slash, hides the whole "scheme:user:password".
-  size_t auth_start = 0;
-  if (!url.empty() && IsAsciiAlpha(url[0])) {
-    size_t k = 1;
-    while (k < url.size() && (IsAsciiAlnum(url[k]) || url[k] == '+' || url[k] == '-' || url[k] == '.')) ++k;
-    if (k + 1 < url.size() && url[k] == ':' && url[k + 1] == '/') {
-      auth_start = k + 1;
-      while (auth_start < url.size() && url[auth_start] == '/') ++auth_start;
-    }
-  }
-  size_t auth_end = url.find_first_of("/?#", auth_start);
-  if (auth_end == std::string_view::npos) auth_end = url.size();
-  std::string_view authority = url.substr(auth_start, auth_end - auth_start);
-  size_t at = authority.rfind('@');
-  out.append(url.substr(0, auth_start));
-  if (at != std::string_view::npos) {
-    std::string_view userinfo = authority.substr(0, at);
-    size_t colon = userinfo.find(':');
-    out.append(userinfo.substr(0, colon));
-    if (colon != std::string_view::npos) out.append(":***");
-    out.append(authority.substr(at));
-  } else {
-    out.append(authority);
-  }
-  std::string_view rest = url.substr(auth_end);
-  size_t q = rest.find('?');
-  if (q == std::string_view::npos) {
-    out.append(rest);
-    return out;
-  }
-  out.append(rest.substr(0, q + 1));
-  std::string_view query = rest.substr(q + 1);
-  std::string_view fragment;
-  if (size_t hash = query.find('#'); hash != std::string_view::npos) {
-    fragment = query.substr(hash);
-    query = query.substr(0, hash);
-  }
-  bool first = true;
-  while (true) {
-    size_t amp = query.find('&');
-    std::string_view param = query.substr(0, amp);
-    if (!first) out.push_back('&');
-    first = false;
-    size_t eq = param.find('=');
-    if (eq != std::string_view::npos && IsSecretParam(param.substr(0, eq))) {
-      out.append(param.substr(0, eq + 1));
-      out.append("***");
-      // A log line ("GET /k?sig=… HTTP/1.1"): the value ends at a space.
-      if (size_t sp = param.find(' ', eq); sp != std::string_view::npos) out.append(param.substr(sp));
-    } else {
-      out.append(param);
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  out.append(fragment);
-  return out;
 }
 
 }  // namespace esper::http

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <string>
 
+#include "esper/core/ascii.h"
+
 namespace esper::log {
 
 std::string_view LevelName(Level level) noexcept {
@@ -21,8 +23,7 @@ std::string_view LevelName(Level level) noexcept {
 Result<Level> ParseLevel(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  std::string s(text);
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string s = AsciiLowerCopy(text);
   if (s == "trace") return Level::kTrace;
   if (s == "debug") return Level::kDebug;
   if (s == "info") return Level::kInfo;

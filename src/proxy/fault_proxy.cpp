@@ -31,6 +31,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "esper/core/ascii.h"
 #include "esper/core/thread.h"
 #include "proxy/fault_plan.h"
 #include "proxy/http_framing.h"
@@ -49,28 +50,17 @@ std::string_view FaultKindName(FaultKind kind) noexcept {
   return "unknown";
 }
 
-namespace {
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-}  // namespace
-
 Result<ErrorStatus> ParseErrorStatus(std::string_view text) {
   if (text == "500") return ErrorStatus::k500;
   if (text == "503") return ErrorStatus::k503;
-  if (IEquals(text, "SlowDown")) return ErrorStatus::kSlowDown;
+  if (EqualsIgnoreCase(text, "SlowDown")) return ErrorStatus::kSlowDown;
   return Error::InvalidArgument(
       fmt::format("error status '{}' is not one of 500, 503, SlowDown", text));
 }
 
 Result<Mode> ParseMode(std::string_view text) {
-  if (IEquals(text, "http")) return Mode::kHttp;
-  if (IEquals(text, "tcp")) return Mode::kTcp;
+  if (EqualsIgnoreCase(text, "http")) return Mode::kHttp;
+  if (EqualsIgnoreCase(text, "tcp")) return Mode::kTcp;
   return Error::InvalidArgument(fmt::format("mode '{}' is not one of http, tcp", text));
 }
 

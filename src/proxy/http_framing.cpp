@@ -3,22 +3,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
+
+#include "esper/core/ascii.h"
 
 namespace esper::proxy::detail {
 namespace {
 
 constexpr size_t kMaxChunkLine = 8192;
 constexpr uint64_t kMaxChunkSize = uint64_t{1} << 60;
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -27,7 +20,7 @@ std::string_view Trim(std::string_view s) {
 }
 
 bool IsTokenChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) ||
+  return IsAsciiAlnum(c) ||
          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
@@ -78,7 +71,7 @@ Result<Fields> ParseFields(std::string_view lines) {
       return Malformed(fmt::format("bad header name '{}'", name.substr(0, 80)));
     }
     std::string_view value = Trim(line.substr(colon + 1));
-    if (IEquals(name, "Content-Length")) {
+    if (EqualsIgnoreCase(name, "Content-Length")) {
       uint64_t n = 0;
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
       if (ec != std::errc() || p != value.data() + value.size() || value.empty()) {
@@ -87,16 +80,16 @@ Result<Fields> ParseFields(std::string_view lines) {
       if (f.has_length && f.length != n) return Malformed("conflicting Content-Length headers");
       f.has_length = true;
       f.length = n;
-    } else if (IEquals(name, "Transfer-Encoding")) {
+    } else if (EqualsIgnoreCase(name, "Transfer-Encoding")) {
       f.has_te = true;
-      ForEachToken(value, [&](std::string_view tok) { f.chunked_last = IEquals(tok, "chunked"); });
-    } else if (IEquals(name, "Connection")) {
+      ForEachToken(value, [&](std::string_view tok) { f.chunked_last = EqualsIgnoreCase(tok, "chunked"); });
+    } else if (EqualsIgnoreCase(name, "Connection")) {
       ForEachToken(value, [&](std::string_view tok) {
-        if (IEquals(tok, "close")) f.conn_close = true;
-        if (IEquals(tok, "keep-alive")) f.conn_keep_alive = true;
+        if (EqualsIgnoreCase(tok, "close")) f.conn_close = true;
+        if (EqualsIgnoreCase(tok, "keep-alive")) f.conn_keep_alive = true;
       });
-    } else if (IEquals(name, "Expect")) {
-      if (IEquals(value, "100-continue")) f.expect_continue = true;
+    } else if (EqualsIgnoreCase(name, "Expect")) {
+      if (EqualsIgnoreCase(value, "100-continue")) f.expect_continue = true;
     }
   }
   return f;

@@ -6,10 +6,10 @@
 #include <mutex>
 #include <sstream>
 
+#include "esper/core/ascii.h"
 #include "esper/http/client.h"
 #include "esper/s3/credentials.h"
 #include "esper/s3/xml.h"
-#include "http/ascii.h"
 #include "s3/credentials_internal.h"
 #include "s3/url_parts.h"
 
@@ -154,7 +154,7 @@ class ContainerProvider final : public HttpProvider {
     }
     const std::string where = "container credentials at " + http::RedactUrl(url);
     ESPER_ASSIGN_OR_RETURN(detail::UrlParts parts, detail::SplitUrl(url));
-    if (parts.scheme == "http" && !IsLoopbackOrContainerHost(http::detail::AsciiLowerCopy(parts.host)))
+    if (parts.scheme == "http" && !IsLoopbackOrContainerHost(AsciiLowerCopy(parts.host)))
       return Error::InvalidArgument(where + ": plain http is allowed only to a loopback or the ECS/EKS host; use https");
     http::Request req = http::Request::Get(url);
     req.headers = {{"Accept", "application/json"}};
@@ -183,7 +183,7 @@ class ImdsProvider final : public HttpProvider {
 
   Result<Credentials> Fetch() override {
     const Environment env = detail::EnvOf(o_);
-    if (http::detail::IEquals(env("AWS_EC2_METADATA_DISABLED").value_or(""), "true"))
+    if (EqualsIgnoreCase(env("AWS_EC2_METADATA_DISABLED").value_or(""), "true"))
       return detail::NotConfigured("IMDS: disabled by AWS_EC2_METADATA_DISABLED");
     std::string base = env("AWS_EC2_METADATA_SERVICE_ENDPOINT").value_or("http://169.254.169.254");
     while (!base.empty() && base.back() == '/') base.pop_back();

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "http/ascii.h"
+#include "esper/core/ascii.h"
 
 namespace esper::s3 {
 namespace {
@@ -50,7 +50,7 @@ Result<bool> ReadSection(const std::string& path, std::string_view section,
     const std::string_view value = Trim(t.substr(eq + 1));
     in_subsection = value.empty();
     if (!in_section) continue;
-    out.insert_or_assign(http::detail::AsciiLowerCopy(Trim(t.substr(0, eq))), std::string(value));
+    out.insert_or_assign(AsciiLowerCopy(Trim(t.substr(0, eq))), std::string(value));
   }
   return found;
 }

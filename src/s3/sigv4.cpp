@@ -8,17 +8,15 @@
 #include <ctime>
 #include <vector>
 
+#include "esper/core/ascii.h"
 #include "esper/http/url.h"
 #include "esper/s3/checksum.h"
 #include "esper/s3/uri.h"
-#include "http/ascii.h"
 #include "s3/url_parts.h"
 
 namespace esper::s3 {
 namespace {
 
-using http::detail::AsciiLowerCopy;
-using http::detail::IEquals;
 
 constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
 
@@ -77,11 +75,11 @@ bool IsUnsignable(std::string_view name) {
                                                "connection",    "transfer-encoding", "te",
                                                "upgrade",       "keep-alive",  "proxy-authorization",
                                                "x-amzn-trace-id"};
-  return std::any_of(std::begin(kSkip), std::end(kSkip), [&](std::string_view s) { return IEquals(s, name); });
+  return std::any_of(std::begin(kSkip), std::end(kSkip), [&](std::string_view s) { return EqualsIgnoreCase(s, name); });
 }
 
 void EraseHeader(http::Headers& h, std::string_view name) {
-  std::erase_if(h, [&](const auto& kv) { return IEquals(kv.first, name); });
+  std::erase_if(h, [&](const auto& kv) { return EqualsIgnoreCase(kv.first, name); });
 }
 
 Status CheckInputs(const Credentials& c, const SigningOptions& o) {
@@ -268,7 +266,7 @@ Result<std::string> Presign(const http::Request& request, const Credentials& cre
 
   http::Headers to_sign{{"Host", target.url.host_header}};
   for (const auto& kv : request.headers)
-    if (!IsUnsignable(kv.first) && !IEquals(kv.first, "Host")) to_sign.push_back(kv);
+    if (!IsUnsignable(kv.first) && !EqualsIgnoreCase(kv.first, "Host")) to_sign.push_back(kv);
   // The SignedHeaders value is needed in the query before the canonical request is built.
   const std::string signed_headers = BuildCanonicalRequest({.headers = &to_sign}, "").signed_headers;
 

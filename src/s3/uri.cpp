@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "http/ascii.h"
+#include "esper/core/ascii.h"
 #include "s3/url_parts.h"
 
 namespace esper::s3 {
@@ -14,7 +14,7 @@ bool IsIpv4(std::string_view s) {
   int parts = 0;
   while (true) {
     size_t n = 0;
-    while (n < s.size() && http::detail::IsAsciiDigit(s[n])) ++n;
+    while (n < s.size() && IsAsciiDigit(s[n])) ++n;
     if (n == 0 || n > 3) return false;
     ++parts;
     s.remove_prefix(n);
@@ -33,9 +33,9 @@ Error BadBucket(std::string_view bucket, std::string_view why) {
 Status ValidateBucketName(std::string_view b) {
   if (b.size() < 3 || b.size() > 63) return BadBucket(b, "must be 3 to 63 characters long");
   for (char c : b)
-    if (!(http::detail::IsAsciiDigit(c) || (c >= 'a' && c <= 'z') || c == '.' || c == '-'))
+    if (!(IsAsciiDigit(c) || (c >= 'a' && c <= 'z') || c == '.' || c == '-'))
       return BadBucket(b, "only lower-case letters, digits, '.' and '-' are allowed");
-  auto alnum = [](char c) { return http::detail::IsAsciiDigit(c) || (c >= 'a' && c <= 'z'); };
+  auto alnum = [](char c) { return IsAsciiDigit(c) || (c >= 'a' && c <= 'z'); };
   if (!alnum(b.front()) || !alnum(b.back())) return BadBucket(b, "must begin and end with a letter or digit");
   if (b.find("..") != std::string_view::npos) return BadBucket(b, "must not contain \"..\"");
   if (IsIpv4(b)) return BadBucket(b, "must not be an IP address");
@@ -55,7 +55,7 @@ Status ValidateKey(std::string_view key) {
 
 Result<S3Uri> parse_s3_uri(std::string_view uri) {
   constexpr std::string_view kScheme = "s3://";
-  if (uri.size() < kScheme.size() || !http::detail::IEquals(uri.substr(0, kScheme.size()), kScheme))
+  if (uri.size() < kScheme.size() || !EqualsIgnoreCase(uri.substr(0, kScheme.size()), kScheme))
     return Error::InvalidArgument("invalid S3 URI '" + std::string(uri) + "': not an s3:// URI");
   std::string_view rest = uri.substr(kScheme.size());
   const size_t slash = rest.find('/');
@@ -73,7 +73,7 @@ std::string EncodeKey(std::string_view key) {
   std::string out;
   out.reserve(key.size() + key.size() / 4);
   for (char c : key) {
-    if (http::detail::IsAsciiAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+    if (IsAsciiAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
       out.push_back(c);
     } else {
       const auto b = static_cast<unsigned char>(c);

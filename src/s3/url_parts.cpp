@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "http/ascii.h"
+#include "esper/core/ascii.h"
 
 namespace esper::s3::detail {
 
@@ -13,7 +13,7 @@ Result<UrlParts> SplitUrl(std::string_view url) {
   const size_t sep = url.find("://");
   if (sep == std::string_view::npos) return bad("is not absolute (want http:// or https://)");
   UrlParts p;
-  p.scheme = http::detail::AsciiLowerCopy(url.substr(0, sep));
+  p.scheme = AsciiLowerCopy(url.substr(0, sep));
   if (p.scheme != "http" && p.scheme != "https") return bad("has a scheme other than http or https");
   std::string_view rest = url.substr(sep + 3);
   const size_t auth_end = std::min(rest.find_first_of("/?#"), rest.size());

@@ -5,6 +5,8 @@
 
 #include <cctype>
 
+#include "esper/core/ascii.h"
+
 namespace esper::storage {
 namespace {
 
@@ -148,7 +150,7 @@ Result<Metadata> NormalizeMetadata(const Metadata& metadata) {
             fmt::format("metadata name '{}' may hold only letters, digits and !#$%&'*+-.^_`|~",
                         IsPrintableAscii(name) ? name : std::string("(not printable)")));
       }
-      lower.push_back(static_cast<char>(std::tolower(c)));
+      lower.push_back(AsciiLower(static_cast<char>(c)));
     }
     if (!IsPrintableAscii(value)) {
       return InvalidArgument("InvalidArgument",

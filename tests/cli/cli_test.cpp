@@ -53,12 +53,13 @@ TEST(CliTest, UnknownFlagIsAUsageError) {
   EXPECT_EQ(bad.exit_code, 2);
 }
 
-TEST(CliTest, ClosestMatch) {
-  std::vector<std::string> names{"bench", "config", "http", "s3"};
-  EXPECT_EQ(ClosestMatch("benhc", names), "bench");
-  EXPECT_EQ(ClosestMatch("conf", names), "config");
-  EXPECT_EQ(ClosestMatch("htp", names), "http");
-  EXPECT_EQ(ClosestMatch("frobnicate", names), "");
+TEST(CliTest, HelpOnAMistypedCommandSuggestsTheClosest) {
+  auto near = RunProcess({EsperBinary(), "help", "conf"});
+  EXPECT_EQ(near.exit_code, 2);
+  EXPECT_NE(near.err.find("Did you mean 'config'?"), std::string::npos) << near.err;
+  auto far = RunProcess({EsperBinary(), "help", "frobnicate"});
+  EXPECT_EQ(far.exit_code, 2);
+  EXPECT_EQ(far.err.find("Did you mean"), std::string::npos) << far.err;
 }
 
 TEST(CliTest, UsageErrorsAreMarked) {

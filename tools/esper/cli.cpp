@@ -5,26 +5,13 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "esper/core/closest_match.h"
 #include "esper/core/version.h"
 
 namespace esper::cli {
 namespace {
 
 constexpr std::string_view kUsageCode = "esper.usage";
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 
 std::vector<std::string> CommandNames() {
   std::vector<std::string> names{"help"};
@@ -38,20 +25,6 @@ Error UsageError(std::string message) {
   return Error::InvalidArgument(std::move(message)).WithServiceCode(std::string(kUsageCode));
 }
 bool IsUsageError(const Error& e) { return e.service_code() == kUsageCode; }
-
-std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
-  for (const auto& c : candidates) {
-    // A prefix is a strong hint ("conf" -> "config").
-    size_t d = c.rfind(word, 0) == 0 ? 1 : EditDistance(word, c);
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
-  return best;
-}
 
 int Main(int argc, const char* const* argv) {
   InterruptWatcher interrupt_watcher;  // SIGINT / SIGTERM stop InterruptToken() (interrupt.h)

@@ -45,7 +45,4 @@ bool IsUsageError(const Error& e);
 /// Runs the CLI; returns the process exit code. Used by main() and by the CLI tests.
 int Main(int argc, const char* const* argv);
 
-/// The closest name to `word` among `candidates` (edit distance ≤ max(2, |word|/3)), or "".
-std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
-
 }  // namespace esper::cli

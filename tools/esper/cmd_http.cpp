@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "esper/core/redact.h"
 #include "esper/http/client.h"
 
 namespace esper::cli {
@@ -32,15 +33,6 @@ struct HttpFlags {
   bool h2c = false;
   bool verbose = false;
 };
-
-bool IsCredentialHeader(std::string_view name) {
-  std::string n(name);
-  for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (std::string_view w : {"authorization", "cookie", "token", "secret", "api-key", "apikey", "password"}) {
-    if (n.find(w) != std::string::npos) return true;
-  }
-  return false;
-}
 
 Status RunHttp(http::Method method, const HttpFlags& f) {
   using std::chrono::milliseconds;
@@ -103,7 +95,7 @@ Status RunHttp(http::Method method, const HttpFlags& f) {
   if (f.verbose) {
     fmt::print(stderr, "> {} {}\n", http::MethodName(method), http::RedactUrl(f.url));
     for (const auto& [k, v] : req.headers) {
-      fmt::print(stderr, "> {}: {}\n", k, IsCredentialHeader(k) ? "***" : v);
+      fmt::print(stderr, "> {}: {}\n", k, RedactHeaderValue(k, v));
     }
   }
   auto start = std::chrono::steady_clock::now();
@@ -119,7 +111,7 @@ Status RunHttp(http::Method method, const HttpFlags& f) {
   if (write_failed) return Error::FromErrno(write_errno, "write the response body to stdout");
   if (f.verbose) {
     for (const auto& [k, v] : resp->headers) {
-      fmt::print(stderr, "< {}: {}\n", k, IsCredentialHeader(k) ? "***" : v);
+      fmt::print(stderr, "< {}: {}\n", k, RedactHeaderValue(k, v));
     }
     const double ms = std::chrono::duration<double, std::milli>(resp->elapsed).count();
     fmt::print(stderr, "< HTTP/{} {} in {:.1f} ms, {} attempt{} ({} retr{}), {} bytes\n",

@@ -75,8 +75,8 @@ struct LoadOptions {
   /// Explicit overrides, applied last, in order.
   std::vector<Override> overrides;
   /// Top-level sections whose keys are free-form (read with Snapshot::Get<T>), not checked
-  /// against the schema. Keys in them whose name contains password, secret, token or
-  /// credential are treated as secrets.
+  /// against the schema. Keys in them whose name is a secret's (esper::IsSecretKey:
+  /// password, secret, token, api_key, private-key, …) are treated as secrets.
   std::vector<std::string> free_form_sections = {"training"};
   /// Files larger than this are refused (a config is not a data set). Default 64 MiB.
   std::size_t max_file_bytes = std::size_t{64} << 20;

@@ -6,9 +6,9 @@
 // AWS SigV4 canonical requests require, so a signed query string and the one sent are identical.
 //
 // RedactUrl() is what every log line, error message and debug dump of this library prints: the
-// password of user:password@, and the values of credential-bearing query parameters
-// (X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token, Signature, access_token, token,
-// password), become "***".
+// library's one redaction rule (esper/core/redact.h): user-info and the values of
+// credential-bearing query parameters (X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token,
+// Signature, sig, access_token, token, password, …) become "***".
 //
 // Thread safety: pure functions. Errors: ResolveUrl/HostKey return InvalidArgument.
 //
@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "esper/core/redact.h"
 #include "esper/core/result.h"
 
 namespace esper::http {
@@ -55,8 +56,8 @@ std::optional<std::string> HostKeyFast(std::string_view url);
 Result<std::string> HostKeyByCurl(std::string_view url);
 }  // namespace detail
 
-/// The URL with credentials removed (see the file comment). Never fails; a string that is not a
-/// URL is returned with any "user:pass@" part redacted.
-std::string RedactUrl(std::string_view url);
+/// The URL with credentials removed: esper::RedactUrl (esper/core/redact.h), here for the callers
+/// that know it as http::RedactUrl.
+using esper::RedactUrl;
 
 }  // namespace esper::http

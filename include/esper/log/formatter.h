@@ -34,6 +34,7 @@
 #include <memory>
 #include <string_view>
 
+#include "esper/core/json_escape.h"
 #include "esper/core/result.h"
 #include "esper/log/record.h"
 
@@ -85,8 +86,9 @@ inline void AppendRaw(std::string_view s, fmt::memory_buffer& out) {
 /// Appends "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" (UTC) for `unix_ns`.
 void AppendIsoTimestamp(int64_t unix_ns, fmt::memory_buffer& out);
 
-/// Appends `s` escaped for the inside of a JSON string (no surrounding quotes).
-void AppendJsonEscaped(std::string_view s, fmt::memory_buffer& out);
+/// Appends `s` escaped for the inside of a JSON string (no surrounding quotes): the library's
+/// one escaper, esper/core/json_escape.h.
+using esper::AppendJsonEscaped;
 
 /// Appends `s` as a logfmt value: bare when safe, otherwise quoted and escaped.
 void AppendLogfmtValue(std::string_view s, fmt::memory_buffer& out);

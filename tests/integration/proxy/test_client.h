@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -19,18 +18,14 @@
 #include <string>
 #include <string_view>
 
-namespace esper::testing {
+#include "esper/core/ascii.h"
 
-inline std::string Lower(std::string_view s) {
-  std::string r(s);
-  for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return r;
-}
+namespace esper::testing {
 
 /// The value of header `name` in `head` (case-insensitive), or "" if absent.
 inline std::string HeaderValue(std::string_view head, std::string_view name) {
-  std::string lower = Lower(head);
-  std::string key = "\r\n" + Lower(name) + ":";
+  std::string lower = AsciiLowerCopy(head);
+  std::string key = "\r\n" + AsciiLowerCopy(name) + ":";
   size_t p = lower.find(key);
   if (p == std::string::npos) return "";
   p += key.size();
@@ -130,7 +125,7 @@ class RawConnection {
       r.complete = true;
       return r;
     }
-    std::string te = Lower(r.Header("Transfer-Encoding"));
+    std::string te = AsciiLowerCopy(r.Header("Transfer-Encoding"));
     std::string cl = r.Header("Content-Length");
     if (te.find("chunked") != std::string::npos) {
       for (;;) {
