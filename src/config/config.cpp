@@ -19,9 +19,26 @@ std::uint64_t Config::generation() const {
   return generation_;
 }
 
+ConfigStats Config::get_stats() const {
+  ConfigStats s;
+  {
+    std::lock_guard<std::mutex> reload(reload_mu_);
+    s.failed_reloads = failed_reloads_;
+    s.subscribers = callbacks_.size();
+  }
+  s.generation = generation();
+  s.reloads = s.generation - 1;
+  return s;
+}
+
 Status Config::Reload(std::vector<Diagnostic>* diagnostics) {
   std::lock_guard<std::mutex> reload(reload_mu_);
-  ESPER_ASSIGN_OR_RETURN(Snap fresh, Load(options_, diagnostics));
+  auto loaded = Load(options_, diagnostics);
+  if (!loaded) {
+    ++failed_reloads_;
+    return loaded.error();
+  }
+  Snap fresh = *std::move(loaded);
   Snap old;
   {
     std::lock_guard<std::mutex> lock(snap_mu_);

@@ -92,11 +92,19 @@ TEST_F(ConfigTest, ReloadSwapsAndCallsBackAndAFailedReloadKeepsTheOldSnapshot) {
   EXPECT_EQ(d[0].origin.line, 8);
   EXPECT_EQ(cfg->snapshot()->database().port, 1002);
   EXPECT_EQ(cfg->generation(), 2u);
+  ConfigStats stats = cfg->get_stats();
+  EXPECT_EQ(stats.generation, 2u);
+  EXPECT_EQ(stats.reloads, 1u);
+  EXPECT_EQ(stats.failed_reloads, 1u);
+  EXPECT_EQ(stats.subscribers, 1u);
 
   cfg->Unsubscribe(id);
   Write(4);
   ASSERT_TRUE(cfg->Reload());
   EXPECT_EQ(changes, (std::vector<std::pair<int, int>>{{1001, 1002}}));
+  stats = cfg->get_stats();
+  EXPECT_EQ(stats.reloads, 2u);
+  EXPECT_EQ(stats.subscribers, 0u);
 }
 
 // Readers on several threads check that every snapshot they see is whole (a == b, port = 1000 + a)

@@ -89,7 +89,7 @@ TEST(CircuitBreakerTest, OpensHalfOpensAndRecoversOnSchedule) {
   EXPECT_EQ(h[1].at - h[0].at, 30s);
   EXPECT_EQ(h[2].to, BreakerState::kClosed);
 
-  const auto s = b->stats();
+  const auto s = b->get_stats();
   EXPECT_EQ(s.failures, 3u);
   EXPECT_EQ(s.successes, 2u);
   EXPECT_EQ(s.calls, 5u);

@@ -27,7 +27,7 @@ TEST(RetryBudgetTest, TokenBucketHasAwsStandardDefaults) {
     ++granted;
   }
   EXPECT_EQ(granted, 100);  // an outage costs at most 100 retries
-  EXPECT_EQ(b.stats().retries_granted, 100u);
+  EXPECT_EQ(b.get_stats().retries_granted, 100u);
   EXPECT_EQ(b.stats().retries_denied, 1u);
 }
 

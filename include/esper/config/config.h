@@ -23,6 +23,7 @@
 //   ... on SIGHUP: if (auto st = (*cfg)->Reload(); !st) LogError(st.error());
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,6 +35,14 @@
 #include "esper/core/result.h"
 
 namespace esper::config {
+
+/// Counters of a Config since Create (Config::get_stats()).
+struct ConfigStats {
+  std::uint64_t generation = 1;      // snapshots installed (1 after Create)
+  std::uint64_t reloads = 0;         // successful Reload() calls
+  std::uint64_t failed_reloads = 0;  // Reload() calls that kept the old snapshot
+  std::size_t subscribers = 0;       // change callbacks registered now
+};
 
 class Config {
  public:
@@ -61,6 +70,9 @@ class Config {
   /// How many snapshots have been installed (1 after Create).
   std::uint64_t generation() const;
 
+  /// Reload counters and subscribers (the seed's get_stats()).
+  ConfigStats get_stats() const;
+
  private:
   Config(LoadOptions options, Snap first);
 
@@ -68,7 +80,8 @@ class Config {
   mutable std::mutex snap_mu_;  // guards snap_ and generation_ (held only to copy/swap)
   Snap snap_;
   std::uint64_t generation_ = 1;
-  std::mutex reload_mu_;        // serialises Reload and guards callbacks_
+  mutable std::mutex reload_mu_;  // serialises Reload; guards callbacks_ and the reload counters
+  std::uint64_t failed_reloads_ = 0;
   std::vector<std::pair<std::uint64_t, ChangeCallback>> callbacks_;
   std::uint64_t next_id_ = 1;
 };

@@ -215,6 +215,8 @@ class FaultProxy {
   std::string address() const;
 
   Statistics statistics() const;
+  /// The seed's spelling of statistics().
+  Statistics get_stats() const { return statistics(); }
   /// The first `fault_log_capacity` decisions, in decision order.
   std::vector<FaultRecord> FaultLog() const;
 

@@ -212,6 +212,8 @@ class CircuitBreaker {
   const CircuitBreakerOptions& options() const noexcept { return options_; }
   Clock& clock() const noexcept { return clock_; }
   CircuitBreakerStats stats() const;
+  /// The seed's spelling of stats().
+  CircuitBreakerStats get_stats() const { return stats(); }
   /// The last history_size transitions, oldest first.
   std::vector<BreakerTransition> history() const;
 

@@ -94,6 +94,8 @@ class RetryBudget {
   void OnAttemptDone(int cost, bool success) noexcept;
 
   RetryBudgetStats stats() const noexcept;
+  /// The seed's spelling of stats().
+  RetryBudgetStats get_stats() const noexcept { return stats(); }
   const RetryBudgetOptions& options() const noexcept { return options_; }
 
  private:

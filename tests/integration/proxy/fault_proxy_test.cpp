@@ -67,7 +67,7 @@ TEST(FaultProxyHttp, PassThroughKeepAliveIsByteExact) {
   std::string extra;
   EXPECT_EQ(c.ReadSome(extra, 100ms), RS::kTimeout);
 
-  auto s = proxy->statistics();
+  auto s = proxy->get_stats();
   EXPECT_EQ(s.requests, 6u);
   EXPECT_EQ(s.passed, 6u);
   EXPECT_EQ(s.resets + s.stalls + s.errors + s.truncations, 0u);
