@@ -1,4 +1,5 @@
-// Private: the backend of a Logger (esper::log::detail::LoggerCore).
+// Private: the backend of a Logger (esper::log::detail::LoggerCore): core.cpp (its life, Flush,
+// statistics), backend.cpp (the thread's loop), crash_handler.cpp and fork_handlers.cpp.
 #pragma once
 
 #include <condition_variable>
@@ -9,38 +10,21 @@
 #include <vector>
 
 #include "esper/log/logger.h"
+#include "log/context.h"
+#include "log/tick_clock.h"
 
 namespace esper::log::detail {
 
-/// Converts Ticks() to Unix nanoseconds; owned by one backend (no sharing).
-class TickClock {
- public:
-  TickClock();
-  int64_t ToUnixNs(uint64_t ticks) const;
-  /// Re-anchors to CLOCK_REALTIME and refines the tick rate; call now and then (backend).
-  void Resync();
-
- private:
-  double ns_per_tick_ = 1.0;
-  uint64_t base_ticks_ = 0;
-  int64_t base_ns_ = 0;
-  uint64_t start_ticks_ = 0;
-  int64_t start_mono_ns_ = 0;
-};
-
-/// Where ContextBlobs wait for the backend (see ContextBlob). Shared by the logger's core and
-/// every blob, so a view that outlives its Logger still has somewhere to go.
-struct ContextRetirement {
-  std::mutex mu;
-  std::vector<const ContextBlob*> pending;  // under mu
-  bool immediate = false;                   // under mu: no record will be read again; free at once
-  /// Moves the pending blobs to `out` (the backend, before a pass's cut-off); none when `mu`
-  /// is held elsewhere at the moment.
-  void Take(std::vector<const ContextBlob*>& out);
-  /// From now on, blobs are freed when retired; frees the pending ones.
-  void Close();
-};
-void FreeContextBlobs(std::vector<const ContextBlob*>& blobs) noexcept;
+/// The smallest power of two >= v.
+inline size_t RoundUpPow2(size_t v) {
+  size_t p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+/// The calling thread's id (gettid), as records carry it (Record::thread_id).
+uint32_t CurrentTid();
+/// Whether `q` is one of the calling thread's queues (logger.cpp keeps them per thread).
+bool IsThisThreadsQueue(const ThreadQueue* q);
 
 class LoggerCore {
  public:
