@@ -9,10 +9,10 @@
 #include <charconv>
 #include <utility>
 
+#include "esper/core/ascii.h"
 #include "esper/s3/checksum.h"
 #include "esper/s3/errors.h"
 #include "esper/s3/xml.h"
-#include "http/ascii.h"
 #include "s3/s3_store_impl.h"
 #include "storage/atomic_file.h"
 #include "storage/fs.h"
@@ -81,8 +81,8 @@ ObjectInfo InfoFromHeaders(const http::Response& r, std::string key) {
     if (auto t = ParseHttpDate(*lm)) info.last_modified = *t;
   }
   for (const auto& [name, value] : r.headers) {
-    if (name.size() > kMetaPrefix.size() && http::detail::IEquals(std::string_view(name).substr(0, kMetaPrefix.size()), kMetaPrefix)) {
-      info.metadata[http::detail::AsciiLowerCopy(std::string_view(name).substr(kMetaPrefix.size()))] = value;
+    if (name.size() > kMetaPrefix.size() && StartsWithIgnoreCase(name, kMetaPrefix)) {
+      info.metadata[AsciiLowerCopy(std::string_view(name).substr(kMetaPrefix.size()))] = value;
     }
   }
   if (auto cl = r.Header("Content-Length")) info.size = ParseU64(*cl).value_or(0);
@@ -173,7 +173,7 @@ Status SendPut(S3Store::Impl& s, std::shared_ptr<PutJob> job, http::Body body, s
   ex.verify = [digest = job->digest, where = S3Store::Impl::Where(job->ctx)](const http::Response& r) -> std::optional<Error> {
     const std::string etag(storage::UnquoteEtag(r.Header("ETag").value_or("")));
     if (!EtagIsMd5(r, etag) || digest->hex.empty()) return std::nullopt;
-    if (http::detail::IEquals(etag, digest->hex)) return std::nullopt;
+    if (EqualsIgnoreCase(etag, digest->hex)) return std::nullopt;
     return Error::DataLoss(fmt::format("PUT {}: the server's ETag {} is not the MD5 {} of the {} bytes sent: the body "
                                        "was changed on the way",
                                        where, etag, digest->hex, digest->bytes))
@@ -294,7 +294,7 @@ std::optional<Error> VerifyGet(GetJob& job, const http::Response& r, bool check_
   if (!EtagIsMd5(r, etag)) return std::nullopt;
   const std::string got = job.options.target.kind() == storage::GetTarget::Kind::kMemory ? Hex(Md5::Of(r.body))
                                                                                           : Hex(job.md5.Final());
-  if (http::detail::IEquals(got, etag)) return std::nullopt;
+  if (EqualsIgnoreCase(got, etag)) return std::nullopt;
   return Error::DataLoss(fmt::format("GET {}: the {} bytes received have MD5 {}, not the object's ETag {}", where,
                                      sv.length, got, etag))
       .WithRetryable(true);
