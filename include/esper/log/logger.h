@@ -1,9 +1,9 @@
 // esper/log/logger.h — the asynchronous structured logger (the seed's AsyncEsperLogger).
 //
-// A call site costs tens of nanoseconds: the level is checked before any argument is evaluated;
-// the arguments are copied as binary into a lock-free queue owned by the calling thread; one
-// backend thread (owned by the Logger) merges the per-thread queues in timestamp order, formats
-// the records with {fmt} and writes them to the sinks in batches. Per-thread order is always
+// A call costs tens of nanoseconds (docs/log.md, "Measured"): the level is checked before any
+// argument is evaluated; the arguments are copied as binary into a lock-free queue owned by the
+// calling thread; one backend thread (owned by the Logger) merges the per-thread queues in
+// timestamp order, formats the records with {fmt} and writes them to the sinks in batches. Per-thread order is always
 // kept; for strict order of causally related calls across threads set
 // Options::causal_timestamps (see docs/log.md, Ordering).
 //
@@ -139,9 +139,9 @@ struct Options {
   // The backend's sleep when a pass finds nothing: idle_sleep, doubled on each further empty
   // pass up to idle_sleep_max (taken as at least idle_sleep), back to idle_sleep once a pass finds
   // records. Flush() and Stop() wake it at once, and so does a producer whose queue passes a half
-  // while it sleeps longer than idle_sleep. So a quiet logger wakes ~10 times a second, not
-  // 2,000 (a wake costs tens of µs of CPU on a VM; docs/log.md), and a trickle of lines reaches
-  // the sinks within idle_sleep_max.
+  // while it sleeps longer than idle_sleep. So a quiet logger wakes 1 / idle_sleep_max times a
+  // second (10 at the defaults) rather than 1 / idle_sleep (2,000), and a trickle of lines reaches
+  // the sinks within idle_sleep_max. What a wake costs: docs/log.md, "Measured".
   std::chrono::microseconds idle_sleep{500};
   std::chrono::microseconds idle_sleep_max{100'000};
   bool busy_spin = false;                       // backend never sleeps (burns a core; lowest latency)
@@ -149,22 +149,22 @@ struct Options {
   // idle policy the application set is kept). A waking batch thread never preempts a running
   // one: it takes an idle CPU at once, or waits for the scheduler's next switch (a tick, 4 ms at
   // HZ=250) when every CPU is busy. So the backend does not cut into a logging thread's work
-  // when all cores are taken (measured on 2 vCPUs with 2 busy producers: 2.6-4.8x fewer 20-call
-  // bursts over 1 µs a call; docs/log.md), at the price, only then, of lines reaching the sinks
-  // up to a tick later. Its CPU share is unchanged (same weight as nice 0). false: inherited.
+  // when all cores are taken (docs/log.md has what that was measured to save), at the price,
+  // only then, of lines reaching the sinks up to a tick later. Its CPU share is unchanged (same
+  // weight as nice 0). false: inherited.
   bool backend_sched_batch = true;
   size_t batch_bytes = size_t{64} << 10;        // a sink gets a Write() at least this often
   bool crash_handler = true;                    // install the process crash handler (once)
   bool drain_on_terminate = false;              // SIGTERM/SIGINT drain too, then the previous action
-  // Strict cross-thread order for causally related calls (~10 ns more per call: an lfence before
-  // the TSC read). false, as in Quill and NanoLog: a call that follows another thread's call
-  // through a lock or an atomic hand-off within ~100 ns may be written before it; per-thread
-  // order is always kept. See docs/log.md "Ordering".
+  // Strict cross-thread order for causally related calls: an lfence before the TSC read on every
+  // call (its price: docs/log.md, "Ordering"). false, as in Quill and NanoLog: a call that
+  // closely follows another thread's call through a lock or an atomic hand-off may be written
+  // before it; per-thread order is always kept.
   bool causal_timestamps = false;
   std::function<void(const Error&)> on_error{}; // backend errors; default: one line to stderr
 };
 
-/// The seed's get_stats(), for one logger.
+/// One logger's counters: what Logger::get_stats() returns.
 struct Stats {
   uint64_t processed = 0;          // records formatted and handed to the sinks
   uint64_t dropped = 0;            // records dropped by QueuePolicy::kDrop
@@ -221,7 +221,9 @@ class Logger {
   /// Stop() are not written (they stay in Stats::queue_depth, or count as dropped once the
   /// thread's queue is full — a stopped logger never blocks a producer).
   void Stop();
-  /// The seed's get_stats(). Safe from any thread at any time.
+  /// A snapshot of this logger's Stats. get_stats() is the seed's name and the library's one
+  /// spelling of the statistics accessor (http::Client, Config, the resilience parts have it
+  /// too). Safe from any thread at any time.
   Stats get_stats() const;
 
   /// The logging call behind the macros. Use the macros (they check the level first and keep

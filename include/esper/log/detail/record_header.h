@@ -18,8 +18,8 @@ inline constexpr uint8_t kRecordKeysInSite = 2;  // record flag: kv() keys are t
 
 // A record is a 16-byte header, then its arguments (ContextBlob* first when kRecordHasContext).
 // The header's first word packs the record's size, level, flags and call site, so that a call
-// stores two words, not four (on this project's VM a call's cost follows the ring lines it
-// writes: int,int,double is 32 bytes instead of 40):
+// stores two words, not four, and writes fewer ring lines (int,int,double is 32 bytes instead of
+// 40; docs/log.md measures what a ring line costs a call):
 //   bits  0..13  size / 8 (whole record, a multiple of 8, at most kMaxRecordBytes)
 //   bits 14..16  Level
 //   bits 17..18  flags (kRecordHasContext, kRecordKeysInSite)

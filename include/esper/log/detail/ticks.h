@@ -28,8 +28,8 @@ inline uint64_t Ticks() noexcept {
 }
 
 /// Ticks() read after this thread's earlier loads complete (lfence), so a call that follows
-/// another causally (it saw that call's effects) never gets an earlier timestamp. Costs about
-/// 10 ns more than Ticks() (the bench's "timestamp cost" rows). Options::causal_timestamps.
+/// another causally (it saw that call's effects) never gets an earlier timestamp. Costs an lfence
+/// more than Ticks() (the bench's "timestamp cost" rows price both). Options::causal_timestamps.
 inline uint64_t TicksCausal() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
   _mm_lfence();
