@@ -8,6 +8,8 @@
 #include <cmath>
 #include <limits>
 
+#include "esper/core/json_escape.h"
+
 namespace esper::config::detail {
 
 bool ParseBool(std::string_view t, std::string_view shown, bool* out, std::string* err) {
@@ -186,20 +188,32 @@ std::string FormatDuration(std::chrono::milliseconds d) {
 }
 
 std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
-        else out += static_cast<char>(c);
+  // A JSON string is a YAML double-quoted scalar (same escapes), except that YAML may not hold
+  // DEL, the C1 controls, U+FEFF or U+FFFE/U+FFFF raw, and reads U+0085, U+2028 and U+2029 as
+  // line breaks (folded away). The JSON escaper has made the text valid UTF-8 (invalid bytes are
+  // U+FFFD) and escaped the C0 controls; escape those few code points too.
+  const std::string json = JsonQuote(s);
+  std::string out;
+  out.reserve(json.size());
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const auto c = static_cast<unsigned char>(json[i]);
+    const auto next = i + 1 < json.size() ? static_cast<unsigned char>(json[i + 1]) : 0;
+    const auto third = i + 2 < json.size() ? static_cast<unsigned char>(json[i + 2]) : 0;
+    if (c == 0x7F) {
+      out += "\\x7f";
+    } else if (c == 0xC2 && next >= 0x80 && next <= 0x9F) {  // U+0080..U+009F
+      out += fmt::format("\\x{:02x}", next);
+      i += 1;
+    } else if ((c == 0xE2 && next == 0x80 && (third == 0xA8 || third == 0xA9)) ||  // U+2028, U+2029
+               (c == 0xEF && next == 0xBB && third == 0xBF) ||                       // U+FEFF
+               (c == 0xEF && next == 0xBF && (third == 0xBE || third == 0xBF))) {   // U+FFFE, U+FFFF
+      const unsigned cp = ((c & 0x0Fu) << 12) | ((next & 0x3Fu) << 6) | (third & 0x3Fu);
+      out += fmt::format("\\u{:04x}", cp);
+      i += 2;
+    } else {
+      out.push_back(static_cast<char>(c));
     }
   }
-  out += '"';
   return out;
 }
 

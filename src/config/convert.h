@@ -22,7 +22,9 @@ bool ParseUrl(std::string_view text, std::string_view shown, const std::vector<s
 
 /// "30s", "250ms", "1m30s" — the canonical text of a duration.
 std::string FormatDuration(std::chrono::milliseconds d);
-/// A double-quoted, escaped rendering: "a\"b".
+/// A YAML double-quoted scalar that reads back as `s` (invalid UTF-8 bytes as U+FFFD): the JSON
+/// escapes, plus \xNN / \uNNNN for what YAML may not hold raw (DEL, C1 controls, U+2028, …).
+/// Printable on a terminal too: messages quote values with it.
 std::string Quote(std::string_view s);
 /// How YAML 1.2's core schema resolves a plain scalar: 'n' null, 'b' bool, 'i' int, 'f' float,
 /// 's' string (used only to render free-form values in JSON and to quote in YAML dumps).

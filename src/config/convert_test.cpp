@@ -123,8 +123,14 @@ TEST(ConvertTest, CoreSchemaKinds) {
   EXPECT_EQ(CoreSchemaKind("abc"), 's');
 }
 
-TEST(ConvertTest, QuoteEscapes) {
-  EXPECT_EQ(Quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\x01\"");
+TEST(ConvertTest, QuoteWritesAYamlScalarThatIsPrintable) {
+  EXPECT_EQ(Quote("a\"b\\c\n\x01\x1b[31m"), "\"a\\\"b\\\\c\\n\\u0001\\u001b[31m\"");
+  // YAML may not hold DEL, C1 controls, U+FEFF, U+FFFE/U+FFFF raw, and folds U+0085 / U+2028 /
+  // U+2029 as line breaks: each is escaped. Other text, non-ASCII included, stays as it is.
+  EXPECT_EQ(Quote("\x7f \xC2\x85 \xC2\x9F \xE2\x80\xA8 \xE2\x80\xA9 \xEF\xBB\xBF \xEF\xBF\xBF"),
+            "\"\\x7f \\x85 \\x9f \\u2028 \\u2029 \\ufeff \\uffff\"");
+  EXPECT_EQ(Quote("h\xC3\xA9 \xE6\x97\xA5 \xC2\xA0"), "\"h\xC3\xA9 \xE6\x97\xA5 \xC2\xA0\"");
+  EXPECT_EQ(Quote("bad \xFF"), "\"bad \xEF\xBF\xBD\"");  // invalid UTF-8: U+FFFD
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "config/schema.h"
 #include "config/snapshot_impl.h"
 #include "esper/core/closest_match.h"
+#include "esper/core/json_escape.h"
 #include "esper/core/redact.h"
 
 namespace esper::config {
@@ -396,7 +397,7 @@ bool PlainSafe(std::string_view t) {
   if (t.empty() || t.size() > 200) return false;
   unsigned char f = static_cast<unsigned char>(t[0]);
   if (!(std::isalnum(f) || f == '/' || f == '.' || f == '_' ||
-        ((f == '-' || f == '+') && t.size() > 1 && std::isdigit(static_cast<unsigned char>(t[1]))))) {
+        ((f == '-' || f == '+') && t.size() > 1 && (std::isdigit(static_cast<unsigned char>(t[1])) || t[1] == '.')))) {
     return false;
   }
   if (t.back() == ':') return false;
@@ -407,6 +408,19 @@ bool PlainSafe(std::string_view t) {
     }
   }
   return true;
+}
+
+// A dump is a configuration file: the loader would read "${NAME}" and "$$" in it, so a '$' before
+// '{' or '$' is written "$$" ("a${b}" -> "a$${b}"). (PlainSafe refuses '$': such text is quoted.)
+std::string EscapeInterpolation(const std::string& text) {
+  if (text.find('$') == std::string::npos) return text;
+  std::string out;
+  out.reserve(text.size() + 2);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    out.push_back(text[i]);
+    if (text[i] == '$' && i + 1 < text.size() && (text[i + 1] == '{' || text[i + 1] == '$')) out.push_back('$');
+  }
+  return out;
 }
 
 // The scalar as YAML: plain when that reads back as the same thing, double-quoted otherwise.
@@ -422,13 +436,13 @@ std::string YamlScalar(const Node& n) {
                            s->type == detail::Type::kUrl || s->type == detail::Type::kSecretUrl)
                         : !n.plain;
   if (PlainSafe(text) && !(string_typed && core != 's')) return text;
-  return detail::Quote(text);
+  return detail::Quote(EscapeInterpolation(text));
 }
 
 std::string JsonScalar(const Node& n) {
   const detail::KeySpec* s = SpecOf(n);
   if (n.secret && !(s && s->type == detail::Type::kSecretUrl)) {
-    return n.text.empty() ? "\"\"" : detail::Quote(Secret::kRedacted);
+    return n.text.empty() ? "\"\"" : JsonQuote(Secret::kRedacted);
   }
   std::string text = Shown(n, n.text);
   char kind = 's';
@@ -459,7 +473,7 @@ std::string JsonScalar(const Node& n) {
     }
     default: break;
   }
-  return detail::Quote(text);
+  return JsonQuote(text);
 }
 
 void DumpYaml(const Node& n, int indent, std::string* out) {
@@ -505,7 +519,7 @@ void DumpJson(const Node& n, int indent, std::string* out) {
   for (std::size_t i = 0; i < n.children.size(); ++i) {
     const Node& c = *n.children[i];
     *out += pad;
-    if (map) *out += detail::Quote(c.key) + ": ";
+    if (map) *out += JsonQuote(c.key) + ": ";
     DumpJson(c, indent + 2, out);
     *out += i + 1 < n.children.size() ? ",\n" : "\n";
   }

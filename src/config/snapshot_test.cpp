@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "esper/config/loader.h"
 
 namespace esper::config {
@@ -170,6 +172,72 @@ TEST(SnapshotTest, JsonDumpIsTyped) {
   EXPECT_NE(json.find("\"b\": true"), std::string::npos);
   EXPECT_NE(json.find("\"z\": null"), std::string::npos);
   EXPECT_NE(json.find("\"s\": \"hello\""), std::string::npos);
+}
+
+// Values as hostile as a config can carry: every C0 control, DEL, C1 controls, YAML's line
+// breaks, a BOM, noncharacters, a terminal escape, quotes, backslashes, "${" and "$$".
+const std::vector<std::pair<std::string, std::string>>& HostileValues() {
+  static const std::vector<std::pair<std::string, std::string>> v = [] {
+    std::vector<std::pair<std::string, std::string>> c = {
+        {"ctl", "a\x01b"},
+        {"esc", "\x1b[31mred\x1b[0m"},
+        {"del", "x\x7fy"},
+        {"c1", "\xC2\x80\xC2\x85\xC2\x9F"},
+        {"breaks", "a\xE2\x80\xA8" "b\xE2\x80\xA9" "c"},
+        {"bom", "\xEF\xBB\xBFx\xEF\xBF\xBE\xEF\xBF\xBF"},
+        {"quotes", "\"q\" \\ '\\n'"},
+        {"ws", "tab\there\r\nnew line  "},
+        {"dollar", "a${b} $$ c$ ${"},
+        {"uni", "h\xC3\xA9llo \xF0\x9F\x8E\x89"},
+        {"colon", "key: value # not a comment"},
+        {"nul", std::string("a\0b", 3)},
+    };
+    std::string all;
+    for (int ch = 1; ch < 0x20; ++ch) all += static_cast<char>(ch);
+    c.emplace_back("c0", all);
+    return c;
+  }();
+  return v;
+}
+
+std::shared_ptr<const Snapshot> LoadHostile() {
+  std::vector<Override> ov;
+  for (const auto& [k, v] : HostileValues()) ov.push_back({"training." + k, v});
+  ov.push_back({"training.invalid_utf8", "bad \xFF \xC3"});
+  ov.push_back({"training.neg", "-.5"});  // a plain number YAML must keep plain (found by the fuzz target)
+  return LoadOk("training:\n  seq: [\"\\x01\", \"\\u2028\"]\n", {}, std::move(ov));
+}
+
+// Issue 17: the JSON dump reused YAML's quoting ("a\x01b"), which every JSON parser rejects.
+TEST(SnapshotTest, JsonDumpOfHostileValuesIsValidJson) {
+  auto s = LoadHostile();
+  ASSERT_TRUE(s);
+  const std::string json = s->Dump(Snapshot::Format::kJson);
+  auto j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(j.is_discarded()) << json;
+  for (const auto& [k, v] : HostileValues()) EXPECT_EQ(j["training"][k].get<std::string>(), v) << k;
+  EXPECT_EQ(j["training"]["invalid_utf8"].get<std::string>(), "bad \xEF\xBF\xBD \xEF\xBF\xBD");
+  EXPECT_EQ(j["training"]["seq"][1].get<std::string>(), "\xE2\x80\xA8");
+  EXPECT_EQ(j["database"]["port"].get<int>(), 5432);
+  EXPECT_EQ(j["training"]["neg"].get<double>(), -0.5);
+}
+
+// The YAML dump is a configuration file: loaded again it gives the same values.
+TEST(SnapshotTest, YamlDumpOfHostileValuesReadsBackExactly) {
+  auto s = LoadHostile();
+  ASSERT_TRUE(s);
+  const std::string yaml = s->Dump(Snapshot::Format::kYaml);
+  LoadOptions o;
+  o.texts = {{"dump.yaml", yaml}};
+  o.environment = std::map<std::string, std::string>{};
+  auto again = Load(o);
+  ASSERT_TRUE(again) << again.error().ToString() << "\n" << yaml;
+  for (const auto& [k, v] : HostileValues()) {
+    EXPECT_EQ((*again)->Get<std::string>("training." + k).value(), v) << k << "\n" << yaml;
+  }
+  EXPECT_EQ((*again)->Get<std::string>("training.invalid_utf8").value(), "bad \xEF\xBF\xBD \xEF\xBF\xBD");
+  EXPECT_EQ((*again)->Dump(Snapshot::Format::kYaml), yaml);
+  EXPECT_EQ((*again)->Dump(Snapshot::Format::kJson), s->Dump(Snapshot::Format::kJson));
 }
 
 TEST(SnapshotTest, ServiceUrlsFeaturesAndKeys) {

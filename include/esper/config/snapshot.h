@@ -172,6 +172,10 @@ class Snapshot {
   Result<std::string> Explain(std::string_view key) const;
 
   /// The effective configuration as YAML or JSON, secrets redacted ("***").
+  /// JSON: strict RFC 8259 (control characters escaped, invalid UTF-8 as U+FFFD; the library's
+  /// one escaper). YAML: a configuration file that loads back to the same values — text that is
+  /// not plain-safe is double-quoted with every non-printable character escaped, and a '$'
+  /// before '{' or '$' is written "$$", as the loader's interpolation reads it.
   std::string Dump(Format format) const;
   /// One key for a human: a value's text (secrets "***", URLs with their password redacted), or
   /// a section or sequence as YAML. NotFound (with "did you mean") for an unknown key.

@@ -170,6 +170,34 @@ TEST_F(ConfigCliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(none.exit_code, 2);
 }
 
+// Issue 17: `config show --format json` wrote YAML's escapes ("a\x01b"), which no JSON parser
+// reads. Both dumps of hostile values — control bytes, a terminal escape, DEL, C1, YAML's line
+// breaks, invalid UTF-8 from --set — must read back through real parsers (Python's strict json
+// module, PyYAML) to the same values.
+TEST_F(ConfigCliTest, ShowDumpsReadBackThroughRealJsonAndYamlParsers) {
+  std::string f = File("hostile.yaml",
+                       "service:\n  name: tamiyo\ntraining:\n  ctl: \"a\\x01b\"\n  esc: \"\\e[31mred\"\n"
+                       "  del: \"x\\x7fy\"\n  nel: \"a\\Nb\\Lc\"\n  c1: \"\\x9b\"\n  quotes: \"\\\"q\\\" \\\\\"\n");
+  const std::string raw = "training.raw=raw\x02\x1b\xff";  // control bytes and an invalid UTF-8 byte
+  auto j = Run({"config", "show", "-c", f, "--set", raw, "--format", "json"});
+  auto y = Run({"config", "show", "-c", f, "--set", raw});
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  ASSERT_EQ(y.exit_code, 0) << y.err;
+  std::string json_path = File("dump.json", j.out), yaml_path = File("dump.yaml", y.out);
+  const char* kRead =
+      "import json, sys, yaml\n"
+      "raw = lambda p: open(p, 'rb').read().decode('utf-8')\n"  // strict: invalid UTF-8 fails
+      "j = json.loads(raw(sys.argv[1]))\n"                       // strict: raw control characters fail
+      "y = yaml.safe_load(raw(sys.argv[2]))\n"
+      "assert j == y, (j, y)\n"
+      "print(json.dumps(j['training'], sort_keys=True))\n";
+  auto p = RunProcess({"python3", "-c", kRead, json_path, yaml_path});
+  ASSERT_EQ(p.exit_code, 0) << p.err << "\n" << j.out << "\n" << y.out;
+  EXPECT_EQ(p.out,
+            "{\"c1\": \"\\u009b\", \"ctl\": \"a\\u0001b\", \"del\": \"x\\u007fy\", \"esc\": \"\\u001b[31mred\", "
+            "\"nel\": \"a\\u0085b\\u2028c\", \"quotes\": \"\\\"q\\\" \\\\\", \"raw\": \"raw\\u0002\\u001b\\ufffd\"}\n");
+}
+
 TEST_F(ConfigCliTest, MissingFileAndMissingNameAreBothReported) {
   auto r = Run({"config", "validate", "-c", (dir_ / "nope.yaml").string()});
   EXPECT_EQ(r.exit_code, 1);
