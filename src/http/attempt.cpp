@@ -54,6 +54,8 @@ void Client::Impl::StartAttempt(Transfer* t) {
   // Reset the per-attempt state.
   t->resp = Response{};
   t->status_seen = -1;
+  t->header_bytes = 0;
+  t->in_headers = false;
   t->divert_body = false;
   t->callback_error.reset();
   t->in_off = 0;
@@ -162,6 +164,7 @@ void Client::Impl::OnAttemptDone(Transfer* t, CURLcode code) {
           .attempt_limited_by_deadline = t->attempt_limited_by_deadline,
           .stall_time = options_.stall_time,
           .stall_bytes_per_second = options_.stall_bytes_per_second,
+          .in_response_headers = t->in_headers,
       };
       err = detail::MapCurlError(code, ctx);
     }

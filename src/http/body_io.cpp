@@ -41,7 +41,7 @@ Status Client::Impl::OpenFiles(Transfer* t) {
   const Sink& sink = t->sink;
   if (body.kind() == Body::Kind::kFile) {
     if (t->in_fd < 0) {
-      t->in_fd = open(body.path().c_str(), O_RDONLY | O_CLOEXEC);
+      t->in_fd = open(body.path().c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO: no wait
       if (t->in_fd < 0) {
         return Error::FromErrno(errno, fmt::format("{} {}: open request body {}", t->method,
                                                    t->redacted_url, body.path()));
@@ -49,6 +49,13 @@ Status Client::Impl::OpenFiles(Transfer* t) {
       struct stat st {};
       if (fstat(t->in_fd, &st) != 0) {
         return Error::FromErrno(errno, fmt::format("stat request body {}", body.path()));
+      }
+      if (!S_ISREG(st.st_mode)) {
+        // Its size is not its length (a pipe, FIFO or device reads as 0 bytes): it would go out
+        // empty.
+        return Error::InvalidArgument(fmt::format(
+            "{} {}: request body {} is not a regular file; send it with Body::FromStream", t->method,
+            t->redacted_url, body.path()));
       }
       t->in_size = static_cast<uint64_t>(st.st_size);
     }
@@ -93,11 +100,23 @@ void Client::Impl::SetCallbackError(Transfer* t, Error e) { t->callback_error = 
 size_t Client::Impl::OnHeader(char* p, size_t size, size_t n, void* ud) {
   auto* t = static_cast<Transfer*>(ud);
   std::string_view line(p, size * n);
+  // Bounded: a server's header block is a fault past kMaxResponseHeaderBytes (below libcurl's own
+  // limit, so the error says what happened rather than "connection reset"), and not retried.
+  t->header_bytes += static_cast<uint32_t>(std::min<size_t>(line.size(), detail::kMaxResponseHeaderBytes + 1));
+  if (t->header_bytes > detail::kMaxResponseHeaderBytes) {
+    SetCallbackError(t, Error::Unavailable(fmt::format(
+                            "{} {}: the response headers exceed {} KiB: a fault of the server, not retried",
+                            t->method, t->redacted_url, detail::kMaxResponseHeaderBytes / 1024))
+                            .WithRetryable(false));
+    return 0;
+  }
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
   if (line.rfind("HTTP/", 0) == 0) {
     t->resp.headers.clear();  // a new response (after 100 Continue or a redirect)
+    t->in_headers = true;
     return size * n;
   }
+  if (line.empty()) t->in_headers = false;  // the end of the header block
   size_t colon = line.find(':');
   if (colon == std::string_view::npos) return size * n;
   std::string_view v = line.substr(colon + 1);

@@ -85,6 +85,13 @@ Error MapCurlError(CURLcode code, const CurlFailureContext& ctx) {
     case CURLE_TOO_MANY_REDIRECTS:
       return Error::FailedPrecondition(msg("too many redirects"));
     case CURLE_OUT_OF_MEMORY:
+      // libcurl 7.88 reports a header line longer than its limit (CURL_MAX_HTTP_HEADER, 100 KiB)
+      // as out of memory, with no message.
+      if (ctx.in_response_headers) {
+        return Error::Unavailable(msg("a response header line is longer than libcurl accepts (100 KiB): a fault "
+                                      "of the server, not retried"))
+            .WithRetryable(false);
+      }
       return Error::ResourceExhausted(msg("out of memory"));
     case CURLE_FILESIZE_EXCEEDED:
       return Error::ResourceExhausted(msg("response larger than the allowed maximum"));

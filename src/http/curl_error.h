@@ -26,6 +26,7 @@ struct CurlFailureContext {
   bool attempt_limited_by_deadline = false;      // the attempt's limit was the overall deadline
   std::chrono::seconds stall_time{0};
   int64_t stall_bytes_per_second = 0;
+  bool in_response_headers = false;  // a status line arrived, the end of its headers had not
 };
 
 /// Maps `code` (never CURLE_OK) to an Error whose message starts with "<METHOD> <url>: " and says

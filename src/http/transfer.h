@@ -29,6 +29,9 @@ namespace esper::http::detail {
 
 /// Bodies of error responses kept beside a file or stream sink (for the error message).
 inline constexpr size_t kErrorBodyCap = 64 * 1024;
+/// A response's header block (all the header lines of one attempt), at most; libcurl's own limit
+/// of the whole block is 300 KiB, of one line 100 KiB.
+inline constexpr uint32_t kMaxResponseHeaderBytes = 256 * 1024;
 
 struct HostState {
   std::string key;
@@ -113,6 +116,8 @@ struct Transfer {
   std::chrono::milliseconds attempt_timeout{0};
   Clock::TimePoint attempt_start{};
   int status_seen = -1;     // status known at the first body byte
+  uint32_t header_bytes = 0;  // response header bytes of this attempt (kMaxResponseHeaderBytes)
+  bool in_headers = false;    // between a status line and the end of its header block
   int out_fd = -1;
   int in_fd = -1;
   bool idempotent = true;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <sstream>
 
 #include "esper/core/closest_match.h"
 #include "esper/core/version.h"
@@ -26,9 +27,10 @@ Error UsageError(std::string message) {
 }
 bool IsUsageError(const Error& e) { return e.service_code() == kUsageCode; }
 
-int Main(int argc, const char* const* argv) {
-  InterruptWatcher interrupt_watcher;  // SIGINT / SIGTERM stop InterruptToken() (interrupt.h)
+namespace {
 
+// Parses the command line and runs the command; the exit code.
+int ParseAndRun(int argc, const char* const* argv, InterruptWatcher& interrupt_watcher) {
   CLI::App app{"esper — logging, configuration, resilience, HTTP and S3 for the Esper services",
                "esper"};
   app.set_version_flag("--version", fmt::format("esper {}", kVersion));
@@ -50,9 +52,9 @@ int Main(int argc, const char* const* argv) {
     std::vector<std::string> names = CommandNames();
     if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
       std::string guess = ClosestMatch(argv[1], names);
-      fmt::print(stderr, "esper: unknown command '{}'.", argv[1]);
-      if (!guess.empty()) fmt::print(stderr, " Did you mean '{}'?", guess);
-      fmt::print(stderr, "\nRun 'esper help' for the list of commands.\n");
+      PrintErr("esper: unknown command '{}'.", argv[1]);
+      if (!guess.empty()) PrintErr(" Did you mean '{}'?", guess);
+      PrintErr("\nRun 'esper help' for the list of commands.\n");
       return static_cast<int>(ExitCode::kUsage);
     }
   }
@@ -60,7 +62,10 @@ int Main(int argc, const char* const* argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);  // prints help / version / the parse error
+    std::ostringstream out, err;
+    int rc = app.exit(e, out, err);  // help / version / the parse error, printed through output.h
+    Print("{}", out.str());
+    PrintErr("{}", err.str());
     return rc == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
   }
 
@@ -70,18 +75,18 @@ int Main(int argc, const char* const* argv) {
   };
   if (help->parsed()) {
     if (help_topic.empty()) {
-      fmt::print("{}", top_help());
+      Print("{}", top_help());
       return 0;
     }
     for (const auto& [sub, runner] : runners) {
       if (sub->get_name() == help_topic) {
-        fmt::print("{}", sub->help("esper"));
+        Print("{}", sub->help("esper"));
         return 0;
       }
     }
     std::string guess = ClosestMatch(help_topic, CommandNames());
-    fmt::print(stderr, "esper: no command '{}'.{}\n", help_topic,
-               guess.empty() ? "" : fmt::format(" Did you mean '{}'?", guess));
+    PrintErr("esper: no command '{}'.{}\n", help_topic,
+             guess.empty() ? "" : fmt::format(" Did you mean '{}'?", guess));
     return static_cast<int>(ExitCode::kUsage);
   }
 
@@ -89,27 +94,41 @@ int Main(int argc, const char* const* argv) {
     if (sub->parsed()) selected = runner;
   }
   if (!selected) {
-    fmt::print("{}", top_help());
+    Print("{}", top_help());
     return 0;
   }
 
   Status st = selected();
   interrupt_watcher.CommandReturned();
   if (Interrupted()) {
-    std::fflush(stdout);
-    fmt::print(stderr, "esper: interrupted\n");
+    Flush();
+    PrintErr("esper: interrupted\n");
     return static_cast<int>(ExitCode::kInterrupted);
   }
   if (!st) {
-    std::fflush(stdout);
+    Flush();
     if (IsUsageError(st.error())) {
-      fmt::print(stderr, "esper: {}\n", st.error().message());
+      PrintErr("esper: {}\n", st.error().message());
       return static_cast<int>(ExitCode::kUsage);
     }
-    fmt::print(stderr, "esper: error: {}\n", st.error());
+    PrintErr("esper: error: {}\n", TerminalSafe(fmt::format("{}", st.error())));  // may quote a server
     return static_cast<int>(ExitCode::kFailure);
   }
   return static_cast<int>(ExitCode::kSuccess);
+}
+
+}  // namespace
+
+int Main(int argc, const char* const* argv) {
+  InterruptWatcher interrupt_watcher;  // SIGINT / SIGTERM stop InterruptToken() (interrupt.h)
+  const int rc = ParseAndRun(argc, argv, interrupt_watcher);
+  // Every write the command made, checked in one place: a lost write to stdout or stderr is a
+  // failure, said on the stream that still works (an exit code already not 0 stays).
+  if (Status out = FlushOutput(); !out && rc == static_cast<int>(ExitCode::kSuccess)) {
+    PrintErr("esper: error: {}\n", out.error());
+    return static_cast<int>(ExitCode::kFailure);
+  }
+  return rc;
 }
 
 }  // namespace esper::cli

@@ -12,6 +12,7 @@
 
 #include "esper/core/result.h"
 #include "interrupt.h"  // InterruptToken, Interrupted, InterruptCleanup: how a command hears Ctrl-C
+#include "output.h"     // Print, PrintErr, Write: the only way to stdout and stderr
 
 namespace esper::cli {
 

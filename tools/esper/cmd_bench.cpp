@@ -27,8 +27,8 @@ Runner SetupBench(CLI::App& cmd) {
 
   return [f]() -> Status {
     bench::Context ctx(f->quick, [](std::string_view what) {
-      fmt::print(stderr, "  … {}\n", what);
-      std::fflush(stderr);
+      PrintErr("  … {}\n", what);
+      Flush();
     });
     std::vector<std::string> missing;
     for (const auto& s : bench::Suites()) {
@@ -38,15 +38,15 @@ Runner SetupBench(CLI::App& cmd) {
         missing.push_back(fmt::format("{}: not measured — {}", s.name, s.missing));
         continue;
       }
-      fmt::print(stderr, "[{}] {}\n", s.name, s.description);
-      std::fflush(stderr);
+      PrintErr("[{}] {}\n", s.name, s.description);
+      Flush();
       if (Status st = s.run(ctx); !st) {
         return Error(st.error()).Wrap(fmt::format("bench {}", s.name));
       }
     }
-    fmt::print("{}", bench::RenderTable(ctx.rows()));
-    for (const auto& m : missing) fmt::print("{}\n", m);
-    std::fflush(stdout);
+    Print("{}", bench::RenderTable(ctx.rows()));
+    for (const auto& m : missing) Print("{}\n", m);
+    Flush();
     if (!f->json.empty()) {
       std::ofstream out(f->json);
       out << bench::RenderJson(ctx.rows());

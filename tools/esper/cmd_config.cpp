@@ -57,9 +57,9 @@ Runner SetupConfig(CLI::App& cmd) {
     std::size_t errors = 0;
     for (const auto& d : diags) {
       if (d.is_error()) ++errors;
-      fmt::print(stderr, "{}\n", d.ToString());
+      PrintErr("{}\n", d.ToString());
     }
-    std::fflush(stderr);
+    Flush();
     if (!snap) {
       if (errors == 0) return snap.error();
       return Error::InvalidArgument(
@@ -67,22 +67,22 @@ Runner SetupConfig(CLI::App& cmd) {
     }
     const config::Snapshot& s = **snap;
     if (show->parsed()) {
-      fmt::print("{}", s.Dump(f->format == "json" ? config::Snapshot::Format::kJson : config::Snapshot::Format::kYaml));
+      Print("{}", s.Dump(f->format == "json" ? config::Snapshot::Format::kJson : config::Snapshot::Format::kYaml));
     } else if (validate->parsed()) {
       std::string from = s.sources().empty() ? std::string("defaults and the environment")
                                              : fmt::format("{}", fmt::join(s.sources(), ", "));
-      fmt::print("configuration is valid: {} values from {}{}\n", s.size(), from,
+      Print("configuration is valid: {} values from {}{}\n", s.size(), from,
                  s.warnings().empty() ? "" : fmt::format(" ({} warning{})", s.warnings().size(),
                                                           s.warnings().size() == 1 ? "" : "s"));
     } else if (get->parsed()) {
       ESPER_ASSIGN_OR_RETURN(std::string v, s.Render(f->key));
-      fmt::print("{}", v);
-      if (v.empty() || v.back() != '\n') fmt::print("\n");
+      Print("{}", v);
+      if (v.empty() || v.back() != '\n') Print("\n");
     } else if (explain->parsed()) {
       ESPER_ASSIGN_OR_RETURN(std::string v, s.Explain(f->key));
-      fmt::print("{}", v);
+      Print("{}", v);
     }
-    std::fflush(stdout);
+    Flush();
     return OkStatus();
   };
 }

@@ -6,12 +6,14 @@
 // timing and the number of retries go to stderr. Exit 0 on a 2xx/3xx answer; exit 1 with the
 // reason on stderr otherwise (HTTP status, DNS, connect, TLS, which timeout); exit 2 on a bad
 // command line.
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
-#include <iostream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,9 +36,49 @@ struct HttpFlags {
   bool verbose = false;
 };
 
+// A request body read from a file descriptor as the request goes out: chunked, no retry once
+// read. Reads block the client's loop thread, which serves this one request.
+http::Body StreamFrom(int fd, std::string name) {
+  auto file = std::shared_ptr<int>(new int(fd), [](int* p) {
+    close(*p);
+    delete p;
+  });
+  return http::Body::FromStream([file, name = std::move(name)](char* buf, size_t cap) -> Result<size_t> {
+    for (;;) {
+      const ssize_t n = read(*file, buf, cap);
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) return Error::FromErrno(errno, fmt::format("read --data {}", name));
+    }
+  });
+}
+
+// --data: TEXT, @FILE or @- (stdin). A regular file with a size is sent from the file
+// (Content-Length, resent whole on a retry); stdin and every other file — a pipe (@<(cmd)),
+// /dev/stdin, a FIFO, /proc files whose size reads 0 — are streamed as they are read, never held
+// in memory whole.
+Result<http::Body> DataBody(const std::string& data) {
+  if (data.empty() || data[0] != '@') return http::Body::FromString(data);
+  if (data == "@-") {
+    const int fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) return Error::FromErrno(errno, "--data @-: stdin");
+    return StreamFrom(fd, "@-");
+  }
+  const std::string path = data.substr(1);
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return Error::FromErrno(errno, fmt::format("--data {}", data));
+  if (S_ISDIR(st.st_mode)) return Error::InvalidArgument(fmt::format("--data {}: is a directory", data));
+  if (S_ISREG(st.st_mode) && st.st_size > 0) return http::Body::FromFile(path);
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);  // a FIFO: waits for its writer
+  if (fd < 0) return Error::FromErrno(errno, fmt::format("--data {}", data));
+  return StreamFrom(fd, data);
+}
+
 Status RunHttp(http::Method method, const HttpFlags& f) {
   using std::chrono::milliseconds;
-  if (f.timeout_s <= 0) return UsageError("--timeout must be > 0 seconds");
+  // Finite, at least a millisecond, and small enough that every deadline stays representable.
+  if (!std::isfinite(f.timeout_s) || f.timeout_s < 0.001 || f.timeout_s > 1e9) {
+    return UsageError(fmt::format("--timeout must be a number of seconds from 0.001 to 1e9, not {}", f.timeout_s));
+  }
   if (f.retries < 0 || f.retries > 99) return UsageError("--retries must be 0..99");
   http::Request req{.method = method, .url = f.url};
   for (const auto& h : f.headers) {
@@ -54,14 +96,7 @@ Status RunHttp(http::Method method, const HttpFlags& f) {
     if (method == http::Method::kHead || method == http::Method::kGet) {
       return UsageError(fmt::format("--data is not allowed with {}", http::MethodName(method)));
     }
-    if (f.data == "@-") {
-      std::string all((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-      req.body = http::Body::FromString(std::move(all));
-    } else if (!f.data.empty() && f.data[0] == '@') {
-      req.body = http::Body::FromFile(f.data.substr(1));
-    } else {
-      req.body = http::Body::FromString(f.data);
-    }
+    ESPER_ASSIGN_OR_RETURN(req.body, DataBody(f.data));
   }
   const auto timeout = milliseconds(static_cast<int64_t>(f.timeout_s * 1000));
   req.options.timeout = timeout;
@@ -77,46 +112,39 @@ Status RunHttp(http::Method method, const HttpFlags& f) {
   if (f.verbose) {
     opts.debug_log = [](std::string_view line) {
       // Connection chatter only; the request/response summary is printed below.
-      if (line.rfind("* ", 0) == 0) fmt::print(stderr, "{}\n", line);
+      if (line.rfind("* ", 0) == 0) PrintErr("{}\n", TerminalSafe(line));
     };
   }
   ESPER_ASSIGN_OR_RETURN(auto client, http::Client::Create(std::move(opts)));
 
-  bool write_failed = false;
-  int write_errno = 0;
-  req.sink = http::Sink::ToStream([&](std::string_view chunk) -> Status {
-    if (std::fwrite(chunk.data(), 1, chunk.size(), stdout) != chunk.size()) {
-      write_failed = true;
-      write_errno = errno;
-      return Error::FromErrno(errno, "write to stdout");
-    }
+  req.sink = http::Sink::ToStream([](std::string_view chunk) -> Status {
+    if (!Write(chunk)) return FlushOutput();  // the reason: "write to stdout: …"
     return OkStatus();
   });
   if (f.verbose) {
-    fmt::print(stderr, "> {} {}\n", http::MethodName(method), http::RedactUrl(f.url));
+    PrintErr("> {} {}\n", http::MethodName(method), http::RedactUrl(f.url));
     for (const auto& [k, v] : req.headers) {
-      fmt::print(stderr, "> {}: {}\n", k, RedactHeaderValue(k, v));
+      PrintErr("> {}: {}\n", k, RedactHeaderValue(k, v));
     }
   }
   auto start = std::chrono::steady_clock::now();
   auto resp = client->Send(std::move(req));
-  std::fflush(stdout);
   if (!resp) {
     if (f.verbose) {
       auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-      fmt::print(stderr, "< failed after {:.1f} ms\n", ms);
+      PrintErr("< failed after {:.1f} ms\n", ms);
     }
     return resp.error();
   }
-  if (write_failed) return Error::FromErrno(write_errno, "write the response body to stdout");
+  ESPER_RETURN_IF_ERROR(FlushOutput());  // the body reached stdout, or the reason it did not
   if (f.verbose) {
-    for (const auto& [k, v] : resp->headers) {
-      fmt::print(stderr, "< {}: {}\n", k, RedactHeaderValue(k, v));
+    for (const auto& [k, v] : resp->headers) {  // the server's bytes: escaped
+      PrintErr("< {}: {}\n", TerminalSafe(k), TerminalSafe(RedactHeaderValue(k, v)));
     }
     const double ms = std::chrono::duration<double, std::milli>(resp->elapsed).count();
-    fmt::print(stderr, "< HTTP/{} {} in {:.1f} ms, {} attempt{} ({} retr{}), {} bytes\n",
-               resp->http_version, resp->status, ms, resp->attempts, resp->attempts == 1 ? "" : "s",
-               resp->attempts - 1, resp->attempts == 2 ? "y" : "ies", resp->bytes_received);
+    PrintErr("< HTTP/{} {} in {:.1f} ms, {} attempt{} ({} retr{}), {} bytes\n",
+             resp->http_version, resp->status, ms, resp->attempts, resp->attempts == 1 ? "" : "s",
+             resp->attempts - 1, resp->attempts == 2 ? "y" : "ies", resp->bytes_received);
   }
   return OkStatus();
 }

@@ -7,6 +7,7 @@
 // configuration at start and the fault statistics at exit.
 #include <fmt/format.h>
 
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -20,14 +21,14 @@ namespace esper::cli {
 namespace {
 
 void PrintStatistics(const proxy::Statistics& s) {
-  fmt::print(stderr,
+  PrintErr(
              "esper proxy: connections {} (rejected {}), requests {}: passed {}, resets {}, "
              "stalls {}, errors {}, truncations {}, delayed {}; upstream failures {}, protocol "
              "errors {}; bytes to upstream {}, to client {}\n",
              s.connections, s.rejected_connections, s.requests, s.passed, s.resets, s.stalls,
              s.errors, s.truncations, s.delayed, s.upstream_failures, s.protocol_errors,
              s.bytes_to_upstream, s.bytes_to_client);
-  std::fflush(stderr);
+  Flush();
 }
 
 }  // namespace
@@ -69,7 +70,15 @@ Runner SetupProxy(CLI::App& cmd) {
       ->check(CLI::Range(int64_t{0}, int64_t{86400}));
   cmd.add_option("--truncate-rate", f->truncate_rate, "Probability of cutting a response short")
       ->check(CLI::Range(0.0, 1.0));
-  cmd.add_option("--seed", f->seed, "Seed of the fault generator (same seed, same faults)");
+  cmd.add_option("--seed", f->seed, "Seed of the fault generator (same seed, same faults)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {  // "-1" would wrap to 2^64-1 in silence
+            uint64_t n = 0;
+            auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+            if (ec == std::errc() && end == v.data() + v.size()) return {};
+            return "must be a whole number from 0 to 18446744073709551615, not " + v;
+          },
+          "UINT64"));
   cmd.add_option("--max-connections", f->max_connections, "Connections open at once")
       ->default_str("1024");
 
@@ -100,16 +109,16 @@ Runner SetupProxy(CLI::App& cmd) {
     ESPER_RETURN_IF_ERROR(p.Start());
 
     const proxy::Options opt = p.options();
-    fmt::print(stderr,
+    PrintErr(
                "esper proxy: {} mode, upstream {}, reset {}, stall {}, latency {} ms, error {} "
                "({}{}), truncate {}, seed {}\n",
                f->mode, opt.upstream, opt.reset_rate, opt.stall_rate, opt.latency.count(),
                opt.error_rate, f->error_status,
                opt.retry_after ? fmt::format(", Retry-After {}", opt.retry_after->count()) : "",
                opt.truncate_rate, opt.seed);
-    std::fflush(stderr);
-    fmt::print("listening on {}\n", p.address());
-    std::fflush(stdout);
+    Flush();
+    Print("listening on {}\n", p.address());
+    Flush();
 
     {
       std::mutex mu;

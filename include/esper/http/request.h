@@ -80,8 +80,10 @@ class Body {
   static Body FromString(std::string data);
   /// A body already shared (never null; one buffer sent by several requests is not copied).
   static Body FromShared(std::shared_ptr<const std::string> data);
-  /// A body read from `path` when the request starts; its size is sent as Content-Length.
-  /// Errors (at send time): NotFound / PermissionDenied from opening the file.
+  /// A body read from `path` when the request starts; its size (stat) is sent as Content-Length.
+  /// Errors (at send time): NotFound / PermissionDenied from opening the file; InvalidArgument
+  /// when it is not a regular file (a pipe, FIFO or device: read those with FromStream, as any
+  /// file whose size is not its length, like those in /proc).
   static Body FromFile(std::string path);
   /// A body produced by `read`. With `size` the request carries Content-Length and the stream
   /// must produce exactly that many bytes; without it the body is sent chunked.

@@ -1,4 +1,5 @@
 // `esper http …` end to end: the built binary against the loopback test server.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -6,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -167,6 +169,134 @@ TEST(HttpCli, UsageErrorsExitTwo) {
   auto bad_url = RunProcess({EsperBinary(), "http", "get", "notaurl"});
   EXPECT_EQ(bad_url.exit_code, 1);
   EXPECT_NE(bad_url.err.find("InvalidArgument"), std::string::npos) << bad_url.err;
+}
+
+// Runs `command` (a shell command line; "$ESPER" is the binary) with /bin/sh: for redirections
+// RunProcess cannot make (>/dev/full, < /dev/zero, process substitution).
+testing::ProcessResult Shell(const std::string& command) {
+  return RunProcess({"/bin/bash", "-c", command}, {"ESPER=" + EsperBinary()});
+}
+
+TEST(HttpCliOutput, AnUnwritableStdoutOrStderrExitsOneWithTheReason) {
+  const std::string big(256 * 1024, 'b');  // more than stdio buffers: the write fails mid-body
+  HttpTestServer server([&](const ServerRequest& r) { return Reply{.body = r.path == "/big" ? big : "small"}; });
+  ASSERT_TRUE(server.Start());
+  for (const char* path : {"/small", "/big"}) {
+    auto r = Shell(fmt::format("\"$ESPER\" http get {} >/dev/full", server.Url(path)));
+    EXPECT_EQ(r.exit_code, 1) << path << ": " << r.err;  // was 0, with nothing written
+    EXPECT_NE(r.err.find("write to stdout: No space left on device"), std::string::npos) << r.err;
+  }
+  // -v writes to stderr; with nowhere to say why, the exit code says it (was std::terminate, 134).
+  auto verbose = Shell(fmt::format("\"$ESPER\" http get -v {} 2>/dev/full", server.Url("/small")));
+  EXPECT_EQ(verbose.exit_code, 1);
+  EXPECT_EQ(verbose.out, "small");
+}
+
+TEST(HttpCliData, NonRegularFilesAreStreamedNotSentEmpty) {
+  HttpTestServer server([](const ServerRequest& r) {
+    return Reply{.body = fmt::format("{} [{}]", r.Header("Transfer-Encoding"), r.body)};
+  });
+  ASSERT_TRUE(server.Start());
+  auto substitution = Shell(fmt::format("\"$ESPER\" http post {} --data @<(printf 'from a pipe')", server.Url("/")));
+  EXPECT_EQ(substitution.exit_code, 0) << substitution.err;
+  EXPECT_EQ(substitution.out, "chunked [from a pipe]");  // was " []": an empty body, exit 0
+
+  auto dev_stdin = RunProcess({EsperBinary(), "http", "put", server.Url("/"), "--data", "@/dev/stdin"}, {},
+                              "through /dev/stdin");
+  EXPECT_EQ(dev_stdin.exit_code, 0) << dev_stdin.err;
+  EXPECT_EQ(dev_stdin.out, "chunked [through /dev/stdin]");
+
+  std::ifstream version_file("/proc/version");  // a "regular" file whose size reads 0
+  std::string version((std::istreambuf_iterator<char>(version_file)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(version.empty());
+  auto proc = RunProcess({EsperBinary(), "http", "post", server.Url("/"), "--data", "@/proc/version"});
+  EXPECT_EQ(proc.exit_code, 0) << proc.err;
+  EXPECT_EQ(proc.out, "chunked [" + version + "]");
+
+  auto dir = RunProcess({EsperBinary(), "http", "post", server.Url("/"), "--data", "@/tmp"});
+  EXPECT_EQ(dir.exit_code, 1);
+  EXPECT_NE(dir.err.find("--data @/tmp: is a directory"), std::string::npos) << dir.err;
+}
+
+TEST(HttpCliData, StdinIsStreamedNotReadIntoMemory) {
+  // 3 MiB through a pipe arrive whole, chunked.
+  HttpTestServer server([](const ServerRequest& r) {
+    return Reply{.body = fmt::format("{} {}", r.Header("Transfer-Encoding"), r.body.size())};
+  });
+  ASSERT_TRUE(server.Start());
+  auto piped = RunProcess({EsperBinary(), "http", "post", server.Url("/"), "--data", "@-"}, {},
+                          std::string(3 << 20, 'z'));
+  EXPECT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(piped.out, fmt::format("chunked {}", 3 << 20));
+
+  // Endless stdin: streamed until the server (which takes 1 MiB at most) refuses it. Before,
+  // esper read /dev/zero into memory first and died of bad_alloc (exit 134); the address-space
+  // limit makes that quick (not under a sanitizer, whose shadow memory needs the address space).
+  HttpTestServer small([](const ServerRequest&) { return Reply{.body = "ok"}; }, {.max_request_body = 1 << 20});
+  ASSERT_TRUE(small.Start());
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  const std::string limit;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+  const std::string limit;
+#else
+  const std::string limit = "ulimit -v 1048576; ";
+#endif
+#else
+  const std::string limit = "ulimit -v 1048576; ";
+#endif
+  auto endless = Shell(fmt::format("{}exec \"$ESPER\" http post {} --data @- --timeout 20 </dev/zero", limit,
+                                   small.Url("/")));
+  EXPECT_EQ(endless.exit_code, 1) << endless.err;
+  EXPECT_EQ(endless.err.find("bad_alloc"), std::string::npos) << endless.err;
+}
+
+TEST(HttpCliUsage, TimeoutMustBeAFiniteNumberOfSecondsInRange) {
+  for (const char* bad : {"inf", "nan", "1e300", "0.0001", "-1"}) {
+    auto r = RunProcess({EsperBinary(), "http", "get", "http://127.0.0.1:1/", "--timeout", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;  // was 1, "connect_timeout must be > 0"
+    EXPECT_NE(r.err.find("--timeout must be a number of seconds from 0.001 to 1e9"), std::string::npos) << r.err;
+  }
+}
+
+TEST(HttpCliServerFaults, OversizedResponseHeadersAreAServerFaultNotRetried) {
+  std::atomic<int> seen{0};
+  HttpTestServer server([&](const ServerRequest& r) {
+    seen.fetch_add(1);
+    Reply reply{.body = "ok"};
+    if (r.path == "/one-long-line") {
+      reply.headers = {{"X-Long", std::string(150 * 1024, 'l')}};  // past libcurl's 100 KiB a line
+    } else {
+      for (int i = 0; i < 300; ++i) reply.headers.emplace_back(fmt::format("X-H{}", i), std::string(1000, 'h'));
+    }
+    return reply;
+  });
+  ASSERT_TRUE(server.Start());
+  for (const char* path : {"/one-long-line", "/many-lines"}) {
+    seen = 0;
+    auto r = RunProcess({EsperBinary(), "http", "get", server.Url(path)});
+    EXPECT_EQ(r.exit_code, 1) << path;
+    // Was "out of memory" / "connection reset", after 3 attempts.
+    EXPECT_NE(r.err.find("a fault of the server, not retried"), std::string::npos) << path << ": " << r.err;
+    EXPECT_EQ(r.err.find("out of memory"), std::string::npos) << r.err;
+    EXPECT_EQ(seen.load(), 1) << path;
+  }
+}
+
+TEST(HttpCliServerFaults, TerminalEscapesFromTheServerArePrintedEscaped) {
+  HttpTestServer server([](const ServerRequest& r) {
+    if (r.path == "/error") return Reply{.status = 404, .body = "gone\x1b[2J\x1b]0;pwned\x07"};
+    return Reply{.headers = {{"X-Evil", "\x1b[31mred\x1b]0;title\x07"}}, .body = "ok"};
+  });
+  ASSERT_TRUE(server.Start());
+  auto v = RunProcess({EsperBinary(), "http", "get", "-v", server.Url("/")});
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_NE(v.err.find("< X-Evil: \\x1b[31mred\\x1b]0;title\\x07"), std::string::npos) << v.err;
+  EXPECT_EQ(v.err.find('\x1b'), std::string::npos);
+  auto e = RunProcess({EsperBinary(), "http", "get", server.Url("/error")});
+  EXPECT_EQ(e.exit_code, 1);
+  EXPECT_NE(e.err.find("gone\\x1b[2J\\x1b]0;pwned\\x07"), std::string::npos) << e.err;
+  EXPECT_EQ(e.err.find('\x1b'), std::string::npos);
 }
 
 // Ctrl-C and SIGTERM reach what is in flight: the request is cancelled and esper exits 130. The

@@ -87,6 +87,14 @@ TEST(ProxyCli, BadFlagsAreUsageErrors) {
   r = RunProcess({EsperBinary(), "proxy", "--upstream", "127.0.0.1:1", "--mode", "tcp",
                   "--error-rate", "0.1"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
+
+  // A negative or too large seed is refused (it wrapped to 2^64-1 and the proxy ran with it).
+  for (const char* seed : {"-1", "18446744073709551616"}) {
+    testing::ChildProcess child;
+    ASSERT_TRUE(child.Start({EsperBinary(), "proxy", "--upstream", "127.0.0.1:1", "--seed", seed}));
+    EXPECT_EQ(child.Wait(std::chrono::seconds(10)), 2) << seed << ": " << child.err();
+    EXPECT_NE(child.err().find("--seed: must be a whole number"), std::string::npos) << child.err();
+  }
 }
 
 TEST(ProxyCli, UnbindableListenAddressFailsWithExit1) {
