@@ -8,6 +8,7 @@
 #include <future>
 
 #include "esper/core/version.h"
+#include "esper/log/logger.h"
 #include "esper/s3/errors.h"
 #include "s3/s3_store_impl.h"
 
@@ -91,7 +92,13 @@ Result<std::unique_ptr<S3Store>> S3Store::Create(S3StoreOptions options) {
   std::shared_ptr<http::Client> client = options.http_client;
   const bool owns = client == nullptr;
   if (owns) {
-    ESPER_ASSIGN_OR_RETURN(std::unique_ptr<http::Client> own, http::Client::Create(options.http));
+    http::ClientOptions http = options.http;
+    // A logger at trace level gets libcurl's transfer log (the http client redacts every
+    // credential in it: Authorization, X-Amz-Security-Token, signatures in URLs).
+    if (options.logger && options.logger->ShouldLog(log::Level::kTrace) && !http.debug_log) {
+      http.debug_log = [logger = options.logger](std::string_view line) { ESPER_LOG_TRACE(*logger, "{}", line); };
+    }
+    ESPER_ASSIGN_OR_RETURN(std::unique_ptr<http::Client> own, http::Client::Create(std::move(http)));
     client = std::move(own);
   }
   auto impl = std::make_unique<Impl>(Impl::Setup{.options = std::move(options),

@@ -74,7 +74,9 @@
 // Logging (options.logger): a retry is logged at warn and a failed operation at error, with the
 // fields bucket, key, op, attempt, s3_code, http_status and request_id; outcomes a caller expects
 // (NotFound, AlreadyExists, FailedPrecondition, OutOfRange, Cancelled) at debug. Nothing secret
-// is ever logged: no key, token, signature or Authorization header (esper/core/redact.h).
+// is ever logged: no key, token, signature or Authorization header. A logger at trace level when
+// the store creates its own client also gets libcurl's transfer log, each header line as the
+// http client redacts it (credentials as ***).
 //
 // Threads: callbacks, PutBody read and GetTarget write functions run on the http client's loop
 // thread (IsCallbackThread()); keep them short. Several stores may share one http::Client
