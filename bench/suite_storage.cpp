@@ -18,20 +18,15 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "esper/storage/local_store.h"
 #include "frame.h"
-#include "testing/proc.h"
-#include "throughput.h"
+#include "loops.h"
 
 namespace esper::bench {
 namespace {
@@ -42,79 +37,6 @@ using storage::PutBody;
 
 constexpr size_t kObjectBytes = 4096;
 constexpr int kKeys = 256;
-
-// Runs op(i) for i = 0, 1, … until `duration` has passed, on `threads` threads (each its own i).
-Result<Throughput> Loop(std::chrono::milliseconds duration, int threads,
-                      const std::function<Status(int thread, uint64_t i)>& op) {
-  std::atomic<uint64_t> ops{0};
-  std::atomic<bool> failed{false};
-  Status first_error = OkStatus();
-  std::mutex mu;
-  const testing::CpuMeter cpu;
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto until = t0 + duration;
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      for (uint64_t i = 0; std::chrono::steady_clock::now() < until && !failed; ++i) {
-        if (Status st = op(t, i); !st) {
-          std::lock_guard<std::mutex> lock(mu);
-          if (!failed.exchange(true)) first_error = st;
-          return;
-        }
-        ops.fetch_add(1, std::memory_order_relaxed);
-      }
-    });
-  }
-  for (auto& th : pool) th.join();
-  if (failed) return first_error.error();
-  return FromCounts(ops.load(), std::chrono::steady_clock::now() - t0, cpu.Seconds());
-}
-
-// PutAsync with `in_flight` outstanding, each completion starting the next, until `duration`.
-Result<Throughput> AsyncPuts(storage::ObjectStore& store, const std::string& bucket,
-                           const std::shared_ptr<const std::string>& data, int in_flight,
-                           std::chrono::milliseconds duration) {
-  std::mutex mu;
-  std::condition_variable cv;
-  int outstanding = 0;
-  uint64_t done = 0;
-  Status first_error = OkStatus();
-  const testing::CpuMeter cpu;
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto until = t0 + duration;
-  std::atomic<uint64_t> next{0};
-  std::function<void()> start = [&] {
-    const uint64_t i = next.fetch_add(1);
-    Status st = store.PutAsync(bucket, fmt::format("async/{}", i % kKeys), PutBody::FromShared(data), {},
-                               [&](Result<storage::ObjectInfo> r) {
-                                 std::lock_guard<std::mutex> lock(mu);
-                                 ++done;
-                                 if (!r && first_error) first_error = r.error();
-                                 if (r && std::chrono::steady_clock::now() < until) {
-                                   start();  // still outstanding: one ends, one starts
-                                 } else {
-                                   --outstanding;
-                                   cv.notify_all();
-                                 }
-                               });
-    if (!st) {
-      if (first_error) first_error = st;
-      --outstanding;
-    }
-  };
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    for (int k = 0; k < in_flight; ++k) {
-      ++outstanding;
-      start();
-    }
-  }
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return outstanding == 0; });
-  if (!first_error) return first_error.error();
-  return FromCounts(done, std::chrono::steady_clock::now() - t0, cpu.Seconds());
-}
 
 // The bare loops of the floor.
 Status BarePut(int dir, int thread, uint64_t i, const std::string& data) {
@@ -156,15 +78,6 @@ std::string FileSystemName(const std::string& path) {
     default: return fmt::format("f_type {:#x}", static_cast<unsigned long>(s.f_type));
   }
 }
-
-struct Samples {
-  std::vector<double> ops, cpu;
-  void Add(const Throughput& m) {
-    ops.push_back(m.per_second);
-    cpu.push_back(m.cpu_us_per_op);
-  }
-  Throughput Median() const { return {bench::Median(ops), bench::Median(cpu)}; }
-};
 
 }  // namespace
 
@@ -237,7 +150,12 @@ Status RunStorageSuite(Context& ctx) {
     head.Add(m);
     ESPER_ASSIGN_OR_RETURN(m, Loop(slice, 1, [&](int, uint64_t i) { return BareGet(floor_dir, i, false); }));
     head_floor.Add(m);
-    ESPER_ASSIGN_OR_RETURN(m, AsyncPuts(*store, bucket, data, 16, slice));
+    ESPER_ASSIGN_OR_RETURN(m, Pipelined(16, slice, [&](uint64_t i, std::function<void(Status)> done) {
+      return store->PutAsync(bucket, fmt::format("async/{}", i % kKeys), PutBody::FromShared(data), {},
+                             [done = std::move(done)](Result<storage::ObjectInfo> stored) {
+                               done(stored ? OkStatus() : Status(stored.error()));
+                             });
+    }));
     async.Add(m);
     ESPER_ASSIGN_OR_RETURN(m, Loop(slice, store->options().threads,
                                    [&](int t, uint64_t i) { return BarePut(floor_dir, t, i, *data); }));

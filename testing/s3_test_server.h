@@ -63,6 +63,8 @@ class S3TestServer {
   static std::string ToolsDir();
   /// The server's own output so far (its log file).
   std::string Log() const;
+  /// The server's process (node), e.g. to read its CPU time (proc.h).
+  pid_t pid() const { return process_.pid(); }
 
  private:
   S3TestServer() = default;
