@@ -168,6 +168,11 @@ void Client::Impl::OnAttemptDone(Transfer* t, CURLcode code) {
       };
       err = detail::MapCurlError(code, ctx);
     }
+  } else if (t->in_headers) {
+    // libcurl (7.88) takes a connection closed inside the response head — "HTTP/1.1 200 OK\r\n"
+    // and no more — for a complete response without a body: a truncated answer, not a 200.
+    err = Error::Unavailable(fmt::format("{} {}: truncated: the connection closed inside the response head",
+                                         t->method, t->redacted_url));
   } else if (status >= 400 || t->classify) {
     // An HTTP exchange: what it means is the classifier's call (without one, a status < 400 is
     // a success and needs no look).

@@ -202,5 +202,33 @@ TEST(HttpThroughFaultProxy, LatencyBeyondThePerTryTimeout) {
   EXPECT_TRUE(ok->body == rig.payload);
 }
 
+// A response without a body (here a HEAD's) cut inside its head: libcurl alone would report the
+// status line as a complete 200; the client calls it truncated, and retries it.
+TEST(HttpThroughFaultProxy, AResponseCutInsideItsHeadIsTruncatedNotA200) {
+  Rig rig({.truncate_rate = 1.0, .seed = 5});
+  ClientOptions once = Resilient();
+  once.retry.max_attempts = 1;
+  auto client = MakeClient(once);
+  int inside_head = 0;
+  for (int i = 0; i < 20; ++i) {  // each cut at a seeded place in the head
+    auto r = client->Head(rig.Url("/hello"));
+    ASSERT_FALSE(r) << "attempt " << i << ": status " << r->status;
+    EXPECT_EQ(r.error().code(), ErrorCode::kUnavailable) << r.error();
+    // Cut before the status line ended, curl itself says "empty reply"; after it, we say so.
+    if (r.error().message().find("closed inside the response head") != std::string::npos) ++inside_head;
+  }
+  EXPECT_EQ(rig.fault_proxy->statistics().truncations, 20u);
+  EXPECT_GT(inside_head, 5) << "cuts after the status line, which libcurl alone reports as a 200";
+  // Retried like any truncated answer: heal the proxy after the first cut.
+  auto retrying = MakeClient(Resilient());
+  ASSERT_TRUE(rig.fault_proxy->SetFaults({.truncate_rate = 0.5}));
+  for (int i = 0; i < 10; ++i) {
+    auto r = retrying->Head(rig.Url("/hello"));
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(r->status, 200);
+    EXPECT_TRUE(r->Header("Content-Length").has_value()) << "a whole head";
+  }
+}
+
 }  // namespace
 }  // namespace esper::http
