@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "client_impl.h"
+#include "metrics.h"
 #include "curl_error.h"
 #include "esper/http/response.h"
 #include "headers.h"
@@ -239,13 +240,16 @@ void Client::Impl::Finish(Transfer* t, Result<Response> result) {
   {
     std::lock_guard lock(stats_mu_);
     HostStats& s = t->host->stats;
+    const int status = result ? result->status : result.error().http_status();
     if (result) {
       ++s.completed;
       ++s.status_counts[result->status];
     } else {
       ++s.errors;
-      if (result.error().http_status() != 0) ++s.status_counts[result.error().http_status()];
+      if (status != 0) ++s.status_counts[status];
+      ++s.errors_by_code[std::string(ErrorCodeName(result.error().code()))];
     }
+    ++s.finished[{std::string(t->method), detail::StatusClass(status)}];
     s.latency.Record(elapsed);
   }
   active_.erase(t);

@@ -14,6 +14,7 @@
 
 #include "client_impl.h"
 #include "esper/core/ascii.h"
+#include "metrics.h"
 #include "headers.h"
 
 namespace esper::http {
@@ -128,7 +129,10 @@ ClientStats Client::Impl::Stats() const {
   std::lock_guard sl(stats_mu_);
   for (const auto& [key, h] : hosts_) {
     HostStats s = h->stats;
-    s.retries_denied = h->budget->stats().retries_denied;
+    const resilience::RetryBudgetStats budget = h->budget->stats();
+    s.retries_denied = budget.retries_denied;
+    s.retry_budget_tokens = budget.tokens;
+    if (h->breaker) s.breaker_transitions = h->breaker->stats().transitions;
     s.breaker_state = h->breaker ? AsciiLowerCopy(resilience::BreakerStateName(h->breaker->state()))
                                  : "disabled";
     out.emplace(key, std::move(s));
@@ -272,9 +276,13 @@ Client::Impl::HostState* Client::Impl::GetHost(const std::string& key) {
     slot->host_name = key.substr(sep + 3, colon - sep - 3);
     slot->port = std::strtol(key.c_str() + colon + 1, nullptr, 10);
     slot->https = key.compare(0, sep, "https") == 0;
-    slot->budget = std::make_unique<RetryBudget>(options_.retry_budget);
+    // The host's budget and breaker are published by the client, per host (metrics.cpp).
+    resilience::RetryBudgetOptions budget_options = options_.retry_budget;
+    budget_options.metrics = nullptr;
+    slot->budget = std::make_unique<RetryBudget>(std::move(budget_options));
     if (options_.breaker_per_host) {
       resilience::CircuitBreakerOptions bo = options_.breaker;
+      bo.metrics = nullptr;
       bo.name = key;
       slot->breaker = std::make_unique<CircuitBreaker>(std::move(bo), *options_.clock);
     }
@@ -338,7 +346,12 @@ Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   if (init != CURLE_OK) return Error::Internal(fmt::format("curl_global_init: {}", curl_easy_strerror(init)));
   auto impl = std::make_unique<Impl>(std::move(options));
   ESPER_RETURN_IF_ERROR(impl->Init());
-  return std::unique_ptr<Client>(new Client(std::move(impl)));
+  std::unique_ptr<Client> client(new Client(std::move(impl)));
+  if (metrics::Registry* registry = client->impl_->options().metrics) {
+    ESPER_ASSIGN_OR_RETURN(client->metrics_,
+                           detail::PublishClientStats([impl = client->impl_.get()] { return impl->Stats(); }, *registry));
+  }
+  return client;
 }
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

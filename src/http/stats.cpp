@@ -21,6 +21,10 @@ double BucketHigh(int b) { return kBase * std::pow(std::sqrt(2.0), b + 1); }
 
 }  // namespace
 
+std::chrono::nanoseconds LatencyHistogram::UpperBound(int b) noexcept {
+  return std::chrono::nanoseconds(static_cast<int64_t>(BucketHigh(b)));
+}
+
 void LatencyHistogram::Record(std::chrono::nanoseconds latency) noexcept {
   uint64_t ns = latency.count() < 0 ? 0 : static_cast<uint64_t>(latency.count());
   ++buckets_[static_cast<size_t>(BucketOf(ns))];

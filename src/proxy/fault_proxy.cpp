@@ -9,6 +9,7 @@
 
 #include "esper/core/ascii.h"
 #include "proxy/impl.h"
+#include "proxy/metrics.h"
 
 namespace esper::proxy {
 
@@ -126,7 +127,13 @@ Result<std::unique_ptr<FaultProxy>> FaultProxy::Create(Options options) {
   auto impl = std::make_unique<Impl>(std::move(options));
   impl->listen_ep = std::move(listen_ep);
   impl->upstream_ep = std::move(upstream_ep);
-  return std::unique_ptr<FaultProxy>(new FaultProxy(std::move(impl)));
+  metrics::Registry* registry = impl->opts.metrics;
+  std::unique_ptr<FaultProxy> proxy(new FaultProxy(std::move(impl)));
+  if (registry) {
+    ESPER_ASSIGN_OR_RETURN(proxy->metrics_,
+                           detail::PublishProxyStats([p = proxy.get()] { return p->get_stats(); }, *registry));
+  }
+  return proxy;
 }
 
 Status FaultProxy::SetFaults(const Options& faults) {

@@ -9,6 +9,7 @@
 
 #include "breaker_window.h"
 #include "esper/resilience/deadline.h"
+#include "metrics.h"
 
 namespace esper::resilience {
 namespace {
@@ -115,6 +116,7 @@ CircuitBreaker::CircuitBreaker(CircuitBreakerOptions options, Clock& clock)
   } else if (options_.window == WindowType::kTimeBased) {
     window_ = std::make_unique<detail::TimeWindow>(options_.window_duration, options_.time_buckets);
   }
+  if (options_.metrics) metrics_ = detail::PublishBreaker(*this, *options_.metrics);
 }
 
 CircuitBreaker::~CircuitBreaker() = default;

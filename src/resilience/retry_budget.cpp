@@ -1,4 +1,5 @@
 #include "esper/resilience/retry_budget.h"
+#include "metrics.h"
 
 #include <fmt/format.h>
 
@@ -45,6 +46,7 @@ RetryBudget::RetryBudget(RetryBudgetOptions options) : options_(std::move(option
     std::fprintf(stderr, "esper::resilience::RetryBudget: invalid options: %s\n", s.error().ToString().c_str());
     std::abort();
   }
+  if (options_.metrics) metrics_ = detail::PublishRetryBudget(*this, *options_.metrics);
 }
 
 void RetryBudget::BeginRequest() noexcept { active_requests_.fetch_add(1, std::memory_order_relaxed); }

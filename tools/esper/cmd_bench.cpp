@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "frame.h"
+#include "metrics_listen.h"
 
 namespace esper::cli {
 
@@ -15,6 +16,7 @@ Runner SetupBench(CLI::App& cmd) {
     std::string which = "all";
     bool quick = false;
     std::string json;
+    std::string metrics_listen;
   };
   auto f = std::make_shared<Flags>();
   std::vector<std::string> names{"all"};
@@ -24,8 +26,11 @@ Runner SetupBench(CLI::App& cmd) {
       ->default_str("all");
   cmd.add_flag("--quick", f->quick, "Fewer samples: 'all' finishes in under two minutes");
   cmd.add_option("--json", f->json, "Also write the rows as JSON to FILE");
+  AddMetricsListenFlag(cmd, f->metrics_listen);
 
   return [f]() -> Status {
+    // What the suites' clients, proxies and breakers publish, while they run.
+    ESPER_ASSIGN_OR_RETURN(auto metrics_server, StartMetricsListen(f->metrics_listen));
     bench::Context ctx(f->quick, [](std::string_view what) {
       PrintErr("  … {}\n", what);
       Flush();

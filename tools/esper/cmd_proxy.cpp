@@ -1,10 +1,12 @@
 // esper proxy --listen HOST:PORT --upstream HOST:PORT [--mode http|tcp] [--reset-rate R]
 //   [--stall-rate R] [--latency MS] [--error-rate R --error-status 500|503|SlowDown]
 //   [--retry-after S] [--truncate-rate R] [--seed N] [--max-connections N]
+//   [--metrics-listen HOST:PORT]
 //
-// Runs a FaultProxy until SIGINT/SIGTERM. stdout gets exactly one line, "listening on
-// HOST:PORT" (flushed, so a parent process can read the port the kernel chose); stderr gets the
-// configuration at start and the fault statistics at exit.
+// Runs a FaultProxy until SIGINT/SIGTERM. stdout gets one line, "listening on HOST:PORT"
+// (flushed, so a parent process can read the port the kernel chose), and with --metrics-listen a
+// second, "metrics on http://HOST:PORT/metrics"; stderr gets the configuration at start and the
+// fault statistics at exit.
 #include <fmt/format.h>
 
 #include <charconv>
@@ -16,6 +18,7 @@
 
 #include "commands.h"
 #include "esper/proxy/fault_proxy.h"
+#include "metrics_listen.h"
 
 namespace esper::cli {
 namespace {
@@ -44,6 +47,7 @@ Runner SetupProxy(CLI::App& cmd) {
     int64_t retry_after = -1;
     uint64_t seed = 0;
     size_t max_connections = 1024;
+    std::string metrics_listen;
   };
   auto f = std::make_shared<Flags>();
   cmd.description(
@@ -81,6 +85,7 @@ Runner SetupProxy(CLI::App& cmd) {
           "UINT64"));
   cmd.add_option("--max-connections", f->max_connections, "Connections open at once")
       ->default_str("1024");
+  AddMetricsListenFlag(cmd, f->metrics_listen);
 
   return [f]() -> Status {
     auto mode = proxy::ParseMode(f->mode);
@@ -119,6 +124,7 @@ Runner SetupProxy(CLI::App& cmd) {
     Flush();
     Print("listening on {}\n", p.address());
     Flush();
+    ESPER_ASSIGN_OR_RETURN(auto metrics_server, StartMetricsListen(f->metrics_listen));
 
     {
       std::mutex mu;

@@ -70,6 +70,7 @@
 #include "esper/http/request.h"
 #include "esper/http/response.h"
 #include "esper/http/stats.h"
+#include "esper/metrics/registry.h"
 #include "esper/resilience/circuit_breaker.h"
 #include "esper/resilience/retry_budget.h"
 #include "esper/resilience/retry_policy.h"
@@ -152,6 +153,9 @@ struct ClientOptions {
   /// Time source for deadlines, backoff timers and breakers. Must outlive the client.
   /// (Curl's own timeouts always use real time.)
   Clock* clock = &SystemClock();
+  /// Where the client publishes its per-host statistics (docs/http.md, Metrics: the same numbers
+  /// as get_stats()); nullptr publishes nothing. Must outlive the client.
+  metrics::Registry* metrics = &metrics::DefaultRegistry();
 };
 
 /// The result of Client::HealthCheck.
@@ -224,6 +228,7 @@ class Client {
  private:
   explicit Client(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_{};
+  metrics::Collector metrics_{};  // declared last: removed before impl_ goes
 };
 
 }  // namespace esper::http

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 
 namespace esper::http {
 
@@ -31,6 +32,11 @@ class LatencyHistogram {
   std::chrono::nanoseconds mean() const noexcept;
   /// The `pct` (0..100) percentile, interpolated inside its bucket; 0 when empty.
   std::chrono::nanoseconds Percentile(double pct) const noexcept;
+  /// The per-bucket counts (not cumulative) and the sum, for exporting (metrics).
+  const std::array<uint64_t, kBuckets>& buckets() const noexcept { return buckets_; }
+  std::chrono::nanoseconds sum() const noexcept { return std::chrono::nanoseconds(sum_ns_); }
+  /// Bucket b holds latencies below this bound (b < kBuckets - 1; the last one is the overflow).
+  static std::chrono::nanoseconds UpperBound(int b) noexcept;
 
  private:
   std::array<uint64_t, kBuckets> buckets_{};
@@ -51,6 +57,15 @@ struct HostStats {
   uint64_t bytes_in = 0;        // response body bytes
   uint64_t bytes_out = 0;       // request body bytes
   std::map<int, uint64_t> status_counts;  // final status → count
+  /// Finished requests by method and outcome: the final status's class ("2xx" … "5xx"), or
+  /// "none" when the request ended without a response (transport error, open breaker, deadline).
+  std::map<std::pair<std::string, std::string>, uint64_t> finished;
+  /// Requests that ended in an error, by its canonical code ("Unavailable", "DeadlineExceeded", …).
+  std::map<std::string, uint64_t> errors_by_code;
+  uint64_t breaker_transitions = 0;  // of the host's breaker
+  int64_t retry_budget_tokens = 0;   // the host's retry budget (token bucket), now
+  /// Submitted and not finished yet.
+  uint64_t in_flight() const { return requests - completed - errors; }
   LatencyHistogram latency{};
   std::string breaker_state = "disabled";  // "closed", "open", "half_open", … or "disabled"
 };

@@ -88,6 +88,7 @@
 #include <vector>
 
 #include "esper/core/result.h"
+#include "esper/metrics/registry.h"
 
 namespace esper::proxy {
 
@@ -162,6 +163,9 @@ struct Options {
   size_t max_connections = 1024;
   /// How many fault decisions FaultLog() keeps (the first ones; later ones are only counted).
   size_t fault_log_capacity = 10000;
+  /// Where statistics() are published as metrics (docs/proxy.md, Metrics); nullptr: nowhere.
+  /// Must outlive the proxy.
+  metrics::Registry* metrics = &metrics::DefaultRegistry();
 };
 
 /// Counters since Start(); a consistent-enough snapshot (each field is read atomically).
@@ -235,6 +239,7 @@ class FaultProxy {
   struct Impl;
   explicit FaultProxy(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  metrics::Collector metrics_;  // declared last: removed before impl_ goes
 };
 
 }  // namespace esper::proxy

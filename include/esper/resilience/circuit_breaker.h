@@ -69,6 +69,7 @@
 
 #include "esper/core/clock.h"
 #include "esper/core/result.h"
+#include "esper/metrics/registry.h"
 
 namespace esper::resilience {
 
@@ -131,6 +132,10 @@ struct CircuitBreakerOptions {
 
   /// Transitions kept by history(). 0..100,000.
   int history_size = 32;
+
+  /// Where stats() are published as metrics, labelled with `name` (docs/resilience.md,
+  /// Metrics); nullptr: nowhere. Must outlive the breaker.
+  metrics::Registry* metrics = &metrics::DefaultRegistry();
 };
 
 /// One state change.
@@ -273,6 +278,8 @@ class CircuitBreaker {
   mutable std::recursive_mutex listener_mu_;  // serialises delivery; guards listeners_
   std::vector<std::pair<int, std::shared_ptr<Listener>>> listeners_;
   int next_listener_id_ = 1;
+
+  metrics::Collector metrics_;  // declared last: removed before what it reads goes
 };
 
 /// Permission for one call. Movable, not copyable. Report the outcome exactly once with

@@ -28,9 +28,11 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "esper/core/result.h"
+#include "esper/metrics/registry.h"
 
 namespace esper::resilience {
 
@@ -53,6 +55,11 @@ struct RetryBudgetOptions {
   // --- kPercentage (Envoy defaults) ---
   double budget_percent = 20.0;  // retries in flight / requests in flight, percent. (0, 100].
   int min_retry_concurrency = 3; // retries in flight always allowed, whatever the percentage. >= 0.
+
+  /// Names the budget in its metrics (label `budget`). Where stats() are published
+  /// (docs/resilience.md, Metrics); nullptr: nowhere. The registry must outlive the budget.
+  std::string name = "default";
+  metrics::Registry* metrics = &metrics::DefaultRegistry();
 };
 
 /// A snapshot for dashboards and tests.
@@ -105,6 +112,7 @@ class RetryBudget {
   std::atomic<int64_t> active_retries_{0};
   std::atomic<uint64_t> granted_{0};
   std::atomic<uint64_t> denied_{0};
+  metrics::Collector metrics_;  // declared last: removed before what it reads goes
 };
 
 }  // namespace esper::resilience

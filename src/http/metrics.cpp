@@ -1,0 +1,107 @@
+// The http client's metrics: a collector over Client::get_stats(), so both are the same numbers.
+#include "metrics.h"
+
+#include <array>
+
+namespace esper::http::detail {
+namespace {
+
+namespace m = esper::metrics;
+
+// The latency histogram's bucket bounds that become Prometheus buckets: every other bound of its
+// √2 ladder, 2^k µs for k = 7 … 24 (128 µs … 16.8 s). Bucket b ends at UpperBound(b) = 2^((b+1)/2) µs.
+constexpr int kFirstBucket = 13;
+constexpr int kLastBucket = 47;
+
+std::vector<double> ExportedBounds() {
+  std::vector<double> out;
+  for (int b = kFirstBucket; b <= kLastBucket; b += 2) {
+    out.push_back(std::chrono::duration<double>(LatencyHistogram::UpperBound(b)).count());
+  }
+  return out;
+}
+
+m::MetricDesc Counter(std::string name, std::string help, std::vector<std::string> labels = {"host"}) {
+  return {.name = std::move(name), .help = std::move(help), .labels = std::move(labels), .type = m::MetricType::kCounter};
+}
+m::MetricDesc Gauge(std::string name, std::string help, std::vector<std::string> labels = {"host"}) {
+  return {.name = std::move(name), .help = std::move(help), .labels = std::move(labels), .type = m::MetricType::kGauge};
+}
+
+std::vector<m::MetricDesc> Descs() {
+  return {
+      Counter("esper_http_requests_total",
+              "HTTP requests finished, by method and final status class (code=\"none\": ended without a response).",
+              {"host", "method", "code"}),
+      Counter("esper_http_errors_total", "HTTP requests that ended in an error, by its canonical code.", {"host", "kind"}),
+      Counter("esper_http_attempts_total", "HTTP attempts started (first tries and retries)."),
+      Counter("esper_http_retries_total", "HTTP attempts after the first."),
+      Counter("esper_http_retries_denied_total", "Retries the host's retry budget refused (budget exhausted)."),
+      Counter("esper_http_breaker_rejections_total", "Attempts refused because the host's circuit breaker was open."),
+      Counter("esper_http_breaker_transitions_total", "State changes of the host's circuit breaker."),
+      Gauge("esper_http_breaker_state", "1 for the state the host's circuit breaker is in, 0 for the others.",
+            {"host", "state"}),
+      Gauge("esper_http_retry_budget_tokens", "Tokens left in the host's retry budget."),
+      Gauge("esper_http_in_flight", "HTTP requests submitted and not finished."),
+      Counter("esper_http_sent_bytes_total", "Request body bytes sent."),
+      Counter("esper_http_received_bytes_total", "Response body bytes received."),
+      {.name = "esper_http_request_duration_seconds",
+       .help = "Time from submission to completion of an HTTP request, retries included.",
+       .labels = {"host"},
+       .buckets = ExportedBounds(),
+       .type = m::MetricType::kHistogram},
+  };
+}
+
+void Collect(const ClientStats& stats, m::Collection& out) {
+  static constexpr std::array<std::string_view, 5> kStates = {"closed", "open", "half_open", "forced_open", "disabled"};
+  for (const auto& [host, s] : stats) {
+    const std::vector<std::string> h = {host};
+    for (const auto& [key, n] : s.finished) {
+      out.Add("esper_http_requests_total", {host, key.first, key.second}, static_cast<double>(n));
+    }
+    for (const auto& [code, n] : s.errors_by_code) out.Add("esper_http_errors_total", {host, code}, static_cast<double>(n));
+    out.Add("esper_http_attempts_total", h, static_cast<double>(s.attempts));
+    out.Add("esper_http_retries_total", h, static_cast<double>(s.retries));
+    out.Add("esper_http_retries_denied_total", h, static_cast<double>(s.retries_denied));
+    out.Add("esper_http_breaker_rejections_total", h, static_cast<double>(s.breaker_rejections));
+    out.Add("esper_http_breaker_transitions_total", h, static_cast<double>(s.breaker_transitions));
+    bool known = false;
+    for (std::string_view state : kStates) {
+      known |= state == s.breaker_state;
+      out.Add("esper_http_breaker_state", {host, state}, state == s.breaker_state ? 1 : 0);
+    }
+    if (!known) out.Add("esper_http_breaker_state", {host, s.breaker_state}, 1);
+    out.Add("esper_http_retry_budget_tokens", h, static_cast<double>(s.retry_budget_tokens));
+    out.Add("esper_http_in_flight", h, static_cast<double>(s.in_flight()));
+    out.Add("esper_http_sent_bytes_total", h, static_cast<double>(s.bytes_out));
+    out.Add("esper_http_received_bytes_total", h, static_cast<double>(s.bytes_in));
+
+    const auto& buckets = s.latency.buckets();
+    std::vector<uint64_t> counts;
+    uint64_t acc = 0;
+    for (int b = 0; b < LatencyHistogram::kBuckets; ++b) {
+      acc += buckets[static_cast<size_t>(b)];
+      if (b >= kFirstBucket && b <= kLastBucket && (b - kFirstBucket) % 2 == 0) {
+        counts.push_back(acc);
+        acc = 0;
+      }
+    }
+    counts.push_back(acc);  // +Inf
+    out.AddHistogram("esper_http_request_duration_seconds", h, counts,
+                     std::chrono::duration<double>(s.latency.sum()).count());
+  }
+}
+
+}  // namespace
+
+std::string StatusClass(int status) {
+  if (status < 100 || status > 599) return "none";
+  return std::string(1, static_cast<char>('0' + status / 100)) + "xx";
+}
+
+Result<metrics::Collector> PublishClientStats(std::function<ClientStats()> stats, metrics::Registry& registry) {
+  return registry.AddCollector(Descs(), [stats = std::move(stats)](m::Collection& out) { Collect(stats(), out); });
+}
+
+}  // namespace esper::http::detail

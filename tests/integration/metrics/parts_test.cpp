@@ -1,0 +1,169 @@
+// Every part publishes into the registry, and what it publishes is what its get_stats() says.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "esper/http/client.h"
+#include "esper/log/logger.h"
+#include "esper/metrics/exposition.h"
+#include "esper/metrics/log_metrics.h"
+#include "esper/proxy/fault_proxy.h"
+#include "esper/resilience/circuit_breaker.h"
+#include "esper/resilience/retry_budget.h"
+#include "testing/http_server.h"
+#include "testing/process.h"
+
+namespace esper::metrics {
+namespace {
+
+using namespace std::chrono_literals;
+
+// name{label values joined by ','} → value, from a gather (histograms: their count).
+std::map<std::string, double> Flatten(const std::vector<FamilySnapshot>& families) {
+  std::map<std::string, double> out;
+  for (const auto& f : families) {
+    for (const auto& s : f.series) {
+      std::string key = f.desc.name + "{";
+      for (size_t i = 0; i < s.label_values.size(); ++i) key += (i ? "," : "") + s.label_values[i];
+      key += "}";
+      double v = s.value;
+      if (f.desc.type == MetricType::kHistogram) {
+        v = 0;
+        for (uint64_t c : s.bucket_counts) v += static_cast<double>(c);
+      }
+      out[key] = v;
+    }
+  }
+  return out;
+}
+
+void ExpectPromtoolAccepts(const Registry& reg) {
+  auto r = testing::RunProcess({"promtool", "check", "metrics"}, {}, prometheus_text(reg));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << prometheus_text(reg);
+}
+
+TEST(PartsPublish, HttpClientPerHostIsItsGetStats) {
+  testing::HttpTestServer server([](const testing::ServerRequest& req) {
+    if (req.path == "/busy") return testing::Reply{.status = 503, .body = "busy"};
+    if (req.path == "/missing") return testing::Reply{.status = 404, .body = "no"};
+    return testing::Reply{.status = 200, .body = "ok"};
+  });
+  ASSERT_TRUE(server.Start());
+  Registry reg;
+  http::ClientOptions o;
+  o.retry.max_attempts = 3;
+  o.retry.base_delay = 1ms;
+  o.retry.max_delay = 2ms;
+  o.breaker_per_host = false;
+  o.metrics = &reg;
+  auto client = http::Client::Create(o);
+  ASSERT_TRUE(client) << client.error();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*client)->Get(server.Url("/ok")));
+  EXPECT_FALSE((*client)->Put(server.Url("/missing"), http::Body::FromString("x")));
+  EXPECT_FALSE((*client)->Get(server.Url("/busy")));
+
+  const http::ClientStats stats = (*client)->get_stats();
+  ASSERT_EQ(stats.size(), 1u);
+  const auto& [host, s] = *stats.begin();
+  auto m = Flatten(reg.Gather());
+  EXPECT_EQ(m[fmt::format("esper_http_requests_total{{{},GET,2xx}}", host)], 3);
+  EXPECT_EQ(m[fmt::format("esper_http_requests_total{{{},PUT,4xx}}", host)], 1);
+  EXPECT_EQ(m[fmt::format("esper_http_requests_total{{{},GET,5xx}}", host)], 1);
+  EXPECT_EQ(m[fmt::format("esper_http_errors_total{{{},NotFound}}", host)], 1);
+  EXPECT_EQ(m[fmt::format("esper_http_errors_total{{{},Unavailable}}", host)], 1);
+  EXPECT_EQ(m[fmt::format("esper_http_attempts_total{{{}}}", host)], 7);  // 3 + 1 + 3 tries of /busy
+  EXPECT_EQ(m[fmt::format("esper_http_retries_total{{{}}}", host)], 2);
+  EXPECT_EQ(m[fmt::format("esper_http_in_flight{{{}}}", host)], 0);
+  EXPECT_EQ(m[fmt::format("esper_http_request_duration_seconds{{{}}}", host)], 5);
+  EXPECT_EQ(m[fmt::format("esper_http_breaker_state{{{},disabled}}", host)], 1);
+  // The same numbers as get_stats().
+  EXPECT_EQ(m[fmt::format("esper_http_attempts_total{{{}}}", host)], static_cast<double>(s.attempts));
+  EXPECT_EQ(m[fmt::format("esper_http_sent_bytes_total{{{}}}", host)], static_cast<double>(s.bytes_out));
+  EXPECT_EQ(m[fmt::format("esper_http_received_bytes_total{{{}}}", host)], static_cast<double>(s.bytes_in));
+  EXPECT_EQ(m[fmt::format("esper_http_retry_budget_tokens{{{}}}", host)], static_cast<double>(s.retry_budget_tokens));
+  ExpectPromtoolAccepts(reg);
+
+  // Destroying the client removes what it published.
+  client->reset();
+  EXPECT_TRUE(reg.Gather().empty());
+}
+
+TEST(PartsPublish, TwoClientsToOneHostAddUp) {
+  testing::HttpTestServer server(testing::BasicRoutes);
+  ASSERT_TRUE(server.Start());
+  Registry reg;
+  auto a = http::Client::Create({.metrics = &reg});
+  auto b = http::Client::Create({.metrics = &reg});
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE((*a)->Get(server.Url("/hello")));
+  ASSERT_TRUE((*b)->Get(server.Url("/hello")));
+  ASSERT_TRUE((*b)->Get(server.Url("/hello")));
+  const std::string host = (*a)->get_stats().begin()->first;
+  EXPECT_EQ(Flatten(reg.Gather())[fmt::format("esper_http_requests_total{{{},GET,2xx}}", host)], 3);
+}
+
+TEST(PartsPublish, BreakerAndRetryBudget) {
+  Registry reg;
+  resilience::CircuitBreaker breaker({.name = "users-api", .failure_threshold = 2, .metrics = &reg});
+  resilience::RetryBudget budget({.name = "users-api", .metrics = &reg});
+  for (int i = 0; i < 2; ++i) {
+    auto permit = breaker.TryAcquire();
+    ASSERT_TRUE(permit);
+    permit->RecordFailure(Error::Unavailable("down"));
+  }
+  EXPECT_FALSE(breaker.TryAcquire());
+  ASSERT_TRUE(budget.TryAcquireRetry(Error::Unavailable("x")));
+  auto m = Flatten(reg.Gather());
+  EXPECT_EQ(m["esper_breaker_state{users-api,open}"], 1);
+  EXPECT_EQ(m["esper_breaker_state{users-api,closed}"], 0);
+  EXPECT_EQ(m["esper_breaker_transitions_total{users-api}"], 1);
+  EXPECT_EQ(m["esper_breaker_calls_total{users-api,failure}"], 2);
+  EXPECT_EQ(m["esper_breaker_rejections_total{users-api}"], 1);
+  EXPECT_EQ(m["esper_retry_budget_tokens{users-api}"], static_cast<double>(budget.stats().tokens));
+  EXPECT_EQ(m["esper_retry_budget_retries_total{users-api,granted}"], 1);
+  ExpectPromtoolAccepts(reg);
+}
+
+TEST(PartsPublish, FaultProxy) {
+  testing::HttpTestServer upstream(testing::BasicRoutes);
+  ASSERT_TRUE(upstream.Start());
+  Registry reg;
+  auto proxy = proxy::FaultProxy::Create(
+      {.upstream = fmt::format("127.0.0.1:{}", upstream.port()), .error_rate = 1.0, .metrics = &reg});
+  ASSERT_TRUE(proxy) << proxy.error();
+  ASSERT_TRUE((*proxy)->Start());
+  auto client = http::Client::Create({.retry = {.max_attempts = 1}, .metrics = nullptr});
+  ASSERT_TRUE(client);
+  for (int i = 0; i < 4; ++i) EXPECT_FALSE((*client)->Get(fmt::format("http://{}/hello", (*proxy)->address())));
+  auto m = Flatten(reg.Gather());
+  EXPECT_EQ(m["esper_proxy_faults_total{error}"], 4);
+  EXPECT_EQ(m["esper_proxy_faults_total{error}"], static_cast<double>((*proxy)->statistics().errors));
+  EXPECT_EQ(m["esper_proxy_forwarded_total{}"], 0);
+  ExpectPromtoolAccepts(reg);
+}
+
+TEST(PartsPublish, LoggerThroughItsCollector) {
+  class Null final : public log::Sink {
+   public:
+    Status Write(std::string_view, std::chrono::system_clock::time_point) override { return OkStatus(); }
+  };
+  auto logger = log::Logger::Create({.sinks = {log::SinkSpec{.sink = std::make_shared<Null>()}}});
+  ASSERT_TRUE(logger) << logger.error();
+  Registry reg;
+  auto published = PublishLogger(**logger, "svc", reg);
+  ASSERT_TRUE(published) << published.error();
+  for (int i = 0; i < 5; ++i) ESPER_LOG_INFO(**logger, "record {}", i);
+  ASSERT_TRUE((*logger)->Flush());
+  auto m = Flatten(reg.Gather());
+  EXPECT_EQ(m["esper_log_records_total{svc}"], 5);
+  EXPECT_EQ(m["esper_log_records_total{svc}"], static_cast<double>((*logger)->get_stats().processed));
+  EXPECT_EQ(m["esper_log_dropped_total{svc}"], 0);
+  ExpectPromtoolAccepts(reg);
+  published->Reset();
+  logger->reset();
+}
+
+}  // namespace
+}  // namespace esper::metrics
