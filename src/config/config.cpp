@@ -1,10 +1,34 @@
 #include "esper/config/config.h"
 
 namespace esper::config {
+namespace {
 
-Result<std::unique_ptr<Config>> Config::Create(LoadOptions options) {
+// get_stats() as metrics, read at each scrape.
+Result<metrics::Collector> PublishConfigStats(const Config& config, metrics::Registry& registry) {
+  using metrics::MetricType;
+  return registry.AddCollector(
+      {{.name = "esper_config_reloads_total", .help = "Configuration reloads, by result (a failed one keeps the old snapshot).",
+        .labels = {"result"}, .type = MetricType::kCounter},
+       {.name = "esper_config_last_good_load_timestamp_seconds",
+        .help = "When the configuration in use was loaded, in seconds since the Unix epoch.", .type = MetricType::kGauge}},
+      [&config](metrics::Collection& out) {
+        const ConfigStats s = config.get_stats();
+        out.Add("esper_config_reloads_total", {"ok"}, static_cast<double>(s.reloads));
+        out.Add("esper_config_reloads_total", {"failed"}, static_cast<double>(s.failed_reloads));
+        out.Add("esper_config_last_good_load_timestamp_seconds", {},
+                std::chrono::duration<double>(s.last_good_load.time_since_epoch()).count());
+      });
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Config>> Config::Create(LoadOptions options, metrics::Registry* metrics) {
   ESPER_ASSIGN_OR_RETURN(Snap first, Load(options));
-  return std::unique_ptr<Config>(new Config(std::move(options), std::move(first)));
+  std::unique_ptr<Config> config(new Config(std::move(options), std::move(first)));
+  if (metrics) {
+    ESPER_ASSIGN_OR_RETURN(config->metrics_, PublishConfigStats(*config, *metrics));
+  }
+  return config;
 }
 
 Config::Config(LoadOptions options, Snap first) : options_(std::move(options)), snap_(std::move(first)) {}
@@ -26,7 +50,11 @@ ConfigStats Config::get_stats() const {
     s.failed_reloads = failed_reloads_;
     s.subscribers = callbacks_.size();
   }
-  s.generation = generation();
+  {
+    std::lock_guard<std::mutex> lock(snap_mu_);
+    s.generation = generation_;
+    s.last_good_load = loaded_at_;
+  }
   s.reloads = s.generation - 1;
   return s;
 }
@@ -45,6 +73,7 @@ Status Config::Reload(std::vector<Diagnostic>* diagnostics) {
     old = std::move(snap_);
     snap_ = fresh;
     ++generation_;
+    loaded_at_ = std::chrono::system_clock::now();
   }
   for (const auto& [id, cb] : callbacks_) cb(old, fresh);
   return OkStatus();

@@ -23,6 +23,7 @@
 //   ... on SIGHUP: if (auto st = (*cfg)->Reload(); !st) LogError(st.error());
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -33,6 +34,7 @@
 #include "esper/config/loader.h"
 #include "esper/config/snapshot.h"
 #include "esper/core/result.h"
+#include "esper/metrics/registry.h"
 
 namespace esper::config {
 
@@ -42,6 +44,7 @@ struct ConfigStats {
   std::uint64_t reloads = 0;         // successful Reload() calls
   std::uint64_t failed_reloads = 0;  // Reload() calls that kept the old snapshot
   std::size_t subscribers = 0;       // change callbacks registered now
+  std::chrono::system_clock::time_point last_good_load{};  // when the current snapshot was loaded
 };
 
 class Config {
@@ -51,7 +54,10 @@ class Config {
   using ChangeCallback = std::function<void(const Snap& old_snapshot, const Snap& new_snapshot)>;
 
   /// Loads once; InvalidArgument listing every problem when the configuration is invalid.
-  static Result<std::unique_ptr<Config>> Create(LoadOptions options);
+  /// get_stats() is published into `metrics` (docs/config.md, Metrics); nullptr: nowhere. The
+  /// registry must outlive the Config.
+  static Result<std::unique_ptr<Config>> Create(LoadOptions options,
+                                                metrics::Registry* metrics = &metrics::DefaultRegistry());
 
   Config(const Config&) = delete;
   Config& operator=(const Config&) = delete;
@@ -80,10 +86,12 @@ class Config {
   mutable std::mutex snap_mu_;  // guards snap_ and generation_ (held only to copy/swap)
   Snap snap_;
   std::uint64_t generation_ = 1;
+  std::chrono::system_clock::time_point loaded_at_ = std::chrono::system_clock::now();  // snap_mu_
   mutable std::mutex reload_mu_;  // serialises Reload; guards callbacks_ and the reload counters
   std::uint64_t failed_reloads_ = 0;
   std::vector<std::pair<std::uint64_t, ChangeCallback>> callbacks_;
   std::uint64_t next_id_ = 1;
+  metrics::Collector metrics_;  // declared last: removed before what it reads goes
 };
 
 /// The process-wide configuration (the seed's get_config()): loaded on first call from

@@ -3,8 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 
+#include "esper/config/config.h"
 #include "esper/http/client.h"
 #include "esper/log/logger.h"
 #include "esper/metrics/exposition.h"
@@ -141,6 +144,29 @@ TEST(PartsPublish, FaultProxy) {
   EXPECT_EQ(m["esper_proxy_faults_total{error}"], 4);
   EXPECT_EQ(m["esper_proxy_faults_total{error}"], static_cast<double>((*proxy)->statistics().errors));
   EXPECT_EQ(m["esper_proxy_forwarded_total{}"], 0);
+  ExpectPromtoolAccepts(reg);
+}
+
+TEST(PartsPublish, ConfigReloadsAndTheTimeOfTheLastGoodLoad) {
+  const std::string path = std::filesystem::temp_directory_path() / fmt::format("esper_metrics_config_{}.yaml", getpid());
+  std::ofstream(path) << "service:\n  name: svc\n";
+  config::LoadOptions o;
+  o.files = {path};
+  o.environment = std::map<std::string, std::string>{};
+  Registry reg;
+  auto cfg = config::Config::Create(o, &reg);
+  ASSERT_TRUE(cfg) << cfg.error();
+  ASSERT_TRUE((*cfg)->Reload());
+  std::ofstream(path) << "service:\n  name: svc\n  name: twice\n";
+  EXPECT_FALSE((*cfg)->Reload());
+  std::filesystem::remove(path);
+  const config::ConfigStats stats = (*cfg)->get_stats();
+  auto m = Flatten(reg.Gather());
+  EXPECT_EQ(m["esper_config_reloads_total{ok}"], 1);
+  EXPECT_EQ(m["esper_config_reloads_total{failed}"], 1);
+  EXPECT_EQ(m["esper_config_last_good_load_timestamp_seconds{}"],
+            std::chrono::duration<double>(stats.last_good_load.time_since_epoch()).count());
+  EXPECT_GT(m["esper_config_last_good_load_timestamp_seconds{}"], 1.6e9);
   ExpectPromtoolAccepts(reg);
 }
 
