@@ -8,19 +8,6 @@ namespace {
 
 namespace m = esper::metrics;
 
-// The latency histogram's bucket bounds that become Prometheus buckets: every other bound of its
-// √2 ladder, 2^k µs for k = 7 … 24 (128 µs … 16.8 s). Bucket b ends at UpperBound(b) = 2^((b+1)/2) µs.
-constexpr int kFirstBucket = 13;
-constexpr int kLastBucket = 47;
-
-std::vector<double> ExportedBounds() {
-  std::vector<double> out;
-  for (int b = kFirstBucket; b <= kLastBucket; b += 2) {
-    out.push_back(std::chrono::duration<double>(LatencyHistogram::UpperBound(b)).count());
-  }
-  return out;
-}
-
 m::MetricDesc Counter(std::string name, std::string help, std::vector<std::string> labels = {"host"}) {
   return {.name = std::move(name), .help = std::move(help), .labels = std::move(labels), .type = m::MetricType::kCounter};
 }
@@ -48,7 +35,7 @@ std::vector<m::MetricDesc> Descs() {
       {.name = "esper_http_request_duration_seconds",
        .help = "Time from submission to completion of an HTTP request, retries included.",
        .labels = {"host"},
-       .buckets = ExportedBounds(),
+       .buckets = LatencyHistogram::CoarseBoundsSeconds(),
        .type = m::MetricType::kHistogram},
   };
 }
@@ -77,18 +64,7 @@ void Collect(const ClientStats& stats, m::Collection& out) {
     out.Add("esper_http_sent_bytes_total", h, static_cast<double>(s.bytes_out));
     out.Add("esper_http_received_bytes_total", h, static_cast<double>(s.bytes_in));
 
-    const auto& buckets = s.latency.buckets();
-    std::vector<uint64_t> counts;
-    uint64_t acc = 0;
-    for (int b = 0; b < LatencyHistogram::kBuckets; ++b) {
-      acc += buckets[static_cast<size_t>(b)];
-      if (b >= kFirstBucket && b <= kLastBucket && (b - kFirstBucket) % 2 == 0) {
-        counts.push_back(acc);
-        acc = 0;
-      }
-    }
-    counts.push_back(acc);  // +Inf
-    out.AddHistogram("esper_http_request_duration_seconds", h, counts,
+    out.AddHistogram("esper_http_request_duration_seconds", h, s.latency.CoarseCounts(),
                      std::chrono::duration<double>(s.latency.sum()).count());
   }
 }

@@ -25,6 +25,37 @@ std::chrono::nanoseconds LatencyHistogram::UpperBound(int b) noexcept {
   return std::chrono::nanoseconds(static_cast<int64_t>(BucketHigh(b)));
 }
 
+namespace {
+// CoarseBoundsSeconds: bucket b ends at 2^((b+1)/2) µs; b = 13 … 47, odd.
+constexpr int kFirstCoarse = 13;
+constexpr int kLastCoarse = 47;
+}  // namespace
+
+const std::vector<double>& LatencyHistogram::CoarseBoundsSeconds() {
+  static const std::vector<double> bounds = [] {
+    std::vector<double> out;
+    for (int b = kFirstCoarse; b <= kLastCoarse; b += 2) {
+      out.push_back(std::chrono::duration<double>(UpperBound(b)).count());
+    }
+    return out;
+  }();
+  return bounds;
+}
+
+std::vector<uint64_t> LatencyHistogram::CoarseCounts() const {
+  std::vector<uint64_t> counts;
+  uint64_t acc = 0;
+  for (int b = 0; b < kBuckets; ++b) {
+    acc += buckets_[static_cast<size_t>(b)];
+    if (b >= kFirstCoarse && b <= kLastCoarse && (b - kFirstCoarse) % 2 == 0) {
+      counts.push_back(acc);
+      acc = 0;
+    }
+  }
+  counts.push_back(acc);  // +Inf
+  return counts;
+}
+
 void LatencyHistogram::Record(std::chrono::nanoseconds latency) noexcept {
   uint64_t ns = latency.count() < 0 ? 0 : static_cast<uint64_t>(latency.count());
   ++buckets_[static_cast<size_t>(BucketOf(ns))];

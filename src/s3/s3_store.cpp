@@ -109,7 +109,13 @@ Result<std::unique_ptr<S3Store>> S3Store::Create(S3StoreOptions options) {
                                                  .region = std::move(region),
                                                  .credentials = std::move(cache),
                                                  .max_attempts = attempts});
-  return std::unique_ptr<S3Store>(new S3Store(std::move(impl)));
+  metrics::Registry* registry = impl->options_.metrics;
+  std::unique_ptr<S3Store> store(new S3Store(std::move(impl)));
+  if (registry) {
+    ESPER_ASSIGN_OR_RETURN(store->metrics_,
+                           detail::PublishStoreStats([s = store.get()] { return s->get_performance_stats(); }, *registry));
+  }
+  return store;
 }
 
 S3Store::S3Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

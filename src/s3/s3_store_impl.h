@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -89,8 +90,12 @@ using ResponseCallback = std::function<void(Result<http::Response>)>;
 class StoreStats {
  public:
   StoreStats();
-  void Record(Op op, std::chrono::nanoseconds latency, bool failed, uint64_t bytes);
-  void CountRetry() noexcept { retries_.fetch_add(1, std::memory_order_relaxed); }
+  /// `error`: null when the operation succeeded.
+  void Record(Op op, std::chrono::nanoseconds latency, const Error* error, uint64_t bytes);
+  void CountRetry(Op op) noexcept {
+    retries_.fetch_add(1, std::memory_order_relaxed);
+    op_retries_[static_cast<size_t>(op)].fetch_add(1, std::memory_order_relaxed);
+  }
   PerformanceStats Snapshot(int in_flight) const;
 
  private:
@@ -98,13 +103,18 @@ class StoreStats {
     uint64_t operations = 0;
     uint64_t errors = 0;
     uint64_t bytes = 0;
+    std::map<std::string, uint64_t> errors_by_code{};
     http::LatencyHistogram latency{};
   };
   mutable std::mutex mu_;
   PerOp ops_[kOpCount];
   std::atomic<uint64_t> retries_{0};
+  std::atomic<uint64_t> op_retries_[kOpCount] = {};
   const Clock::TimePoint created_;
 };
+
+/// A collector over `stats` (get_performance_stats), per operation.
+Result<metrics::Collector> PublishStoreStats(std::function<PerformanceStats()> stats, metrics::Registry& registry);
 
 /// Object bytes an operation moved, for the statistics (put: sent; get: received).
 inline uint64_t BytesOf(Op op, const storage::ObjectInfo& info) { return op == Op::kPut ? info.size : 0; }
@@ -209,7 +219,8 @@ storage::Callback<T> S3Store::Impl::Complete(detail::OpContext ctx, storage::Cal
     if constexpr (!std::is_void_v<T>) {
       if (r) bytes = detail::BytesOf(ctx.op, *r);
     }
-    stats_.Record(ctx.op, std::chrono::duration_cast<std::chrono::nanoseconds>(latency), !r, bytes);
+    stats_.Record(ctx.op, std::chrono::duration_cast<std::chrono::nanoseconds>(latency), r ? nullptr : &r.error(),
+                  bytes);
     done(std::move(r));
     Finish();  // last: the store may be destroyed from here on
   };

@@ -200,7 +200,7 @@ Status S3Store::Impl::Send(const OpContext& ctx, detail::Exchange ex, detail::Re
   o.before_attempt = [this, call](http::AttemptRequest& a) -> Status {
     call->attempts = a.attempt;
     if (a.attempt > 1) {
-      stats_.CountRetry();
+      stats_.CountRetry(call->ctx.op);
       if (options_.logger) {
         ESPER_LOG_WARN(*options_.logger, "S3 {} {}: retrying (attempt {} of {})", detail::OpName(call->ctx.op),
                        Where(call->ctx), a.attempt, max_attempts_, kv("bucket", call->ctx.bucket),

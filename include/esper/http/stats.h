@@ -14,6 +14,7 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace esper::http {
 
@@ -32,11 +33,15 @@ class LatencyHistogram {
   std::chrono::nanoseconds mean() const noexcept;
   /// The `pct` (0..100) percentile, interpolated inside its bucket; 0 when empty.
   std::chrono::nanoseconds Percentile(double pct) const noexcept;
-  /// The per-bucket counts (not cumulative) and the sum, for exporting (metrics).
-  const std::array<uint64_t, kBuckets>& buckets() const noexcept { return buckets_; }
+  /// The sum of every latency recorded.
   std::chrono::nanoseconds sum() const noexcept { return std::chrono::nanoseconds(sum_ns_); }
   /// Bucket b holds latencies below this bound (b < kBuckets - 1; the last one is the overflow).
   static std::chrono::nanoseconds UpperBound(int b) noexcept;
+  /// For metrics (Prometheus buckets): every other bound of the √2 ladder, 2^k µs for k = 7 …
+  /// 24 (128 µs … 16.8 s), in seconds; and the counts between them (not cumulative; the last
+  /// is +Inf).
+  static const std::vector<double>& CoarseBoundsSeconds();
+  std::vector<uint64_t> CoarseCounts() const;
 
  private:
   std::array<uint64_t, kBuckets> buckets_{};

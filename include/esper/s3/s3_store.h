@@ -101,6 +101,7 @@
 #include "esper/core/result.h"
 #include "esper/http/client.h"
 #include "esper/http/stats.h"
+#include "esper/metrics/registry.h"
 #include "esper/s3/credentials.h"
 #include "esper/s3/settings.h"
 #include "esper/s3/uri.h"
@@ -171,6 +172,10 @@ struct S3StoreOptions {
   /// The wall clock requests are signed with (tests inject one hours off to provoke
   /// RequestTimeTooSkewed). Empty: system_clock::now.
   WallClock now{};
+  /// Where get_performance_stats() is published as metrics, per operation (docs/s3.md,
+  /// Metrics); nullptr: nowhere. (The store's own http client publishes per host through
+  /// `http.metrics`.) Must outlive the store.
+  metrics::Registry* metrics = &metrics::DefaultRegistry();
 
   /// The http options a store's own client starts from: the seed's pool (max_connections 100),
   /// AWS standard retries (3 attempts, full jitter from 100 ms up to 20 s, a retry budget per
@@ -197,6 +202,10 @@ struct OperationStats {
   uint64_t errors = 0;      // completed with an error (NotFound included)
   double error_rate = 0;    // errors / operations
   uint64_t bytes = 0;       // object bytes sent (put) or received (get)
+  uint64_t retries = 0;     // attempts after the first
+  /// Errors by S3 code ("NoSuchKey", "SlowDown", …), or by canonical code when the failure had
+  /// none (a transport error: "Unavailable", "DeadlineExceeded", …).
+  std::map<std::string, uint64_t> errors_by_code{};
   /// Start to completion, retries included.
   http::LatencyHistogram latency{};
   std::chrono::nanoseconds average_latency{0};
@@ -284,6 +293,7 @@ class S3Store final : public storage::ObjectStore {
  private:
   explicit S3Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  metrics::Collector metrics_;  // declared last: removed before impl_ goes
 };
 
 /// The store options a configuration's `s3` section describes (docs/config.md): endpoint_url,

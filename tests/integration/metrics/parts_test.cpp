@@ -15,8 +15,11 @@
 #include "esper/proxy/fault_proxy.h"
 #include "esper/resilience/circuit_breaker.h"
 #include "esper/resilience/retry_budget.h"
+#include "esper/s3/s3_store.h"
 #include "testing/http_server.h"
 #include "testing/process.h"
+#include "testing/s3_test_server.h"
+#include "testing/wait.h"
 
 namespace esper::metrics {
 namespace {
@@ -167,6 +170,47 @@ TEST(PartsPublish, ConfigReloadsAndTheTimeOfTheLastGoodLoad) {
   EXPECT_EQ(m["esper_config_last_good_load_timestamp_seconds{}"],
             std::chrono::duration<double>(stats.last_good_load.time_since_epoch()).count());
   EXPECT_GT(m["esper_config_last_good_load_timestamp_seconds{}"], 1.6e9);
+  ExpectPromtoolAccepts(reg);
+}
+
+TEST(PartsPublish, S3StorePerOperationWithErrorsByS3Code) {
+  auto server = testing::S3TestServer::Start({.kind = testing::S3ServerKind::kS3rver4, .buckets = {"metrics"}});
+  ASSERT_TRUE(server) << server.error();
+  Registry reg;
+  s3::S3StoreOptions o;
+  o.endpoint_url = (*server)->endpoint();
+  o.region = testing::S3TestServer::kRegion;
+  o.credentials = s3::Credentials{.access_key_id = testing::S3TestServer::kAccessKey,
+                                  .secret_access_key = Secret(testing::S3TestServer::kSecretKey)};
+  o.env = s3::MapEnvironment({});
+  o.metrics = &reg;
+  o.http.metrics = nullptr;
+  auto store = s3::S3Store::Create(std::move(o));
+  ASSERT_TRUE(store) << store.error();
+  ASSERT_TRUE((*store)->Put("metrics", "a/b.bin", storage::PutBody::FromString(std::string(1000, 'x'))));
+  ASSERT_TRUE((*store)->Get("metrics", "a/b.bin"));
+  EXPECT_FALSE((*store)->Get("metrics", "missing"));
+  EXPECT_FALSE((*store)->Stat("no-such-bucket", "k"));
+  // A blocking call returns from the operation's callback, just before the store counts it done.
+  ASSERT_TRUE(testing::WaitUntil([&] { return (*store)->get_performance_stats().in_flight == 0; }));
+  const s3::PerformanceStats stats = (*store)->get_performance_stats();
+  auto m = Flatten(reg.Gather());
+  EXPECT_EQ(m["esper_s3_operations_total{put}"], 1);
+  EXPECT_EQ(m["esper_s3_operations_total{get}"], 2);
+  EXPECT_EQ(m["esper_s3_errors_total{get,NoSuchKey}"], 1);
+  EXPECT_EQ(m["esper_s3_object_bytes_total{put}"], 1000);
+  EXPECT_EQ(m["esper_s3_object_bytes_total{get}"], static_cast<double>(stats.per_operation.at("get").bytes));
+  EXPECT_EQ(m["esper_s3_request_duration_seconds{get}"], 2);
+  EXPECT_EQ(m["esper_s3_in_flight{}"], 0);
+  double stat_errors = 0;
+  for (const auto& [key, v] : m) {
+    if (key.rfind("esper_s3_errors_total{stat,", 0) == 0) stat_errors += v;
+  }
+  EXPECT_EQ(stat_errors, 1);
+  // No key, no bucket as a label: the page holds the operation names and codes only.
+  const std::string page = prometheus_text(reg);
+  EXPECT_EQ(page.find("a/b.bin"), std::string::npos);
+  EXPECT_EQ(page.find("no-such-bucket"), std::string::npos);
   ExpectPromtoolAccepts(reg);
 }
 
