@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iterator>
 #include <fstream>
 #include <string>
 #include <string_view>
@@ -13,6 +14,12 @@
 #include "testing/wait.h"
 
 namespace esper::testing {
+
+/// How many threads this process has (/proc/self/task). A joined thread can stay listed for a
+/// moment: compare after a WaitUntil.
+inline long ThreadCount() {
+  return std::distance(std::filesystem::directory_iterator("/proc/self/task"), std::filesystem::directory_iterator());
+}
 
 /// /proc/self/task/<tid> of each thread whose name (comm) is `name`.
 inline std::vector<std::filesystem::path> TasksNamed(std::string_view name) {

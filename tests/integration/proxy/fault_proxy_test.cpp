@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -165,10 +164,7 @@ TEST(FaultProxyHttp, ExpectContinueInterimResponseIsForwarded) {
 }
 
 TEST(FaultProxyHttp, ManyConcurrentConnectionsShareOneLoopThread) {
-  auto threads = [] {
-    return std::distance(std::filesystem::directory_iterator("/proc/self/task"),
-                         std::filesystem::directory_iterator());
-  };
+  auto threads = [] { return ThreadCount(); };
   Upstream upstream;
   auto before = threads();
   auto proxy = StartProxy(upstream, {});
