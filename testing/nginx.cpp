@@ -64,16 +64,19 @@ Status Nginx::Start(Options options) {
     tls = fmt::format("    ssl_certificate {0}/cert.pem;\n    ssl_certificate_key {0}/key.pem;\n", dir_);
   }
   listen_ = options.listen;
-  ports_.clear();
-  std::string listens;
-  for (const std::string& how : listen_) {
-    const int port = FreePort();
-    if (port == 0) return Error::Unavailable("nginx: no free port on 127.0.0.1");
-    ports_.push_back(port);
-    listens += fmt::format("    listen 127.0.0.1:{}{}{};\n", port, how.empty() ? "" : " ", how);
-  }
-  const std::string conf = dir_ + "/nginx.conf";
-  std::ofstream(conf) << fmt::format(R"(worker_processes 1;
+  // A port found free can be taken before nginx binds it (tests run in parallel): nginx then
+  // exits, and the start is tried again on other ports.
+  for (int attempt = 1;; ++attempt) {
+    ports_.clear();
+    std::string listens;
+    for (const std::string& how : listen_) {
+      const int port = FreePort();
+      if (port == 0) return Error::Unavailable("nginx: no free port on 127.0.0.1");
+      ports_.push_back(port);
+      listens += fmt::format("    listen 127.0.0.1:{}{}{};\n", port, how.empty() ? "" : " ", how);
+    }
+    const std::string conf = dir_ + "/nginx.conf";
+    std::ofstream(conf) << fmt::format(R"(worker_processes 1;
 daemon off;
 pid {0}/nginx.pid;
 error_log {0}/logs/error.log warn;
@@ -92,22 +95,36 @@ http {{
   }}
 }}
 )", dir_, options.worker_connections, options.http_directives, listens, tls, options.server_directives);
-  ESPER_RETURN_IF_ERROR(process_.Start({binary, "-p", dir_, "-e", dir_ + "/logs/error.log", "-c", conf},
-                                       {.output_file = dir_ + "/logs/output.log"}));
-  for (int port : ports_) {
-    // Until it listens, or exits (a bad configuration, a port taken meanwhile).
-    if (!WaitUntil([&] { return !process_.running() || WaitForPort(port, std::chrono::milliseconds(0)); }) ||
-        !process_.running()) {
-      Stop();
-      std::string text;
-      for (const char* log : {"/logs/output.log", "/logs/error.log"}) {
-        std::ifstream in(dir_ + log);
-        text.append(std::istreambuf_iterator<char>(in), {});
+    std::error_code ec;
+    for (const char* f : {"/nginx.pid", "/logs/output.log", "/logs/error.log"}) fs::remove(dir_ + f, ec);
+    ESPER_RETURN_IF_ERROR(process_.Start({binary, "-p", dir_, "-e", dir_ + "/logs/error.log", "-c", conf},
+                                         {.output_file = dir_ + "/logs/output.log"}));
+    // nginx writes its pid file once every listening socket is bound: until then a connection
+    // to one of the ports may reach whoever took it.
+    const std::string pid_line = std::to_string(process_.pid());
+    auto bound = [&] {
+      std::ifstream in(dir_ + "/nginx.pid");
+      std::string pid;
+      return std::getline(in, pid) && pid == pid_line;
+    };
+    if (WaitUntil([&] { return bound() || !process_.running(); }) && process_.running()) {
+      for (int port : ports_) {
+        if (!WaitForPort(port)) {
+          Stop();
+          return Error::Unavailable(fmt::format("nginx is up but 127.0.0.1:{} accepts no connection", port));
+        }
       }
-      return Error::Unavailable(fmt::format("nginx did not start: {}", text.substr(0, 300)));
+      return OkStatus();
     }
+    Stop();
+    std::string text;
+    for (const char* log : {"/logs/output.log", "/logs/error.log"}) {
+      std::ifstream in(dir_ + log);
+      text.append(std::istreambuf_iterator<char>(in), {});
+    }
+    if (attempt < 5 && text.find("Address already in use") != std::string::npos) continue;
+    return Error::Unavailable(fmt::format("nginx did not start: {}", text.substr(0, 300)));
   }
-  return OkStatus();
 }
 
 void Nginx::Stop() { process_.Stop(); }

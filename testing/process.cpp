@@ -165,7 +165,7 @@ void ChildProcess::Signal(int signal) {
 }
 
 bool ChildProcess::running() {
-  if (pid_ <= 0) return false;
+  if (pid_ <= 0 || reaped_status_) return false;
   int status = 0;
   if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
   reaped_status_ = status;

@@ -46,7 +46,9 @@ TEST(ChildProcess, ReadsLinesWhileItRunsAndReportsHowItEnded) {
   EXPECT_FALSE(child.running());
 
   ASSERT_TRUE(child.Start({"sh", "-c", "exit 4"}));
-  EXPECT_EQ(child.Wait(), 4);
+  EXPECT_TRUE(WaitUntil([&] { return !child.running(); }));
+  EXPECT_FALSE(child.running()) << "stays ended once seen ended";
+  EXPECT_EQ(child.Wait(), 4) << "the exit code running() collected";
   ASSERT_TRUE(child.Start({"/nonexistent/program"}));
   EXPECT_EQ(child.Wait(), 127);
 }
