@@ -264,6 +264,7 @@ Status WriteAll(int fd, std::string_view chunk, const std::string& path) {
 
 // What a 2xx GET must be: the range asked for, and (a whole single-part object) its MD5.
 std::optional<Error> VerifyGet(GetJob& job, const http::Response& r, bool check_md5) {
+  if (r.status == 304) return std::nullopt;  // If-None-Match matched: nothing was served
   const std::string where = S3Store::Impl::Where(job.ctx);
   const std::optional<storage::ByteRange>& range = job.options.range;
   Served sv;

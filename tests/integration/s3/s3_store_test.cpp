@@ -835,9 +835,33 @@ TEST(S3StoreLogging, RetriesAtWarnFailuresAtErrorWithFieldsAndNoSecretAnywhere) 
   EXPECT_EQ(errors, 1) << "the one failed operation";
   EXPECT_EQ(debug_missing, 1) << "a missing key is not a failure of the store";
   EXPECT_GT(curl_lines, 0) << "at trace, libcurl's transfer log, redacted";
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("> X-Amz-Security-Token: ***") != std::string::npos;
+  })) << "the session token is sent, and shown as ***";
 }
 
 // ---- bodies, statistics, health ----
+
+// A cache revalidating part of an object: If-None-Match with a range. A 304 serves nothing, so
+// there is no range to check against.
+TEST(S3StoreBodies, ARangedGetWhoseIfNoneMatchMatchesIsNotModified) {
+  for (S3ServerKind kind : {S3ServerKind::kS3rver4, S3ServerKind::kFauxqs}) {
+    StoreOn f(kind);
+    ASSERT_STORE(f);
+    auto put = f.store->Put(kBucket, "cached", PutBody::FromString(RandomBytes(1000, 9)));
+    ASSERT_TRUE(put);
+    auto same = f.store->Get(kBucket, "cached", {.range = ByteRange::Span(10, 20), .if_none_match = put->etag});
+    ASSERT_TRUE(same) << testing::S3ServerName(kind) << ": " << same.error();
+    EXPECT_TRUE(same->not_modified);
+    EXPECT_TRUE(same->body.empty());
+    EXPECT_EQ(same->info.etag, put->etag);
+    auto changed = f.store->Get(kBucket, "cached", {.range = ByteRange::Span(10, 20), .if_none_match = "0123"});
+    ASSERT_TRUE(changed) << changed.error();
+    EXPECT_FALSE(changed->not_modified);
+    EXPECT_EQ(changed->length, 20u);
+  }
+}
+
 
 TEST(S3StoreBodies, AStreamWithoutASizeIsBufferedUpToItsLimit) {
   StoreOn f(S3ServerKind::kFauxqs, [](S3StoreOptions& o) { o.max_buffered_stream_bytes = 1 << 20; });
