@@ -22,8 +22,6 @@ const EVP_MD* Algorithm() {
 }
 }  // namespace
 
-const evp_md_st* Sha256Algorithm() { return Algorithm<32>(); }
-
 template <size_t N>
 EvpDigest<N>::EvpDigest() : ctx_(EVP_MD_CTX_new()) {
   EVP_DigestInit_ex(ctx_.get(), Algorithm<N>(), nullptr);

@@ -59,8 +59,6 @@ class EvpDigest {
 };
 extern template class EvpDigest<16>;
 extern template class EvpDigest<32>;
-/// OpenSSL's SHA-256, fetched once for the process (SigV4's HMACs use it too).
-const evp_md_st* Sha256Algorithm();
 }  // namespace detail
 
 /// MD5 (Content-MD5, the ETag of a single-part upload).
