@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "esper/core/json_escape.h"
+#include "esper/core/redact.h"
 
 namespace esper::config::detail {
 
@@ -186,6 +187,12 @@ std::string FormatDuration(std::chrono::milliseconds d) {
   if (s > 0) out += fmt::format("{}s", s);
   return out;
 }
+
+std::string ShownText(std::string_view text) {
+  return text.find("://") == std::string_view::npos ? std::string(text) : RedactUrl(text);
+}
+
+std::string QuoteShown(std::string_view text) { return Quote(ShownText(text)); }
 
 std::string Quote(std::string_view s) {
   // A JSON string is a YAML double-quoted scalar (same escapes), except that YAML may not hold

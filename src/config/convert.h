@@ -22,6 +22,12 @@ bool ParseUrl(std::string_view text, std::string_view shown, const std::vector<s
 
 /// "30s", "250ms", "1m30s" — the canonical text of a duration.
 std::string FormatDuration(std::chrono::milliseconds d);
+/// A value as any output may show it: a URL (text holding "://") with its credentials redacted
+/// (esper::RedactUrl: user-info, ?password=, …); other text as it is.
+std::string ShownText(std::string_view text);
+/// ShownText quoted for a message: "\"http://u:***@h\"".
+std::string QuoteShown(std::string_view text);
+
 /// A YAML double-quoted scalar that reads back as `s` (invalid UTF-8 bytes as U+FFFD): the JSON
 /// escapes, plus \xNN / \uNNNN for what YAML may not hold raw (DEL, C1 controls, U+2028, …).
 /// Printable on a terminal too: messages quote values with it.

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <unordered_set>
@@ -14,6 +15,7 @@
 #include "config/convert.h"
 #include "config/schema.h"
 #include "config/snapshot_impl.h"
+#include "config/source_line.h"
 #include "config/tree.h"
 #include "esper/core/ascii.h"
 #include "esper/core/closest_match.h"
@@ -40,11 +42,12 @@ std::map<std::string, std::string> ProcessEnvironment() {
 
 Result<Override> ParseOverride(std::string_view kv, std::string label) {
   std::size_t eq = kv.find('=');
+  // A mistyped argument may hold a secret ("database.password:VALUE"): only its key is echoed.
   if (eq == std::string_view::npos) {
-    return Error::InvalidArgument(fmt::format("{} {}: expected key=value", label, detail::Quote(kv)));
+    return Error::InvalidArgument(fmt::format("{} {}: expected key=value", label, detail::Quote(RedactAfterKey(kv))));
   }
   if (eq == 0) {
-    return Error::InvalidArgument(fmt::format("{} {}: the key is empty", label, detail::Quote(kv)));
+    return Error::InvalidArgument(fmt::format("{} {}: the key is empty", label, detail::Quote(RedactAfterKey(kv))));
   }
   return Override{std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)), std::move(label)};
 }
@@ -54,7 +57,8 @@ namespace {
 struct SourceFile {
   std::string name;
   std::string text;
-  std::vector<std::size_t> line_starts;  // built on first use
+  std::vector<std::size_t> line_starts;                  // built on first use
+  std::optional<std::vector<detail::SecretSpan>> spans;  // SecretSpans(text), on first use
 };
 
 class Loader {
@@ -74,8 +78,10 @@ class Loader {
 
  private:
   // ---- diagnostics ----
-  std::string LineOf(std::uint32_t file, std::uint32_t line) {
-    if (file >= files_.size() || line == 0) return "";
+  // Line `line` (1-based) of `file` as a diagnostic shows it: every secret on it masked (see
+  // diagnostic.h), and with `mask_from` (a 1-based character column) everything from there on.
+  detail::ShownLine LineOf(std::uint32_t file, std::uint32_t line, std::uint32_t caret_col, std::uint32_t mask_from) {
+    if (file >= files_.size() || line == 0) return {};
     SourceFile& f = files_[file];
     if (f.line_starts.empty()) {
       f.line_starts.push_back(0);
@@ -83,13 +89,12 @@ class Loader {
         if (f.text[i] == '\n') f.line_starts.push_back(i + 1);
       }
     }
-    if (line > f.line_starts.size()) return "";
+    if (line > f.line_starts.size()) return {};
+    if (!f.spans) f.spans = detail::SecretSpans(f.text);
     std::size_t b = f.line_starts[line - 1];
     std::size_t e = f.text.find('\n', b);
     if (e == std::string::npos) e = f.text.size();
-    std::string s = f.text.substr(b, std::min<std::size_t>(e - b, 400));
-    if (!s.empty() && s.back() == '\r') s.pop_back();
-    return s;
+    return detail::MaskLine(std::string_view(f.text).substr(b, e - b), line - 1, *f.spans, caret_col, mask_from);
   }
 
   Origin MakeOrigin(const Src& src) const {
@@ -116,7 +121,8 @@ class Loader {
       d.origin.column = static_cast<int>(col);
     }
     d.message = std::move(message);
-    // Safety net: a line holding a secret key's value is never shown whole.
+    // Belt and braces: the line of a diagnostic about a secret key (by the schema or by the
+    // path's name) is also cut at the value — from the column (a value) or past the key.
     if (!d.key.empty()) {
       int spec = schema_.Find(d.key);
       if ((spec >= 0 && schema_.keys[static_cast<std::size_t>(spec)].secret()) || IsSecretKey(d.key)) {
@@ -124,18 +130,16 @@ class Loader {
       }
     }
     if (src.kind == Origin::Kind::kFile) {
-      d.source_line = LineOf(src.file, static_cast<std::uint32_t>(d.origin.line));
-      if (redact_value) {
-        // Keep the line up to the value (or up to the key's colon), then "***".
-        std::size_t cut = static_cast<std::size_t>(d.origin.column > 0 ? d.origin.column - 1 : 0);
-        if (line) {  // a key position: cut after "key:"
-          std::size_t colon = d.source_line.find(':', cut);
-          cut = colon == std::string::npos ? d.source_line.size() : colon + 1;
-          if (cut < d.source_line.size()) d.source_line = d.source_line.substr(0, cut) + " ***";
-        } else if (cut < d.source_line.size()) {
-          d.source_line = d.source_line.substr(0, cut) + "***";
-        }
+      const auto at = static_cast<std::uint32_t>(std::max(d.origin.column, 0));
+      std::uint32_t mask_from = redact_value ? at : 0;
+      if (redact_value && line) {  // a key position: mask past "key: "
+        std::string_view name = std::string_view(d.key).substr(d.key.rfind('.') + 1);
+        mask_from += static_cast<std::uint32_t>(
+            std::count_if(name.begin(), name.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }) + 2);
       }
+      detail::ShownLine shown = LineOf(src.file, static_cast<std::uint32_t>(d.origin.line), at, mask_from);
+      d.source_line = std::move(shown.text);
+      d.caret_column = shown.caret;
     }
     if (sev == Diagnostic::Severity::kError) ++errors_;
     // Sorted later: file sources by (file, line, column), then the rest in the order found.
@@ -333,8 +337,13 @@ void Loader::Interpolate(Node* n, std::string& path) {
       if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_') valid = false;
     }
     if (!valid) {
+      // The text between the braces is part of the value: not shown when the value is a secret.
+      const int spec = schema_.Find(path);
+      const bool secret = (spec >= 0 && schema_.keys[static_cast<std::size_t>(spec)].secret()) || IsSecretKey(path) ||
+                          UrlHasCredentials(t);
       Fail(path, n->src,
-            fmt::format("${{{}}} is not a variable reference (${{NAME}} or ${{NAME:-default}})", expr));
+           fmt::format("{} is not a variable reference (${{NAME}} or ${{NAME:-default}})",
+                       secret ? std::string("a \"${…}\" in the value (redacted)") : fmt::format("${{{}}}", expr)));
       return;
     }
     auto it = env_->find(std::string(name));
@@ -538,7 +547,8 @@ void Loader::FillMissingDefaults() {
 
 void Loader::MarkSecrets(Node* n) {
   for (auto& c : n->children) {
-    if (n->secret || (n->kind == Node::Kind::kMap && IsSecretKey(c->key))) c->secret = true;
+    // The rule on the key with its parent's, as a path: "api" + "key" is an API key.
+    if (n->secret || (n->kind == Node::Kind::kMap && IsSecretKey(n->key + "." + c->key))) c->secret = true;
     MarkSecrets(c.get());
   }
 }
@@ -657,7 +667,7 @@ void Loader::Convert() {
     auto shown_text = [&] {
       return spec.secret() ? std::string("(value redacted)")
              : is_null     ? std::string("an empty value")
-                           : detail::Quote(n->text);
+                           : detail::QuoteShown(n->text);
     };
     const std::string text = is_null ? std::string() : n->text;
     std::string err;

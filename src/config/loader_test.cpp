@@ -399,7 +399,9 @@ TEST(LoaderTest, ParseOverride) {
   EXPECT_EQ(o->value, "c=d");
   EXPECT_EQ(o->label, "--set");
   EXPECT_EQ(ParseOverride("novalue").error().message(), "--set \"novalue\": expected key=value");
-  EXPECT_EQ(ParseOverride("=x").error().message(), "--set \"=x\": the key is empty");
+  EXPECT_EQ(ParseOverride("=x").error().message(), "--set \"=***\": the key is empty");  // the value may be a secret
+  EXPECT_EQ(ParseOverride("database.password:pw").error().message(),
+            "--set \"database.password:***\": expected key=value");
   auto l = LoadYaml("", {}, {{"database..port", "1"}});
   ASSERT_FALSE(l.snap);
   EXPECT_EQ(l.Errors()[0], "--set: error: database..port: malformed key (expected dotted names like section.key)");

@@ -40,9 +40,12 @@ std::string Diagnostic::ToString() const {
   if (!source_line.empty() && origin.line > 0) {
     std::string num = std::to_string(origin.line);
     std::string pad(num.size(), ' ');
+    // One space (or tab) per character before the caret, so it stands under its column.
     std::string caret;
-    for (int i = 0; i + 1 < origin.column && static_cast<std::size_t>(i) < source_line.size(); ++i) {
-      caret += source_line[static_cast<std::size_t>(i)] == '\t' ? '\t' : ' ';
+    const int at = caret_column > 0 ? caret_column : origin.column;
+    for (int i = 0; i + 1 < at && static_cast<std::size_t>(i) < source_line.size(); ++i) {
+      const char c = source_line[static_cast<std::size_t>(i)];
+      if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) caret += c == '\t' ? '\t' : ' ';
     }
     out += fmt::format("\n  {} | {}\n  {} | {}^", num, source_line, pad, caret);
   }
@@ -119,12 +122,13 @@ const detail::KeySpec* SpecOf(const Node& n) {
   return &detail::BuiltinSchema().keys[static_cast<std::size_t>(n.spec)];
 }
 
-// The text of a value as any output may show it.
+// The text of a value as any output may show it: a secret as "***", a secret URL and any URL with
+// its credentials redacted.
 std::string Shown(const Node& n, std::string_view text) {
   const detail::KeySpec* s = SpecOf(n);
   if (s && s->type == detail::Type::kSecretUrl) return RedactUrl(text);
   if (n.secret) return text.empty() ? std::string() : std::string(Secret::kRedacted);
-  return std::string(text);
+  return detail::ShownText(text);
 }
 
 Origin MakeOrigin(const std::vector<std::string>& files, const detail::Src& src) {
@@ -198,7 +202,7 @@ struct Ctx {
   }
   std::string shown() const {
     if (n.secret) return "(value redacted)";
-    return n.IsNull() ? "an empty value" : detail::Quote(n.text);
+    return n.IsNull() ? "an empty value" : detail::QuoteShown(n.text);
   }
   Status Scalar() const {
     if (n.kind != Node::Kind::kScalar) {

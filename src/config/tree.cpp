@@ -3,6 +3,11 @@
 #include <fmt/format.h>
 #include <yaml.h>
 
+#include <algorithm>
+#include <limits>
+
+#include "esper/core/redact.h"
+
 namespace esper::config::detail {
 
 namespace {
@@ -291,5 +296,168 @@ std::unique_ptr<Node> ParseYaml(std::string_view text, std::uint32_t file_index,
   Builder b(file_index, problems);
   return b.Run(text);
 }
+
+namespace {
+
+// Walks the events of a YAML text and records where secret values are (see SecretSpans).
+class SecretWalk {
+ public:
+  std::vector<SecretSpan> Run(std::string_view text) {
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) return {{0, 0, kEnd, 0}};  // nothing known: mask all
+    yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+    bool done = false;
+    while (!done) {
+      yaml_event_t ev;
+      if (!yaml_parser_parse(&parser, &ev)) {
+        Stopped(text, ErrorAt(parser, text));
+        break;
+      }
+      done = ev.type == YAML_STREAM_END_EVENT;
+      Handle(ev);
+      last_end_ = ev.end_mark;
+      yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return std::move(spans_);
+  }
+
+ private:
+  static constexpr std::uint32_t kEnd = std::numeric_limits<std::uint32_t>::max();
+  struct Frame {
+    bool map = false;
+    bool want_key = true;
+    std::string key;       // this collection's key in its parent ("" at the top, in a sequence)
+    std::string last_key;  // a mapping: the key whose value comes next
+  };
+
+  static std::uint32_t U32(std::size_t v) { return v > kEnd ? kEnd : static_cast<std::uint32_t>(v); }
+  void Span(const yaml_mark_t& from, const yaml_mark_t& to) {
+    spans_.push_back({U32(from.line), U32(from.column), U32(to.line), U32(to.column)});
+  }
+  void ValueDone() {
+    if (!stack_.empty() && stack_.back().map) stack_.back().want_key = true;
+  }
+
+  void Handle(const yaml_event_t& ev) {
+    const bool start = ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT;
+    const bool end = ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT;
+    if (secret_depth_ >= 0) {  // inside the collection value of a secret key
+      if (start) stack_.push_back({ev.type == YAML_MAPPING_START_EVENT, true, {}, {}});
+      if (end) {
+        stack_.pop_back();
+        if (stack_.size() == static_cast<std::size_t>(secret_depth_)) {
+          Span(secret_start_, ev.end_mark);
+          secret_depth_ = -1;
+          ValueDone();
+        }
+      }
+      return;
+    }
+    const bool key_position = !stack_.empty() && stack_.back().map && stack_.back().want_key;
+    if (start) {
+      if (key_position) stack_.back().want_key = false;  // a complex key: its value follows
+      if (pending_ && !key_position) {
+        secret_depth_ = static_cast<int>(stack_.size());
+        secret_start_ = ev.start_mark;
+        pending_ = false;
+      }
+      std::string key = !key_position && !stack_.empty() && stack_.back().map ? stack_.back().last_key : "";
+      stack_.push_back({ev.type == YAML_MAPPING_START_EVENT, true, std::move(key), {}});
+    } else if (end) {
+      if (!stack_.empty()) stack_.pop_back();
+      ValueDone();
+    } else if (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT) {
+      std::string_view text;
+      if (ev.type == YAML_SCALAR_EVENT) {
+        text = std::string_view(reinterpret_cast<const char*>(ev.data.scalar.value), ev.data.scalar.length);
+      }
+      if (key_position) {
+        Frame& f = stack_.back();
+        f.want_key = false;
+        f.last_key = text;
+        // The key with its parent's: "api" + "key" is an API key (esper::IsSecretKey on the path).
+        pending_ = IsSecretKey(f.key + "." + f.last_key);
+        pending_from_ = ev.end_mark;
+        return;
+      }
+      if (pending_ || (text.find("://") != std::string_view::npos && UrlHasCredentials(text))) {
+        Span(ev.start_mark, ev.end_mark);
+      }
+      pending_ = false;
+      ValueDone();
+    }
+  }
+
+  // Where the parse stopped (0-based line and character column): a reader error (a bad byte) has
+  // an offset, not a mark.
+  static std::pair<std::size_t, std::size_t> ErrorAt(const yaml_parser_t& p, std::string_view text) {
+    if (p.error != YAML_READER_ERROR) return {p.problem_mark.line, p.problem_mark.column};
+    const std::size_t end = std::min(p.problem_offset, text.size());
+    const std::size_t line_start = text.rfind('\n', end == 0 ? 0 : end - 1);
+    const std::size_t from = line_start == std::string_view::npos || end == 0 ? 0 : line_start + 1;
+    return {static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(end), '\n')),
+            Chars(text.substr(from, end - from))};
+  }
+  static std::size_t Chars(std::string_view s) {
+    return static_cast<std::size_t>(
+        std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  }
+  // The byte offset of character column `col` in `line` (its end when shorter).
+  static std::size_t ByteOf(std::string_view line, std::size_t col) {
+    std::size_t i = 0;
+    for (std::size_t c = 0; i < line.size(); ++i) {
+      if ((static_cast<unsigned char>(line[i]) & 0xC0) != 0x80 && c++ == col) break;
+    }
+    return i;
+  }
+  static bool MayHoldASecret(std::string_view s) {
+    return IsSecretKey(s) || (s.find("://") != std::string_view::npos && s.find_first_of("@?") != std::string_view::npos);
+  }
+
+  // The parse stopped at an error: what is past the last event is not known.
+  void Stopped(std::string_view text, std::pair<std::size_t, std::size_t> error) {
+    const yaml_mark_t eof{0, kEnd, 0};
+    if (pending_) Span(pending_from_, eof);  // a secret key whose value did not parse
+    if (secret_depth_ >= 0) Span(secret_start_, eof);
+    // The unparsed rest, up to the line of the error (the only one a diagnostic shows): a stretch
+    // that names a secret or holds a URL with user-info or a query is masked to the end of its
+    // line — from the error on when only the text after the error looks so, else from the stop.
+    std::size_t line = 0, pos = 0;
+    while (line < last_end_.line && pos < text.size()) {
+      pos = text.find('\n', pos);
+      if (pos == std::string_view::npos) return;
+      ++pos;
+      ++line;
+    }
+    std::size_t col = last_end_.column;
+    for (; line <= error.first && pos <= text.size(); ++line) {
+      const std::size_t eol = std::min(text.find('\n', pos), text.size());
+      const std::string_view whole = text.substr(pos, eol - pos);
+      const std::size_t err_col = line == error.first ? std::max(error.second, col) : col;
+      const std::size_t from = ByteOf(whole, col), at = ByteOf(whole, err_col);
+      if (MayHoldASecret(whole.substr(from, at - from))) {
+        spans_.push_back({U32(line), U32(col), U32(line), kEnd});
+      } else if (MayHoldASecret(whole.substr(at))) {
+        spans_.push_back({U32(line), U32(err_col), U32(line), kEnd});
+      }
+      col = 0;
+      if (eol == text.size()) break;
+      pos = eol + 1;
+    }
+  }
+
+  std::vector<SecretSpan> spans_;
+  std::vector<Frame> stack_;
+  bool pending_ = false;     // the last key named a secret and its value has not started
+  yaml_mark_t pending_from_{};
+  int secret_depth_ = -1;    // inside a secret collection value: the stack size it ends at
+  yaml_mark_t secret_start_{};
+  yaml_mark_t last_end_{};
+};
+
+}  // namespace
+
+std::vector<SecretSpan> SecretSpans(std::string_view text) { return SecretWalk().Run(text); }
 
 }  // namespace esper::config::detail

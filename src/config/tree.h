@@ -67,6 +67,21 @@ struct YamlProblem {
 std::unique_ptr<Node> ParseYaml(std::string_view text, std::uint32_t file_index,
                                 std::vector<YamlProblem>* problems);
 
+/// Text that holds a secret, from (line, col) to (end_line, end_col): 0-based, columns in
+/// characters as libyaml counts them (the end is exclusive).
+struct SecretSpan {
+  std::uint32_t line = 0, col = 0, end_line = 0, end_col = 0;
+};
+
+/// Where `text` (one YAML file) holds secret values, for masking the source lines diagnostics show:
+/// the value of every key whose name is a secret's (esper::IsSecretKey: a scalar, or a whole
+/// mapping or sequence, tag and anchor included), every scalar that is a URL with credentials
+/// (esper::UrlHasCredentials), and, where the YAML cannot be parsed further, everything after
+/// the stop that might be one: the rest of the file after a secret key whose value did not
+/// parse, and each line of the unparsed rest that names a secret or holds a URL with user-info
+/// or a query. Costs a parse of `text`: called only for a file that has a diagnostic to show.
+std::vector<SecretSpan> SecretSpans(std::string_view text);
+
 /// The deepest nesting accepted.
 inline constexpr int kMaxDepth = 64;
 

@@ -14,6 +14,7 @@
 
 #include "client_impl.h"
 #include "esper/core/ascii.h"
+#include "esper/core/redact.h"
 #include "metrics.h"
 #include "headers.h"
 
@@ -304,7 +305,7 @@ Status Client::Validate(const ClientOptions& o) {
     if (auto k = HostKey(o.base_url); !k) return Error(k.error()).Wrap("http::ClientOptions.base_url");
   }
   for (const auto& [k, v] : o.default_headers) {
-    if (!detail::IsValidHeaderName(k)) return bad("default_headers", fmt::format("has an invalid header name '{}'", k));
+    if (!detail::IsValidHeaderName(k)) return bad("default_headers", fmt::format("has an invalid header name '{}'", RedactAfterKey(k)));
     if (!detail::IsValidHeaderValue(v)) return bad("default_headers", fmt::format("'{}' has CR, LF or NUL in its value", k));
   }
   if (!detail::IsValidHeaderValue(o.user_agent)) return bad("user_agent", "contains CR, LF or NUL");

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "esper/core/ascii.h"
+#include "esper/core/redact.h"
 
 namespace esper::http::detail {
 
@@ -24,7 +25,9 @@ bool IsValidHeaderValue(std::string_view v) {
 Status ValidateHeaders(const Headers& headers, std::string_view method, std::string_view redacted_url) {
   for (const auto& [k, v] : headers) {
     if (!IsValidHeaderName(k)) {
-      return Error::InvalidArgument(fmt::format("{} {}: invalid header name '{}'", method, redacted_url, k));
+      // A mistyped header ("Authorization Bearer X: …") holds its value in the name: not echoed.
+      return Error::InvalidArgument(
+          fmt::format("{} {}: invalid header name '{}'", method, redacted_url, RedactAfterKey(k)));
     }
     if (!IsValidHeaderValue(v)) {
       return Error::InvalidArgument(fmt::format(

@@ -62,6 +62,16 @@ TEST(CliTest, HelpOnAMistypedCommandSuggestsTheClosest) {
   EXPECT_EQ(far.err.find("Did you mean"), std::string::npos) << far.err;
 }
 
+// Issue 18 #1: a mistyped header is a usage error that does not echo what may be a credential.
+TEST(CliTest, AMalformedHeaderIsNotEchoed) {
+  for (const char* h : {"Authorization Bearer hunter2", "Authorization Bearer hunter2: x", "X-Api-Key=hunter2"}) {
+    auto r = RunProcess({EsperBinary(), "http", "get", "http://127.0.0.1:1/", "-H", h, "--retries", "0"});
+    EXPECT_NE(r.exit_code, 0) << h;
+    EXPECT_NE(r.err.find("***"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("hunter2"), std::string::npos) << r.err;
+  }
+}
+
 TEST(CliTest, UsageErrorsAreMarked) {
   EXPECT_TRUE(IsUsageError(UsageError("x")));
   EXPECT_FALSE(IsUsageError(Error::InvalidArgument("x")));

@@ -84,7 +84,7 @@ Status RunHttp(http::Method method, const HttpFlags& f) {
   for (const auto& h : f.headers) {
     size_t colon = h.find(':');
     if (colon == std::string::npos || colon == 0) {
-      return UsageError(fmt::format("header '{}' is not 'Name: value'", h));
+      return UsageError(fmt::format("header '{}' is not 'Name: value'", RedactAfterKey(h)));  // may hold a secret
     }
     std::string name = h.substr(0, colon);
     std::string value = h.substr(colon + 1);

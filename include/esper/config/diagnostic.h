@@ -10,8 +10,11 @@
 //   env ESPER_DATABASE__HOST: error: database.hots: unknown key (did you mean "host"?)
 //   --set: error: logging.level: "loud" is not one of trace, debug, info, warn, error, critical, off
 //
-// A diagnostic about a secret never contains the secret: the message says "(value redacted)" and
-// the source line shows "***" in place of the value.
+// A diagnostic never shows a secret: a message about a secret says "(value redacted)", and the
+// source line shows "***" in place of every secret value on it — whatever the diagnostic is
+// about (a syntax error, a duplicate key, an error on another key of a flow mapping): values of
+// keys named like secrets (esper::IsSecretKey), URLs with credentials, and, past a syntax error,
+// anything that might be one.
 //
 // Thread safety: a value type.
 #pragma once
@@ -29,7 +32,8 @@ struct Diagnostic {
   std::string key;          // dotted key ("database.port"); empty for a syntax error
   Origin origin;            // where the offending value (or text) came from
   std::string message;      // what is wrong, without the location or key
-  std::string source_line;  // YAML sources: the offending line (secrets redacted); else empty
+  std::string source_line;  // YAML sources: the offending line (secrets masked); else empty
+  int caret_column = 0;     // 1-based byte offset of the caret in source_line (0: origin.column)
 
   bool is_error() const { return severity == Severity::kError; }
   /// The rendered form shown above (one or three lines, no trailing newline).

@@ -82,7 +82,8 @@ struct LoadOptions {
   std::size_t max_file_bytes = std::size_t{64} << 20;
 };
 
-/// Parses "key=value" (the CLI's --set). InvalidArgument when there is no '=' or no key.
+/// Parses "key=value" (the CLI's --set). InvalidArgument when there is no '=' or no key; the
+/// message shows the argument's key only (esper::RedactAfterKey): its value may be a secret.
 Result<Override> ParseOverride(std::string_view key_equals_value, std::string label = "--set");
 
 /// The process environment as a map (what `environment = nullopt` reads).

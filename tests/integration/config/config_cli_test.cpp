@@ -198,6 +198,126 @@ TEST_F(ConfigCliTest, ShowDumpsReadBackThroughRealJsonAndYamlParsers) {
             "\"nel\": \"a\\u0085b\\u2028c\", \"quotes\": \"\\\"q\\\" \\\\\", \"raw\": \"raw\\u0002\\u001b\\ufffd\"}\n");
 }
 
+// ---- Issue 18 #1: no secret value reaches the terminal, whatever the error ----------------------
+
+constexpr const char* kSecret = "hunter2";
+
+// Every byte the command wrote, checked for the secret.
+#define EXPECT_NO_SECRET(r)                                                                   \
+  do {                                                                                        \
+    EXPECT_EQ((r).out.find(kSecret), std::string::npos) << "stdout:\n" << (r).out;           \
+    EXPECT_EQ((r).err.find(kSecret), std::string::npos) << "stderr:\n" << (r).err;           \
+  } while (0)
+
+// The issue's reproduction: the error is on `port`, the password sits earlier on the same line.
+TEST_F(ConfigCliTest, ALineWithASecretIsMaskedUnderAnErrorElsewhereOnIt) {
+  std::string f = File("l.yaml", "service: {name: x}\ndatabase: {password: hunter2, port: abc}\n");
+  auto r = Run({"config", "validate", "-c", f});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NO_SECRET(r);
+  EXPECT_NE(r.err.find(":2:37: error: database.port: expected an integer, got \"abc\"\n"
+                       "  2 | database: {password: ***, port: abc}\n"
+                       "    |                                 ^\n"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(ConfigCliTest, ASyntaxErrorOnASecretsLineDoesNotShowIt) {
+  for (const char* text : {"service: {name: x}\ndatabase:\n  password: hunter2: oops\n",
+                           "service: {name: x}\ndatabase:\n  password: \"hunter2",  // unterminated at the end
+                           "service: {name: x}\ndatabase: {password: hunter2, port: [}\n",
+                           "service: {name: x}\nx: @oops {password: hunter2}\n",
+                           "service: {name: x}\ndatabase:\n  password: first\n    hunter2: x\n"}) {  // a folded value
+    auto r = Run({"config", "validate", "-c", File("s.yaml", text)});
+    EXPECT_EQ(r.exit_code, 1) << text;
+    EXPECT_NE(r.err.find("YAML syntax error"), std::string::npos) << r.err;
+    EXPECT_NO_SECRET(r);
+  }
+}
+
+TEST_F(ConfigCliTest, ADuplicateSecretKeyDoesNotShowEitherValue) {
+  auto r = Run({"config", "validate", "-c",
+                File("d.yaml", "service: {name: x}\ndatabase:\n  password: hunter2\n  password: hunter2b\n")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("duplicate key \"password\""), std::string::npos) << r.err;
+  EXPECT_NO_SECRET(r);
+}
+
+TEST_F(ConfigCliTest, ATaggedSecretDoesNotShowItsValue) {
+  auto r = Run({"config", "validate", "-c", File("t.yaml", "service: {name: x}\ndatabase:\n  password: !!str hunter2\n")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("explicit tags (tag:yaml.org,2002:str) are not supported"), std::string::npos) << r.err;
+  EXPECT_NO_SECRET(r);
+}
+
+TEST_F(ConfigCliTest, AMalformedReferenceInASecretDoesNotShowIt) {
+  auto r = Run({"config", "validate", "-c", File("i.yaml", "service: {name: x}\ndatabase:\n  password: \"a${hunter2 x}\"\n")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("database.password: "), std::string::npos) << r.err;
+  EXPECT_NO_SECRET(r);
+}
+
+TEST_F(ConfigCliTest, CredentialsInUrlsAreMaskedOnTheLineUnderAnError) {
+  for (const char* text : {"service: {name: x}\ns3: {endpoint_url: \"http://ak:hunter2@minio:9000\", pool_size: abc}\n",
+                           "service: {name: x}\nredis: {url: \"redis://cache:6379/0?password=hunter2\", pool_size: x}\n",
+                           "service: {name: x}\nservices: {urza: \"https://u:hunter2@urza\", nope: 1}\n"}) {
+    auto r = Run({"config", "validate", "-c", File("u.yaml", text)});
+    EXPECT_EQ(r.exit_code, 1) << text;
+    EXPECT_NO_SECRET(r);
+  }
+}
+
+TEST_F(ConfigCliTest, MalformedSetIsNotEchoedWhole) {
+  for (const char* arg : {"database.password:hunter2", "=hunter2", "database.password hunter2"}) {
+    auto r = Run({"config", "show", "--set", arg});
+    EXPECT_EQ(r.exit_code, 2) << arg;
+    EXPECT_NO_SECRET(r);
+  }
+  auto r = Run({"config", "show", "--set", "database.password:hunter2"});
+  EXPECT_EQ(r.err, "esper: --set \"database.password:***\": expected key=value\n");
+}
+
+TEST_F(ConfigCliTest, DashedAndPrefixedKeyNamesAreSecretsToo) {
+  std::string f = File("k.yaml",
+                       "service: {name: x}\ntraining:\n  private-key: hunter2\n  x-api-key: hunter2\n"
+                       "  privateKey: hunter2\n  apiKey: hunter2\n  tokenizer_path: /models/tok\n"
+                       "  api:\n    key: hunter2\n");
+  for (std::vector<std::string> cmd :
+       {std::vector<std::string>{"config", "show", "-c", f}, {"config", "show", "-c", f, "--format", "json"},
+        {"config", "get", "training", "-c", f}, {"config", "get", "training.private-key", "-c", f},
+        {"config", "get", "training.x-api-key", "-c", f}, {"config", "explain", "training.private-key", "-c", f},
+        {"config", "explain", "training.x-api-key", "-c", f}, {"config", "get", "training.api.key", "-c", f}}) {
+    auto r = Run(cmd);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NO_SECRET(r);
+  }
+  auto tok = Run({"config", "get", "training.tokenizer_path", "-c", f});  // a word rule, not a substring
+  EXPECT_EQ(tok.out, "/models/tok\n");
+}
+
+TEST_F(ConfigCliTest, UrlCredentialsAreRedactedInEveryOutput) {
+  std::string f = File("url.yaml",
+                       "service: {name: x}\ns3:\n  endpoint_url: http://ak:hunter2@minio:9000\nservices:\n"
+                       "  urza: https://svc:hunter2@urza.internal\nredis:\n  url: redis://cache:6379/0?password=hunter2\n");
+  for (std::vector<std::string> cmd :
+       {std::vector<std::string>{"config", "show", "-c", f}, {"config", "show", "-c", f, "--format", "json"},
+        {"config", "get", "s3.endpoint_url", "-c", f}, {"config", "get", "services.urza", "-c", f},
+        {"config", "get", "redis.url", "-c", f}, {"config", "get", "services", "-c", f},
+        {"config", "explain", "s3.endpoint_url", "-c", f}, {"config", "explain", "services.urza", "-c", f},
+        {"config", "explain", "redis.url", "-c", f}}) {
+    auto r = Run(cmd);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NO_SECRET(r);
+  }
+  auto get = Run({"config", "get", "s3.endpoint_url", "-c", f});
+  EXPECT_EQ(get.out, "http://ak:***@minio:9000\n");
+  // Errors about such a URL redact it too.
+  auto bad = Run({"config", "validate", "--set", "service.name=x", "--set", "s3.endpoint_url=ftp://ak:hunter2@h"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("ftp://ak:***@h"), std::string::npos) << bad.err;
+  EXPECT_NO_SECRET(bad);
+}
+
 TEST_F(ConfigCliTest, MissingFileAndMissingNameAreBothReported) {
   auto r = Run({"config", "validate", "-c", (dir_ / "nope.yaml").string()});
   EXPECT_EQ(r.exit_code, 1);
