@@ -60,18 +60,36 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector
   close(out_p[1]);
   close(err_p[1]);
   close(in_p[0]);
-  if (!stdin_data.empty()) {
-    [[maybe_unused]] ssize_t w = write(in_p[1], stdin_data.data(), stdin_data.size());
+  // stdin is fed while stdout and stderr are read (a program may answer before it has read all
+  // of it), and a program that exits without reading it all must not kill us with SIGPIPE: the
+  // signal is blocked on this thread while we write, and one it raised is taken back (EPIPE).
+  sigset_t pipe_set, old_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+  fcntl(in_p[1], F_SETFL, O_NONBLOCK);
+  size_t written = 0;
+  int in_fd = in_p[1];
+  if (stdin_data.empty()) {
+    close(in_fd);
+    in_fd = -1;
   }
-  close(in_p[1]);
   ProcessResult r;
-  pollfd fds[2] = {{out_p[0], POLLIN, 0}, {err_p[0], POLLIN, 0}};
+  pollfd fds[3] = {{out_p[0], POLLIN, 0}, {err_p[0], POLLIN, 0}, {in_fd, POLLOUT, 0}};
   int open_fds = 2;
   char buf[8192];
   while (open_fds > 0) {
-    if (poll(fds, 2, -1) < 0) {
+    if (poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       break;
+    }
+    if (fds[2].fd >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      const ssize_t n = write(fds[2].fd, stdin_data.data() + written, stdin_data.size() - written);
+      if (n > 0) written += static_cast<size_t>(n);
+      if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == stdin_data.size()) {
+        close(fds[2].fd);
+        fds[2].fd = -1;
+      }
     }
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
@@ -87,6 +105,10 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector
   }
   for (const pollfd& p : fds)
     if (p.fd >= 0) close(p.fd);
+  const timespec zero{};
+  while (sigtimedwait(&pipe_set, nullptr, &zero) == SIGPIPE) {
+  }
+  pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
   int status = 0;
   if (pid > 0) waitpid(pid, &status, 0);
   r.exit_code = pid > 0 ? ExitCode(status) : -1;
