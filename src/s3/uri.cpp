@@ -3,6 +3,7 @@
 #include <array>
 
 #include "esper/core/ascii.h"
+#include "esper/core/redact.h"
 #include "s3/url_parts.h"
 
 namespace esper::s3 {
@@ -25,7 +26,8 @@ bool IsIpv4(std::string_view s) {
 }
 
 Error BadBucket(std::string_view bucket, std::string_view why) {
-  return Error::InvalidArgument("invalid bucket name '" + std::string(bucket) + "': " + std::string(why));
+  // A name typed with a credential in it ("user:pw@bucket") is never echoed whole.
+  return Error::InvalidArgument("invalid bucket name '" + RedactUrl(bucket) + "': " + std::string(why));
 }
 
 }  // namespace
@@ -56,13 +58,13 @@ Status ValidateKey(std::string_view key) {
 Result<S3Uri> parse_s3_uri(std::string_view uri) {
   constexpr std::string_view kScheme = "s3://";
   if (uri.size() < kScheme.size() || !EqualsIgnoreCase(uri.substr(0, kScheme.size()), kScheme))
-    return Error::InvalidArgument("invalid S3 URI '" + std::string(uri) + "': not an s3:// URI");
+    return Error::InvalidArgument("invalid S3 URI '" + RedactUrl(uri) + "': not an s3:// URI");
   std::string_view rest = uri.substr(kScheme.size());
   const size_t slash = rest.find('/');
   S3Uri out{.bucket = std::string(rest.substr(0, slash))};
   if (slash != std::string_view::npos) out.key = std::string(rest.substr(slash + 1));
-  if (out.bucket.empty()) return Error::InvalidArgument("invalid S3 URI '" + std::string(uri) + "': no bucket");
-  if (auto s = ValidateBucketName(out.bucket); !s) return std::move(s.error()).Wrap("invalid S3 URI '" + std::string(uri) + "'");
+  if (out.bucket.empty()) return Error::InvalidArgument("invalid S3 URI '" + RedactUrl(uri) + "': no bucket");
+  if (auto s = ValidateBucketName(out.bucket); !s) return std::move(s.error()).Wrap("invalid S3 URI '" + RedactUrl(uri) + "'");
   if (!out.key.empty())
     if (auto s = ValidateKey(out.key); !s) return std::move(s.error()).Wrap("invalid S3 URI");
   return out;

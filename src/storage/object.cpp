@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "esper/core/ascii.h"
+#include "esper/core/redact.h"
 
 namespace esper::storage {
 namespace {
@@ -89,7 +90,7 @@ bool IsValidUtf8(std::string_view s) noexcept {
 Status ValidateBucketName(std::string_view name) {
   const auto bad = [&](std::string_view why) {
     return InvalidArgument("InvalidBucketName",
-                           fmt::format("bucket name '{}' is not valid: {}", name, why));
+                           fmt::format("bucket name '{}' is not valid: {}", RedactUrl(name), why));
   };
   if (name.size() < 3 || name.size() > 63) return bad("it must be 3 to 63 bytes long");
   for (unsigned char c : name) {
