@@ -9,5 +9,6 @@ Runner SetupBench(CLI::App& cmd);
 Runner SetupConfig(CLI::App& cmd);
 Runner SetupHttp(CLI::App& cmd);
 Runner SetupProxy(CLI::App& cmd);
+Runner SetupS3(CLI::App& cmd);
 
 }  // namespace esper::cli

@@ -1,0 +1,124 @@
+#include "cli/s3_cli_fixture.h"
+
+#include <fmt/format.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "esper/s3/s3_store.h"
+#include "esper/storage/local_store.h"
+
+namespace esper::cli::s3test {
+
+namespace fs = std::filesystem;
+using testing::S3TestServer;
+
+std::string BackendName(Backend b) {
+  switch (b) {
+    case Backend::kS3rver4: return "S3rver4";
+    case Backend::kFauxqs: return "Fauxqs";
+    case Backend::kLocal: return "Local";
+  }
+  return "?";
+}
+
+Result<std::unique_ptr<S3Cli>> S3Cli::Start(Backend backend, const std::vector<std::string>& buckets) {
+  std::unique_ptr<S3Cli> s(new S3Cli());
+  s->backend_ = backend;
+  char tmpl[] = "/tmp/esper-s3cli-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return Error::FromErrno(errno, "mkdtemp");
+  s->dir_ = tmpl;
+  if (backend == Backend::kLocal) {
+    const std::string root = s->dir_ + "/store";
+    fs::create_directories(root);
+    s->endpoint_ = "file://" + root;
+    ESPER_ASSIGN_OR_RETURN(auto local, storage::LocalStore::Create({.root = root, .fsync = false}));
+    s->store_ = std::move(local);
+    for (const auto& b : buckets) ESPER_RETURN_IF_ERROR(s->store_->CreateBucket(b));
+  } else {
+    ESPER_ASSIGN_OR_RETURN(
+        s->server_, S3TestServer::Start({.kind = backend == Backend::kS3rver4 ? testing::S3ServerKind::kS3rver4
+                                                                             : testing::S3ServerKind::kFauxqs,
+                                         .buckets = buckets}));
+    s->endpoint_ = s->server_->endpoint();
+    ESPER_ASSIGN_OR_RETURN(
+        auto remote, s3::S3Store::Create({.endpoint_url = s->endpoint_,
+                                          .region = S3TestServer::kRegion,
+                                          .credentials = s3::Credentials{.access_key_id = S3TestServer::kAccessKey,
+                                                                         .secret_access_key = Secret(S3TestServer::kSecretKey)},
+                                          .env = s3::MapEnvironment({})}));
+    s->store_ = std::move(remote);
+  }
+  return s;
+}
+
+S3Cli::~S3Cli() {
+  store_.reset();
+  server_.reset();
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+std::vector<std::string> S3Cli::Env(const std::vector<std::string>& extra) const {
+  std::vector<std::string> env = {
+      "HOME=" + dir_,
+      fmt::format("AWS_ACCESS_KEY_ID={}", S3TestServer::kAccessKey),
+      fmt::format("AWS_SECRET_ACCESS_KEY={}", S3TestServer::kSecretKey),
+      "AWS_SESSION_TOKEN=",
+      fmt::format("AWS_REGION={}", S3TestServer::kRegion),
+      fmt::format("AWS_DEFAULT_REGION={}", S3TestServer::kRegion),
+      "AWS_EC2_METADATA_DISABLED=true",
+      "AWS_PROFILE=",
+      "AWS_CONFIG_FILE=" + dir_ + "/.aws/config",
+      "AWS_SHARED_CREDENTIALS_FILE=" + dir_ + "/.aws/credentials",
+      "AWS_ENDPOINT_URL=",
+      "AWS_ENDPOINT_URL_S3=",
+      "S3_ENDPOINT_URL=",
+      "AWS_MAX_ATTEMPTS=",
+      "AWS_WEB_IDENTITY_TOKEN_FILE=",
+      "AWS_CONTAINER_CREDENTIALS_FULL_URI=",
+      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=",
+      "AWS_PAGER=",
+      "ESPER_LOG_LEVEL=",
+      "http_proxy=",
+      "https_proxy=",
+      "all_proxy=",
+      "TZ=UTC",
+  };
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
+std::vector<std::string> S3Cli::EsperArgv(std::vector<std::string> args) const {
+  std::vector<std::string> argv = {testing::EsperBinary(), "s3"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--endpoint-url", endpoint_});
+  return argv;
+}
+
+testing::ProcessResult S3Cli::Esper(std::vector<std::string> args, const std::string& stdin_data,
+                                    const std::vector<std::string>& extra_env) const {
+  return testing::RunProcess(EsperArgv(std::move(args)), Env(extra_env), stdin_data);
+}
+
+testing::ProcessResult S3Cli::Aws(std::vector<std::string> args, const std::vector<std::string>& extra_env) const {
+  std::vector<std::string> argv = {"/usr/bin/aws", "--endpoint-url", endpoint_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return testing::RunProcess(argv, Env(extra_env));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+void WriteFile(const std::string& path, const std::string& data) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << data;
+}
+
+}  // namespace esper::cli::s3test

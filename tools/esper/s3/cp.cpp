@@ -1,0 +1,262 @@
+// esper s3 cp|mv SRC DST [--recursive] [--content-type T] [--metadata k=v[,k=v]]
+//                        [--no-guess-mime-type] [--expected-size N] [--quiet]
+//
+// As `aws s3 cp` / `mv`: local → s3 (upload), s3 → local (download), s3 → s3 (server-side copy);
+// "-" is stdin (as SRC) or stdout (as DST), streamed. A DST ending in "/" (or an existing local
+// directory) gets the source's base name. --recursive treats SRC as a directory — a local one, or
+// the prefix "SRC/" — and copies everything under it to the same relative names under DST, many
+// at once. mv removes each source once its copy is complete. This file plans the transfers;
+// transfer.h carries each one out.
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "esper/core/redact.h"
+#include "output.h"
+#include "s3/location.h"
+#include "s3/progress.h"
+#include "s3/session.h"
+#include "s3/subcommands.h"
+#include "s3/transfer.h"
+
+namespace esper::cli::s3cmd {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Transfers of a --recursive copy in flight at once (aws's max_concurrent_requests). Issue 20
+// makes it --concurrency.
+constexpr int kRecursiveConcurrency = 10;
+
+struct Flags {
+  CommonFlags common;
+  std::string src, dst;
+  bool recursive = false;
+  std::string content_type;
+  std::vector<std::string> metadata;  // "k=v[,k=v]", repeatable
+  bool no_guess = false;
+  uint64_t expected_size = 0;
+  bool quiet = false;
+};
+
+Result<storage::Metadata> ParseMetadata(const std::vector<std::string>& args) {
+  storage::Metadata out;
+  for (const std::string& arg : args) {
+    std::string_view rest = arg;
+    while (!rest.empty()) {
+      const size_t comma = std::min(rest.find(','), rest.size());
+      const std::string_view pair = rest.substr(0, comma);
+      rest.remove_prefix(std::min(comma + 1, rest.size()));
+      const size_t eq = pair.find('=');
+      if (eq == std::string_view::npos || eq == 0) {
+        return UsageError(fmt::format("--metadata '{}' is not key=value[,key=value]", RedactAfterKey(pair)));
+      }
+      out[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
+    }
+  }
+  auto normal = storage::NormalizeMetadata(out);
+  if (!normal) return UsageError(fmt::format("--metadata: {}", normal.error().message()));
+  return *normal;
+}
+
+// The last segment of a key or path ("a/b/c.bin" → "c.bin").
+std::string BaseName(std::string_view name) {
+  while (!name.empty() && name.back() == '/') name.remove_suffix(1);
+  const size_t slash = name.rfind('/');
+  return std::string(slash == std::string_view::npos ? name : name.substr(slash + 1));
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// A key's part under a prefix as a relative path that stays inside the destination directory:
+// no empty, "." or ".." segment, nothing absolute. nullopt otherwise.
+std::optional<fs::path> SafeRelativePath(std::string_view rel) {
+  if (rel.empty()) return std::nullopt;
+  fs::path out;
+  size_t start = 0;
+  for (;;) {
+    const size_t slash = rel.find('/', start);
+    const std::string_view seg = rel.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (seg.empty() || seg == "." || seg == "..") return std::nullopt;
+    out /= std::string(seg);
+    if (slash == std::string_view::npos) return out;
+    start = slash + 1;
+  }
+}
+
+// ---- one object ----
+
+Status CopyOne(Session& session, Transfers& transfers, const Location& src, const Location& dst) {
+  Job job;
+  if (!src.is_s3()) {  // upload
+    if (src.kind == Location::Kind::kLocal && IsDirectory(src.path)) {
+      return UsageError(fmt::format("{} is a directory: add --recursive", src.path));
+    }
+    std::string key = dst.key;
+    if (key.empty() || key.back() == '/') {
+      if (src.kind == Location::Kind::kStdio) return UsageError(fmt::format("uploading stdin needs a key: {}<key>", dst.Uri()));
+      key += BaseName(src.path);
+    }
+    job = transfers.Upload(src.kind == Location::Kind::kStdio ? "-" : src.path, dst.bucket, key);
+  } else if (!dst.is_s3()) {  // download
+    if (src.key.empty() || src.key.back() == '/') {
+      return UsageError(fmt::format("{} is not an object: give a key, or add --recursive", src.Uri()));
+    }
+    std::string path = dst.kind == Location::Kind::kStdio ? "-" : dst.path;
+    if (path != "-" && (path.back() == '/' || IsDirectory(path))) path = (fs::path(path) / BaseName(src.key)).string();
+    job = transfers.Download(src.bucket, src.key, path);
+  } else {  // server-side copy
+    if (src.key.empty() || src.key.back() == '/') {
+      return UsageError(fmt::format("{} is not an object: give a key, or add --recursive", src.Uri()));
+    }
+    std::string key = dst.key;
+    if (key.empty() || key.back() == '/') key += BaseName(src.key);
+    job = transfers.Copy({src.bucket, src.key}, {dst.bucket, key});
+  }
+  bool given = false;
+  return session.RunJobs(
+      [&]() -> Result<std::optional<Job>> {
+        if (given) return std::optional<Job>();
+        given = true;
+        return std::optional<Job>(job);
+      },
+      {.concurrency = 1});
+}
+
+// ---- --recursive ----
+
+Status UploadTree(Session& session, Transfers& transfers, const Location& src, const Location& dst) {
+  if (!IsDirectory(src.path)) return UsageError(fmt::format("--recursive: {} is not a directory", src.path));
+  const std::string prefix = AsDirectoryPrefix(dst.key);
+  std::error_code ec;
+  fs::recursive_directory_iterator it(src.path, fs::directory_options::none, ec);
+  if (ec) return Error::FromErrno(ec.value(), fmt::format("read directory {}", src.path));
+  return session.RunJobs(
+      [&]() -> Result<std::optional<Job>> {
+        for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+          if (ec) return Error::FromErrno(ec.value(), fmt::format("read directory {}", src.path));
+          const fs::directory_entry& e = *it;
+          if (e.is_directory(ec)) continue;  // a link to a directory is not followed: no loops
+          const std::string path = e.path().string();
+          if (!e.is_regular_file(ec)) {
+            PrintErr("esper: skipping {}: not a regular file\n", path);
+            continue;
+          }
+          const std::string key = prefix + e.path().lexically_relative(src.path).generic_string();
+          it.increment(ec);
+          return std::optional<Job>(transfers.Upload(path, dst.bucket, key));
+        }
+        return std::optional<Job>();
+      },
+      {.concurrency = kRecursiveConcurrency});
+}
+
+// Every object under SRC's prefix, to a download or a copy each.
+Status FromPrefix(Session& session, const Location& src,
+                  const std::function<Result<std::optional<Job>>(const storage::ObjectInfo&, std::string_view rel)>& make) {
+  const std::string prefix = AsDirectoryPrefix(src.key);
+  storage::Lister lister = session.store().ListPages(src.bucket, {.prefix = prefix});
+  std::optional<storage::ListPage> page;
+  size_t next = 0;
+  return session.RunJobs(
+      [&]() -> Result<std::optional<Job>> {
+        for (;;) {
+          while (page && next < page->objects.size()) {
+            const storage::ObjectInfo& o = page->objects[next++];
+            ESPER_ASSIGN_OR_RETURN(std::optional<Job> job, make(o, std::string_view(o.key).substr(prefix.size())));
+            if (job) return job;
+          }
+          ESPER_ASSIGN_OR_RETURN(page, session.NextPage(lister));
+          next = 0;
+          if (!page) return std::optional<Job>();
+        }
+      },
+      {.concurrency = kRecursiveConcurrency});
+}
+
+Status DownloadTree(Session& session, Transfers& transfers, const Location& src, const Location& dst) {
+  return FromPrefix(session, src, [&](const storage::ObjectInfo& o, std::string_view rel) -> Result<std::optional<Job>> {
+    if (!rel.empty() && rel.back() == '/') return std::optional<Job>();  // a "folder" marker: nothing to write
+    std::optional<fs::path> path = SafeRelativePath(rel);
+    if (!path) {
+      // A key such as "../x" or "a//b" would land outside DST or nowhere: refused, and counted.
+      const std::string why = fmt::format("{}: its name under {} is not a path inside {}", S3Uri(src.bucket, o.key),
+                                          AsDirectoryPrefix(src.Uri()), dst.path);
+      return std::optional<Job>([why](std::function<void(Status)>) -> Status { return Error::InvalidArgument(why); });
+    }
+    return std::optional<Job>(transfers.Download(src.bucket, o.key, (fs::path(dst.path) / *path).string(), o.size));
+  });
+}
+
+Status CopyTree(Session& session, Transfers& transfers, const Location& src, const Location& dst) {
+  const std::string prefix = AsDirectoryPrefix(dst.key);
+  return FromPrefix(session, src, [&](const storage::ObjectInfo& o, std::string_view rel) -> Result<std::optional<Job>> {
+    return std::optional<Job>(transfers.Copy({src.bucket, o.key}, {dst.bucket, prefix + std::string(rel)}, o.size));
+  });
+}
+
+Status Run(const Flags& f, bool move) {
+  ESPER_ASSIGN_OR_RETURN(Location src, ParseLocation(f.src));
+  ESPER_ASSIGN_OR_RETURN(Location dst, ParseLocation(f.dst));
+  const std::string_view verb = move ? "mv" : "cp";
+  if (!src.is_s3() && !dst.is_s3()) {
+    return UsageError(fmt::format("esper s3 {}: SRC or DST must be an s3:// URI (local to local is not a transfer)", verb));
+  }
+  if (f.recursive && (src.kind == Location::Kind::kStdio || dst.kind == Location::Kind::kStdio)) {
+    return UsageError(fmt::format("esper s3 {} --recursive: '-' (stdin / stdout) is one stream, not a directory", verb));
+  }
+  if (move && (src.kind == Location::Kind::kStdio || dst.kind == Location::Kind::kStdio)) {
+    return UsageError("esper s3 mv: '-' cannot be moved; use cp");
+  }
+  if (src.is_s3() && dst.is_s3() && src.bucket == dst.bucket && src.key == dst.key && move) {
+    return UsageError(fmt::format("esper s3 mv: {} onto itself", src.Uri()));
+  }
+  TransferSettings settings{.content_type = f.content_type, .guess_content_type = !f.no_guess, .move = move,
+                            .quiet = f.quiet};
+  if (!f.metadata.empty()) {
+    ESPER_ASSIGN_OR_RETURN(settings.metadata, ParseMetadata(f.metadata));
+    settings.metadata_given = true;
+  }
+  if (!f.content_type.empty()) {
+    if (Status ct = storage::ValidateContentType(f.content_type); !ct) {
+      return UsageError(fmt::format("--content-type: {}", ct.error().message()));
+    }
+  }
+  if (f.expected_size > 0) settings.expected_size = f.expected_size;
+
+  ESPER_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Open(f.common));
+  Progress progress(Progress::StyleFor(f.common.verbose, f.quiet));
+  Transfers transfers(*session, progress, std::move(settings));
+  if (!f.recursive) return CopyOne(*session, transfers, src, dst);
+  if (!src.is_s3()) return UploadTree(*session, transfers, src, dst);
+  if (!dst.is_s3()) return DownloadTree(*session, transfers, src, dst);
+  return CopyTree(*session, transfers, src, dst);
+}
+
+}  // namespace
+
+Runner SetupCp(CLI::App& cmd, bool move) {
+  auto f = std::make_shared<Flags>();
+  cmd.description(move ? "Move: copy as cp does, then remove each source once its copy is complete"
+                       : "Copy local → s3, s3 → local or s3 → s3 (server-side); '-' is stdin / stdout");
+  cmd.add_option("src", f->src, "Local path, s3://bucket/key, or - (stdin)")->required();
+  cmd.add_option("dst", f->dst, "Local path, s3://bucket/key, or - (stdout); ending in / : the source's name inside")
+      ->required();
+  cmd.add_flag("--recursive,-r", f->recursive, "SRC is a directory or a prefix: everything under it");
+  cmd.add_option("--content-type", f->content_type, "Content type of the copy (default: guessed from the file name)");
+  cmd.add_option("--metadata", f->metadata, "User metadata key=value[,key=value] (replaces a copy's)");
+  cmd.add_flag("--no-guess-mime-type", f->no_guess, "Do not guess the content type from the file name");
+  cmd.add_option("--expected-size", f->expected_size,
+                 "Bytes stdin will deliver: streamed to S3 with that size instead of buffered (up to 16 MiB)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{5} << 40));
+  cmd.add_flag("--quiet,-q", f->quiet, "No 'upload: … to …' lines and no progress");
+  AddCommonFlags(cmd, f->common);
+  return [f, move]() -> Status { return Run(*f, move); };
+}
+
+}  // namespace esper::cli::s3cmd
