@@ -30,6 +30,7 @@ Result<std::unique_ptr<S3Cli>> S3Cli::Start(Backend backend, const std::vector<s
   char tmpl[] = "/tmp/esper-s3cli-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return Error::FromErrno(errno, "mkdtemp");
   s->dir_ = tmpl;
+  WriteFile(s->dir_ + "/.aws/config", fmt::format("[default]\nregion = {}\n", S3TestServer::kRegion));
   if (backend == Backend::kLocal) {
     const std::string root = s->dir_ + "/store";
     fs::create_directories(root);
@@ -70,13 +71,13 @@ std::vector<std::string> S3Cli::Env(const std::vector<std::string>& extra) const
       fmt::format("AWS_REGION={}", S3TestServer::kRegion),
       fmt::format("AWS_DEFAULT_REGION={}", S3TestServer::kRegion),
       "AWS_EC2_METADATA_DISABLED=true",
-      "AWS_PROFILE=",
+      "AWS_PROFILE=default",  // awscli refuses an empty one; the default profile is in dir()/.aws/config
       "AWS_CONFIG_FILE=" + dir_ + "/.aws/config",
       "AWS_SHARED_CREDENTIALS_FILE=" + dir_ + "/.aws/credentials",
       "AWS_ENDPOINT_URL=",
       "AWS_ENDPOINT_URL_S3=",
       "S3_ENDPOINT_URL=",
-      "AWS_MAX_ATTEMPTS=",
+      "AWS_MAX_ATTEMPTS=3",  // awscli refuses an empty one
       "AWS_WEB_IDENTITY_TOKEN_FILE=",
       "AWS_CONTAINER_CREDENTIALS_FULL_URI=",
       "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=",

@@ -1,0 +1,132 @@
+// `esper s3` when the server misbehaves: a stand-in S3 (testing/http_server.h) that throttles,
+// stalls in the middle of a body, or never answers, and the real servers behind the fault proxy.
+// What the user gets is docs/bad-input.md's S3 rows.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "cli/s3_cli_fixture.h"
+#include "esper/s3/checksum.h"
+#include "testing/http_server.h"
+#include "testing/wait.h"
+
+namespace esper::cli::s3test {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ContainsRegex;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using esper::testing::ChildProcess;
+using esper::testing::HttpTestServer;
+using esper::testing::PatternBytes;
+using esper::testing::Reply;
+using esper::testing::ServerRequest;
+
+constexpr const char* kSecret = "fault-test-secret-Zq7";
+
+// `esper s3 <args> --endpoint-url <url>` with test credentials and a private HOME.
+testing::ProcessResult EsperAt(const std::string& home, const std::string& endpoint, std::vector<std::string> args) {
+  std::vector<std::string> argv = {testing::EsperBinary(), "s3"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--endpoint-url", endpoint});
+  return testing::RunProcess(argv, {"HOME=" + home, "AWS_ACCESS_KEY_ID=AKIDFAULTTEST", std::string("AWS_SECRET_ACCESS_KEY=") + kSecret,
+                                    "AWS_SESSION_TOKEN=", "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
+                                    "AWS_PROFILE=", "AWS_MAX_ATTEMPTS=", "AWS_ENDPOINT_URL=", "AWS_ENDPOINT_URL_S3="});
+}
+
+std::string TempDir(const char* name) {
+  const std::string dir = ::testing::TempDir() + fmt::format("esper_s3_faults_{}_{}", name, getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+Reply Object(const std::string& body) {
+  return Reply{.status = 200,
+               .headers = {{"ETag", fmt::format("\"{}\"", s3::Hex(s3::Md5::Of(body)))},
+                           {"Content-Type", "application/octet-stream"},
+                           {"Last-Modified", "Mon, 07 Dec 2026 02:00:00 GMT"},
+                           {"x-amz-request-id", "REQ-OK"}},
+               .body = body};
+}
+
+// -v: each attempt's request line and status, the retries, and never a credential.
+TEST(S3CliVerbose, ShowsRequestsStatusesAndRetriesButNoCredential) {
+  std::atomic<int> gets{0};
+  HttpTestServer server([&](const ServerRequest& req) {
+    if (req.method != "GET") return Reply{.status = 405};
+    if (gets.fetch_add(1) < 2) {
+      return Reply{.status = 503,
+                   .headers = {{"Content-Type", "application/xml"}, {"x-amz-request-id", "REQ-SLOW"}},
+                   .body = "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>"
+                           "<RequestId>REQ-SLOW</RequestId></Error>"};
+    }
+    return Object("hello");
+  });
+  ASSERT_TRUE(server.Start());
+  const std::string home = TempDir("verbose");
+  auto r = EsperAt(home, "http://" + server.address(), {"cp", "s3://bkt/k", "-", "-v"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "hello");
+  EXPECT_EQ(gets.load(), 3);
+  size_t requests = 0;
+  for (size_t at = 0; (at = r.err.find("> GET /bkt/k HTTP/1.1\n", at)) != std::string::npos; ++at) ++requests;
+  EXPECT_EQ(requests, 3u) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("< HTTP/1.1 503 Service Unavailable\n"));
+  EXPECT_THAT(r.err, HasSubstr("retrying (attempt 2 of 3)"));
+  EXPECT_THAT(r.err, HasSubstr("retrying (attempt 3 of 3)"));
+  EXPECT_THAT(r.err, HasSubstr("s3_code=SlowDown"));
+  EXPECT_THAT(r.err, HasSubstr("< HTTP/1.1 200 OK\n"));
+  for (const char* secret : {kSecret, "Signature=", "AWS4-HMAC-SHA256", "Authorization"}) {
+    EXPECT_THAT(r.err, Not(HasSubstr(secret))) << r.err;
+  }
+  // -vv adds the headers, the credential ones as ***.
+  gets = 2;
+  auto vv = EsperAt(home, "http://" + server.address(), {"cp", "s3://bkt/k", "-", "-vv"});
+  ASSERT_EQ(vv.exit_code, 0) << vv.err;
+  EXPECT_THAT(vv.err, HasSubstr("> Authorization: ***\n"));
+  EXPECT_THAT(vv.err, HasSubstr("< x-amz-request-id: REQ-OK\n"));
+  EXPECT_THAT(vv.err, Not(HasSubstr(kSecret)));
+  EXPECT_THAT(vv.err, Not(HasSubstr("Signature=")));
+  fs::remove_all(home);
+}
+
+// Ctrl-C in the middle of a download into a file: exit 130 at once, and neither the file nor the
+// temporary file it was being written into is left.
+TEST(S3CliInterrupt, ADownloadInterruptedMidBodyLeavesNoFile) {
+  const std::string body = PatternBytes(4 << 20, 3);
+  HttpTestServer server([&](const ServerRequest&) {
+    Reply r = Object(body);
+    r.action = Reply::Action::kStallMidBody;  // headers and half the body, then nothing
+    return r;
+  });
+  ASSERT_TRUE(server.Start());
+  const std::string home = TempDir("interrupt");
+  const std::string out_dir = home + "/out";
+  fs::create_directories(out_dir);
+  for (int signal : {SIGINT, SIGTERM}) {
+    ChildProcess esper;
+    ASSERT_TRUE(esper.Start({testing::EsperBinary(), "s3", "cp", "s3://bkt/big", out_dir + "/big.bin", "--endpoint-url",
+                             "http://" + server.address()},
+                            {.env = {"HOME=" + home, "AWS_ACCESS_KEY_ID=AKIDFAULTTEST", std::string("AWS_SECRET_ACCESS_KEY=") + kSecret,
+                                     "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_PROFILE="}}));
+    // The temporary file beside the destination holds the first half.
+    ASSERT_TRUE(testing::WaitUntil([&] {
+      for (const auto& e : fs::directory_iterator(out_dir)) {
+        if (e.is_regular_file() && e.file_size() > 0) return true;
+      }
+      return false;
+    })) << "no partial download appeared in " << out_dir;
+    esper.Signal(signal);
+    EXPECT_EQ(esper.Wait(std::chrono::seconds(10)), 130) << esper.err();
+    EXPECT_EQ(esper.err(), "esper: interrupted\n");
+    EXPECT_TRUE(fs::is_empty(out_dir)) << "left behind: " << fs::directory_iterator(out_dir)->path();
+  }
+  fs::remove_all(home);
+}
+
+}  // namespace
+}  // namespace esper::cli::s3test
