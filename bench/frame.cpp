@@ -1,6 +1,7 @@
 #include "frame.h"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -149,6 +150,9 @@ Result<std::string> RunProgram(const std::vector<std::string>& argv, int* exit_c
   pid_t pid = fork();
   if (pid < 0) return Error::FromErrno(errno, "fork");
   if (pid == 0) {
+    sigset_t no_signals;  // not the CLI's mask (SIGINT/SIGTERM blocked, tools/esper/interrupt.h)
+    sigemptyset(&no_signals);
+    sigprocmask(SIG_SETMASK, &no_signals, nullptr);
     dup2(fds[1], 1);
     dup2(fds[1], 2);
     close(fds[0]);

@@ -81,8 +81,13 @@ class ProcessProvider final : public CredentialsProvider {
     // `sleep` would otherwise leave it holding our caller's stdout).
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    // With no signal blocked: a caller that blocks SIGINT/SIGTERM in its threads (the CLI does,
+    // tools/esper/interrupt.h) must not hand that mask to the command, which could not be stopped.
+    sigset_t no_signals;
+    sigemptyset(&no_signals);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
     posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setsigmask(&attr, &no_signals);
     const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
     pid_t pid = 0;
     const int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, const_cast<char* const*>(argv), environ);

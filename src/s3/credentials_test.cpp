@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <filesystem>
@@ -115,6 +116,28 @@ TEST_F(CredentialsTest, CredentialProcess) {
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code(), ErrorCode::kDeadlineExceeded);
   EXPECT_EQ(ProcessCredentials(Opts())->Fetch().error().code(), ErrorCode::kNotFound);
+}
+
+// The CLI blocks SIGINT and SIGTERM in its threads (tools/esper/interrupt.h); the command must not
+// inherit that mask, or neither Ctrl-C nor the timeout's kill of its group could stop what it runs.
+TEST_F(CredentialsTest, CredentialProcessRunsWithNoSignalBlocked) {
+  Write("mask.sh", R"(#!/bin/sh
+blk=$(grep SigBlk /proc/$$/status | cut -f2)
+echo "{\"Version\": 1, \"AccessKeyId\": \"$blk\", \"SecretAccessKey\": \"s\"}"
+)");
+  fs::permissions(dir_ / "mask.sh", fs::perms::owner_all);
+  Write(".aws/config", fmt::format("[profile mask]\ncredential_process = {}\n", (dir_ / "mask.sh").string()));
+  Result<Credentials> c = Error::Internal("not run");
+  std::thread([&] {  // a thread of its own, so the test's own mask stays as it was
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGINT);
+    sigaddset(&blocked, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
+    c = ProcessCredentials({.env = MapEnvironment(vars_), .profile = "mask"})->Fetch();
+  }).join();
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->access_key_id, "0000000000000000");
 }
 
 TEST_F(CredentialsTest, ChainOrderAndWhoFailed) {

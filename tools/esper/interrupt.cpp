@@ -19,6 +19,15 @@ std::atomic<int> g_cleanups{0};
 std::atomic<bool> g_ending{false};
 int g_write_fd = -1;  // the pipe the handler writes to; read by the watcher
 struct sigaction g_old_int {}, g_old_term {};
+sigset_t g_old_mask;  // the installing thread's mask before the watcher blocked the two signals
+
+sigset_t InterruptSignals() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGINT);
+  sigaddset(&s, SIGTERM);
+  return s;
+}
 
 extern "C" void OnSignal(int sig) {
   const int saved = errno;
@@ -56,8 +65,16 @@ InterruptWatcher::InterruptWatcher() {
   sa.sa_flags = SA_RESTART;  // nothing else sees EINTR; the token and the grace period do the work
   sigaction(SIGINT, &sa, &g_old_int);
   sigaction(SIGTERM, &sa, &g_old_term);
-  thread_ = std::thread([this] {
+  // The two signals are blocked in this thread and so in every thread it starts from here on; only
+  // the watcher's thread takes them, while it waits in poll(). The handler therefore never runs on
+  // a thread the command blocks (a ThreadSanitizer build defers a handler until its thread reaches
+  // an intercepted call, and open() of a FIFO or a futex wait never return to one), and no syscall
+  // of the command sees EINTR. A signal that arrives before the watcher unblocks stays pending.
+  const sigset_t signals = InterruptSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, &g_old_mask);
+  thread_ = std::thread([this, signals] {
     NameThisThread("esper-interrupt");
+    pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
     Run();
   });
 }
@@ -75,6 +92,7 @@ InterruptWatcher::~InterruptWatcher() {
   close(read_fd_);
   close(g_write_fd);
   g_write_fd = -1;
+  pthread_sigmask(SIG_SETMASK, &g_old_mask, nullptr);
 }
 
 void InterruptWatcher::CommandReturned() {

@@ -17,6 +17,11 @@
 // the proxy printing its statistics — holds an InterruptCleanup meanwhile (bounded by its own
 // timeouts); the watcher waits for it. A second signal ends the process at once, cleanup or not.
 //
+// Signals: only the watcher's thread takes SIGINT and SIGTERM. The thread that installs the
+// watcher (Main's) blocks both, and so does every thread started after it, which inherits the
+// mask. A child process inherits it too: whatever the CLI runs (fork+exec, posix_spawn) resets
+// its signal mask (posix_spawnattr_setsigmask, or sigprocmask in the forked child).
+//
 // Thread safety: InterruptToken, Interrupted and InterruptCleanup may be used from any thread.
 // One InterruptWatcher at a time per process (Main's).
 #pragma once
