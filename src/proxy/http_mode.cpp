@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <string>
 
+#include "esper/core/xml_escape.h"
+
 namespace esper::proxy {
 
 namespace {
@@ -20,22 +22,6 @@ std::string StatusReason(int status) {
     case 503: return "Service Unavailable";
     default: return "Error";
   }
-}
-
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
 }
 
 // A response the proxy writes itself (local errors: 400, 431, 502).

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <ctime>
 
+#include "esper/core/xml_escape.h"
 #include "esper/s3/errors.h"
 
 namespace esper::s3 {
@@ -123,22 +124,7 @@ std::optional<Timestamp> ParseHttpDate(std::string_view t) {
   return FromFields(y, mo, d, h, mi, s, 0);
 }
 
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      case '\r': out += "&#13;"; break;  // kept: XML parsers normalise a raw CR away
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string XmlEscape(std::string_view s) { return esper::XmlEscape(s); }
 
 Result<ListObjectsV2Page> ParseListObjectsV2(std::string_view xml) {
   pugi::xml_document doc;

@@ -145,7 +145,7 @@ struct ListPartsPage {
 };
 Result<ListPartsPage> ParseListParts(std::string_view xml);
 
-/// `s` with & < > " ' escaped for XML text.
+/// `s` with & < > " ' and CR escaped for XML text (core's XmlEscape, under the S3 name).
 std::string XmlEscape(std::string_view s);
 
 }  // namespace esper::s3
