@@ -19,7 +19,7 @@ build: setup
 	cmake --build --preset release -j $(JOBS)
 
 run: build
-	build/release/bin/esper bench all --json build/release/bench.json $(RUN_ARGS)
+	build/release/bin/esper bench all --json build/release/bench.json --html build/release/bench.html $(RUN_ARGS)
 
 test: build
 	ctest --preset release -j $(JOBS)

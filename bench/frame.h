@@ -59,12 +59,26 @@ struct Suite {
 /// Every suite, in the order `all` runs them.
 const std::vector<Suite>& Suites();
 
-/// The table `esper bench` prints.
-std::string RenderTable(const std::vector<Row>& rows);
+/// The table `esper bench` prints, rows under a heading per part: at most `width` columns (long
+/// metric, case, peer and target cells shortened in the middle with "…"; figures never), 0 for no
+/// limit; below it the notes and `missing` (suites that measured nothing, with the reason), wrapped.
+std::string RenderTable(const std::vector<Row>& rows, const std::vector<std::string>& missing, size_t width = 120);
+/// Display columns of UTF-8 text: one per code point (the tables hold no wide characters).
+size_t Columns(std::string_view s);
+/// `s` in at most `cols` columns (code points): its head and its tail with "…" between them
+/// (cases differ as often at the end, "… 1 thread" / "… 2 threads", as at the start).
+std::string Shorten(std::string_view s, size_t cols);
+/// A ratio for people: "1.31x", "2807x", "13.8kx".
+std::string RatioText(double ratio);
 
-/// {"machine": {...}, "rows": [{"part", "metric", "case", "unit", "value", "peer", "peer_value",
-///  "ratio", "target", "pass", "note"}]}
+/// {"machine": {...}, "rows": [{"part", "metric", "case", "unit", "value", "min", "max",
+///  "lower_is_better", "peer", "peer_value", "ratio", "target", "pass", "note"}]}
 std::string RenderJson(const std::vector<Row>& rows);
+
+/// "Intel(R) Xeon(R) …, 2 cores, 23.6 GiB, Linux 6.1, gcc 12.2.0, esper 0.1.0".
+std::string MachineDescription();
+/// A figure for people: 1.23k, 4.56M, 0.123, 12.3.
+std::string HumanNumber(double v);
 
 /// Percentile (0..100) of samples, by sorting a copy; 0 when empty.
 double Percentile(std::vector<double> samples, double pct);
