@@ -29,6 +29,8 @@ class Buffer {
       pos_ = 0;
     }
   }
+  /// Flips every bit of the byte at `i` (from the front); i < size().
+  void FlipByte(size_t i) noexcept { data_[pos_ + i] = static_cast<char>(~data_[pos_ + i]); }
   void clear() noexcept {
     data_.clear();
     pos_ = 0;

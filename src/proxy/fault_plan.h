@@ -38,8 +38,8 @@ struct Decision {
 };
 
 /// Draws exactly two numbers: the first picks the fault by cumulative ranges
-/// [reset | stall | error | truncate | none], the second the variant (reset before/after upstream
-/// in http mode: < 0.5 before; the truncation point).
+/// [reset | stall | error | truncate | corrupt | none], the second the variant (reset
+/// before/after upstream in http mode: < 0.5 before; the truncation point; the flipped byte).
 inline Decision Decide(SplitMix64& rng, const Options& o) noexcept {
   double u = rng.NextUnit();
   double v = rng.NextUnit();
@@ -55,6 +55,8 @@ inline Decision Decide(SplitMix64& rng, const Options& o) noexcept {
     d.kind = FaultKind::kError;
   } else if (u < (acc += o.truncate_rate)) {
     d.kind = FaultKind::kTruncate;
+  } else if (u < (acc += o.corrupt_rate)) {
+    d.kind = FaultKind::kCorrupt;
   }
   return d;
 }

@@ -35,7 +35,7 @@ TEST(FaultPlan, ConnectionStreamsAreIndependentAndReplayable) {
 
 TEST(FaultPlan, RatesAreHonouredAndExclusive) {
   Options o{.upstream = "h:1", .reset_rate = 0.1, .stall_rate = 0.05, .error_rate = 0.2,
-            .truncate_rate = 0.15};
+            .truncate_rate = 0.15, .corrupt_rate = 0.1};
   SplitMix64 r(123);
   std::map<FaultKind, int> counts;
   const int n = 200000;
@@ -46,7 +46,8 @@ TEST(FaultPlan, RatesAreHonouredAndExclusive) {
   EXPECT_NEAR(frac(FaultKind::kStall), 0.05, 0.01);
   EXPECT_NEAR(frac(FaultKind::kError), 0.20, 0.01);
   EXPECT_NEAR(frac(FaultKind::kTruncate), 0.15, 0.01);
-  EXPECT_NEAR(frac(FaultKind::kNone), 0.50, 0.01);
+  EXPECT_NEAR(frac(FaultKind::kCorrupt), 0.10, 0.01);
+  EXPECT_NEAR(frac(FaultKind::kNone), 0.40, 0.01);
 }
 
 TEST(FaultPlan, ZeroAndOneRates) {

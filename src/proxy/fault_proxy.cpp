@@ -21,6 +21,7 @@ std::string_view FaultKindName(FaultKind kind) noexcept {
     case FaultKind::kStall: return "stall";
     case FaultKind::kError: return "error";
     case FaultKind::kTruncate: return "truncate";
+    case FaultKind::kCorrupt: return "corrupt";
   }
   return "unknown";
 }
@@ -81,7 +82,8 @@ Status ValidateFaults(const Options& options) {
   double sum = 0;
   for (Rate r : {Rate{"reset_rate", options.reset_rate}, Rate{"stall_rate", options.stall_rate},
                  Rate{"error_rate", options.error_rate},
-                 Rate{"truncate_rate", options.truncate_rate}}) {
+                 Rate{"truncate_rate", options.truncate_rate},
+                 Rate{"corrupt_rate", options.corrupt_rate}}) {
     if (!(r.value >= 0.0 && r.value <= 1.0)) {  // also rejects NaN
       return Error::InvalidArgument(fmt::format("{} = {} is not in [0, 1]", r.name, r.value));
     }
@@ -93,6 +95,9 @@ Status ValidateFaults(const Options& options) {
   }
   if (options.mode == Mode::kTcp && options.error_rate > 0) {
     return Error::InvalidArgument("error_rate needs mode http (tcp mode cannot answer HTTP errors)");
+  }
+  if (options.mode == Mode::kTcp && options.corrupt_rate > 0) {
+    return Error::InvalidArgument("corrupt_rate needs mode http (tcp mode does not know where a body is)");
   }
   if (options.latency.count() < 0 || options.latency > std::chrono::hours(1)) {
     return Error::InvalidArgument(
@@ -120,6 +125,9 @@ Result<std::unique_ptr<FaultProxy>> FaultProxy::Create(Options options) {
   }));
   if (upstream_ep.port == 0) return Error::InvalidArgument("upstream port must not be 0");
   ESPER_RETURN_IF_ERROR(ValidateFaults(options));
+  if (options.mode == Mode::kTcp && !options.request_log.empty()) {
+    return Error::InvalidArgument("request_log needs mode http (tcp mode has no requests)");
+  }
   if (options.max_connections < 1 || options.max_connections > 100000) {
     return Error::InvalidArgument(
         fmt::format("max_connections {} is not in [1, 100000]", options.max_connections));
@@ -175,6 +183,7 @@ Statistics FaultProxy::statistics() const {
   r.stalls = get(s.stalls);
   r.errors = get(s.errors);
   r.truncations = get(s.truncations);
+  r.corruptions = get(s.corruptions);
   r.delayed = get(s.delayed);
   r.upstream_failures = get(s.upstream_failures);
   r.protocol_errors = get(s.protocol_errors);

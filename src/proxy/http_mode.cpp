@@ -5,8 +5,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
+#include "esper/core/redact.h"
 #include "esper/core/xml_escape.h"
 
 namespace esper::proxy {
@@ -35,8 +37,48 @@ std::string LocalResponse(int status, std::string_view body) {
 }  // namespace
 
 void FaultProxy::Impl::FailWithLocal(Conn& c, int status, std::string_view body) {
-  if (!c.resp_started) c.c_out.append(LocalResponse(status, body));
+  if (!c.resp_started) {
+    c.c_out.append(LocalResponse(status, body));
+    c.client_status = status;
+  }
   BeginClose(c);
+}
+
+void FaultProxy::Impl::CaptureResponse(Conn& c, std::string_view body_bytes) {
+  if (c.request.method != "POST" || c.resp_capture.size() >= kCaptureBytes) return;
+  c.resp_capture.append(body_bytes.substr(0, kCaptureBytes - c.resp_capture.size()));
+}
+
+void FaultProxy::Impl::LogExchange(Conn& c) {
+  if (!c.exchange_open) return;
+  c.exchange_open = false;
+  if (!request_log) return;
+  std::string_view cap = c.resp_capture;
+  size_t open = cap.find("<UploadId>");
+  if (open != std::string_view::npos) {
+    open += 10;
+    size_t close = cap.find("</UploadId>", open);
+    if (close != std::string_view::npos) c.upload_id = std::string(cap.substr(open, close - open));
+  }
+  std::string_view target = c.request.target;
+  std::string shown(target.substr(0, target.find('?')));
+  if (size_t q = target.find('?'); q != std::string_view::npos) {
+    shown += '?';
+    shown += RedactQuery(target.substr(q + 1));
+  }
+  auto status = [](int s) { return s > 0 ? std::to_string(s) : std::string("-"); };
+  std::string line = fmt::format(
+      "conn={} req={} method={} target={} status={} upstream={} req_bytes={} resp_bytes={} fault={}",
+      c.id, c.next_request - 1, c.request.method, shown, status(c.client_status),
+      status(c.upstream_status), c.req_body_sent, c.resp_body_sent, FaultKindName(c.decision.kind));
+  if (c.decision.kind == FaultKind::kCorrupt) {
+    line += " corrupted=";
+    line += c.corrupted.empty() ? "-" : c.corrupted;
+  }
+  if (!c.upload_id.empty()) line += fmt::format(" upload_id={}", c.upload_id);
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), request_log);
+  std::fflush(request_log);  // readable while the proxy runs (tail -f, a test's reconciliation)
 }
 
 void FaultProxy::Impl::UpstreamBroken(Conn& c) {
@@ -133,6 +175,13 @@ bool FaultProxy::Impl::StepRequest(Conn& c) {
       c.resp_started = false;
       c.resp_body_sent = 0;
       c.truncate_at = std::numeric_limits<uint64_t>::max();
+      c.exchange_open = true;
+      c.upstream_status = c.client_status = 0;
+      c.req_body_sent = 0;
+      c.corrupt_req_at = c.corrupt_resp_at = kNever;
+      c.corrupted.clear();
+      c.upload_id.clear();
+      c.resp_capture.clear();
       if (opts.latency.count() > 0 && c.decision.kind != FaultKind::kStall) {
         Inc(stats.delayed);
         c.req = ReqState::kDelay;
@@ -167,7 +216,12 @@ bool FaultProxy::Impl::StepRequest(Conn& c) {
       if (discard) {
         c.c_in.consume(*n);
       } else {
+        if (c.corrupt_req_at >= c.req_body_sent && c.corrupt_req_at - c.req_body_sent < *n) {
+          c.c_in.FlipByte(c.corrupt_req_at - c.req_body_sent);
+          c.corrupted = fmt::format("request:{}", c.corrupt_req_at);
+        }
         c.u_out.MoveFrom(c.c_in, *n);
+        c.req_body_sent += *n;
       }
       if (c.req_body.done()) c.req = ReqState::kAwaitResponse;
       return *n > 0 || c.req == ReqState::kAwaitResponse;
@@ -210,6 +264,7 @@ void FaultProxy::Impl::Act(Conn& c) {
       bool has_body = r.body.kind != detail::BodyFraming::Kind::kNone;
       bool keep_alive = r.keep_alive && !(r.expect_continue && has_body);
       c.c_out.append(InjectedError(c, keep_alive));
+      c.client_status = opts.error_status == ErrorStatus::k500 ? 500 : 503;
       c.resp_started = true;
       c.c_in.consume(c.head_len);
       c.req_body = detail::BodyScanner(r.body);
@@ -218,6 +273,11 @@ void FaultProxy::Impl::Act(Conn& c) {
       c.close_after = !keep_alive;
       return;
     }
+    case FaultKind::kCorrupt:
+      if (r.body.kind == detail::BodyFraming::Kind::kLength && r.body.length > 0) {
+        c.corrupt_req_at = static_cast<uint64_t>(c.decision.variant * static_cast<double>(r.body.length));
+      }
+      break;
     case FaultKind::kNone:
     case FaultKind::kResetAfterUpstream:
     case FaultKind::kTruncate:
@@ -272,11 +332,15 @@ bool FaultProxy::Impl::StepResponse(Conn& c) {
         }
         return false;
       }
+      auto head = detail::ParseResponseHead(c.u_in.view().substr(0, end));
+      if (head) c.upstream_status = head->status;
       if (c.decision.kind == FaultKind::kResetAfterUpstream) {
-        ResetClient(c);  // upstream has the request and is answering; the client never learns
+        // Upstream has the request and is answering; the client never learns. The request log
+        // still gets what of the body has arrived (an upload id the client will never see).
+        CaptureResponse(c, c.u_in.view().substr(end));
+        ResetClient(c);
         return true;
       }
-      auto head = detail::ParseResponseHead(c.u_in.view().substr(0, end));
       if (!head) {
         Inc(stats.protocol_errors);
         FailWithLocal(c, 502, fmt::format("esper proxy: bad upstream response: {}\n",
@@ -316,6 +380,11 @@ bool FaultProxy::Impl::StepResponse(Conn& c) {
                                                                              : kUnknownLengthWindow;
         c.truncate_at = static_cast<uint64_t>(c.decision.variant * static_cast<double>(window));
       }
+      if (c.decision.kind == FaultKind::kCorrupt && c.corrupt_req_at == kNever &&
+          framing.kind == detail::BodyFraming::Kind::kLength && framing.length > 0) {
+        c.corrupt_resp_at = static_cast<uint64_t>(c.decision.variant * static_cast<double>(framing.length));
+      }
+      c.client_status = head->status;
       c.c_out.append(c.u_in.view().substr(0, end));
       c.u_in.consume(end);
       c.resp_started = true;
@@ -340,10 +409,17 @@ bool FaultProxy::Impl::StepResponse(Conn& c) {
           if (cut) {
             size_t keep = static_cast<size_t>(std::min<uint64_t>(allowed, take));
             if (c.resp_body.done() && keep == take) keep = take - 1;  // always lose a byte
+            CaptureResponse(c, v.substr(0, take));
             c.c_out.append(v.substr(0, keep));
+            c.resp_body_sent += keep;
             BeginClose(c);
             return true;
           }
+        }
+        CaptureResponse(c, v.substr(0, take));
+        if (c.corrupt_resp_at >= c.resp_body_sent && c.corrupt_resp_at - c.resp_body_sent < take) {
+          c.u_in.FlipByte(c.corrupt_resp_at - c.resp_body_sent);
+          c.corrupted = fmt::format("response:{}", c.corrupt_resp_at);
         }
         c.c_out.MoveFrom(c.u_in, take);
         c.resp_body_sent += take;
@@ -383,6 +459,7 @@ bool FaultProxy::Impl::StepResponse(Conn& c) {
 }
 
 void FaultProxy::Impl::EndExchange(Conn& c) {
+  LogExchange(c);
   if (c.close_after) {
     BeginClose(c);
     return;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdio>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -48,6 +49,9 @@ struct FaultProxy::Impl {
   static constexpr auto kCloseFlushLimit = std::chrono::seconds(30);
   // The truncation range when a response's length is unknown.
   static constexpr uint64_t kUnknownLengthWindow = 64 * 1024;
+  static constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
+  // How much of a POST response body the request log looks into for an <UploadId>.
+  static constexpr size_t kCaptureBytes = 4096;
 
   // epoll tags: the top two values are the listener and the wake-up eventfd; a connection's
   // sockets are (id << 1) | side.
@@ -91,6 +95,17 @@ struct FaultProxy::Impl {
     uint64_t resp_body_sent = 0;
     bool resp_started = false;      // some response bytes went to the client
 
+    // The request log's record of the exchange in progress (open from the decision until logged).
+    bool exchange_open = false;
+    int upstream_status = 0;        // 0: upstream did not answer (a head)
+    int client_status = 0;          // 0: no whole status line reached the client
+    uint64_t req_body_sent = 0;     // request body bytes forwarded upstream
+    uint64_t corrupt_req_at = kNever;   // request body offset to flip
+    uint64_t corrupt_resp_at = kNever;  // response body offset to flip
+    std::string corrupted;          // "request:N" / "response:N" once flipped
+    std::string upload_id;          // <UploadId> seen in the response body
+    std::string resp_capture;       // the start of a POST's response body (≤ kCaptureBytes)
+
     // Graceful close: flush c_out, send FIN, wait for the client's FIN (or kCloseGrace).
     bool closing = false;
     bool fin_sent = false;
@@ -127,6 +142,7 @@ struct FaultProxy::Impl {
     to.error_status = from.error_status;
     to.retry_after = from.retry_after;
     to.truncate_rate = from.truncate_rate;
+    to.corrupt_rate = from.corrupt_rate;
   }
   Endpoint listen_ep, upstream_ep;
   detail::Resolved upstream_addr;
@@ -149,11 +165,12 @@ struct FaultProxy::Impl {
   // Statistics (written by the loop thread, read anywhere).
   struct Counters {
     std::atomic<uint64_t> connections{0}, active{0}, rejected{0}, requests{0}, passed{0},
-        resets{0}, stalls{0}, errors{0}, truncations{0}, delayed{0}, upstream_failures{0},
+        resets{0}, stalls{0}, errors{0}, truncations{0}, corruptions{0}, delayed{0}, upstream_failures{0},
         protocol_errors{0}, bytes_to_upstream{0}, bytes_to_client{0};
   } stats;
   mutable std::mutex log_mu;
   std::vector<FaultRecord> log;
+  std::FILE* request_log = nullptr;  // opened by Start(), closed by Stop(); loop thread writes
 
   static void Inc(std::atomic<uint64_t>& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
 
@@ -183,6 +200,7 @@ struct FaultProxy::Impl {
   void BeginClose(Conn& c);
   void ProcessClosing(Conn& c);
   void RecordDecision(Conn& c, uint64_t request_index);
+  void LogExchange(Conn& c);  // the request log's line for the open exchange, once
 
   // ---------------------------------------------------------------- http_mode.cpp
   void ProcessHttp(Conn& c);
@@ -193,6 +211,7 @@ struct FaultProxy::Impl {
   void UpstreamBroken(Conn& c);
   void FailWithLocal(Conn& c, int status, std::string_view body);
   std::string InjectedError(const Conn& c, bool keep_alive) const;
+  void CaptureResponse(Conn& c, std::string_view body_bytes);
 
   // ---------------------------------------------------------------- tcp_mode.cpp
   void ProcessTcp(Conn& c);

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstdio>
 
 #include "esper/core/thread.h"
 
@@ -54,6 +55,16 @@ Status FaultProxy::Impl::Start() {
     detail::CloseFd(wakefd);
     return Error::FromErrno(err, "epoll/eventfd");
   }
+  if (!opts.request_log.empty()) {
+    request_log = std::fopen(opts.request_log.c_str(), "we");  // e: O_CLOEXEC
+    if (!request_log) {
+      int err = errno;
+      ::close(fd);
+      detail::CloseFd(epfd);
+      detail::CloseFd(wakefd);
+      return Error::FromErrno(err, fmt::format("request log {}", opts.request_log));
+    }
+  }
   listenfd = fd;
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -83,6 +94,10 @@ void FaultProxy::Impl::Stop() {
   ssize_t w = ::write(wakefd, &one, sizeof one);
   (void)w;
   if (thread.joinable()) thread.join();
+  if (request_log) {
+    std::fclose(request_log);
+    request_log = nullptr;
+  }
   detail::CloseFd(listenfd);
   detail::CloseFd(wakefd);
   detail::CloseFd(epfd);

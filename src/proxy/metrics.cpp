@@ -34,6 +34,7 @@ Result<metrics::Collector> PublishProxyStats(std::function<Statistics()> stats, 
     out.Add("esper_proxy_faults_total", {"stall"}, n(s.stalls));
     out.Add("esper_proxy_faults_total", {"error"}, n(s.errors));
     out.Add("esper_proxy_faults_total", {"truncate"}, n(s.truncations));
+    out.Add("esper_proxy_faults_total", {"corrupt"}, n(s.corruptions));
     out.Add("esper_proxy_delayed_total", {}, n(s.delayed));
     out.Add("esper_proxy_upstream_failures_total", {}, n(s.upstream_failures));
     out.Add("esper_proxy_protocol_errors_total", {}, n(s.protocol_errors));

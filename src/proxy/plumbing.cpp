@@ -64,6 +64,7 @@ void FaultProxy::Impl::RecordDecision(Conn& c, uint64_t request_index) {
     case FaultKind::kStall: Inc(stats.stalls); break;
     case FaultKind::kError: Inc(stats.errors); break;
     case FaultKind::kTruncate: Inc(stats.truncations); break;
+    case FaultKind::kCorrupt: Inc(stats.corruptions); break;
   }
   std::lock_guard lock(log_mu);
   if (log.size() < opts.fault_log_capacity) log.push_back({c.id, request_index, c.decision.kind});
@@ -300,6 +301,7 @@ void FaultProxy::Impl::CloseSocket(int& fd, Interest& interest, bool reset) {
 
 void FaultProxy::Impl::Destroy(Conn& c) {
   if (c.dead) return;
+  LogExchange(c);  // an exchange the connection ends under (reset, cut, stall, client gone)
   c.dead = true;
   SetTimer(c, std::nullopt);
   CloseSocket(c.cfd, c.c_events, false);

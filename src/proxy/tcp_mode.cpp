@@ -26,7 +26,8 @@ void FaultProxy::Impl::ProcessTcp(Conn& c) {
       }
       break;
     case FaultKind::kNone:
-    case FaultKind::kError:
+    case FaultKind::kError:    // http only (Create refuses it in tcp mode)
+    case FaultKind::kCorrupt:  // http only
       break;
   }
   TimePoint now = SteadyClock::now();

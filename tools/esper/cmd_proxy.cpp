@@ -1,7 +1,7 @@
 // esper proxy --listen HOST:PORT --upstream HOST:PORT [--mode http|tcp] [--reset-rate R]
 //   [--stall-rate R] [--latency MS] [--error-rate R --error-status 500|503|SlowDown]
-//   [--retry-after S] [--truncate-rate R] [--seed N] [--max-connections N]
-//   [--metrics-listen HOST:PORT]
+//   [--retry-after S] [--truncate-rate R] [--corrupt-rate R] [--seed N] [--max-connections N]
+//   [--request-log FILE] [--metrics-listen HOST:PORT]
 //
 // Runs a FaultProxy until SIGINT/SIGTERM. stdout gets one line, "listening on HOST:PORT"
 // (flushed, so a parent process can read the port the kernel chose), and with --metrics-listen a
@@ -26,10 +26,10 @@ namespace {
 void PrintStatistics(const proxy::Statistics& s) {
   PrintErr(
              "esper proxy: connections {} (rejected {}), requests {}: passed {}, resets {}, "
-             "stalls {}, errors {}, truncations {}, delayed {}; upstream failures {}, protocol "
-             "errors {}; bytes to upstream {}, to client {}\n",
+             "stalls {}, errors {}, truncations {}, corruptions {}, delayed {}; upstream failures {}, "
+             "protocol errors {}; bytes to upstream {}, to client {}\n",
              s.connections, s.rejected_connections, s.requests, s.passed, s.resets, s.stalls,
-             s.errors, s.truncations, s.delayed, s.upstream_failures, s.protocol_errors,
+             s.errors, s.truncations, s.corruptions, s.delayed, s.upstream_failures, s.protocol_errors,
              s.bytes_to_upstream, s.bytes_to_client);
   Flush();
 }
@@ -41,7 +41,8 @@ Runner SetupProxy(CLI::App& cmd) {
     std::string listen = "127.0.0.1:0";
     std::string upstream;
     std::string mode = "http";
-    double reset_rate = 0, stall_rate = 0, error_rate = 0, truncate_rate = 0;
+    double reset_rate = 0, stall_rate = 0, error_rate = 0, truncate_rate = 0, corrupt_rate = 0;
+    std::string request_log;
     int64_t latency_ms = 0;
     std::string error_status = "503";
     int64_t retry_after = -1;
@@ -52,7 +53,7 @@ Runner SetupProxy(CLI::App& cmd) {
   auto f = std::make_shared<Flags>();
   cmd.description(
       "Forward TCP or HTTP/1.1 to an upstream and inject faults reproducibly from a seed: "
-      "resets, stalls, latency, 500/503/SlowDown errors, truncated bodies. Prints "
+      "resets, stalls, latency, 500/503/SlowDown errors, truncated or corrupted bodies. Prints "
       "'listening on HOST:PORT', runs until Ctrl-C, then prints what it injected.");
   cmd.add_option("--listen", f->listen, "Address to listen on, HOST:PORT (port 0: any free port)")
       ->default_str("127.0.0.1:0");
@@ -74,6 +75,12 @@ Runner SetupProxy(CLI::App& cmd) {
       ->check(CLI::Range(int64_t{0}, int64_t{86400}));
   cmd.add_option("--truncate-rate", f->truncate_rate, "Probability of cutting a response short")
       ->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--corrupt-rate", f->corrupt_rate,
+                 "Probability of flipping one byte of the request body (else the response body) (http)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--request-log", f->request_log,
+                 "Write one line per request to FILE: method, target, statuses, body bytes, fault "
+                 "(http)");
   cmd.add_option("--seed", f->seed, "Seed of the fault generator (same seed, same faults)")
       ->check(CLI::Validator(
           [](std::string& v) -> std::string {  // "-1" would wrap to 2^64-1 in silence
@@ -105,8 +112,10 @@ Runner SetupProxy(CLI::App& cmd) {
                            ? std::optional<std::chrono::seconds>(std::chrono::seconds(f->retry_after))
                            : std::nullopt,
         .truncate_rate = f->truncate_rate,
+        .corrupt_rate = f->corrupt_rate,
         .seed = f->seed,
         .max_connections = f->max_connections,
+        .request_log = f->request_log,
     };
     auto created = proxy::FaultProxy::Create(std::move(o));
     if (!created) return UsageError(created.error().message());
@@ -116,11 +125,12 @@ Runner SetupProxy(CLI::App& cmd) {
     const proxy::Options opt = p.options();
     PrintErr(
                "esper proxy: {} mode, upstream {}, reset {}, stall {}, latency {} ms, error {} "
-               "({}{}), truncate {}, seed {}\n",
+               "({}{}), truncate {}, corrupt {}, seed {}{}\n",
                f->mode, opt.upstream, opt.reset_rate, opt.stall_rate, opt.latency.count(),
                opt.error_rate, f->error_status,
                opt.retry_after ? fmt::format(", Retry-After {}", opt.retry_after->count()) : "",
-               opt.truncate_rate, opt.seed);
+               opt.truncate_rate, opt.corrupt_rate, opt.seed,
+               opt.request_log.empty() ? "" : fmt::format(", request log {}", opt.request_log));
     Flush();
     Print("listening on {}\n", p.address());
     Flush();

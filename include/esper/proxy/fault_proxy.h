@@ -28,6 +28,15 @@
 //      truncate       the request is forwarded; the response headers and a seeded part of the
 //                     body (fewer bytes than the framing promises — at least one byte is always
 //                     missing) are forwarded, then the client connection is closed (FIN).
+//      corrupt        the request is forwarded, and one byte of a body is flipped (XOR 0xFF) on
+//                     the way: of the request body when it has a Content-Length > 0, else of the
+//                     response body when it has one; at a seeded offset in [0, Content-Length).
+//                     Chunked and until-close bodies are not touched (with neither side
+//                     corruptible the exchange is forwarded unchanged; the log says
+//                     "corrupted=-"). Framing and
+//                     heads are never changed, so the exchange itself stays well-formed: only an
+//                     end-to-end check (Content-MD5, an ETag compared with the body's MD5) can
+//                     see it.
 //      latency        every request waits `latency` before it is forwarded (or answered).
 //    Only cleartext HTTP/1.x is understood (a "101 Switching Protocols" turns the connection into
 //    a plain tunnel); for TLS or HTTP/2 use Mode::kTcp.
@@ -40,11 +49,25 @@
 // Reproducibility. Every decision comes from a splitmix64 generator. Connection number n (0, 1,
 // 2, … in accept order) gets its own generator seeded from (seed, n); each request on it (each
 // connection, in tcp mode) draws exactly two numbers, in arrival order: the first picks the
-// fault by cumulative ranges [reset | stall | error | truncate | none], the second picks the
-// variant (reset before/after, where the truncation cuts). So the same seed and the same
+// fault by cumulative ranges [reset | stall | error | truncate | corrupt | none], the second
+// picks the variant (reset before/after, where the truncation cuts, which byte is flipped). So the same seed and the same
 // request sequence on a connection give the same faults, whatever the timing. Concurrent
 // connections may be accepted in a different order from run to run; a test that wants a fully
 // fixed sequence uses one connection at a time. FaultLog() records every decision.
+//
+// Request log (http mode, `request_log`): a witness that is not the client. One line per request
+// the proxy decided on, written (and flushed) when its exchange ends — answered, reset, cut, or
+// the connection closed under it — in logfmt:
+//   conn=3 req=0 method=POST target=/b/k?uploads status=200 upstream=200 req_bytes=0
+//   resp_bytes=236 fault=none upload_id=2f0c…
+// status: what the client received (the status line of the answer it got, injected or
+// forwarded; "-" when none reached it whole); upstream: what the server answered ("-" when it was
+// not asked or did not answer); req_bytes / resp_bytes: body bytes forwarded each way (wire bytes:
+// chunk framing counts); fault: FaultKindName; corrupted=request:N|response:N|- for corrupt;
+// upload_id: the <UploadId> of an S3 response body (CreateMultipartUpload, also when the client
+// never saw it because the answer was reset or cut) — so a test can reconcile every multipart
+// upload the server created with its completion or abort. Query parameters that carry secrets
+// (X-Amz-Signature, …) are written as "***" (esper/core/redact.h).
 //
 // Threads. One owned event-loop thread (epoll, non-blocking sockets) serves every connection, so
 // hundreds of concurrent connections cost no threads. Start() spawns it, Stop() (or the
@@ -61,7 +84,7 @@
 // Statistics::rejected_connections).
 //
 // Errors. Create() rejects bad options (InvalidArgument). Start() fails with the errno mapping
-// if the listen address cannot be bound, or NotFound if a host name does not resolve. Upstream
+// if the listen address cannot be bound or the request log cannot be created, or NotFound if a host name does not resolve. Upstream
 // failures at run time are not errors of the proxy: in http mode the client gets
 // "502 Bad Gateway" (counted in upstream_failures), in tcp mode a reset.
 //
@@ -113,9 +136,10 @@ enum class FaultKind {
   kStall,               // never answered
   kError,               // answered by the proxy with the error status
   kTruncate,            // response cut short, then FIN
+  kCorrupt,             // http: one byte of the request or response body flipped
 };
 
-/// "none", "reset", "reset-after-upstream", "stall", "error", "truncate".
+/// "none", "reset", "reset-after-upstream", "stall", "error", "truncate", "corrupt".
 std::string_view FaultKindName(FaultKind kind) noexcept;
 
 /// Parses "500", "503" or "SlowDown" (case-insensitive). InvalidArgument otherwise.
@@ -157,12 +181,17 @@ struct Options {
   std::optional<std::chrono::seconds> retry_after{};
   /// Cut the response short.
   double truncate_rate = 0;
+  /// http only: flip one byte of the request body (or, when it has none, the response body).
+  double corrupt_rate = 0;
   /// Seed of the fault generator (see "Reproducibility").
   uint64_t seed = 0;
   /// Connections open at once; more are reset on accept. In [1, 100000].
   size_t max_connections = 1024;
   /// How many fault decisions FaultLog() keeps (the first ones; later ones are only counted).
   size_t fault_log_capacity = 10000;
+  /// http only: the request log's file (see "Request log"), created or truncated by Start().
+  /// Empty: no log. Its growth is one line (~150 bytes) per request: the caller's choice.
+  std::string request_log{};
   /// Where statistics() are published as metrics (docs/proxy.md, Metrics); nullptr: nowhere.
   /// Must outlive the proxy.
   metrics::Registry* metrics = &metrics::DefaultRegistry();
@@ -179,6 +208,7 @@ struct Statistics {
   uint64_t stalls = 0;
   uint64_t errors = 0;                // injected error answers
   uint64_t truncations = 0;
+  uint64_t corruptions = 0;           // corrupt decisions (a byte flipped where a body allowed)
   uint64_t delayed = 0;               // requests (http) or chunks (tcp) held for `latency`
   uint64_t upstream_failures = 0;     // upstream connect failed (answered 502 / reset)
   uint64_t protocol_errors = 0;       // malformed HTTP from client or upstream (connection closed)
@@ -204,8 +234,8 @@ class FaultProxy {
   FaultProxy(const FaultProxy&) = delete;
   FaultProxy& operator=(const FaultProxy&) = delete;
 
-  /// Resolves both endpoints, binds and listens, starts the event-loop thread. Returns once the
-  /// proxy accepts connections. FailedPrecondition if already started; a stopped proxy cannot be
+  /// Resolves both endpoints, binds and listens, opens the request log, starts the event-loop
+  /// thread. Returns once the proxy accepts connections. FailedPrecondition if already started; a stopped proxy cannot be
   /// restarted (create a new one).
   Status Start();
 
@@ -225,7 +255,7 @@ class FaultProxy {
   std::vector<FaultRecord> FaultLog() const;
 
   /// Changes the fault settings while running (reset_rate, stall_rate, latency, error_rate,
-  /// error_status, retry_after, truncate_rate are taken from `faults`; every other field is
+  /// error_status, retry_after, truncate_rate, corrupt_rate are taken from `faults`; every other field is
   /// ignored). Validated like Create(); on error nothing changes. Applies to every decision made
   /// after it returns (requests already decided keep their fault); the seeded generators continue,
   /// so a run that calls SetFaults at the same points of its request sequence stays reproducible.

@@ -2,8 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -62,6 +65,37 @@ TEST(ProxyCli, InjectsSlowDownAndReportsItOnSigterm) {
   child.Signal(SIGTERM);
   EXPECT_EQ(child.Wait(), 130);
   EXPECT_NE(child.err().find("errors 1"), std::string::npos) << child.err();
+}
+
+TEST(ProxyCli, CorruptsBodiesAndWritesTheRequestLog) {
+  HttpTestServer upstream(BasicRoutes);
+  ASSERT_TRUE(upstream.Start());
+  std::string log = std::string(ESPER_BINARY_DIR) + "/test-tmp/proxy-cli-requests-" +
+                    std::to_string(::getpid()) + ".log";
+  std::filesystem::create_directories(std::filesystem::path(log).parent_path());
+  ChildProcess child;
+  ASSERT_TRUE(child.Start({EsperBinary(), "proxy", "--upstream", upstream.address(), "--corrupt-rate",
+                           "1", "--request-log", log, "--seed", "4"}));
+  uint16_t port = PortFromLine(child.ReadLine(30s));
+  ASSERT_NE(port, 0);
+  RawConnection c(port);
+  ASSERT_TRUE(c.Send(Get("/bytes?n=3000")));
+  auto r = c.ReadResponse();
+  ASSERT_TRUE(r.complete);
+  ASSERT_EQ(r.body.size(), 3000u);
+  EXPECT_NE(r.body, PatternBytes(3000));
+  child.Signal(SIGINT);
+  EXPECT_EQ(child.Wait(), 130);
+  EXPECT_NE(child.err().find("corruptions 1"), std::string::npos) << child.err();
+  std::ifstream in(log);
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_NE(line.find("method=GET target=/bytes?n=3000 status=200 upstream=200 req_bytes=0 "
+                      "resp_bytes=3000 fault=corrupt corrupted=response:"),
+            std::string::npos)
+      << line;
+  EXPECT_FALSE(std::getline(in, line)) << "one request, one line";
+  std::filesystem::remove(log);
 }
 
 TEST(ProxyCli, BadFlagsAreUsageErrors) {
