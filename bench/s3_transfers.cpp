@@ -1,0 +1,315 @@
+// esper bench s3, the transfer cases of issue 20, against s3rver 4.0.4 on loopback:
+//
+//  * 1,000 files of 4 KiB up (a local directory to a prefix) and down (the prefix to a fresh
+//    directory): `esper s3 cp --recursive` vs `aws s3 cp --recursive` (Debian's awscli 2.9, its
+//    default 10 concurrent requests) vs `rclone copy --transfers 16`.
+//  * one large file up and down (256 MiB; 64 MiB with --quick): `esper s3 cp` vs `aws s3 cp`
+//    (multipart above 8 MiB, ranged parallel GETs) vs `rclone copyto`.
+// Each tool is a whole process, started the same way (fork + execve, output to a file, none of
+// this machine's AWS_* / RCLONE_* variables), one after the other in the same run. Measured per process: wall time, CPU (user +
+// system of the process and what it reaped, wait4's rusage) and peak RSS (its ru_maxrss); MB/s
+// from the wall time. s3rver's own CPU during each run is read from /proc and given in the note:
+// it serves on one node thread, so where it used most of a core it is the ceiling for every
+// tool, and the client CPU column is what stays comparable. Every download is checked byte for
+// byte against the source; a tool that failed or delivered other bytes gets a row that says so.
+#include "s3_transfers.h"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "testing/http_server.h"
+#include "testing/proc.h"
+#include "testing/s3_test_server.h"
+
+extern char** environ;
+
+namespace esper::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::S3TestServer;
+
+constexpr int kSmallFiles = 1000;
+constexpr size_t kSmallBytes = 4096;
+
+struct Timed {
+  bool ok = false;
+  double wall_s = 0, cpu_s = 0, rss_mib = 0;
+  double server_cpu_s = 0;  // s3rver's CPU meanwhile
+  std::string failure;      // why not ok
+};
+
+std::string Tail(const std::string& path) {
+  std::ifstream in(path);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (all.size() > 400) all = "…" + all.substr(all.size() - 400);
+  for (char& c : all) c = c == '\n' ? ' ' : c;
+  return all;
+}
+
+// Runs argv to completion with `env` added; everything the child needs is built before fork (the
+// bench has threads: the child only calls async-signal-safe functions).
+Timed RunTimed(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+               const std::string& output, pid_t server) {
+  Timed t;
+  // This machine's AWS_* and RCLONE_* settings stay out (an AWS_CA_BUNDLE makes rclone refuse a
+  // plain-http endpoint); each tool gets only what `env` says.
+  std::vector<std::string> env_all = env;
+  for (char** e = environ; *e; ++e) {
+    std::string_view v(*e);
+    if (!v.starts_with("AWS_") && !v.starts_with("RCLONE_")) env_all.emplace_back(v);
+  }
+  std::vector<char*> envp, args;
+  for (auto& e : env_all) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_copy = argv;
+  for (auto& a : argv_copy) args.push_back(a.data());
+  args.push_back(nullptr);
+  const double server_before = testing::ProcessTreeCpuSeconds(server);
+  const auto t0 = std::chrono::steady_clock::now();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    t.failure = "fork failed";
+    return t;
+  }
+  if (pid == 0) {
+    int out = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (out >= 0) {
+      ::dup2(out, 1);
+      ::dup2(out, 2);
+    }
+    if (in >= 0) ::dup2(in, 0);
+    ::execve(args[0], args.data(), envp.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  rusage ru{};
+  while (::wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+  }
+  t.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  t.server_cpu_s = testing::ProcessTreeCpuSeconds(server) - server_before;
+  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
+  t.cpu_s = secs(ru.ru_utime) + secs(ru.ru_stime);
+  t.rss_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;  // KiB on Linux
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  t.ok = code == 0;
+  if (!t.ok) t.failure = fmt::format("exit {}: {}", code, Tail(output));
+  return t;
+}
+
+// The same bytes in both files (read in 1 MiB pieces).
+bool SameFile(const std::string& a, const std::string& b) {
+  std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
+  if (!fa || !fb) return false;
+  std::string ba(1 << 20, '\0'), bb(1 << 20, '\0');
+  for (;;) {
+    fa.read(ba.data(), static_cast<std::streamsize>(ba.size()));
+    fb.read(bb.data(), static_cast<std::streamsize>(bb.size()));
+    if (fa.gcount() != fb.gcount()) return false;
+    if (fa.gcount() == 0) return true;
+    if (ba.compare(0, static_cast<size_t>(fa.gcount()), bb, 0, static_cast<size_t>(fb.gcount())) != 0) return false;
+  }
+}
+
+// Every file of `src` is in `dst` (searched recursively: tools differ in where they put a prefix)
+// with the same bytes, and nothing else is.
+std::string CompareTrees(const std::string& src, const std::string& dst) {
+  std::map<std::string, std::string> found;  // file name -> path
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dst, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file()) found[it->path().filename().string()] = it->path().string();
+  }
+  size_t expected = 0;
+  for (const auto& e : fs::directory_iterator(src)) {
+    ++expected;
+    auto f = found.find(e.path().filename().string());
+    if (f == found.end()) return fmt::format("{} missing", e.path().filename().string());
+    if (!SameFile(e.path().string(), f->second)) return fmt::format("{} differs", e.path().filename().string());
+  }
+  if (found.size() != expected) return fmt::format("{} files downloaded, {} expected", found.size(), expected);
+  return "";
+}
+
+struct Tool {
+  std::string name;   // "esper s3 cp"
+  std::string label;  // short: "esper", "aws", "rclone": object prefixes
+  std::string program;
+  std::vector<std::string> env;
+  std::function<std::vector<std::string>(const std::string& src, const std::string& dst)> up_dir, down_dir, up_file,
+      down_file;
+};
+
+std::string SelfExe() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : p.string();
+}
+
+void AddRows(Context& ctx, const std::string& case_name, const Timed& ours, const std::map<std::string, Timed>& peers,
+             double bytes, bool large) {
+  auto server_note = [](const Timed& t) {
+    return t.wall_s > 0 ? fmt::format("s3rver used {:.0f}% of a core", 100 * t.server_cpu_s / t.wall_s) : std::string();
+  };
+  // "At least as fast as the faster peer": every throughput row is judged against the best of both.
+  double best = 0;
+  for (const auto& [n, p] : peers) best = std::max(best, p.ok ? bytes / 1e6 / p.wall_s : 0.0);
+  std::string base = fmt::format("s3rver 4.0.4 on loopback, one run of each tool, one after the other; ours: {}", server_note(ours));
+  if (!ours.ok) base = "ours FAILED: " + ours.failure + "; " + base;
+  for (const auto& [peer_name, peer] : peers) {
+    std::string note = fmt::format("{}; {}: {}", base, peer_name, peer.ok ? server_note(peer) : "not measured: " + peer.failure);
+    auto peer_value = [&](double v) { return peer.ok ? std::optional<double>(v) : std::nullopt; };
+    auto add = [&](std::string metric, std::string unit, double v, double pv, bool lower, std::string target,
+                   std::optional<bool> pass) {
+      ctx.Add(Row{.part = "s3", .metric = std::move(metric), .case_name = case_name, .unit = std::move(unit),
+                  .value = ours.ok ? v : 0, .lower_is_better = lower, .peer = peer_name, .peer_value = peer_value(pv),
+                  .target = std::move(target), .pass = ours.ok && peer.ok ? pass : std::optional<bool>(false),
+                  .note = note});
+    };
+    if (!large) {
+      add("wall time", "s", ours.wall_s, peer.wall_s, true, "faster than both peers (issue 20)", ours.wall_s < peer.wall_s);
+      add("client CPU", "s", ours.cpu_s, peer.cpu_s, true, "less CPU than both peers (issue 20)", ours.cpu_s < peer.cpu_s);
+    } else {
+      double mbs = bytes / 1e6 / ours.wall_s, pmbs = bytes / 1e6 / peer.wall_s;
+      add("throughput", "MB/s", mbs, pmbs, false, "at least the faster peer's (issue 20)", mbs >= best);
+      add("client CPU", "s", ours.cpu_s, peer.cpu_s, true, "", std::nullopt);
+      add("peak RSS", "MiB", ours.rss_mib, peer.rss_mib, true, "lower than both peers (issue 20)", ours.rss_mib < peer.rss_mib);
+    }
+  }
+}
+
+}  // namespace
+
+Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
+  const std::string endpoint = server.endpoint();
+  const std::string bucket = "bench";
+  const std::vector<std::string> aws_env = {
+      fmt::format("AWS_ACCESS_KEY_ID={}", S3TestServer::kAccessKey),
+      fmt::format("AWS_SECRET_ACCESS_KEY={}", S3TestServer::kSecretKey),
+      fmt::format("AWS_REGION={}", S3TestServer::kRegion),
+      fmt::format("AWS_DEFAULT_REGION={}", S3TestServer::kRegion),
+      "AWS_EC2_METADATA_DISABLED=true",
+      "AWS_CONFIG_FILE=/nonexistent/esper-bench",
+      "AWS_SHARED_CREDENTIALS_FILE=/nonexistent/esper-bench",
+      "AWS_PAGER="};
+  std::vector<Tool> tools;
+  const std::string self = SelfExe();
+  tools.push_back(Tool{
+      .name = "esper s3 cp", .label = "esper", .program = self, .env = aws_env,
+      .up_dir = [&](auto s, auto d) { return std::vector<std::string>{self, "s3", "cp", "-q", "--recursive", "--endpoint-url", endpoint, s, d}; },
+      .down_dir = [&](auto s, auto d) { return std::vector<std::string>{self, "s3", "cp", "-q", "--recursive", "--endpoint-url", endpoint, s, d}; },
+      .up_file = [&](auto s, auto d) { return std::vector<std::string>{self, "s3", "cp", "-q", "--endpoint-url", endpoint, s, d}; },
+      .down_file = [&](auto s, auto d) { return std::vector<std::string>{self, "s3", "cp", "-q", "--endpoint-url", endpoint, s, d}; }});
+  const std::string aws = fs::exists("/usr/bin/aws") ? "/usr/bin/aws" : FindProgram({"aws"});
+  tools.push_back(Tool{
+      .name = "aws s3 cp", .label = "aws", .program = aws, .env = aws_env,
+      .up_dir = [&](auto s, auto d) { return std::vector<std::string>{aws, "s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", endpoint, s, d}; },
+      .down_dir = [&](auto s, auto d) { return std::vector<std::string>{aws, "s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", endpoint, s, d}; },
+      .up_file = [&](auto s, auto d) { return std::vector<std::string>{aws, "s3", "cp", "--only-show-errors", "--endpoint-url", endpoint, s, d}; },
+      .down_file = [&](auto s, auto d) { return std::vector<std::string>{aws, "s3", "cp", "--only-show-errors", "--endpoint-url", endpoint, s, d}; }});
+  const std::string rclone = FindProgram({"rclone"});
+  // rclone's remote "bench" entirely from the environment; s3:// URIs become bench:bucket/key.
+  auto rc = [](const std::string& uri) { return uri.rfind("s3://", 0) == 0 ? "bench:" + uri.substr(5) : uri; };
+  tools.push_back(Tool{
+      .name = "rclone", .label = "rclone", .program = rclone,
+      .env = {"RCLONE_CONFIG=/nonexistent/esper-bench.conf", "RCLONE_CONFIG_BENCH_TYPE=s3",
+              "RCLONE_CONFIG_BENCH_PROVIDER=Other", "RCLONE_CONFIG_BENCH_ENDPOINT=" + endpoint,
+              fmt::format("RCLONE_CONFIG_BENCH_ACCESS_KEY_ID={}", S3TestServer::kAccessKey),
+              fmt::format("RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY={}", S3TestServer::kSecretKey),
+              fmt::format("RCLONE_CONFIG_BENCH_REGION={}", S3TestServer::kRegion),
+              "RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE=true"},
+      .up_dir = [&, rc](auto s, auto d) { return std::vector<std::string>{rclone, "copy", "-q", "--transfers", "16", "--s3-no-check-bucket", s, rc(d)}; },
+      .down_dir = [&, rc](auto s, auto d) { return std::vector<std::string>{rclone, "copy", "-q", "--transfers", "16", rc(s), d}; },
+      .up_file = [&, rc](auto s, auto d) { return std::vector<std::string>{rclone, "copyto", "-q", "--s3-no-check-bucket", s, rc(d)}; },
+      .down_file = [&, rc](auto s, auto d) { return std::vector<std::string>{rclone, "copyto", "-q", rc(s), d}; }});
+
+  const std::string dir = fmt::format("{}/esper-bench-s3-{}", fs::temp_directory_path().string(), ::getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir + "/small");
+  for (int i = 0; i < kSmallFiles; ++i) {
+    std::ofstream(fmt::format("{}/small/f{:04}", dir, i), std::ios::binary)
+        << testing::PatternBytes(kSmallBytes, static_cast<uint32_t>(i + 1));
+  }
+  const size_t large_bytes = (ctx.quick() ? size_t{64} : size_t{256}) << 20;
+  const std::string large = dir + "/large.bin";
+  {
+    std::ofstream out(large, std::ios::binary);
+    const std::string piece = testing::PatternBytes(size_t{1} << 20, 77);
+    for (size_t i = 0; i < large_bytes >> 20; ++i) {
+      std::string p = piece;
+      p[0] = static_cast<char>(i);  // no two MiB alike
+      out << p;
+    }
+  }
+
+  struct Results {
+    Timed up_small, down_small, up_large, down_large;
+  };
+  std::map<std::string, Results> results;
+  for (const Tool& tool : tools) {
+    Results& r = results[tool.name];
+    if (tool.program.empty() || !fs::exists(tool.program)) {
+      r.up_small.failure = r.down_small.failure = r.up_large.failure = r.down_large.failure =
+          tool.name + " is not installed (scripts/setup)";
+      continue;
+    }
+    const std::string out = fmt::format("{}/{}.out", dir, tool.label);
+    ctx.Progress(fmt::format("s3: {}: 1,000 files of 4 KiB up", tool.name));
+    const std::string prefix = fmt::format("s3://{}/{}-small/", bucket, tool.label);
+    r.up_small = RunTimed(tool.up_dir(dir + "/small", prefix), tool.env, out, server.pid());
+    ctx.Progress(fmt::format("s3: {}: 1,000 files of 4 KiB down", tool.name));
+    const std::string down = fmt::format("{}/down-{}", dir, tool.label);
+    fs::create_directories(down);
+    r.down_small = RunTimed(tool.down_dir(prefix, down + "/"), tool.env, out, server.pid());
+    if (r.down_small.ok) {
+      if (std::string bad = CompareTrees(dir + "/small", down); !bad.empty()) {
+        r.down_small.ok = false;
+        r.down_small.failure = "the downloaded files are not the uploaded ones: " + bad;
+      }
+    }
+    fs::remove_all(down);
+    ctx.Progress(fmt::format("s3: {}: {} MiB file up and down", tool.name, large_bytes >> 20));
+    const std::string key = fmt::format("s3://{}/{}-large.bin", bucket, tool.label);
+    r.up_large = RunTimed(tool.up_file(large, key), tool.env, out, server.pid());
+    const std::string large_down = fmt::format("{}/large-{}.bin", dir, tool.label);
+    r.down_large = RunTimed(tool.down_file(key, large_down), tool.env, out, server.pid());
+    if (r.down_large.ok && !SameFile(large, large_down)) {
+      r.down_large.ok = false;
+      r.down_large.failure = "the downloaded file is not the uploaded one";
+    }
+    fs::remove(large_down);
+  }
+  fs::remove_all(dir);
+
+  const Results& ours = results["esper s3 cp"];
+  auto peers = [&](Timed Results::*which) {
+    std::map<std::string, Timed> m;
+    for (const auto& [name, r] : results) {
+      if (name != "esper s3 cp") m[name == "aws s3 cp" ? "aws s3 cp (awscli 2.9)" : "rclone copy --transfers 16"] = r.*which;
+    }
+    return m;
+  };
+  const double small_total = static_cast<double>(kSmallFiles * kSmallBytes);
+  AddRows(ctx, "1,000 files of 4 KiB up (esper s3 cp --recursive)", ours.up_small, peers(&Results::up_small), small_total, false);
+  AddRows(ctx, "1,000 files of 4 KiB down (esper s3 cp --recursive)", ours.down_small, peers(&Results::down_small), small_total, false);
+  const std::string mib = fmt::format("{} MiB", large_bytes >> 20);
+  AddRows(ctx, "one file of " + mib + " up (esper s3 cp)", ours.up_large, peers(&Results::up_large),
+          static_cast<double>(large_bytes), true);
+  AddRows(ctx, "one file of " + mib + " down (esper s3 cp)", ours.down_large, peers(&Results::down_large),
+          static_cast<double>(large_bytes), true);
+  return OkStatus();
+}
+
+}  // namespace esper::bench
