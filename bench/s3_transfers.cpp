@@ -168,7 +168,9 @@ void AddRows(Context& ctx, const std::string& case_name, const Timed& ours, cons
   for (const auto& [n, p] : peers) best = std::max(best, p.ok ? bytes / 1e6 / p.wall_s : 0.0);
   std::string base = fmt::format("s3rver 4.0.4 on loopback, one run of each tool, one after the other; ours: {}", server_note(ours));
   if (!ours.ok) base = "ours FAILED: " + ours.failure + "; " + base;
-  for (const auto& [peer_name, peer] : peers) {
+  for (const auto& entry : peers) {  // not a structured binding: clang 14 cannot capture one
+    const std::string& peer_name = entry.first;
+    const Timed& peer = entry.second;
     std::string note = fmt::format("{}; {}: {}", base, peer_name, peer.ok ? server_note(peer) : "not measured: " + peer.failure);
     auto peer_value = [&](double v) { return peer.ok ? std::optional<double>(v) : std::nullopt; };
     auto add = [&](std::string metric, std::string unit, double v, double pv, bool lower, std::string target,
