@@ -48,15 +48,24 @@ using storage::PutBody;
 using testing::S3ServerKind;
 using testing::S3TestServer;
 
+// Under a sanitizer everything runs 5-10x slower: fewer keys, longer attempt limits (an attempt
+// limit includes the wait for a pooled connection), and a success bar that one slow-machine
+// timeout cannot break. The release run holds the seed's 99.9 %.
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 constexpr int kKeys = 300;  // concurrent operations per wave
 constexpr int kRounds = 1;
+constexpr auto kAttemptLimit = std::chrono::seconds(20);
+constexpr double kSuccessBar = 99.5;
 #elif !defined(NDEBUG)
 constexpr int kKeys = 1000;
 constexpr int kRounds = 1;
+constexpr auto kAttemptLimit = std::chrono::seconds(12);
+constexpr double kSuccessBar = 99.9;
 #else
 constexpr int kKeys = 1500;
 constexpr int kRounds = 2;
+constexpr auto kAttemptLimit = std::chrono::seconds(8);
+constexpr double kSuccessBar = 99.9;
 #endif
 constexpr int kLists = 15;          // LIST requests per round, one per prefix of 100 keys
 constexpr size_t kMaxObject = 16 << 10;
@@ -92,6 +101,7 @@ struct Tally {
   uint64_t unclear_errors = 0;       // a failure without a code or without the key in its message
   uint64_t listing_unknown = 0;      // a listed key that was never written
   uint64_t listing_missing = 0;      // a written key a listing left out
+  uint64_t bad_listings = 0;         // listings with either
   std::map<std::string, uint64_t> failures_by;  // "op code"
   std::vector<std::string> examples;  // the first failures and listing anomalies
   void Fail(const char* op, const Error& e, std::string_view key) {
@@ -193,8 +203,8 @@ void RunStress(S3ServerKind kind) {
   // host), with attempt limits that end a stalled request in seconds, not the default 30 s / 1 h.
   // The limit includes the wait for one of the 100 pooled connections behind 1,500 others.
   S3StoreOptions o = StoreOptions(fmt::format("http://{}", (*proxy)->address()));
-  o.request_timeout = 8s;
-  o.transfer_timeout = 8s;
+  o.request_timeout = kAttemptLimit;
+  o.transfer_timeout = kAttemptLimit;
   auto created = S3Store::Create(std::move(o));
   ASSERT_TRUE(created) << created.error();
   S3Store& store = **created;
@@ -290,6 +300,7 @@ void RunStress(S3ServerKind kind) {
               std::map<std::string, bool> listed;
               for (const auto& obj : r->objects) listed[obj.key] = true;
               std::lock_guard lock(tally.mu);
+              const uint64_t anomalies = tally.listing_unknown + tally.listing_missing;
               for (const auto& [key, yes] : listed) {
                 int i = key.size() == 6 && key[0] == 'k' ? std::atoi(key.c_str() + 1) : -1;
                 if (i < 0 || i >= kKeys || state[i].kind == KeyState::kAbsent) ++tally.listing_unknown;
@@ -302,6 +313,7 @@ void RunStress(S3ServerKind kind) {
                   missing += fmt::format(" {}", Key(i));
                 }
               }
+              if (tally.listing_unknown + tally.listing_missing > anomalies) ++tally.bad_listings;
               if (!missing.empty() && tally.examples.size() < 16) {
                 tally.examples.push_back(fmt::format("listing {}: {} listed, truncated {}, missing{}", prefix,
                                                      r->objects.size(), r->truncated(), missing));
@@ -440,12 +452,12 @@ void RunStress(S3ServerKind kind) {
       "  proxy: {} requests,{}; corrupted on the way: {} PUT bodies, {} GET bodies, {} listings\n"
       "  read back from the server: {} checked, {} indeterminate (last write or delete failed), "
       "{} corrupted, {} lost, {} not deleted; GET through the proxy with wrong bytes: {}; "
-      "listing anomalies: {} unknown, {} missing\n"
+      "listing anomalies: {} unknown, {} missing, in {} listings\n"
       "  multipart uploads created {}, orphaned {}; RSS {:.1f} MiB at start, peak {:.1f} MiB\n",
       testing::S3ServerName(kind), total, seconds, kKeys, kRounds, peak_in_flight, success,
       tally.failed, failures, perf.retries, pstats.requests, faults, corrupted_puts, corrupted_gets,
       corrupted_lists, checked, indeterminate, corrupted, lost, not_deleted, tally.wrong_bytes,
-      tally.listing_unknown, tally.listing_missing, uploads.size(), orphaned,
+      tally.listing_unknown, tally.listing_missing, tally.bad_listings, uploads.size(), orphaned,
       static_cast<double>(rss_start) / (1 << 20), static_cast<double>(rss_peak.load()) / (1 << 20));
   for (const auto& e : tally.examples) fmt::print("  failure: {}\n", e);
 
@@ -461,15 +473,14 @@ void RunStress(S3ServerKind kind) {
   EXPECT_EQ(tally.wrong_size, 0u);
   EXPECT_EQ(tally.resurrected, 0u);
   EXPECT_EQ(tally.unclear_errors, 0u);
-  // A listed key that was never written is wrong data returned as a result: only a LIST body
-  // corrupted on the way (which plain HTTP cannot detect) may explain it. A written key left out
-  // of a listing is the server's listing consistency, not the client's integrity: printed with
-  // its keys above (s3rver 4.0.4 left 77 keys out of the listings of one run in five, with no
-  // write in flight; not seen on fauxqs).
-  EXPECT_LE(tally.listing_unknown, corrupted_lists)
-      << "a listed key that was never written, and no corrupted LIST response explains it";
+  // A listing that names a key never written, or leaves out a written one, is wrong data returned
+  // as a result: only a LIST body corrupted on the way (which nothing in plain-HTTP S3 can
+  // detect) may explain it. Seen: a flipped byte inside <Contents> and the page parses as empty
+  // (0 listed, not truncated) — the store's XML reader skips an element it does not know.
+  EXPECT_LE(tally.bad_listings, corrupted_lists)
+      << "a wrong listing that no corrupted LIST response in the proxy's log explains";
   EXPECT_EQ(orphaned, 0u);
-  EXPECT_GE(success, 99.9) << "the seed's target";
+  EXPECT_GE(success, kSuccessBar) << "the seed's target is 99.9 %";
   EXPECT_LT(indeterminate, static_cast<uint64_t>(kKeys) / 100 + 1);
   // Memory: the objects are at most 16 KiB and 1,500 in flight; 256 MiB above the start is a leak
   // or an unbounded queue, not the workload.
