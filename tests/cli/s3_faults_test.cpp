@@ -128,5 +128,62 @@ TEST(S3CliInterrupt, ADownloadInterruptedMidBodyLeavesNoFile) {
   fs::remove_all(home);
 }
 
+// --concurrency N: N uploads in flight at once — the server holds every request, answering none,
+// and sees exactly N, the same N that --metrics-listen's esper_s3_in_flight shows — and Ctrl-C
+// (or SIGTERM) then ends them, starts no more and exits 130. -v's progress line counts them. For cp --recursive and for sync
+// (whose listing of the destination the server answers: empty).
+TEST(S3CliConcurrency, NTransfersInFlightAtOnceAndASignalStartsNoMore) {
+  std::atomic<int> puts{0};
+  HttpTestServer server([&](const ServerRequest& r) {
+    if (r.method == "GET" && r.query.find("list-type=2") != std::string::npos) {
+      return Reply{.status = 200,
+                   .headers = {{"Content-Type", "application/xml"}},
+                   .body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult "
+                           "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>bkt</Name><Prefix>p/</Prefix>"
+                           "<KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>"
+                           "</ListBucketResult>"};
+    }
+    if (r.method == "PUT") ++puts;
+    return Reply{.action = Reply::Action::kSilent};
+  });
+  ASSERT_TRUE(server.Start());
+  const std::string home = TempDir("concurrency");
+  const std::string tree = home + "/tree";
+  fs::create_directories(tree);
+  for (int i = 0; i < 20; ++i) WriteFile(fmt::format("{}/f{}.txt", tree, i), "x");
+  for (const auto& [command, signal] : {std::pair{"cp", SIGINT}, std::pair{"sync", SIGTERM}}) {
+    SCOPED_TRACE(command);
+    puts = 0;
+    std::vector<std::string> argv = {testing::EsperBinary(), "s3", command};
+    if (std::string_view(command) == "cp") argv.push_back("-r");
+    argv.insert(argv.end(), {tree, "s3://bkt/p", "--concurrency", "4", "--metrics-listen", "127.0.0.1:0", "-v",
+                             "--endpoint-url", "http://" + server.address()});
+    ChildProcess esper;
+    ASSERT_TRUE(esper.Start(argv, {.env = {"HOME=" + home, "AWS_ACCESS_KEY_ID=AKIDFAULTTEST",
+                                           std::string("AWS_SECRET_ACCESS_KEY=") + kSecret, "AWS_REGION=us-east-1",
+                                           "AWS_EC2_METADATA_DISABLED=true", "AWS_PROFILE="}}));
+    const std::string line = esper.ReadLine(std::chrono::seconds(30));
+    ASSERT_TRUE(line.starts_with("metrics on http://")) << line << esper.err();
+    const std::string metrics_url = line.substr(std::string("metrics on ").size());
+    ASSERT_TRUE(testing::WaitUntil([&] { return puts.load() == 4; })) << "PUTs seen: " << puts.load();
+    std::string scraped;
+    EXPECT_TRUE(testing::WaitUntil([&] {
+      scraped = testing::RunProcess({"curl", "-s", metrics_url}, {}).out;
+      return scraped.find("\nesper_s3_in_flight 4\n") != std::string::npos;
+    })) << scraped;
+    // -v without a terminal: a plain progress line (after the first second, every two).
+    EXPECT_TRUE(testing::WaitUntil([&] {
+      esper.ReadLine(std::chrono::milliseconds(50));
+      return esper.err().find("progress: 0 B of 4 B (0%), 0 B/s, 0 of 4 files") != std::string::npos;
+    })) << esper.err();
+    esper.Signal(signal);
+    EXPECT_EQ(esper.Wait(std::chrono::seconds(10)), 130) << esper.err();
+    EXPECT_TRUE(esper.err().ends_with("\nesper: interrupted\n")) << esper.err();
+    EXPECT_THAT(esper.err(), Not(HasSubstr("error"))) << "the cancelled transfers are not reported one by one";
+    EXPECT_EQ(puts.load(), 4) << "no transfer started after the first four, none after the signal";
+  }
+  fs::remove_all(home);
+}
+
 }  // namespace
 }  // namespace esper::cli::s3test

@@ -1,4 +1,4 @@
-// esper s3 ls|cp|mv|rm|stat|mb|rb|presign|health — object storage from a shell, shaped like
+// esper s3 ls|cp|mv|rm|stat|mb|rb|presign|health|sync — object storage from a shell, shaped like
 // `aws s3`, on any ObjectStore: S3 (and MinIO and other S3-compatible servers) through S3Store,
 // or a local directory through LocalStore (--endpoint-url file:///DIR). Each subcommand lives in
 // tools/esper/s3/ (subcommands.h); what they share — the flags, the store, waiting that Ctrl-C
@@ -25,6 +25,7 @@ Runner SetupS3(CLI::App& cmd) {
       {"rb", "Remove a bucket (--force: and its objects)", SetupRb},
       {"presign", "Print a presigned URL for an object", SetupPresign},
       {"health", "Check that the store answers", SetupHealth},
+      {"sync", "Make a directory or prefix hold what another holds (only what differs)", SetupSync},
   };
   cmd.require_subcommand(1);
   auto selected = std::make_shared<Runner>();
@@ -34,7 +35,7 @@ Runner SetupS3(CLI::App& cmd) {
     sub->callback([selected, run] { *selected = run; });
   }
   return [selected]() -> Status {
-    if (!*selected) return UsageError("esper s3: choose ls, cp, mv, rm, stat, mb, rb, presign or health");
+    if (!*selected) return UsageError("esper s3: choose ls, cp, mv, rm, stat, mb, rb, presign, health or sync");
     return (*selected)();
   };
 }

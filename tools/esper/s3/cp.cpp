@@ -4,31 +4,28 @@
 // As `aws s3 cp` / `mv`: local → s3 (upload), s3 → local (download), s3 → s3 (server-side copy);
 // "-" is stdin (as SRC) or stdout (as DST), streamed. A DST ending in "/" (or an existing local
 // directory) gets the source's base name. --recursive treats SRC as a directory — a local one, or
-// the prefix "SRC/" — and copies everything under it to the same relative names under DST, many
-// at once. mv removes each source once its copy is complete. This file plans the transfers;
+// the prefix "SRC/" — and copies everything under it to the same relative names under DST,
+// --concurrency of them at once on the store's one event loop. mv removes each source once its copy is complete. This file plans the transfers;
 // transfer.h carries each one out.
 #include <fmt/format.h>
-#include <sys/stat.h>
 
 #include <filesystem>
 #include <memory>
 
 #include "esper/core/redact.h"
+#include "metrics_listen.h"
 #include "output.h"
 #include "s3/location.h"
 #include "s3/progress.h"
 #include "s3/session.h"
 #include "s3/subcommands.h"
 #include "s3/transfer.h"
+#include "s3/tree.h"
 
 namespace esper::cli::s3cmd {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Transfers of a --recursive copy in flight at once (aws's max_concurrent_requests). Issue 20
-// makes it --concurrency.
-constexpr int kRecursiveConcurrency = 10;
 
 struct Flags {
   CommonFlags common;
@@ -39,6 +36,8 @@ struct Flags {
   bool no_guess = false;
   uint64_t expected_size = 0;
   bool quiet = false;
+  int concurrency = kDefaultConcurrency;
+  std::string metrics_listen;
 };
 
 Result<storage::Metadata> ParseMetadata(const std::vector<std::string>& args) {
@@ -66,27 +65,6 @@ std::string BaseName(std::string_view name) {
   while (!name.empty() && name.back() == '/') name.remove_suffix(1);
   const size_t slash = name.rfind('/');
   return std::string(slash == std::string_view::npos ? name : name.substr(slash + 1));
-}
-
-bool IsDirectory(const std::string& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-// A key's part under a prefix as a relative path that stays inside the destination directory:
-// no empty, "." or ".." segment, nothing absolute. nullopt otherwise.
-std::optional<fs::path> SafeRelativePath(std::string_view rel) {
-  if (rel.empty()) return std::nullopt;
-  fs::path out;
-  size_t start = 0;
-  for (;;) {
-    const size_t slash = rel.find('/', start);
-    const std::string_view seg = rel.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-    if (seg.empty() || seg == "." || seg == "..") return std::nullopt;
-    out /= std::string(seg);
-    if (slash == std::string_view::npos) return out;
-    start = slash + 1;
-  }
 }
 
 // ---- one object ----
@@ -130,73 +108,45 @@ Status CopyOne(Session& session, Transfers& transfers, const Location& src, cons
 
 // ---- --recursive ----
 
-Status UploadTree(Session& session, Transfers& transfers, const Location& src, const Location& dst) {
+Status UploadTree(Session& session, Transfers& transfers, const Location& src, const Location& dst, int concurrency) {
   if (!IsDirectory(src.path)) return UsageError(fmt::format("--recursive: {} is not a directory", src.path));
   const std::string prefix = AsDirectoryPrefix(dst.key);
-  std::error_code ec;
-  fs::recursive_directory_iterator it(src.path, fs::directory_options::none, ec);
-  if (ec) return Error::FromErrno(ec.value(), fmt::format("read directory {}", src.path));
+  LocalWalk walk(src.path);
   return session.RunJobs(
       [&]() -> Result<std::optional<Job>> {
-        for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-          if (ec) return Error::FromErrno(ec.value(), fmt::format("read directory {}", src.path));
-          const fs::directory_entry& e = *it;
-          if (e.is_directory(ec)) continue;  // a link to a directory is not followed: no loops
-          const std::string path = e.path().string();
-          if (!e.is_regular_file(ec)) {
-            PrintErr("esper: skipping {}: not a regular file\n", path);
-            continue;
-          }
-          const std::string key = prefix + e.path().lexically_relative(src.path).generic_string();
-          it.increment(ec);
-          return std::optional<Job>(transfers.Upload(path, dst.bucket, key));
-        }
-        return std::optional<Job>();
+        ESPER_ASSIGN_OR_RETURN(std::optional<LocalWalk::File> f, walk.Next());
+        if (!f) return std::optional<Job>();
+        return std::optional<Job>(transfers.Upload(f->path, dst.bucket, prefix + f->rel));
       },
-      {.concurrency = kRecursiveConcurrency});
+      {.concurrency = concurrency});
 }
 
-// Every object under SRC's prefix, to a download or a copy each.
-Status FromPrefix(Session& session, const Location& src,
-                  const std::function<Result<std::optional<Job>>(const storage::ObjectInfo&, std::string_view rel)>& make) {
-  const std::string prefix = AsDirectoryPrefix(src.key);
-  storage::Lister lister = session.store().ListPages(src.bucket, {.prefix = prefix});
-  std::optional<storage::ListPage> page;
-  size_t next = 0;
+// Every object under SRC's prefix, to a download or a copy each (or nothing).
+Status FromPrefix(Session& session, const Location& src, int concurrency,
+                  const std::function<std::optional<Job>(const PrefixWalk::Object&)>& make) {
+  PrefixWalk walk(session, src.bucket, AsDirectoryPrefix(src.key));
   return session.RunJobs(
       [&]() -> Result<std::optional<Job>> {
         for (;;) {
-          while (page && next < page->objects.size()) {
-            const storage::ObjectInfo& o = page->objects[next++];
-            ESPER_ASSIGN_OR_RETURN(std::optional<Job> job, make(o, std::string_view(o.key).substr(prefix.size())));
-            if (job) return job;
-          }
-          ESPER_ASSIGN_OR_RETURN(page, session.NextPage(lister));
-          next = 0;
-          if (!page) return std::optional<Job>();
+          ESPER_ASSIGN_OR_RETURN(std::optional<PrefixWalk::Object> o, walk.Next());
+          if (!o) return std::optional<Job>();
+          if (std::optional<Job> job = make(*o)) return job;
         }
       },
-      {.concurrency = kRecursiveConcurrency});
+      {.concurrency = concurrency});
 }
 
-Status DownloadTree(Session& session, Transfers& transfers, const Location& src, const Location& dst) {
-  return FromPrefix(session, src, [&](const storage::ObjectInfo& o, std::string_view rel) -> Result<std::optional<Job>> {
-    if (!rel.empty() && rel.back() == '/') return std::optional<Job>();  // a "folder" marker: nothing to write
-    std::optional<fs::path> path = SafeRelativePath(rel);
-    if (!path) {
-      // A key such as "../x" or "a//b" would land outside DST or nowhere: refused, and counted.
-      const std::string why = fmt::format("{}: its name under {} is not a path inside {}", S3Uri(src.bucket, o.key),
-                                          AsDirectoryPrefix(src.Uri()), dst.path);
-      return std::optional<Job>([why](std::function<void(Status)>) -> Status { return Error::InvalidArgument(why); });
-    }
-    return std::optional<Job>(transfers.Download(src.bucket, o.key, (fs::path(dst.path) / *path).string(), o.size));
+Status DownloadTree(Session& session, Transfers& transfers, const Location& src, const Location& dst, int concurrency) {
+  return FromPrefix(session, src, concurrency, [&](const PrefixWalk::Object& o) -> std::optional<Job> {
+    if (!o.rel.empty() && o.rel.back() == '/') return std::nullopt;  // a "folder" marker: nothing to write
+    return DownloadInto(transfers, src, o.info, o.rel, dst.path);
   });
 }
 
-Status CopyTree(Session& session, Transfers& transfers, const Location& src, const Location& dst) {
+Status CopyTree(Session& session, Transfers& transfers, const Location& src, const Location& dst, int concurrency) {
   const std::string prefix = AsDirectoryPrefix(dst.key);
-  return FromPrefix(session, src, [&](const storage::ObjectInfo& o, std::string_view rel) -> Result<std::optional<Job>> {
-    return std::optional<Job>(transfers.Copy({src.bucket, o.key}, {dst.bucket, prefix + std::string(rel)}, o.size));
+  return FromPrefix(session, src, concurrency, [&](const PrefixWalk::Object& o) -> std::optional<Job> {
+    return transfers.Copy({src.bucket, o.info.key}, {dst.bucket, prefix + o.rel}, o.info.size);
   });
 }
 
@@ -230,12 +180,13 @@ Status Run(const Flags& f, bool move) {
   if (f.expected_size > 0) settings.expected_size = f.expected_size;
 
   ESPER_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Open(f.common));
+  ESPER_ASSIGN_OR_RETURN(auto metrics_server, StartMetricsListen(f.metrics_listen));
   Progress progress(Progress::StyleFor(f.common.verbose, f.quiet));
   Transfers transfers(*session, progress, std::move(settings));
   if (!f.recursive) return CopyOne(*session, transfers, src, dst);
-  if (!src.is_s3()) return UploadTree(*session, transfers, src, dst);
-  if (!dst.is_s3()) return DownloadTree(*session, transfers, src, dst);
-  return CopyTree(*session, transfers, src, dst);
+  if (!src.is_s3()) return UploadTree(*session, transfers, src, dst, f.concurrency);
+  if (!dst.is_s3()) return DownloadTree(*session, transfers, src, dst, f.concurrency);
+  return CopyTree(*session, transfers, src, dst, f.concurrency);
 }
 
 }  // namespace
@@ -255,6 +206,7 @@ Runner SetupCp(CLI::App& cmd, bool move) {
                  "Bytes stdin will deliver: streamed to S3 with that size instead of buffered (up to 16 MiB)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{5} << 40));
   cmd.add_flag("--quiet,-q", f->quiet, "No 'upload: … to …' lines and no progress");
+  AddTransferFlags(cmd, f->concurrency, f->metrics_listen);
   AddCommonFlags(cmd, f->common);
   return [f, move]() -> Status { return Run(*f, move); };
 }

@@ -16,9 +16,6 @@
 namespace esper::cli::s3cmd {
 namespace {
 
-// Pages deleted at once: each is one DeleteObjects request of up to 1,000 keys.
-constexpr int kDeleteConcurrency = 4;
-
 struct Flags {
   CommonFlags common;
   std::string uri;
@@ -27,6 +24,34 @@ struct Flags {
 };
 
 }  // namespace
+
+Job DeleteKeys(Session& session, std::string bucket, std::vector<std::string> keys, bool quiet) {
+  return [&session, bucket = std::move(bucket), quiet, keys = std::move(keys)](std::function<void(Status)> done) -> Status {
+    return session.store().DeleteManyAsync(
+        bucket, keys, [bucket, quiet, done](Result<std::vector<storage::DeleteResult>> r) {
+          if (!r) {
+            done(r.error());
+            return;
+          }
+          size_t failed = 0;
+          std::optional<Error> first;
+          for (const storage::DeleteResult& d : *r) {
+            if (d.status) {
+              if (!quiet) Print("delete: {}\n", S3Uri(bucket, d.key));
+            } else {
+              if (!first) first = d.status.error();
+              ++failed;
+              PrintErr("esper: error: delete {}: {}\n", S3Uri(bucket, d.key), d.status.error());
+            }
+          }
+          if (failed == 0) {
+            done(OkStatus());
+          } else {
+            done(Error(first->code(), fmt::format("could not delete {} of {} keys", failed, r->size())));
+          }
+        });
+  };
+}
 
 Status DeleteUnder(Session& session, const std::string& bucket, const std::string& prefix, bool quiet) {
   storage::Lister lister = session.store().ListPages(bucket, {.prefix = prefix});
@@ -37,32 +62,7 @@ Status DeleteUnder(Session& session, const std::string& bucket, const std::strin
         std::vector<std::string> keys;
         keys.reserve(page->objects.size());
         for (auto& o : page->objects) keys.push_back(std::move(o.key));
-        return std::optional<Job>([&session, &bucket, quiet, keys = std::move(keys)](
-                                      std::function<void(Status)> done) -> Status {
-          return session.store().DeleteManyAsync(
-              bucket, keys, [&bucket, quiet, done](Result<std::vector<storage::DeleteResult>> r) {
-                if (!r) {
-                  done(r.error());
-                  return;
-                }
-                size_t failed = 0;
-                std::optional<Error> first;
-                for (const storage::DeleteResult& d : *r) {
-                  if (d.status) {
-                    if (!quiet) Print("delete: {}\n", S3Uri(bucket, d.key));
-                  } else {
-                    if (!first) first = d.status.error();
-                    ++failed;
-                    PrintErr("esper: error: delete {}: {}\n", S3Uri(bucket, d.key), d.status.error());
-                  }
-                }
-                if (failed == 0) {
-                  done(OkStatus());
-                } else {
-                  done(Error(first->code(), fmt::format("could not delete {} of {} keys", failed, r->size())));
-                }
-              });
-        });
+        return std::optional<Job>(DeleteKeys(session, bucket, std::move(keys), quiet));
       },
       {.concurrency = kDeleteConcurrency, .what = "delete requests"});
 }

@@ -232,6 +232,7 @@ Status Session::RunJobs(const JobSource& next, RunOptions options) {
   auto fail = [&](Error e) {
     e = Explain(std::move(e));
     ++t.failed;
+    if (interrupted_) return;  // cancelled by the interrupt: "esper: interrupted" says it all
     if (t.started > 1) {
       say(e);
     } else {
