@@ -130,8 +130,8 @@ TEST(S3CliInterrupt, ADownloadInterruptedMidBodyLeavesNoFile) {
 
 // --concurrency N: N uploads in flight at once — the server holds every request, answering none,
 // and sees exactly N, the same N that --metrics-listen's esper_s3_in_flight shows — and Ctrl-C
-// (or SIGTERM) then ends them, starts no more and exits 130. -v's progress line counts them. For cp --recursive and for sync
-// (whose listing of the destination the server answers: empty).
+// (or SIGTERM) then ends them, starts no more and exits 130. -v's progress line counts them.
+// For cp --recursive and for sync (whose listing of the destination the server answers: empty).
 TEST(S3CliConcurrency, NTransfersInFlightAtOnceAndASignalStartsNoMore) {
   std::atomic<int> puts{0};
   HttpTestServer server([&](const ServerRequest& r) {
