@@ -8,7 +8,7 @@ const std::vector<Command>& Commands() {
        SetupConfig},
       {"http", "Send an HTTP request (get, head, post, put, patch, delete) with retries and timeouts",
        SetupHttp},
-      {"s3", "Object storage shaped like aws s3: ls, cp, mv, rm, stat, mb, rb, presign, health (S3 or file://)",
+      {"s3", "Object storage shaped like aws s3: ls, cp, mv, rm, stat, mb, rb, presign, health, sync (S3 or file://)",
        SetupS3},
       {"proxy", "Forward TCP/HTTP to an upstream, injecting faults reproducibly from a seed",
        SetupProxy},
