@@ -1,6 +1,7 @@
 // esper bench [all|log|metrics|config|…] [--quick] [--json FILE] [--html FILE] [--wide]
 //   [--metrics-listen HOST:PORT]
 // esper bench compare OLD.json NEW.json
+// esper bench soak [--seconds N]
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -11,8 +12,10 @@
 
 #include "commands.h"
 #include "frame.h"
+#include "interrupt.h"
 #include "metrics_listen.h"
 #include "report.h"
+#include "soak.h"
 
 namespace esper::cli {
 namespace {
@@ -51,10 +54,12 @@ Runner SetupBench(CLI::App& cmd) {
     std::string html;
     std::string metrics_listen;
     std::string old_json, new_json;
+    int seconds = 60;
   };
   auto f = std::make_shared<Flags>();
   std::vector<std::string> names{"all"};
   for (const auto& s : bench::Suites()) names.push_back(s.name);
+  names.push_back("soak");  // not part of `all`: it runs for --seconds
   cmd.add_option("part", f->which, "Which suite to run")
       ->check(CLI::IsMember(names))
       ->default_str("all");
@@ -62,6 +67,9 @@ Runner SetupBench(CLI::App& cmd) {
   cmd.add_option("--json", f->json, "Also write the rows as JSON to FILE");
   cmd.add_option("--html", f->html, "Also write the report as one self-contained HTML page to FILE");
   cmd.add_flag("--wide", f->wide, "Print the table at full width (default: at most 120 columns)");
+  cmd.add_option("--seconds", f->seconds, "soak: how long every part runs under load")
+      ->check(CLI::Range(1, 7 * 24 * 3600))
+      ->default_str("60");
   AddMetricsListenFlag(cmd, f->metrics_listen);
   CLI::App* compare = cmd.add_subcommand(
       "compare", "What got faster or slower between two --json files (min-max ranges that overlap are the same)");
@@ -84,6 +92,11 @@ Runner SetupBench(CLI::App& cmd) {
       Flush();
     });
     std::vector<std::string> missing;
+    if (f->which == "soak") {
+      PrintErr("[soak] every part under load for {} s; RSS and open fds sampled once a second\n", f->seconds);
+      Flush();
+      ESPER_RETURN_IF_ERROR(bench::RunSoak(ctx, std::chrono::seconds(f->seconds), InterruptToken()));
+    }
     for (const auto& s : bench::Suites()) {
       if (f->which != "all" && f->which != s.name) continue;
       if (Interrupted()) return Error::Cancelled("interrupted");
