@@ -8,11 +8,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "fixture.h"
+#include "testing/request_log.h"
 
 namespace esper::testing {
 namespace {
@@ -27,24 +27,6 @@ std::string LogPath(const std::string& name) {
   std::string path = dir + "/" + name + "-" + std::to_string(::getpid()) + ".log";
   std::filesystem::remove(path);
   return path;
-}
-
-// The log's lines, each as its key=value fields.
-std::vector<std::map<std::string, std::string>> ReadLog(const std::string& path) {
-  std::vector<std::map<std::string, std::string>> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::map<std::string, std::string> fields;
-    std::istringstream words(line);
-    std::string word;
-    while (words >> word) {
-      size_t eq = word.find('=');
-      if (eq != std::string::npos) fields[word.substr(0, eq)] = word.substr(eq + 1);
-    }
-    out.push_back(std::move(fields));
-  }
-  return out;
 }
 
 // Offsets where a and b (same size) differ.
@@ -78,7 +60,7 @@ TEST(FaultProxyCorrupt, FlipsExactlyOneByteOfTheRequestBodyWhereTheLogSays) {
   }
   proxy->Stop();
   EXPECT_EQ(proxy->statistics().corruptions, 4u);
-  auto lines = ReadLog(log);
+  auto lines = ReadRequestLog(log);
   ASSERT_EQ(lines.size(), 4u);
   for (size_t i = 0; i < lines.size(); ++i) {
     EXPECT_EQ(lines[i]["fault"], "corrupt");
@@ -111,7 +93,7 @@ TEST(FaultProxyCorrupt, FlipsOneByteOfTheResponseBodyWhenTheRequestHasNone) {
   ASSERT_TRUE(r.complete);
   EXPECT_NE(r.body, "hello");
   proxy->Stop();
-  auto lines = ReadLog(log);
+  auto lines = ReadRequestLog(log);
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0]["corrupted"], "response:" + std::to_string(diff[0]));
   EXPECT_EQ(lines[0]["req_bytes"], "0");
@@ -176,7 +158,7 @@ TEST(FaultProxyRequestLog, OneLinePerRequestWithWhatTheClientAndTheServerSaw) {
     ASSERT_TRUE(c.ReadResponse().complete);
   }
   proxy->Stop();
-  auto lines = ReadLog(log);
+  auto lines = ReadRequestLog(log);
   ASSERT_EQ(lines.size(), 11u);
   EXPECT_EQ(lines[0]["method"], "GET");
   EXPECT_EQ(lines[0]["target"], "/bytes?n=1000");
@@ -232,7 +214,7 @@ TEST(FaultProxyRequestLog, AnUploadIdInAResponseIsLoggedAlsoWhenTheClientNeverSa
     EXPECT_FALSE(c.ReadResponse().complete);
   }
   proxy->Stop();
-  auto lines = ReadLog(log);
+  auto lines = ReadRequestLog(log);
   ASSERT_EQ(lines.size(), 9u);
   EXPECT_EQ(lines[0]["upload_id"], "seen-1");
   for (size_t i = 1; i < lines.size(); ++i) {

@@ -30,7 +30,6 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +37,7 @@
 #include "esper/proxy/fault_proxy.h"
 #include "esper/s3/s3_store.h"
 #include "testing/http_server.h"
+#include "testing/request_log.h"
 #include "testing/s3_test_server.h"
 
 namespace esper::s3 {
@@ -147,23 +147,6 @@ class Wave {
   int pending_ = 0;
   int peak_ = 0;
 };
-
-std::vector<std::map<std::string, std::string>> ReadRequestLog(const std::string& path) {
-  std::vector<std::map<std::string, std::string>> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::map<std::string, std::string> fields;
-    std::istringstream words(line);
-    std::string word;
-    while (words >> word) {
-      size_t eq = word.find('=');
-      if (eq != std::string::npos) fields[word.substr(0, eq)] = word.substr(eq + 1);
-    }
-    out.push_back(std::move(fields));
-  }
-  return out;
-}
 
 S3StoreOptions StoreOptions(std::string endpoint) {
   S3StoreOptions o;
@@ -411,7 +394,7 @@ void RunStress(S3ServerKind kind) {
   }
 
   // The proxy's request log: one line per decision, and the faults it says it injected.
-  auto lines = ReadRequestLog(log_path);
+  auto lines = testing::ReadRequestLog(log_path);
   auto pstats = (*proxy)->statistics();
   EXPECT_EQ(lines.size(), pstats.requests) << "one line per request the proxy decided on";
   std::map<std::string, uint64_t> by_fault;
