@@ -36,6 +36,11 @@ Status Validate(const S3StoreOptions& o) {
   if (o.transfer_timeout.count() <= 0) return Bad("transfer_timeout", "must be > 0");
   if (o.max_buffered_stream_bytes < 1) return Bad("max_buffered_stream_bytes", "must be >= 1");
   if (o.max_in_flight < 1) return Bad("max_in_flight", "must be >= 1");
+  if (o.part_size < (uint64_t{5} << 20) || o.part_size > (uint64_t{5} << 30)) {
+    return Bad("part_size", "must be 5 MiB (S3's smallest part) to 5 GiB");
+  }
+  if (o.multipart_threshold < o.part_size) return Bad("multipart_threshold", "must be >= part_size");
+  if (o.part_concurrency < 1 || o.part_concurrency > 1000) return Bad("part_concurrency", "must be 1 to 1000");
   if (o.credentials && o.credentials->access_key_id.empty()) return Bad("credentials", "has no access key id");
   return OkStatus();
 }
@@ -191,7 +196,12 @@ Result<HealthReport> S3Store::health_check(std::string_view bucket, std::chrono:
   return rep;
 }
 
-PerformanceStats S3Store::get_performance_stats() const { return impl_->stats_.Snapshot(impl_->in_flight()); }
+PerformanceStats S3Store::get_performance_stats() const {
+  PerformanceStats out = impl_->stats_.Snapshot(impl_->in_flight());
+  out.part_buffer_bytes = impl_->part_buffers_->now.load(std::memory_order_relaxed);
+  out.peak_part_buffer_bytes = impl_->part_buffers_->peak.load(std::memory_order_relaxed);
+  return out;
+}
 
 // ---- operations: see store_objects.cpp and store_listing.cpp ----
 

@@ -16,6 +16,7 @@
 // stopping_ and the operations parked for credentials.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -34,6 +35,7 @@
 #include "esper/s3/s3_store.h"
 #include "esper/s3/sigv4.h"
 #include "esper/storage/errors.h"
+#include "storage/fs.h"
 
 namespace esper::s3 {
 namespace detail {
@@ -82,7 +84,52 @@ struct Exchange {
   std::string_view bodyless_404 = "NoSuchKey";
   /// A 2xx response's own check: an error fails the attempt (retried when retryable).
   std::function<std::optional<Error>(const http::Response&)> verify{};
+  /// The token the request is cancelled by, instead of the store's (a transfer's own, which
+  /// the store's stop also triggers; an empty one for an abort that must go out anyway).
+  std::optional<std::stop_token> cancel{};
 };
+
+// ---- what object operations share (store_objects.cpp) ----
+
+/// `etag` in double quotes for If-Match ("*" as is).
+std::string Quoted(std::string_view etag);
+/// Whether a response's ETag is the MD5 of the object's bytes: 32 hex digits (no "-N"), not
+/// SSE-KMS / SSE-C.
+bool EtagIsMd5(const http::Response& r, std::string_view etag);
+/// A decimal header value, all of it; nullopt otherwise.
+std::optional<uint64_t> ParseU64(std::string_view s);
+/// "bytes 10-99/1000" → {10, 90, 1000}.
+struct Served {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  uint64_t total = 0;
+};
+std::optional<Served> ParseContentRange(std::string_view v);
+/// key, etag, last_modified, content_type, metadata and size of a GET or HEAD response.
+storage::ObjectInfo InfoFromHeaders(const http::Response& r, std::string key);
+/// Content-Type and x-amz-meta-* headers.
+void AddObjectHeaders(http::Headers& h, const std::string& content_type, const storage::Metadata& metadata);
+
+// ---- large transfers (store_upload.cpp, store_download.cpp) ----
+
+/// The TransferOptions of the Upload / Download call on this thread, if any (set around the
+/// PutAsync / GetAsync it makes, read by StartPut / StartGet).
+const TransferOptions* CurrentTransfer() noexcept;
+class TransferScope {
+ public:
+  explicit TransferScope(const TransferOptions* t) noexcept;
+  ~TransferScope();
+  TransferScope(const TransferScope&) = delete;
+  TransferScope& operator=(const TransferScope&) = delete;
+
+ private:
+  const TransferOptions* saved_;
+};
+
+/// The part size for an object of `size` bytes: part_size, grown so at most 10,000 parts.
+uint64_t PartSizeFor(uint64_t part_size, uint64_t size) noexcept;
+/// MD5(concatenated part MD5s) in hex + "-N": the ETag S3 gives a multipart object.
+std::string MultipartEtag(const std::vector<std::array<uint8_t, 16>>& part_md5s);
 
 using ResponseCallback = std::function<void(Result<http::Response>)>;
 
@@ -197,6 +244,22 @@ class S3Store::Impl {
   std::atomic<int64_t> skew_ns_{0};  // server clock − ours, from RequestTimeTooSkewed
   std::stop_source stop_;            // every request of this store carries its token
   detail::StoreStats stats_;
+  /// Multipart part buffers alive now and at most (shared: a buffer may die in a request the
+  /// http client drops after the store is gone).
+  struct BufferGauge {
+    std::atomic<uint64_t> now{0};
+    std::atomic<uint64_t> peak{0};
+  };
+  const std::shared_ptr<BufferGauge> part_buffers_ = std::make_shared<BufferGauge>();
+
+  // ---- store_upload.cpp / store_download.cpp ----
+  /// A multipart upload of an open file (fd, its size) or a sized stream (fd < 0). Admitted
+  /// already; `done` is the Complete()-wrapped callback. An error only when nothing was sent.
+  Status StartMultipartUpload(detail::OpContext ctx, storage::PutBody body, storage::detail::UniqueFd fd, uint64_t size,
+                              storage::PutOptions options, storage::Callback<storage::ObjectInfo> done);
+  /// A get into options.target's file, in parallel ranges when large. Admitted already.
+  Status StartRangedDownload(detail::OpContext ctx, storage::GetOptions options,
+                             storage::Callback<storage::GetResult> done);
 
  private:
   struct Parked;  // an operation's request waiting for credentials

@@ -194,7 +194,7 @@ Status S3Store::Impl::Send(const OpContext& ctx, detail::Exchange ex, detail::Re
   o.timeout = ex.timeout ? *ex.timeout : ex.carries_data ? options_.transfer_timeout : options_.request_timeout;
   o.retry_safe = ex.retry_safe;
   o.path_as_is = true;  // keys with "." and ".." segments
-  o.cancel = stop_.get_token();
+  o.cancel = ex.cancel ? *ex.cancel : stop_.get_token();
 
   // Every attempt is signed as it is sent, with the freshest credentials and the corrected clock.
   o.before_attempt = [this, call](http::AttemptRequest& a) -> Status {

@@ -26,72 +26,20 @@ using detail::OpContext;
 using storage::Callback;
 using storage::GetResult;
 using ObjectInfo = storage::ObjectInfo;
+using detail::AddObjectHeaders;
+using detail::EtagIsMd5;
+using detail::InfoFromHeaders;
+using detail::ParseContentRange;
+using detail::ParseU64;
+using detail::Quoted;
+using detail::Served;
 
 constexpr std::string_view kMetaPrefix = "x-amz-meta-";
-
-std::string Quoted(std::string_view etag) { return etag == "*" ? std::string(etag) : fmt::format("\"{}\"", etag); }
 
 bool IsMd5Hex(std::string_view s) {
   return s.size() == 32 && std::all_of(s.begin(), s.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
          });
-}
-
-// Whether an object's ETag is the MD5 of its bytes: written in one piece (no "-N"), not
-// encrypted with a key S3 does not hash (SSE-KMS, SSE-C).
-bool EtagIsMd5(const http::Response& r, std::string_view etag) {
-  if (!IsMd5Hex(etag)) return false;
-  if (r.Header("x-amz-server-side-encryption-customer-algorithm")) return false;
-  auto sse = r.Header("x-amz-server-side-encryption");
-  return !sse || *sse == "AES256";
-}
-
-std::optional<uint64_t> ParseU64(std::string_view s) {
-  uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-// "bytes 10-99/1000" → {10, 90, 1000}.
-struct Served {
-  uint64_t offset = 0;
-  uint64_t length = 0;
-  uint64_t total = 0;
-};
-std::optional<Served> ParseContentRange(std::string_view v) {
-  if (!v.starts_with("bytes ")) return std::nullopt;
-  v.remove_prefix(6);
-  const size_t dash = v.find('-'), slash = v.find('/');
-  if (dash == std::string_view::npos || slash == std::string_view::npos || dash > slash) return std::nullopt;
-  auto first = ParseU64(v.substr(0, dash));
-  auto last = ParseU64(v.substr(dash + 1, slash - dash - 1));
-  auto total = ParseU64(v.substr(slash + 1));
-  if (!first || !last || !total || *last < *first || *last >= *total) return std::nullopt;
-  return Served{.offset = *first, .length = *last - *first + 1, .total = *total};
-}
-
-// key, etag, last_modified, content_type, metadata and size of a GET or HEAD response.
-ObjectInfo InfoFromHeaders(const http::Response& r, std::string key) {
-  ObjectInfo info;
-  info.key = std::move(key);
-  info.etag = std::string(storage::UnquoteEtag(r.Header("ETag").value_or("")));
-  info.content_type = std::string(r.Header("Content-Type").value_or(""));
-  if (auto lm = r.Header("Last-Modified")) {
-    if (auto t = ParseHttpDate(*lm)) info.last_modified = *t;
-  }
-  for (const auto& [name, value] : r.headers) {
-    if (name.size() > kMetaPrefix.size() && StartsWithIgnoreCase(name, kMetaPrefix)) {
-      info.metadata[AsciiLowerCopy(std::string_view(name).substr(kMetaPrefix.size()))] = value;
-    }
-  }
-  if (auto cl = r.Header("Content-Length")) info.size = ParseU64(*cl).value_or(0);
-  return info;
-}
-
-void AddObjectHeaders(http::Headers& h, const std::string& content_type, const storage::Metadata& metadata) {
-  h.emplace_back("Content-Type", content_type);
-  for (const auto& [name, value] : metadata) h.emplace_back(std::string(kMetaPrefix) + name, value);
 }
 
 // Error `e` with another canonical code, everything else kept.
@@ -303,12 +251,89 @@ std::optional<Error> VerifyGet(GetJob& job, const http::Response& r, bool check_
 
 }  // namespace
 
+namespace detail {
+
+std::optional<uint64_t> ParseU64(std::string_view s) {
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::string Quoted(std::string_view etag) { return etag == "*" ? std::string(etag) : fmt::format("\"{}\"", etag); }
+
+bool EtagIsMd5(const http::Response& r, std::string_view etag) {
+  if (!IsMd5Hex(etag)) return false;
+  if (r.Header("x-amz-server-side-encryption-customer-algorithm")) return false;
+  auto sse = r.Header("x-amz-server-side-encryption");
+  return !sse || *sse == "AES256";
+}
+
+std::optional<Served> ParseContentRange(std::string_view v) {
+  if (!v.starts_with("bytes ")) return std::nullopt;
+  v.remove_prefix(6);
+  const size_t dash = v.find('-'), slash = v.find('/');
+  if (dash == std::string_view::npos || slash == std::string_view::npos || dash > slash) return std::nullopt;
+  auto first = ParseU64(v.substr(0, dash));
+  auto last = ParseU64(v.substr(dash + 1, slash - dash - 1));
+  auto total = ParseU64(v.substr(slash + 1));
+  if (!first || !last || !total || *last < *first || *last >= *total) return std::nullopt;
+  return Served{.offset = *first, .length = *last - *first + 1, .total = *total};
+}
+
+storage::ObjectInfo InfoFromHeaders(const http::Response& r, std::string key) {
+  storage::ObjectInfo info;
+  info.key = std::move(key);
+  info.etag = std::string(storage::UnquoteEtag(r.Header("ETag").value_or("")));
+  info.content_type = std::string(r.Header("Content-Type").value_or(""));
+  if (auto lm = r.Header("Last-Modified")) {
+    if (auto t = ParseHttpDate(*lm)) info.last_modified = *t;
+  }
+  for (const auto& [name, value] : r.headers) {
+    if (name.size() > kMetaPrefix.size() && StartsWithIgnoreCase(name, kMetaPrefix)) {
+      info.metadata[AsciiLowerCopy(std::string_view(name).substr(kMetaPrefix.size()))] = value;
+    }
+  }
+  if (auto cl = r.Header("Content-Length")) info.size = ParseU64(*cl).value_or(0);
+  return info;
+}
+
+void AddObjectHeaders(http::Headers& h, const std::string& content_type, const storage::Metadata& metadata) {
+  h.emplace_back("Content-Type", content_type);
+  for (const auto& [name, value] : metadata) h.emplace_back(std::string(kMetaPrefix) + name, value);
+}
+
+}  // namespace detail
+
 // ---- the operations ----
 
 Status S3Store::StartPut(std::string bucket, std::string key, storage::PutBody body, storage::PutOptions options,
                          Callback<storage::ObjectInfo> done) {
   Impl& s = *impl_;
   ESPER_RETURN_IF_ERROR(s.Admit("put"));
+  // Large files and sized streams go in parts (store_upload.cpp).
+  if (body.kind() == storage::PutBody::Kind::kFile) {
+    storage::detail::UniqueFd fd(::open(body.path().c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st {};
+    if (fd.get() >= 0 && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) &&
+        static_cast<uint64_t>(st.st_size) > s.options_.multipart_threshold) {
+      OpContext ctx = Impl::Context(Op::kPut, std::move(bucket), std::move(key));
+      auto wrapped = s.Complete(ctx, std::move(done));
+      Status started = s.StartMultipartUpload(std::move(ctx), std::move(body), std::move(fd),
+                                              static_cast<uint64_t>(st.st_size), std::move(options), std::move(wrapped));
+      if (!started) s.Abandon();
+      return started;
+    }
+  } else if (body.kind() == storage::PutBody::Kind::kStream && body.known_size() &&
+             *body.known_size() > s.options_.multipart_threshold) {
+    OpContext ctx = Impl::Context(Op::kPut, std::move(bucket), std::move(key));
+    auto wrapped = s.Complete(ctx, std::move(done));
+    const uint64_t size = *body.known_size();
+    Status started = s.StartMultipartUpload(std::move(ctx), std::move(body), storage::detail::UniqueFd(), size, std::move(options),
+                                            std::move(wrapped));
+    if (!started) s.Abandon();
+    return started;
+  }
   auto job = std::make_shared<PutJob>();
   job->ctx = Impl::Context(Op::kPut, std::move(bucket), std::move(key));
   job->done = s.Complete(job->ctx, std::move(done));
@@ -379,6 +404,14 @@ Status S3Store::StartGet(std::string bucket, std::string key, storage::GetOption
                          Callback<GetResult> done) {
   Impl& s = *impl_;
   ESPER_RETURN_IF_ERROR(s.Admit("get"));
+  // A whole object into a file: in parallel ranges when large (store_download.cpp).
+  if (options.target.kind() == storage::GetTarget::Kind::kFile && !options.range && options.if_none_match.empty()) {
+    OpContext ctx = Impl::Context(Op::kGet, std::move(bucket), std::move(key));
+    auto wrapped = s.Complete(ctx, std::move(done));
+    Status started = s.StartRangedDownload(std::move(ctx), std::move(options), std::move(wrapped));
+    if (!started) s.Abandon();
+    return started;
+  }
   auto job = std::make_shared<GetJob>();
   job->ctx = Impl::Context(Op::kGet, std::move(bucket), std::move(key));
   Exchange ex;

@@ -21,7 +21,7 @@ Result<AtomicFile> AtomicFile::Create(const std::string& path) {
   if (!dir_fd) return Error(dir_fd.error()).Wrap(fmt::format("write '{}'", path));
   // The temporary name stays within NAME_MAX whatever the target's name.
   std::string temp = fmt::format(".{}.esper-tmp-{}", name.substr(0, 200), RandomHex());
-  auto fd = OpenAt(dir_fd->get(), temp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+  auto fd = OpenAt(dir_fd->get(), temp, O_RDWR | O_CREAT | O_EXCL, 0666);
   if (!fd) return Error(fd.error()).Wrap(fmt::format("write '{}'", path));
   return AtomicFile(std::move(*dir_fd), std::move(*fd), path, std::move(name), std::move(temp));
 }

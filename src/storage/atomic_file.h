@@ -22,6 +22,7 @@ class AtomicFile {
   AtomicFile& operator=(AtomicFile&&) = delete;
   ~AtomicFile();
 
+  /// Open for reading and writing (S3Store reads a download back to check its MD5).
   int fd() const noexcept { return fd_.get(); }
   Status Commit();
 

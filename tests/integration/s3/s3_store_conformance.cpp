@@ -84,7 +84,6 @@ const bool kFauxqs = RegisterStoreFactory({
         {std::string(kSuffixRangeWrong), "fauxqs 1.9.2 does not serve bytes=-N larger than the object as the whole object"},
         {std::string(kCreateOnlyIgnored), "fauxqs 1.9.2 ignores If-None-Match: * on PUT"},
         {std::string(kPutIfMatchIgnored), "fauxqs 1.9.2 ignores If-Match on PUT"},
-        {std::string(kLargePutRefused), "fauxqs 1.9.2 refuses a request body over 11 MiB (413, its bodyLimit)"},
         {std::string(kListPagesWrong),
          "fauxqs 1.9.2 sorts listings with localeCompare (not byte order) and continues after the token's key in "
          "byte order, so pages skip and repeat keys; a malformed continuation token is read as a key (no error)"},

@@ -1,0 +1,309 @@
+// S3Store's multipart upload (s3_store.h, "Large objects"): CreateMultipartUpload, parts read
+// with pread (or from the stream, in order) into buffers of their own, part_concurrency of them
+// in flight on the loop, each with Content-MD5 and its ETag checked; CompleteMultipartUpload and
+// the "-N" ETag checked; AbortMultipartUpload after a failure or a cancellation.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "esper/core/ascii.h"
+#include "esper/s3/checksum.h"
+#include "esper/s3/xml.h"
+#include "s3/transfer.h"
+#include "storage/fs.h"
+
+namespace esper::s3 {
+namespace {
+
+using detail::Exchange;
+using detail::OpContext;
+using storage::Callback;
+using storage::ObjectInfo;
+constexpr uint64_t kMaxPartSize = uint64_t{5} << 30;  // S3's limit
+
+struct UploadJob {
+  UploadJob(S3Store::Impl& store, const TransferOptions* t) : s(store), transfer(store, t) {}
+  S3Store::Impl& s;
+  OpContext ctx;
+  storage::PutBody body;
+  storage::detail::UniqueFd fd;  // the file (-1: a stream)
+  uint64_t size = 0;
+  uint64_t part_size = 0;
+  int part_count = 0;
+  storage::PutOptions options;
+  Callback<ObjectInfo> done;
+  detail::Transfer transfer;
+
+  std::string upload_id;
+  std::vector<CompletedPart> parts;             // by part number - 1
+  std::vector<std::array<uint8_t, 16>> md5s;    // by part number - 1
+  int next = 0;                                 // parts read so far
+  int in_flight = 0;                            // part requests
+  uint64_t confirmed = 0;                       // bytes of acknowledged parts
+  bool finishing = false;                       // Complete or Abort started
+  std::optional<Error> failure;                 // the first one
+  std::string etag;                             // CompleteMultipartUpload's
+
+  std::string Where() const { return S3Store::Impl::Where(ctx); }
+  void Fail(Error e) {
+    if (!failure) failure = std::move(e);
+    transfer.Stop();  // the other parts' requests end
+  }
+};
+using Job = std::shared_ptr<UploadJob>;
+
+void Pump(const Job& job);
+
+// A part's buffer, counted in the store's part_buffer_bytes while it lives.
+std::shared_ptr<std::string> PartBuffer(S3Store::Impl& s, size_t n) {
+  auto gauge = s.part_buffers_;
+  const uint64_t now = gauge->now.fetch_add(n, std::memory_order_relaxed) + n;
+  uint64_t peak = gauge->peak.load(std::memory_order_relaxed);
+  while (now > peak && !gauge->peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+  return std::shared_ptr<std::string>(new std::string(n, '\0'), [gauge = std::move(gauge), n](std::string* p) {
+    gauge->now.fetch_sub(n, std::memory_order_relaxed);
+    delete p;
+  });
+}
+
+// Part `index`'s bytes: pread from the file, or the stream's next bytes.
+Status ReadPart(UploadJob& job, int index, std::string& buf) {
+  const uint64_t offset = static_cast<uint64_t>(index) * job.part_size;
+  size_t got = 0;
+  while (got < buf.size()) {
+    if (job.fd.get() >= 0) {
+      const ssize_t n = ::pread(job.fd.get(), buf.data() + got, buf.size() - got, static_cast<off_t>(offset + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Error::FromErrno(errno, fmt::format("read {}", job.body.path()));
+      if (n == 0) {
+        return Error::DataLoss(fmt::format("{} shrank while it was uploaded (ends at {} of {} bytes)", job.body.path(),
+                                           offset + got, job.size));
+      }
+      got += static_cast<size_t>(n);
+    } else {
+      Result<size_t> n = job.body.read_fn()(buf.data() + got, buf.size() - got);
+      if (!n) return n.error();
+      if (*n == 0 || *n > buf.size() - got) {
+        return Error(ErrorCode::kInvalidArgument,
+                     *n == 0 ? fmt::format("the stream ended at byte {} of the {} it promised", offset + got, job.size)
+                             : fmt::format("the stream's read returned more bytes ({}) than asked for ({})", *n,
+                                           buf.size() - got))
+            .WithServiceCode("IncompleteBody");
+      }
+      got += *n;
+    }
+  }
+  return OkStatus();
+}
+
+void SendPart(const Job& job, int index) {
+  S3Store::Impl& s = job->s;
+  const uint64_t offset = static_cast<uint64_t>(index) * job->part_size;
+  const size_t len = static_cast<size_t>(std::min(job->part_size, job->size - offset));
+  std::shared_ptr<std::string> buf = PartBuffer(s, len);
+  if (Status st = ReadPart(*job, index, *buf); !st) {
+    return job->Fail(Error(st.error()).Wrap(fmt::format("PUT {}: part {} of {}", job->Where(), index + 1, job->part_count)));
+  }
+  const std::array<uint8_t, 16> md5 = Md5::Of(*buf);
+  job->md5s[static_cast<size_t>(index)] = md5;
+  Exchange ex;
+  ex.request = http::Request::Put(s.addressing_.ObjectUrl(job->ctx.bucket, job->ctx.key),
+                                  http::Body::FromShared(std::shared_ptr<const std::string>(std::move(buf))));
+  ex.request.query = {{"partNumber", std::to_string(index + 1)}, {"uploadId", job->upload_id}};
+  if (s.options_.content_md5) ex.request.headers.emplace_back("Content-MD5", Base64(md5));
+  ex.payload_hash = std::string(kUnsignedPayload);  // Content-MD5 guards the body
+  ex.carries_data = true;
+  ex.cancel = job->transfer.token();
+  ex.bodyless_404 = "NoSuchUpload";
+  ex.verify = [hex = Hex(md5), where = job->Where(), n = index + 1](const http::Response& r) -> std::optional<Error> {
+    const std::string etag(storage::UnquoteEtag(r.Header("ETag").value_or("")));
+    if (!detail::EtagIsMd5(r, etag) || EqualsIgnoreCase(etag, hex)) return std::nullopt;
+    return Error::DataLoss(fmt::format("PUT {}: part {}: the server's ETag {} is not the MD5 {} of the part sent: the "
+                                       "body was changed on the way",
+                                       where, n, etag, hex))
+        .WithRetryable(true);
+  };
+  ++job->in_flight;
+  s.SendFromLoop(job->ctx, std::move(ex), [job, index, len](Result<http::Response> r) {
+    --job->in_flight;
+    if (!r) {
+      job->Fail(Error(r.error()).Wrap(fmt::format("part {} of {}", index + 1, job->part_count)));
+    } else {
+      job->parts[static_cast<size_t>(index)] = {.part_number = index + 1,
+                                                .etag = std::string(r->Header("ETag").value_or(""))};
+      job->confirmed += len;
+      if (!job->failure) job->transfer.Progress(job->confirmed, job->size);
+    }
+    Pump(job);
+  });
+}
+
+// The end of a failed or cancelled upload: AbortMultipartUpload, then the caller hears why.
+void Abort(const Job& job) {
+  S3Store::Impl& s = job->s;
+  Error failure = *job->failure;
+  if (job->transfer.stopped() && failure.code() == ErrorCode::kCancelled) failure = job->transfer.StopError(job->ctx);
+  Exchange ex;
+  ex.request = http::Request::Delete(s.addressing_.ObjectUrl(job->ctx.bucket, job->ctx.key));
+  ex.request.query = {{"uploadId", job->upload_id}};
+  ex.cancel = std::stop_token();  // goes out although the transfer (or the store) was stopped
+  ex.bodyless_404 = "NoSuchUpload";
+  s.SendFromLoop(job->ctx, std::move(ex), [job, failure = std::move(failure)](Result<http::Response> r) mutable {
+    std::string msg = failure.message();
+    if (r || r.error().service_code() == "NoSuchUpload") {
+      const auto sent = std::count_if(job->parts.begin(), job->parts.end(), [](const CompletedPart& p) { return p.part_number > 0; });
+      msg += fmt::format(" (multipart upload {} aborted; {} of {} parts had been sent)", job->upload_id, sent, job->part_count);
+    } else {
+      msg += fmt::format(" (and aborting multipart upload {} failed: {}; it is left incomplete: `esper s3 "
+                         "abort-uploads s3://{}` removes it)",
+                         job->upload_id, r.error().message(), job->ctx.bucket);
+    }
+    Error out(failure.code(), std::move(msg));
+    out.WithHttpStatus(failure.http_status())
+        .WithServiceCode(failure.service_code())
+        .WithRequestId(failure.request_id())
+        .WithRetryable(failure.retryable());
+    job->fd.Reset();
+    job->done(std::move(out));
+  });
+}
+
+// The upload is complete: its ETag checked where the server computes AWS's "-N" form (MD5 of the
+// parts' MD5s), the caller told.
+void Completed(const Job& job) {
+  const std::string expected = detail::MultipartEtag(job->md5s);
+  job->fd.Reset();
+  if (job->etag.find('-') != std::string::npos && !EqualsIgnoreCase(job->etag, expected)) {
+    return job->done(Error::DataLoss(fmt::format("PUT {}: the multipart object's ETag {} is not {} (MD5 of the {} "
+                                                 "parts' MD5s): the server assembled other bytes than were sent",
+                                                 job->Where(), job->etag, expected, job->part_count)));
+  }
+  ObjectInfo info;
+  info.key = job->ctx.key;
+  info.size = job->size;
+  info.etag = job->etag;
+  info.content_type = job->options.content_type;
+  info.metadata = job->options.metadata;
+  job->done(std::move(info));
+}
+
+// A CompleteMultipartUpload answered NoSuchUpload — typically a retry after the first attempt
+// completed the upload and its answer was lost. HEAD tells: an object whose ETag is this
+// upload's "-N" ETag is it. (A server that gives another ETag form cannot tell: the error stands.)
+void ConfirmCompleted(const Job& job, Error no_such_upload) {
+  S3Store::Impl& s = job->s;
+  Exchange ex;
+  ex.request = http::Request::Head(s.addressing_.ObjectUrl(job->ctx.bucket, job->ctx.key));
+  ex.cancel = job->transfer.token();
+  s.SendFromLoop(job->ctx, std::move(ex), [job, e = std::move(no_such_upload)](Result<http::Response> r) mutable {
+    const std::string expected = detail::MultipartEtag(job->md5s);
+    if (r) {
+      const std::string etag(storage::UnquoteEtag(r->Header("ETag").value_or("")));
+      if (EqualsIgnoreCase(etag, expected)) {
+        job->etag = etag;
+        return Completed(job);
+      }
+    }
+    job->fd.Reset();
+    job->done(std::move(e.Wrap(fmt::format("completing multipart upload {}", job->upload_id))));
+  });
+}
+
+void Complete(const Job& job) {
+  S3Store::Impl& s = job->s;
+  Exchange ex;
+  std::string xml = BuildCompleteMultipartUploadRequest(job->parts);
+  ex.payload_hash = Sha256Hex(xml);
+  ex.request = http::Request::Post(s.addressing_.ObjectUrl(job->ctx.bucket, job->ctx.key),
+                                   http::Body::FromString(std::move(xml)));
+  ex.request.query = {{"uploadId", job->upload_id}};
+  if (job->options.create_only) ex.request.headers.emplace_back("If-None-Match", "*");
+  if (!job->options.if_match.empty()) ex.request.headers.emplace_back("If-Match", detail::Quoted(job->options.if_match));
+  ex.error_in_200 = true;  // CompleteMultipartUpload may fail after its 200
+  ex.retry_safe = true;
+  ex.cancel = job->transfer.token();
+  ex.bodyless_404 = "NoSuchUpload";
+  ex.verify = [job](const http::Response& r) -> std::optional<Error> {
+    Result<CompleteMultipartUploadResult> p = ParseCompleteMultipartUploadResult(r.body);
+    if (!p) return p.error();
+    job->etag = std::string(storage::UnquoteEtag(p->etag));
+    return std::nullopt;
+  };
+  s.SendFromLoop(job->ctx, std::move(ex), [job](Result<http::Response> r) {
+    if (!r && r.error().service_code() == "NoSuchUpload") return ConfirmCompleted(job, r.error());
+    if (!r) {
+      Error e = r.error();
+      if (job->options.create_only && e.service_code() == "PreconditionFailed") {
+        e = Error(ErrorCode::kAlreadyExists, e.message()).WithServiceCode(e.service_code()).WithHttpStatus(e.http_status());
+      }
+      job->failure = std::move(e);
+      return Abort(job);
+    }
+    Completed(job);
+  });
+}
+
+// Keeps part_concurrency parts in flight; completes or aborts once none is.
+void Pump(const Job& job) {
+  if (job->finishing) return;
+  const int concurrency = job->s.options_.part_concurrency;
+  while (!job->failure && job->in_flight < concurrency && job->next < job->part_count) {
+    if (job->transfer.stopped()) {
+      job->Fail(job->transfer.StopError(job->ctx));
+      break;
+    }
+    SendPart(job, job->next++);
+    if (job->finishing) return;  // a part's failure to submit ran Pump to the end already
+  }
+  if (job->in_flight > 0 || job->finishing) return;
+  job->finishing = true;
+  if (job->failure) return Abort(job);
+  Complete(job);
+}
+
+}  // namespace
+
+Status S3Store::Impl::StartMultipartUpload(detail::OpContext ctx, storage::PutBody body, storage::detail::UniqueFd fd, uint64_t size,
+                                           storage::PutOptions options, storage::Callback<storage::ObjectInfo> done) {
+  auto job = std::make_shared<UploadJob>(*this, detail::CurrentTransfer());
+  job->fd = std::move(fd);
+  job->ctx = std::move(ctx);
+  job->body = std::move(body);
+  job->size = size;
+  job->part_size = detail::PartSizeFor(options_.part_size, size);
+  if (job->part_size > kMaxPartSize) {
+    return Error::InvalidArgument(fmt::format("PUT {}: {} bytes is more than S3's 10,000 parts of 5 GiB", job->Where(), size));
+  }
+  job->part_count = static_cast<int>((size + job->part_size - 1) / job->part_size);
+  job->parts.resize(static_cast<size_t>(job->part_count));
+  job->md5s.resize(static_cast<size_t>(job->part_count));
+  job->options = std::move(options);
+  job->done = std::move(done);
+
+  Exchange ex;
+  ex.request = http::Request::Post(addressing_.ObjectUrl(job->ctx.bucket, job->ctx.key), http::Body());
+  ex.request.query = {{"uploads", ""}};
+  detail::AddObjectHeaders(ex.request.headers, job->options.content_type, job->options.metadata);
+  ex.retry_safe = true;
+  ex.cancel = job->transfer.token();
+  ex.verify = [job](const http::Response& r) -> std::optional<Error> {
+    Result<InitiateMultipartUploadResult> p = ParseInitiateMultipartUploadResult(r.body);
+    if (!p) return p.error();
+    if (p->upload_id.empty()) return Error::Unavailable("CreateMultipartUpload: no UploadId in the answer").WithRetryable(true);
+    job->upload_id = std::move(p->upload_id);
+    return std::nullopt;
+  };
+  return Send(job->ctx, std::move(ex), [job](Result<http::Response> r) {
+    if (!r) {
+      job->fd.Reset();
+      Error e = r.error();
+      if (job->transfer.stopped() && e.code() == ErrorCode::kCancelled) e = job->transfer.StopError(job->ctx);
+      return job->done(std::move(e));
+    }
+    Pump(job);
+  });
+}
+
+}  // namespace esper::s3
