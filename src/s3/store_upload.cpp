@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <mutex>
 
 #include "esper/core/ascii.h"
 #include "esper/s3/checksum.h"
@@ -21,6 +22,52 @@ using detail::OpContext;
 using storage::Callback;
 using storage::ObjectInfo;
 constexpr uint64_t kMaxPartSize = uint64_t{5} << 30;  // S3's limit
+
+// An upload's part buffers, reused from part to part (no allocation per part, and freed memory
+// an allocator keeps does not pile up), counted in the store's gauge while they exist. A buffer
+// comes back when the request that sent it is dropped; the pool goes with the last of them.
+class BufferPool : public std::enable_shared_from_this<BufferPool> {
+ public:
+  explicit BufferPool(std::shared_ptr<S3Store::Impl::BufferGauge> gauge) : gauge_(std::move(gauge)) {}
+  ~BufferPool() { gauge_->now.fetch_sub(allocated_, std::memory_order_relaxed); }
+
+  std::shared_ptr<std::string> Take(size_t n) {
+    std::unique_ptr<std::string> buf;
+    {
+      std::lock_guard lock(mu_);
+      if (!free_.empty()) {
+        buf = std::move(free_.back());
+        free_.pop_back();
+      }
+    }
+    if (!buf) {
+      buf = std::make_unique<std::string>();
+      buf->reserve(n);
+      Count(buf->capacity());
+    }
+    const size_t had = buf->capacity();
+    buf->resize(n);
+    if (buf->capacity() != had) Count(buf->capacity() - had);
+    return std::shared_ptr<std::string>(buf.release(), [self = shared_from_this()](std::string* p) {
+      std::lock_guard lock(self->mu_);
+      self->free_.emplace_back(p);
+    });
+  }
+
+ private:
+  void Count(uint64_t bytes) {
+    std::lock_guard lock(mu_);
+    allocated_ += bytes;
+    const uint64_t now = gauge_->now.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+    uint64_t peak = gauge_->peak.load(std::memory_order_relaxed);
+    while (now > peak && !gauge_->peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+    }
+  }
+  const std::shared_ptr<S3Store::Impl::BufferGauge> gauge_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<std::string>> free_;
+  uint64_t allocated_ = 0;
+};
 
 struct UploadJob {
   UploadJob(S3Store::Impl& store, const TransferOptions* t) : s(store), transfer(store, t) {}
@@ -44,6 +91,7 @@ struct UploadJob {
   bool finishing = false;                       // Complete or Abort started
   std::optional<Error> failure;                 // the first one
   std::string etag;                             // CompleteMultipartUpload's
+  std::shared_ptr<BufferPool> buffers;
 
   std::string Where() const { return S3Store::Impl::Where(ctx); }
   void Fail(Error e) {
@@ -54,19 +102,6 @@ struct UploadJob {
 using Job = std::shared_ptr<UploadJob>;
 
 void Pump(const Job& job);
-
-// A part's buffer, counted in the store's part_buffer_bytes while it lives.
-std::shared_ptr<std::string> PartBuffer(S3Store::Impl& s, size_t n) {
-  auto gauge = s.part_buffers_;
-  const uint64_t now = gauge->now.fetch_add(n, std::memory_order_relaxed) + n;
-  uint64_t peak = gauge->peak.load(std::memory_order_relaxed);
-  while (now > peak && !gauge->peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
-  }
-  return std::shared_ptr<std::string>(new std::string(n, '\0'), [gauge = std::move(gauge), n](std::string* p) {
-    gauge->now.fetch_sub(n, std::memory_order_relaxed);
-    delete p;
-  });
-}
 
 // Part `index`'s bytes: pread from the file, or the stream's next bytes.
 Status ReadPart(UploadJob& job, int index, std::string& buf) {
@@ -102,7 +137,7 @@ void SendPart(const Job& job, int index) {
   S3Store::Impl& s = job->s;
   const uint64_t offset = static_cast<uint64_t>(index) * job->part_size;
   const size_t len = static_cast<size_t>(std::min(job->part_size, job->size - offset));
-  std::shared_ptr<std::string> buf = PartBuffer(s, len);
+  std::shared_ptr<std::string> buf = job->buffers->Take(len);
   if (Status st = ReadPart(*job, index, *buf); !st) {
     return job->Fail(Error(st.error()).Wrap(fmt::format("PUT {}: part {} of {}", job->Where(), index + 1, job->part_count)));
   }
@@ -279,6 +314,7 @@ Status S3Store::Impl::StartMultipartUpload(detail::OpContext ctx, storage::PutBo
   job->part_count = static_cast<int>((size + job->part_size - 1) / job->part_size);
   job->parts.resize(static_cast<size_t>(job->part_count));
   job->md5s.resize(static_cast<size_t>(job->part_count));
+  job->buffers = std::make_shared<BufferPool>(part_buffers_);
   job->options = std::move(options);
   job->done = std::move(done);
 

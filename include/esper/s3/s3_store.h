@@ -66,13 +66,13 @@
 //   * Upload: a file or a stream with a size larger than multipart_threshold (16 MiB) is sent as
 //     a multipart upload — CreateMultipartUpload, then parts of part_size bytes (8 MiB; grown to
 //     ceil(size / 10,000) rounded up to 1 MiB when the object would need more than S3's 10,000
-//     parts), up to part_concurrency (8) of them in flight at once on the event loop, then
+//     parts), up to part_concurrency (4) of them in flight at once on the event loop, then
 //     CompleteMultipartUpload (an error inside its 200 is that error). Each part is read with
 //     pread (a stream: read in order) into a buffer of its own on the loop thread, hashed, sent
 //     with Content-MD5, and its ETag compared with that MD5; retries resend the same buffer. The
 //     object's "-N" ETag is compared with MD5(part MD5s)-N where the server computes it (a server
 //     that answers another form is not checked). MEMORY: at most part_size × part_concurrency
-//     bytes of part buffers per upload (64 MiB by default) — never the whole object;
+//     bytes of part buffers per upload (32 MiB by default) — never the whole object;
 //     PerformanceStats::part_buffer_bytes / peak_part_buffer_bytes count them.
 //   * A failed upload (a part, the create or the complete failing after its retries) or a
 //     cancelled one (TransferOptions::cancel, or the store's destruction) is aborted
@@ -210,7 +210,7 @@ struct S3StoreOptions {
   uint64_t part_size = uint64_t{8} << 20;
   /// Parts or ranges of one transfer in flight at once, 1..1000. Upload memory is at most
   /// part_size × part_concurrency per transfer.
-  int part_concurrency = 8;
+  int part_concurrency = 4;
   /// A stream body without a size is read into memory first, up to this. >= 1.
   uint64_t max_buffered_stream_bytes = uint64_t{16} << 20;
   /// Operations started and not yet completed, at most (ResourceExhausted beyond). >= 1.
