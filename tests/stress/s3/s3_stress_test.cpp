@@ -15,8 +15,9 @@
 //   * every failure is a clear error after its retry budget: a code, and a message naming the
 //     operation and s3://bucket/key.
 //   * the proxy's request log has one line per request it decided on, and every multipart upload
-//     it saw created is completed or aborted (S3Store sends no multipart yet: the reconciliation
-//     runs and counts zero; it is the witness for the multipart workload when it lands).
+//     it saw created is completed or aborted (or its abort refused, by s3rver, which answers 405);
+//     an upload whose create answer never reached the client is counted apart: no client can
+//     abort what it never heard of, and neither server lists incomplete uploads.
 //   * memory stays bounded: RSS sampled every 50 ms.
 // The success rate (the seed's target: 99.9 %) is printed and asserted.
 #include <fmt/format.h>
@@ -67,6 +68,15 @@ constexpr int kRounds = 2;
 constexpr auto kAttemptLimit = std::chrono::seconds(8);
 constexpr double kSuccessBar = 99.9;
 #endif
+// Multipart: files of 12 MiB in parts of 5 MiB (fauxqs refuses a non-last part under 5 MiB and a
+// body over 11 MiB), all uploaded at once beside nothing else, then downloaded through the proxy
+// in ranges; memory at most part_size x part_concurrency per transfer.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr int kBigFiles = 3;
+#else
+constexpr int kBigFiles = 6;
+#endif
+constexpr uint64_t kBigBytes = uint64_t{12} << 20;
 constexpr int kLists = 15;          // LIST requests per round, one per prefix of 100 keys
 constexpr size_t kMaxObject = 16 << 10;
 constexpr const char* kBucket = "stress";
@@ -188,6 +198,8 @@ void RunStress(S3ServerKind kind) {
   S3StoreOptions o = StoreOptions(fmt::format("http://{}", (*proxy)->address()));
   o.request_timeout = kAttemptLimit;
   o.transfer_timeout = kAttemptLimit;
+  o.multipart_threshold = uint64_t{8} << 20;
+  o.part_size = uint64_t{5} << 20;
   auto created = S3Store::Create(std::move(o));
   ASSERT_TRUE(created) << created.error();
   S3Store& store = **created;
@@ -360,6 +372,57 @@ void RunStress(S3ServerKind kind) {
       w.Wait();
     }
   }
+  // Multipart: every big file up at once, then every one that went up back down in ranges.
+  std::vector<std::string> big_paths;
+  std::vector<int> big_state(kBigFiles, 0);  // 1: uploaded, -1: failed
+  int big_down_ok = 0, big_down_wrong = 0;
+  for (int b = 0; b < kBigFiles; ++b) {
+    big_paths.push_back(fmt::format("{}/big{}", dir, b));
+    std::ofstream(big_paths.back(), std::ios::binary) << testing::PatternBytes(kBigBytes, 1000u + static_cast<uint32_t>(b));
+  }
+  {
+    Wave w;
+    for (int b = 0; b < kBigFiles; ++b) {
+      w.Launch([&, b](auto done) {
+        return store.PutAsync(kBucket, fmt::format("big/{}", b), PutBody::FromFile(big_paths[b]), {},
+                              [&, b, done](Result<storage::ObjectInfo> r) {
+                                if (r) {
+                                  tally.Ok();
+                                } else {
+                                  tally.Fail("MULTIPART PUT", r.error(), fmt::format("big/{}", b));
+                                }
+                                big_state[b] = r ? 1 : -1;
+                                done();
+                              });
+      });
+    }
+    w.Wait();
+  }
+  {
+    Wave w;
+    for (int b = 0; b < kBigFiles; ++b) {
+      if (big_state[b] != 1) continue;
+      w.Launch([&, b](auto done) {
+        return store.GetAsync(kBucket, fmt::format("big/{}", b),
+                              {.target = storage::GetTarget::ToFile(big_paths[b] + ".down")},
+                              [&, b, done](Result<storage::GetResult> r) {
+                                if (!r) {
+                                  tally.Fail("RANGED GET", r.error(), fmt::format("big/{}", b));
+                                } else {
+                                  tally.Ok();
+                                }
+                                done();
+                              });
+      });
+    }
+    w.Wait();
+  }
+  for (int b = 0; b < kBigFiles; ++b) {  // the test thread compares, not the loop thread
+    std::ifstream in(big_paths[b] + ".down", std::ios::binary);
+    if (!in) continue;
+    std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    (got == testing::PatternBytes(kBigBytes, 1000u + static_cast<uint32_t>(b)) ? big_down_ok : big_down_wrong)++;
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto perf = store.get_performance_stats();
   created->reset();  // every operation has completed; the store goes before the proxy
@@ -392,6 +455,17 @@ void RunStress(S3ServerKind kind) {
       ++indeterminate;
     }
   }
+  uint64_t big_checked = 0;
+  for (int b = 0; b < kBigFiles; ++b) {
+    if (big_state[b] != 1) continue;
+    auto g = (*direct)->Get(kBucket, fmt::format("big/{}", b));
+    ++big_checked;
+    ASSERT_TRUE(g) << g.error();
+    if (g->body != testing::PatternBytes(kBigBytes, 1000u + static_cast<uint32_t>(b))) {
+      ++corrupted;
+      ADD_FAILURE() << "big/" << b << ": the server holds other bytes than the successful multipart upload sent";
+    }
+  }
 
   // The proxy's request log: one line per decision, and the faults it says it injected.
   auto lines = testing::ReadRequestLog(log_path);
@@ -400,6 +474,7 @@ void RunStress(S3ServerKind kind) {
   std::map<std::string, uint64_t> by_fault;
   uint64_t corrupted_lists = 0, corrupted_puts = 0, corrupted_gets = 0;
   std::map<std::string, std::string> uploads;  // upload id -> how it ended
+  std::map<std::string, bool> create_unseen;   // upload id -> the client never got the answer
   for (auto& l : lines) {
     by_fault[l["fault"]]++;
     if (l["fault"] == "corrupt" && l["corrupted"] != "-") {
@@ -410,6 +485,7 @@ void RunStress(S3ServerKind kind) {
     if (l["method"] == "POST" && l["target"].find("?uploads") != std::string::npos &&
         l.count("upload_id") && l["upstream"] == "200") {
       uploads.emplace(l["upload_id"], "open");
+      if (l["status"] != "200") create_unseen[l["upload_id"]] = true;
     }
   }
   for (auto& l : lines) {  // CompleteMultipartUpload (POST) or AbortMultipartUpload (DELETE)
@@ -418,10 +494,23 @@ void RunStress(S3ServerKind kind) {
     std::string id = l["target"].substr(at + 9);
     id = id.substr(0, id.find('&'));
     std::string up = l["upstream"];
-    if (uploads.count(id) && (up == "200" || up == "204")) uploads[id] = l["method"] == "POST" ? "completed" : "aborted";
+    if (!uploads.count(id) || uploads[id] == "completed" || uploads[id] == "aborted") continue;
+    if (up == "200" || up == "204") {
+      uploads[id] = l["method"] == "POST" ? "completed" : "aborted";
+    } else if (l["method"] == "DELETE" && up != "-") {
+      uploads[id] = "abort refused " + up;  // s3rver 4.0.4: 405
+    }
   }
-  uint64_t orphaned = 0;
-  for (auto& [id, how] : uploads) orphaned += how == "open";
+  // Orphaned: created, and neither completed nor aborted nor even attempted. A create whose answer
+  // the client never received (reset or cut after the server acted) leaves an upload only the
+  // server's ListMultipartUploads could find — neither server answers it: counted apart.
+  uint64_t orphaned = 0, orphaned_unseen = 0, abort_refused = 0, completed = 0, aborted = 0;
+  for (auto& [id, how] : uploads) {
+    if (how == "open") (create_unseen.count(id) ? orphaned_unseen : orphaned)++;
+    abort_refused += how.starts_with("abort refused");
+    completed += how == "completed";
+    aborted += how == "aborted";
+  }
 
   const uint64_t total = tally.ok + tally.failed;
   const double success = total ? 100.0 * static_cast<double>(tally.ok) / static_cast<double>(total) : 0;
@@ -436,11 +525,15 @@ void RunStress(S3ServerKind kind) {
       "  read back from the server: {} checked, {} indeterminate (last write or delete failed), "
       "{} corrupted, {} lost, {} not deleted; GET through the proxy with wrong bytes: {}; "
       "listing anomalies: {} unknown, {} missing, in {} listings\n"
-      "  multipart uploads created {}, orphaned {}; RSS {:.1f} MiB at start, peak {:.1f} MiB\n",
+      "  multipart: {} files of {} MiB, {} uploaded and read back from the server, {} downloaded in ranges "
+      "through the proxy ({} wrong); uploads the proxy saw created {}: completed {}, aborted {}, abort refused "
+      "by the server {}, orphaned {} (+{} whose create answer the client never got)\n"
+      "  RSS {:.1f} MiB at start, peak {:.1f} MiB\n",
       testing::S3ServerName(kind), total, seconds, kKeys, kRounds, peak_in_flight, success,
       tally.failed, failures, perf.retries, pstats.requests, faults, corrupted_puts, corrupted_gets,
       corrupted_lists, checked, indeterminate, corrupted, lost, not_deleted, tally.wrong_bytes,
-      tally.listing_unknown, tally.listing_missing, tally.bad_listings, uploads.size(), orphaned,
+      tally.listing_unknown, tally.listing_missing, tally.bad_listings, kBigFiles, kBigBytes >> 20, big_checked,
+      big_down_ok, big_down_wrong, uploads.size(), completed, aborted, abort_refused, orphaned, orphaned_unseen,
       static_cast<double>(rss_start) / (1 << 20), static_cast<double>(rss_peak.load()) / (1 << 20));
   for (const auto& e : tally.examples) fmt::print("  failure: {}\n", e);
 
@@ -462,7 +555,9 @@ void RunStress(S3ServerKind kind) {
   // (0 listed, not truncated) — the store's XML reader skips an element it does not know.
   EXPECT_LE(tally.bad_listings, corrupted_lists)
       << "a wrong listing that no corrupted LIST response in the proxy's log explains";
-  EXPECT_EQ(orphaned, 0u);
+  EXPECT_EQ(orphaned, 0u) << "a multipart upload the client knew of was neither completed nor aborted";
+  EXPECT_EQ(big_down_wrong, 0);
+  EXPECT_GE(uploads.size(), static_cast<size_t>(kBigFiles)) << "the proxy saw fewer uploads created than files";
   EXPECT_GE(success, kSuccessBar) << "the seed's target is 99.9 %";
   EXPECT_LT(indeterminate, static_cast<uint64_t>(kKeys) / 100 + 1);
   // Memory: the objects are at most 16 KiB and 1,500 in flight; 256 MiB above the start is a leak
