@@ -475,6 +475,7 @@ void RunStress(S3ServerKind kind) {
   uint64_t corrupted_lists = 0, corrupted_puts = 0, corrupted_gets = 0;
   std::map<std::string, std::string> uploads;  // upload id -> how it ended
   std::map<std::string, bool> create_unseen;   // upload id -> the client never got the answer
+  std::map<std::string, std::string> create_fault;  // upload id -> the create's fault
   for (auto& l : lines) {
     by_fault[l["fault"]]++;
     if (l["fault"] == "corrupt" && l["corrupted"] != "-") {
@@ -485,7 +486,11 @@ void RunStress(S3ServerKind kind) {
     if (l["method"] == "POST" && l["target"].find("?uploads") != std::string::npos &&
         l.count("upload_id") && l["upstream"] == "200") {
       uploads.emplace(l["upload_id"], "open");
-      if (l["status"] != "200") create_unseen[l["upload_id"]] = true;
+      create_fault[l["upload_id"]] = l["fault"];
+      // The client never got the id whole: no answer, or an answer cut or changed on the way.
+      if (l["status"] != "200" || l["fault"] == "truncate" || l["fault"] == "corrupt") {
+        create_unseen[l["upload_id"]] = true;
+      }
     }
   }
   for (auto& l : lines) {  // CompleteMultipartUpload (POST) or AbortMultipartUpload (DELETE)
@@ -502,11 +507,15 @@ void RunStress(S3ServerKind kind) {
     }
   }
   // Orphaned: created, and neither completed nor aborted nor even attempted. A create whose answer
-  // the client never received (reset or cut after the server acted) leaves an upload only the
-  // server's ListMultipartUploads could find — neither server answers it: counted apart.
+  // the client never received whole (reset, cut, or corrupted after the server acted) leaves an
+  // upload only the server's ListMultipartUploads could find — neither server answers it: counted
+  // apart.
   uint64_t orphaned = 0, orphaned_unseen = 0, abort_refused = 0, completed = 0, aborted = 0;
   for (auto& [id, how] : uploads) {
-    if (how == "open") (create_unseen.count(id) ? orphaned_unseen : orphaned)++;
+    if (how == "open") {
+      (create_unseen.count(id) ? orphaned_unseen : orphaned)++;
+      fmt::print("  open upload {}: its create's fault: {}\n", id, create_fault[id]);
+    }
     abort_refused += how.starts_with("abort refused");
     completed += how == "completed";
     aborted += how == "aborted";
