@@ -63,6 +63,7 @@ constexpr int kKeys = 1000;
 constexpr int kRounds = 1;
 constexpr auto kAttemptLimit = std::chrono::seconds(12);
 constexpr double kSuccessBar = 99.9;
+constexpr uint64_t kRssBound = uint64_t{256} << 20;
 #else
 constexpr int kKeys = 1500;
 constexpr int kRounds = 2;
