@@ -1,4 +1,4 @@
-// esper s3 ls|cp|mv|rm|stat|mb|rb|presign|health|sync — object storage from a shell, shaped like
+// esper s3 ls|cp|mv|rm|stat|mb|rb|presign|health|sync|uploads|abort-uploads — object storage from a shell, shaped like
 // `aws s3`, on any ObjectStore: S3 (and MinIO and other S3-compatible servers) through S3Store,
 // or a local directory through LocalStore (--endpoint-url file:///DIR). Each subcommand lives in
 // tools/esper/s3/ (subcommands.h); what they share — the flags, the store, waiting that Ctrl-C
@@ -26,6 +26,8 @@ Runner SetupS3(CLI::App& cmd) {
       {"presign", "Print a presigned URL for an object", SetupPresign},
       {"health", "Check that the store answers", SetupHealth},
       {"sync", "Make a directory or prefix hold what another holds (only what differs)", SetupSync},
+      {"uploads", "List incomplete multipart uploads under s3://bucket[/prefix]", SetupUploads},
+      {"abort-uploads", "Abort incomplete multipart uploads (--older-than DUR)", SetupAbortUploads},
   };
   cmd.require_subcommand(1);
   auto selected = std::make_shared<Runner>();
@@ -35,7 +37,7 @@ Runner SetupS3(CLI::App& cmd) {
     sub->callback([selected, run] { *selected = run; });
   }
   return [selected]() -> Status {
-    if (!*selected) return UsageError("esper s3: choose ls, cp, mv, rm, stat, mb, rb, presign, health or sync");
+    if (!*selected) return UsageError("esper s3: choose ls, cp, mv, rm, stat, mb, rb, presign, health, sync, uploads or abort-uploads");
     return (*selected)();
   };
 }

@@ -20,6 +20,8 @@ Runner SetupRb(CLI::App& cmd);                  // bucket.cpp
 Runner SetupPresign(CLI::App& cmd);             // presign.cpp
 Runner SetupHealth(CLI::App& cmd);              // health.cpp
 Runner SetupSync(CLI::App& cmd);                // sync.cpp
+Runner SetupUploads(CLI::App& cmd);             // uploads.cpp
+Runner SetupAbortUploads(CLI::App& cmd);        // uploads.cpp
 
 class Session;
 /// Pages deleted at once by rm --recursive, rb --force and sync --delete: each is one
