@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <iostream>
 
 #include "cli/s3_cli_fixture.h"
 #include "esper/s3/checksum.h"
@@ -438,8 +439,15 @@ TEST_P(S3CliLargeTest, CpOfAPipeIsStreamedInBoundedMemory) {
   };
   const uint64_t quarter = peak_rss_of_cp(kSize / 4, "quarter");
   const uint64_t whole = peak_rss_of_cp(kSize, "big");
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps freed memory resident in its quarantine (256 MiB by default), so the
+  // RSS of an ASan build grows with every byte ever allocated, freed or not: the bound is checked
+  // in the release and TSan builds, and ASan checks the same run for memory errors.
+  std::cerr << "peak RSS under ASan, not compared: " << whole << " for 128 MiB, " << quarter << " for 32 MiB\n";
+#else
   EXPECT_LT(whole, quarter + kSize / 4) << "peak RSS of the pipeline: " << whole << " for 128 MiB, " << quarter
                                         << " for 32 MiB";
+#endif
   auto info = s_->store().Stat(kBucket, "big");
   ASSERT_TRUE(info) << info.error();
   EXPECT_EQ(info->size, kSize);
