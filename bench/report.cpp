@@ -337,6 +337,12 @@ td.pass { color: #22543d; background: #f0fff4; font-weight: 600; }
 td.fail { color: #742a2a; background: #fff5f5; font-weight: 700; }
 td.nm { color: #718096; font-style: italic; }
 td.nb { color: #a0aec0; }
+table.rows { table-layout: fixed; }  /* the same columns in every part's table */
+table.rows td { overflow-wrap: anywhere; }
+table.rows th:nth-child(1) { width: 15%; } table.rows th:nth-child(2) { width: 26%; }
+table.rows th:nth-child(3), table.rows th:nth-child(4), table.rows th:nth-child(6) { width: 9%; }
+table.rows th:nth-child(5) { width: 14%; } table.rows th:nth-child(7) { width: 6%; }
+table.rows th:nth-child(8) { width: 8%; } table.rows th:nth-child(9) { width: 4%; }
 table.rows tr:has(+ tr.note) td { border-bottom: none; }
 tr.note td { color: #4a5568; font-size: 12px; padding-top: 0; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 8px 24px; }
