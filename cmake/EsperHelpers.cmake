@@ -31,6 +31,7 @@ function(esper_add_part)
 endfunction()
 
 # esper_add_test(NAME <exe> SOURCES ... DEPS ... [LABELS unit|integration|stress] [TIMEOUT s])
+# Tests labelled stress run alone (RUN_SERIAL).
 # A GoogleTest executable; each TEST becomes a ctest test carrying the labels. It links the
 # testing library (testing/: "testing/http_server.h", "testing/wait.h", …).
 function(esper_add_test)
@@ -50,7 +51,18 @@ function(esper_add_test)
   target_compile_definitions(${T_NAME} PRIVATE
     ESPER_SOURCE_DIR="${PROJECT_SOURCE_DIR}" ESPER_BINARY_DIR="${PROJECT_BINARY_DIR}")
   esper_warnings(${T_NAME})
+  # A stress test loads the whole machine by design (thousands of operations, servers of its own):
+  # it runs alone, so neither it nor the tests beside it fail for want of CPU. One label per test:
+  # gtest_discover_tests flattens a list into the property pairs.
+  list(LENGTH T_LABELS _n)
+  if(_n GREATER 1)
+    message(FATAL_ERROR "esper_add_test(${T_NAME}): one label, not ${T_LABELS}")
+  endif()
+  set(_serial FALSE)
+  if(T_LABELS STREQUAL "stress")
+    set(_serial TRUE)
+  endif()
   gtest_discover_tests(${T_NAME}
-    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT} RUN_SERIAL ${_serial}
     DISCOVERY_TIMEOUT 60)
 endfunction()
