@@ -170,6 +170,7 @@ class Loader {
   bool Set(std::string_view path, std::string value, const Src& src);
   void ApplyEnvironment();
   void ApplyOverrides();
+  void ApplyRenames();
 
   // ---- validation ----
   void FillMissingDefaults();
@@ -545,6 +546,64 @@ void Loader::FillMissingDefaults() {
   }
 }
 
+// Keys of earlier versions (Schema::renamed), wherever they were set: one of the same meaning is
+// read as its new key — its layers join the new key's in precedence order, so provenance shows
+// both names' sources — with a warning; one whose unit or count changed is an error saying how to
+// write the new key. Either way the old key leaves the tree (dumps show the new name only).
+void Loader::ApplyRenames() {
+  // Precedence of a layer: defaults, then files in load order, then the environment, then --set.
+  auto rank = [](const Src& s) {
+    return std::pair<int, std::uint32_t>(static_cast<int>(s.kind), s.kind == Origin::Kind::kFile ? s.file : 0);
+  };
+  for (const auto& r : schema_.renamed) {
+    const std::size_t dot = r.from.find('.');
+    Node* section = const_cast<Node*>(FindPath(r.from.substr(0, dot)));
+    if (!section || section->kind != Node::Kind::kMap) continue;
+    const std::int64_t pos = section->Position(r.from.substr(dot + 1));
+    if (pos < 0) continue;
+    std::unique_ptr<Node> old = section->Remove(static_cast<std::size_t>(pos));
+    const std::string from(r.from);
+    if (!r.same_meaning) {
+      Report(Diagnostic::Severity::kError, from, old->src, fmt::format("replaced by {}: {}", r.to, r.why),
+             false, old->key_line, old->key_col);
+      continue;
+    }
+    Node* to = const_cast<Node*>(FindPath(r.to));
+    if (!to) continue;  // the new key's section is not a mapping: Validate says so
+    if (old->kind != Node::Kind::kScalar || to->kind != Node::Kind::kScalar) {
+      Fail(from, old->src, fmt::format("expected a single value, got {}", KindName(*old)));
+      continue;
+    }
+    Report(Diagnostic::Severity::kWarning, from, old->src,
+           fmt::format("deprecated: renamed {} (same meaning), read as {}", r.to, r.to), false, old->key_line,
+           old->key_col);
+    struct Entry {
+      detail::Layer layer;
+      bool from_old;
+    };
+    std::vector<Entry> all;
+    for (auto& h : to->history) all.push_back({std::move(h), false});
+    all.push_back({{to->src, to->text}, false});
+    for (auto& h : old->history) all.push_back({std::move(h), true});
+    all.push_back({{old->src, old->text}, true});
+    // The new name wins a tie (both in one file).
+    std::stable_sort(all.begin(), all.end(), [&](const Entry& a, const Entry& b) {
+      return rank(a.layer.src) < rank(b.layer.src) || (rank(a.layer.src) == rank(b.layer.src) && a.from_old && !b.from_old);
+    });
+    Entry& win = all.back();
+    if (win.from_old) {
+      to->key_line = old->key_line;
+      to->key_col = old->key_col;
+      to->plain = old->plain;
+    }
+    to->src = std::move(win.layer.src);
+    to->text = std::move(win.layer.text);
+    all.pop_back();
+    to->history.clear();
+    for (auto& e : all) to->history.push_back(std::move(e.layer));
+  }
+}
+
 void Loader::MarkSecrets(Node* n) {
   for (auto& c : n->children) {
     // The rule on the key with its parent's, as a path: "api" + "key" is an API key.
@@ -820,13 +879,20 @@ void Loader::BuildSettings(Settings* s) {
   s->logging.format = str("logging.format");
   s->logging.file = str("logging.file");
   s->logging.queue_policy = str("logging.queue_policy");
-  s->logging.queue_capacity = i64("logging.queue_capacity");
+  s->logging.queue_bytes = i64("logging.queue_bytes");
+  s->logging.async = b("logging.async");
+  s->http.connect_timeout = d("http.connect_timeout");
+  s->http.request_timeout = d("http.request_timeout");
+  s->http.overall_timeout = d("http.overall_timeout");
+  s->http.max_connections = i32("http.max_connections");
+  s->http.max_attempts = i32("http.max_attempts");
+  s->http.user_agent = str("http.user_agent");
   s->s3.endpoint_url = str("s3.endpoint_url");
   s->s3.region = str("s3.region");
   s->s3.bucket = str("s3.bucket");
   s->s3.addressing_style = str("s3.addressing_style");
-  s->s3.pool_size = i32("s3.pool_size");
-  s->s3.max_retries = i32("s3.max_retries");
+  s->s3.max_connections = i32("s3.max_connections");
+  s->s3.max_attempts = i32("s3.max_attempts");
   s->s3.connect_timeout = d("s3.connect_timeout");
   s->s3.request_timeout = d("s3.request_timeout");
   s->s3.verify_tls = b("s3.verify_tls");
@@ -849,9 +915,6 @@ void Loader::BuildSettings(Settings* s) {
   for (const auto& name : detail::ServiceNames()) {
     s->services[name] = str(("services." + name).c_str());
   }
-  s->performance.request_timeout = d("performance.request_timeout");
-  s->performance.connect_timeout = d("performance.connect_timeout");
-  s->performance.http_pool_size = i32("performance.http_pool_size");
   s->performance.worker_threads = i32("performance.worker_threads");
   s->performance.max_concurrency = i32("performance.max_concurrency");
   s->performance.cache_size_mb = i64("performance.cache_size_mb");
@@ -891,6 +954,7 @@ Result<std::shared_ptr<const Snapshot>> Loader::Run() {
   ApplyEnvironment();
   ApplyOverrides();
   FillMissingDefaults();
+  ApplyRenames();
   Validate();
   Convert();
   if (errors_ == 0) ProductionChecks();

@@ -53,7 +53,7 @@ TEST(LoaderTest, DefaultsFillEveryTypedSection) {
   EXPECT_EQ(s.database().port, 5432);
   EXPECT_EQ(s.s3().region, "us-east-1");
   EXPECT_EQ(s.s3().request_timeout, std::chrono::seconds(30));
-  EXPECT_EQ(s.s3().pool_size, 100);
+  EXPECT_EQ(s.s3().max_connections, 100);
   EXPECT_TRUE(s.tls().verify);
   EXPECT_FALSE(s.debug());
   EXPECT_EQ(s.redis().redacted_url, "redis://localhost:6379/0");
@@ -214,7 +214,7 @@ TEST(LoaderTest, UnknownKeysSuggestTheNearestName) {
   auto u = LoadYaml("zzzz:\n  a: 1\n");
   ASSERT_FALSE(u.snap);
   EXPECT_EQ(u.Errors()[0].substr(0, u.Errors()[0].find('\n')),
-            "test.yaml:1:1: error: zzzz: unknown section (the sections are service, logging, s3, storage, "
+            "test.yaml:1:1: error: zzzz: unknown section (the sections are service, logging, http, s3, storage, "
             "database, redis, services, performance, tls, features, debug, training)");
 }
 
@@ -229,7 +229,7 @@ TEST(LoaderTest, UnknownKeysFromEnvAndSetNameTheirSource) {
 TEST(LoaderTest, EveryTypeErrorIsReportedTogether) {
   auto l = LoadYaml(
       "database:\n  port: 70000\n  pool_size: abc\n"
-      "s3:\n  verify_tls: yes\n  connect_timeout: 30\n  max_retries: 0123\n  endpoint_url: localhost:9000\n"
+      "s3:\n  verify_tls: yes\n  connect_timeout: 30\n  max_attempts: 0123\n  endpoint_url: localhost:9000\n"
       "logging:\n  level: loud\n  format: jsonn\n"
       "service:\n  environment: prod\n"
       "features:\n  fast: 1\n"
@@ -243,7 +243,7 @@ TEST(LoaderTest, EveryTypeErrorIsReportedTogether) {
       "test.yaml:5:15: error: s3.verify_tls: expected a boolean (true or false), got \"yes\"",
       "test.yaml:6:20: error: s3.connect_timeout: expected a duration with a unit (e.g. 250ms, 30s, 5m, 1h, "
       "1m30s), got \"30\"",
-      "test.yaml:7:16: error: s3.max_retries: \"0123\" has a leading zero, which YAML 1.1 reads as octal 83 and "
+      "test.yaml:7:17: error: s3.max_attempts: \"0123\" has a leading zero, which YAML 1.1 reads as octal 83 and "
       "YAML 1.2 as decimal 123; write 123 (decimal) or 0o123 (octal)",
       "test.yaml:8:17: error: s3.endpoint_url: expected a URL like http://host:port, got \"localhost:9000\"",
       "test.yaml:10:10: error: logging.level: \"loud\" is not one of trace, debug, info, warn, error, critical, off",
@@ -267,11 +267,11 @@ TEST(LoaderTest, TypesComeFromTheSchemaNotFromQuoting) {
 }
 
 TEST(LoaderTest, EnvAndSetValuesAreConvertedAndCheckedToo) {
-  auto l = LoadYaml("", Env{{"ESPER_DATABASE__PORT", "abc"}}, {{"s3.pool_size", "0"}});
+  auto l = LoadYaml("", Env{{"ESPER_DATABASE__PORT", "abc"}}, {{"s3.max_connections", "0"}});
   ASSERT_FALSE(l.snap);
   ASSERT_EQ(l.Errors().size(), 2u);
   EXPECT_EQ(l.Errors()[0], "env ESPER_DATABASE__PORT: error: database.port: expected an integer, got \"abc\"");
-  EXPECT_EQ(l.Errors()[1], "--set: error: s3.pool_size: 0 is out of range [1, 10000]");
+  EXPECT_EQ(l.Errors()[1], "--set: error: s3.max_connections: 0 is out of range [1, 10000]");
 }
 
 TEST(LoaderTest, SyntaxErrorsNameFileLineColumnAndOtherFilesStillLoad) {
@@ -440,12 +440,65 @@ TEST(LoaderTest, LargeMappingsMergeKeyByKey) {
   EXPECT_EQ((*snap)->Provenance("training.big.k250")->size(), 2u);
 }
 
+// Keys of earlier versions: one of the same meaning is read as its new name, with a warning, and
+// takes its place in the new key's precedence (a file's old name loses to the environment's new
+// one, the environment's old name beats a file's new one); provenance shows both.
+TEST(LoaderTest, ARenamedKeyOfTheSameMeaningIsReadAsItsNewNameWithAWarning) {
+  auto l = LoadYaml("performance:\n  request_timeout: 7s\ns3:\n  max_connections: 5\n",
+                    Env{{"ESPER_S3__POOL_SIZE", "9"}});
+  ASSERT_TRUE(l.snap) << l.snap.error().ToString();
+  const Snapshot& s = **l.snap;
+  EXPECT_EQ(s.http().request_timeout, std::chrono::seconds(7));
+  EXPECT_EQ(s.s3().max_connections, 9) << "the environment's old name beats the file's new one";
+  EXPECT_FALSE(s.Has("performance.request_timeout")) << "dumps show the new name only";
+  EXPECT_FALSE(s.Has("s3.pool_size"));
+  std::vector<std::string> want = {
+      "test.yaml:2:3: warning: performance.request_timeout: deprecated: renamed http.request_timeout (same "
+      "meaning), read as http.request_timeout",
+      "env ESPER_S3__POOL_SIZE: warning: s3.pool_size: deprecated: renamed s3.max_connections (same meaning), "
+      "read as s3.max_connections",
+  };
+  std::vector<std::string> got;
+  for (const auto& w : l.Warnings()) got.push_back(w.substr(0, w.find('\n')));
+  EXPECT_EQ(got, want);
+  auto chain = s.Provenance("s3.max_connections");
+  ASSERT_TRUE(chain);
+  ASSERT_EQ(chain->size(), 3u);
+  EXPECT_EQ((*chain)[0].ToString(), "default");
+  EXPECT_EQ((*chain)[1].ToString(), "test.yaml:4:20");
+  EXPECT_EQ((*chain)[2].ToString(), "env ESPER_S3__POOL_SIZE");
+  auto timeout = s.Provenance("http.request_timeout");
+  ASSERT_TRUE(timeout);
+  EXPECT_EQ(timeout->back().ToString(), "test.yaml:2:20");
+
+  auto newer = LoadYaml("http:\n  connect_timeout: 3s\n", Env{}, {{"performance.connect_timeout", "4s"}});
+  ASSERT_TRUE(newer.snap) << newer.snap.error().ToString();
+  EXPECT_EQ((*newer.snap)->http().connect_timeout, std::chrono::seconds(4)) << "--set beats a file";
+  auto same_file = LoadYaml("performance:\n  http_pool_size: 3\nhttp:\n  max_connections: 4\n");
+  ASSERT_TRUE(same_file.snap) << same_file.snap.error().ToString();
+  EXPECT_EQ((*same_file.snap)->http().max_connections, 4) << "in one file the new name wins";
+}
+
+// A key whose unit or count changed is not read silently in the new unit: the error says how.
+TEST(LoaderTest, ARenamedKeyInAnotherUnitIsAnErrorThatSaysHowToWriteTheNewOne) {
+  auto l = LoadYaml("logging:\n  queue_capacity: 65536\ns3:\n  max_retries: 2\n");
+  ASSERT_FALSE(l.snap);
+  ASSERT_EQ(l.Errors().size(), 2u) << l.snap.error();
+  EXPECT_EQ(l.Errors()[0].substr(0, l.Errors()[0].find('\n')),
+            "test.yaml:2:3: error: logging.queue_capacity: replaced by logging.queue_bytes: "
+            "logging.queue_capacity counted records; logging.queue_bytes is the bytes of each producer "
+            "thread's queue (a record takes 32 bytes and up)");
+  EXPECT_EQ(l.Errors()[1].substr(0, l.Errors()[1].find('\n')),
+            "test.yaml:4:3: error: s3.max_retries: replaced by s3.max_attempts: s3.max_retries counted retries; "
+            "s3.max_attempts counts attempts, the first included: max_attempts = max_retries + 1");
+}
+
 // Found by the fuzzer: a section replaced by a scalar, then made a mapping again by a variable.
 TEST(LoaderTest, SectionReplacedThenRebuiltGetsItsDefaultsBack) {
   auto l = LoadYaml("s3:\n  oops\n", Env{{"ESPER_S3__REGION", "x"}});
   ASSERT_TRUE(l.snap) << l.snap.error().ToString();
   EXPECT_EQ((*l.snap)->s3().region, "x");
-  EXPECT_EQ((*l.snap)->s3().pool_size, 100);
+  EXPECT_EQ((*l.snap)->s3().max_connections, 100);
   EXPECT_TRUE((*l.snap)->s3().verify_tls);
   auto bad = LoadYaml("s3:\n  oops\n");
   ASSERT_FALSE(bad.snap);

@@ -104,17 +104,28 @@ Schema Build() {
   en("logging.format", "json", {"json", "logfmt", "text"}, "line format");
   str("logging.file", "", "log file; empty: stderr");
   en("logging.queue_policy", "block", {"block", "drop"}, "what a full queue does");
-  num("logging.queue_capacity", "65536", 1, 1 << 24, "records the async queue holds");
+  num("logging.queue_bytes", "1048576", 4096, std::int64_t{1} << 30,
+      "bytes of each producer thread's queue (rounded up to a power of two)");
+  boolean("logging.async", "true", "false: format and write on the calling thread");
+
+  s.top.emplace_back("http", SectionKind::kTyped);
+  dur("http.connect_timeout", "10s", 1, 600 * kSec, "TCP+TLS connect timeout");
+  dur("http.request_timeout", "30s", 1, 3600 * kSec, "limit of one attempt");
+  dur("http.overall_timeout", "0s", 0, 24 * 3600 * kSec, "limit of a request across its retries; 0: none");
+  num("http.max_connections", "100", 0, 100000, "connections in the pool, all hosts; 0: unlimited");
+  num("http.max_attempts", "3", 1, 100, "attempts per request, the first included (1: no retries)");
+  str("http.user_agent", "esper-http/0.1", "User-Agent header; empty: none");
 
   s.top.emplace_back("s3", SectionKind::kTyped);
   url("s3.endpoint_url", "", {"http", "https"}, "S3 endpoint; empty: AWS");
   str("s3.region", "us-east-1", "S3 region");
   str("s3.bucket", "", "default bucket");
   en("s3.addressing_style", "path", {"path", "virtual"}, "path-style or virtual-hosted URLs");
-  num("s3.pool_size", "100", 1, 10000, "connections in the pool");
-  num("s3.max_retries", "3", 0, 50, "retries of a failed request");
+  num("s3.max_connections", "100", 1, 10000, "connections in the pool");
+  num("s3.max_attempts", "3", 1, 100, "attempts per request, the first included (1: no retries)");
   dur("s3.connect_timeout", "5s", 1, 600 * kSec, "TCP+TLS connect timeout");
-  dur("s3.request_timeout", "30s", 1, 3600 * kSec, "whole-request timeout");
+  dur("s3.request_timeout", "30s", 1, 3600 * kSec,
+      "limit of one attempt of a request without object data (HEAD, LIST, DELETE, ...)");
   boolean("s3.verify_tls", "true", "verify the endpoint's certificate");
   str("s3.access_key_id", "", "access key id");
   secret("s3.secret_access_key", "secret access key");
@@ -152,9 +163,6 @@ Schema Build() {
   }
 
   s.top.emplace_back("performance", SectionKind::kTyped);
-  dur("performance.request_timeout", "30s", 1, 3600 * kSec, "default HTTP request timeout");
-  dur("performance.connect_timeout", "5s", 1, 600 * kSec, "default connect timeout");
-  num("performance.http_pool_size", "100", 1, 10000, "HTTP connections per client");
   num("performance.worker_threads", "0", 0, 1024, "worker threads; 0: one per core");
   num("performance.max_concurrency", "64", 1, 100000, "requests in flight per client");
   num("performance.cache_size_mb", "256", 0, 1 << 20, "in-memory cache size, MiB");
@@ -167,6 +175,21 @@ Schema Build() {
 
   s.top.emplace_back("debug", SectionKind::kScalar);
   boolean("debug", "false", "debug mode (warned about in production)");
+
+  // Keys of earlier versions. Same meaning: read as the new key, with a warning. Another unit or
+  // count: an error that says how to write the new key (a silent change of unit is the bug).
+  s.renamed = {
+      {"logging.queue_capacity", "logging.queue_bytes", false,
+       "logging.queue_capacity counted records; logging.queue_bytes is the bytes of each producer "
+       "thread's queue (a record takes 32 bytes and up)"},
+      {"s3.max_retries", "s3.max_attempts", false,
+       "s3.max_retries counted retries; s3.max_attempts counts attempts, the first included: "
+       "max_attempts = max_retries + 1"},
+      {"s3.pool_size", "s3.max_connections", true, ""},
+      {"performance.request_timeout", "http.request_timeout", true, ""},
+      {"performance.connect_timeout", "http.connect_timeout", true, ""},
+      {"performance.http_pool_size", "http.max_connections", true, ""},
+  };
   return s;
 }
 

@@ -40,6 +40,19 @@ struct Schema {
   // Top-level names in order: typed sections, "features" (flags), scalars ("debug").
   std::vector<std::pair<std::string, SectionKind>> top;
   std::unordered_map<std::string, std::vector<std::string>> section_keys;  // "s3" → {"region", …}
+  // Keys of earlier versions and what replaced them.
+  struct Renamed {
+    std::string_view from, to;
+    bool same_meaning;     // true: read as `to`, with a deprecation warning
+    std::string_view why;  // same_meaning false: what changed, for the error
+  };
+  std::vector<Renamed> renamed;
+  const Renamed* FindRenamed(std::string_view path) const {
+    for (const auto& r : renamed) {
+      if (r.from == path) return &r;
+    }
+    return nullptr;
+  }
 
   int Find(std::string_view path) const {
     auto it = by_path.find(path);

@@ -71,6 +71,13 @@ Node* Node::Add(std::unique_ptr<Node> child) {
   return raw;
 }
 
+std::unique_ptr<Node> Node::Remove(std::size_t pos) {
+  std::unique_ptr<Node> out = std::move(children[pos]);
+  children.erase(children.begin() + static_cast<std::ptrdiff_t>(pos));
+  if (!index.empty()) Rebuild(*this, children.size() * 2);
+  return out;
+}
+
 Node* Node::AddUnique(std::unique_ptr<Node>& child) {
   if (Node* existing = Find(child->key)) return existing;
   Add(std::move(child));

@@ -48,6 +48,8 @@ struct Node {
   Node* Add(std::unique_ptr<Node> child);
   /// Appends a child unless its key exists: then returns the existing node and leaves `child`.
   Node* AddUnique(std::unique_ptr<Node>& child);
+  /// Takes the child at `pos` out of a mapping (the rest keep their order).
+  std::unique_ptr<Node> Remove(std::size_t pos);
   /// Child position of `k` (mapping), or -1. Uses the index when there is one.
   std::int64_t Position(std::string_view k) const;
   /// YAML null: a plain "", "~", "null", "Null" or "NULL".

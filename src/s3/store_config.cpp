@@ -33,8 +33,8 @@ Result<S3StoreOptions> FromConfig(const config::Snapshot& c) {
       return Error::InvalidArgument("s3.addressing_style must be path or virtual, not '" + s3.addressing_style + "'");
     }
   }
-  o.http.max_connections = s3.pool_size;
-  if (IsSet(c, "s3.max_retries")) o.max_attempts = s3.max_retries + 1;
+  o.http.max_connections = s3.max_connections;
+  if (IsSet(c, "s3.max_attempts")) o.max_attempts = s3.max_attempts;
   o.http.connect_timeout = s3.connect_timeout;
   o.request_timeout = s3.request_timeout;
   o.http.verify_tls = s3.verify_tls;

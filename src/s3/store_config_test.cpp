@@ -27,8 +27,8 @@ TEST(FromConfig, TakesWhatTheSectionSets) {
       "  endpoint_url: http://127.0.0.1:9000\n"
       "  region: eu-central-1\n"
       "  addressing_style: virtual\n"
-      "  pool_size: 7\n"
-      "  max_retries: 5\n"
+      "  max_connections: 7\n"
+      "  max_attempts: 6\n"
       "  connect_timeout: 2s\n"
       "  request_timeout: 9s\n"
       "  verify_tls: false\n"
@@ -41,7 +41,7 @@ TEST(FromConfig, TakesWhatTheSectionSets) {
   EXPECT_EQ(o->region, "eu-central-1");
   EXPECT_EQ(o->addressing, AddressingStyle::kVirtualHosted);
   EXPECT_EQ(o->http.max_connections, 7);
-  EXPECT_EQ(o->max_attempts, 6) << "max_retries 5 = 6 attempts";
+  EXPECT_EQ(o->max_attempts, 6) << "attempts, as the store counts them";
   EXPECT_EQ(o->http.connect_timeout, std::chrono::seconds(2));
   EXPECT_EQ(o->request_timeout, std::chrono::seconds(9));
   EXPECT_FALSE(o->http.verify_tls);
@@ -77,7 +77,7 @@ TEST(FromConfig, TheConfigsEnvironmentLayerWinsOverItsFile) {
 // good one makes the store, and the next call returns the same store.
 TEST(GetS3Client, FromEsperConfigOnceThenTheSameStore) {
   const std::string bad = ::testing::TempDir() + "esper_get_s3_client_bad.yaml";
-  std::ofstream(bad) << "service:\n  name: urza\ns3:\n  pool_size: many\n";
+  std::ofstream(bad) << "service:\n  name: urza\ns3:\n  max_connections: many\n";
   ASSERT_EQ(::setenv("ESPER_CONFIG", bad.c_str(), 1), 0);
   auto broken = get_s3_client();
   ASSERT_FALSE(broken);

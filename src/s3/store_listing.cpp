@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "esper/core/xml_escape.h"
 #include "esper/s3/checksum.h"
 #include "esper/s3/xml.h"
 #include "s3/s3_store_impl.h"

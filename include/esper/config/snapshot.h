@@ -5,7 +5,7 @@
 // free-form sections read by dotted path, and the provenance of every value.
 //
 // Typed sections (keys, types and defaults: docs/config.md, or `esper config show`):
-//   service, logging, s3, storage, database, redis, services, performance, tls, features, debug.
+//   service, logging, http, s3, storage, database, redis, services, performance, tls, features, debug.
 // Free-form sections (LoadOptions::free_form_sections, default "training") are read with
 // Get<T>(path): the text is converted to the T you ask for, by the same rules as typed keys, and
 // a value that does not convert is an error naming its source ("a.yaml:7:15"), never a guess.
@@ -53,7 +53,18 @@ struct LoggingSettings {
   std::string format = "json";        // json | logfmt | text
   std::string file;                   // empty: stderr
   std::string queue_policy = "block"; // block | drop (what a full queue does)
-  std::int64_t queue_capacity = 65536;  // records, 1..16777216
+  std::int64_t queue_bytes = 1 << 20; // bytes of each producer thread's queue, 4096..2^30
+  bool async = true;                  // false: format and write on the calling thread
+};
+
+// What an http::Client is made with (http::FromConfig, esper/service/from_config.h).
+struct HttpSettings {
+  milliseconds connect_timeout{10000};
+  milliseconds request_timeout{30000};  // one attempt
+  milliseconds overall_timeout{0};      // across the retries of a request; 0: none
+  int max_connections = 100;            // all hosts; 0: unlimited
+  int max_attempts = 3;                 // the first included; 1: no retries
+  std::string user_agent = "esper-http/0.1";
 };
 
 struct S3Settings {
@@ -61,10 +72,10 @@ struct S3Settings {
   std::string region = "us-east-1";
   std::string bucket;
   std::string addressing_style = "path";  // path | virtual
-  int pool_size = 100;                  // connections, 1..10000
-  int max_retries = 3;                  // 0..50
+  int max_connections = 100;            // 1..10000
+  int max_attempts = 3;                 // the first included; 1..100
   milliseconds connect_timeout{5000};
-  milliseconds request_timeout{30000};
+  milliseconds request_timeout{30000};  // one attempt of a request without object data
   bool verify_tls = true;
   std::string access_key_id;
   Secret secret_access_key;
@@ -94,9 +105,6 @@ struct RedisSettings {
 };
 
 struct PerformanceSettings {
-  milliseconds request_timeout{30000};
-  milliseconds connect_timeout{5000};
-  int http_pool_size = 100;     // 1..10000
   int worker_threads = 0;       // 0: one per core; ..1024
   int max_concurrency = 64;     // 1..100000
   std::int64_t cache_size_mb = 256;  // 0..1048576
@@ -111,6 +119,7 @@ struct TlsSettings {
 struct Settings {
   ServiceSettings service;
   LoggingSettings logging;
+  HttpSettings http;
   S3Settings s3;
   StorageSettings storage;
   DatabaseSettings database;
@@ -135,6 +144,7 @@ class Snapshot {
   const Settings& settings() const { return settings_; }
   const ServiceSettings& service() const { return settings_.service; }
   const LoggingSettings& logging() const { return settings_.logging; }
+  const HttpSettings& http() const { return settings_.http; }
   const S3Settings& s3() const { return settings_.s3; }
   const StorageSettings& storage() const { return settings_.storage; }
   const DatabaseSettings& database() const { return settings_.database; }

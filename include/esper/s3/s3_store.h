@@ -394,8 +394,8 @@ class S3Store final : public storage::ObjectStore {
 
 /// The store options a configuration's `s3` section describes (docs/config.md): endpoint_url,
 /// region and addressing_style when set (their schema defaults leave the AWS resolution above in
-/// charge), pool_size (connections), max_retries (attempts = max_retries + 1, when set),
-/// connect_timeout, request_timeout, verify_tls, and the keys (access_key_id,
+/// charge), max_connections, max_attempts (when set; else AWS_MAX_ATTEMPTS, else 3),
+/// connect_timeout, request_timeout (one attempt, as above), verify_tls, and the keys (access_key_id,
 /// secret_access_key, session_token) as explicit credentials when an access key is set. The
 /// config already layers its environment variables (AWS_REGION, AWS_ENDPOINT_URL_S3, …) over
 /// its files, so the environment wins over a file here too.

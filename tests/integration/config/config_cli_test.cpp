@@ -79,7 +79,7 @@ TEST_F(ConfigCliTest, ValidateExitsOneListingEveryError) {
   std::string bad = File("bad.yaml",
                          "service:\n  name: x\ndatabase:\n  port: 70000\n  hots: db\n  password: " + std::string(kPw) +
                              "\nlogging:\n  level: loud\n");
-  auto r = Run({"config", "validate", "--config", bad}, {"ESPER_S3__POOL_SIZE=abc"});
+  auto r = Run({"config", "validate", "--config", bad}, {"ESPER_S3__MAX_CONNECTIONS=abc"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
   std::string want =
@@ -92,7 +92,7 @@ TEST_F(ConfigCliTest, ValidateExitsOneListingEveryError) {
       bad + ":8:10: error: logging.level: \"loud\" is not one of trace, debug, info, warn, error, critical, off\n"
             "  8 |   level: loud\n"
             "    |          ^\n"
-            "env ESPER_S3__POOL_SIZE: error: s3.pool_size: expected an integer, got \"abc\"\n"
+            "env ESPER_S3__MAX_CONNECTIONS: error: s3.max_connections: expected an integer, got \"abc\"\n"
             "esper: error: InvalidArgument: the configuration is invalid (4 errors)\n";
   EXPECT_EQ(r.err, want);
   EXPECT_EQ(r.err.find(kPw), std::string::npos);
@@ -146,6 +146,45 @@ TEST_F(ConfigCliTest, ExplainShowsDefaultFileEnvAndSet) {
   EXPECT_EQ(pw.exit_code, 0);
   EXPECT_EQ(pw.out.find(kPw), std::string::npos) << pw.out;
   EXPECT_NE(pw.out.find("env ESPER_DATABASE__PASSWORD"), std::string::npos);
+}
+
+// The sections each part reads (logging, http, s3) have the parts' names and units; explain says
+// where each value came from, an old name of the same meaning is read with a warning, and one
+// whose unit changed is refused with the new spelling.
+TEST_F(ConfigCliTest, ExplainShowsWhereThePartsSettingsCameFrom) {
+  std::string f = File("svc.yaml",
+                       "service:\n  name: tamiyo\nhttp:\n  request_timeout: 5s\n  max_attempts: 2\n"
+                       "logging:\n  queue_bytes: 65536\ns3:\n  max_attempts: 4\n");
+  auto r = Run({"config", "explain", "http.max_attempts", "-c", f}, {"ESPER_HTTP__MAX_ATTEMPTS=1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "http.max_attempts = 1\n"
+            "  type: int, range [1, 100] — attempts per request, the first included (1: no retries)\n"
+            "  sources, lowest precedence first:\n"
+            "    1. default" + std::string(f.size() + 5 - 7, ' ') + "  3\n"
+            "    2. " + f + ":5:17  2\n"
+            "    3. env ESPER_HTTP__MAX_ATTEMPTS" + std::string(f.size() + 5 - 28, ' ') + "  1   <- wins\n");
+  for (const char* key : {"http.request_timeout", "logging.queue_bytes", "s3.max_attempts"}) {
+    auto e = Run({"config", "explain", key, "-c", f});
+    EXPECT_EQ(e.exit_code, 0) << e.err;
+    EXPECT_NE(e.out.find(f + ":"), std::string::npos) << key << "\n" << e.out;
+    EXPECT_NE(e.out.find("<- wins"), std::string::npos) << e.out;
+  }
+
+  auto renamed = Run({"config", "explain", "http.connect_timeout", "-c", f}, {"ESPER_PERFORMANCE__CONNECT_TIMEOUT=3s"});
+  EXPECT_EQ(renamed.exit_code, 0) << renamed.err;
+  EXPECT_NE(renamed.err.find("env ESPER_PERFORMANCE__CONNECT_TIMEOUT: warning: performance.connect_timeout: "
+                             "deprecated: renamed http.connect_timeout"),
+            std::string::npos)
+      << renamed.err;
+  EXPECT_NE(renamed.out.find("env ESPER_PERFORMANCE__CONNECT_TIMEOUT  3s   <- wins"), std::string::npos) << renamed.out;
+
+  std::string old = File("old.yaml", "service:\n  name: tamiyo\nlogging:\n  queue_capacity: 65536\n");
+  auto refused = Run({"config", "validate", "-c", old});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find(old + ":4:3: error: logging.queue_capacity: replaced by logging.queue_bytes: "),
+            std::string::npos)
+      << refused.err;
 }
 
 TEST_F(ConfigCliTest, ProductionWarningsGoToStderrWithoutFailing) {
@@ -258,7 +297,7 @@ TEST_F(ConfigCliTest, AMalformedReferenceInASecretDoesNotShowIt) {
 }
 
 TEST_F(ConfigCliTest, CredentialsInUrlsAreMaskedOnTheLineUnderAnError) {
-  for (const char* text : {"service: {name: x}\ns3: {endpoint_url: \"http://ak:hunter2@minio:9000\", pool_size: abc}\n",
+  for (const char* text : {"service: {name: x}\ns3: {endpoint_url: \"http://ak:hunter2@minio:9000\", max_connections: abc}\n",
                            "service: {name: x}\nredis: {url: \"redis://cache:6379/0?password=hunter2\", pool_size: x}\n",
                            "service: {name: x}\nservices: {urza: \"https://u:hunter2@urza\", nope: 1}\n"}) {
     auto r = Run({"config", "validate", "-c", File("u.yaml", text)});
