@@ -1,6 +1,7 @@
 #include "esper/config/loader.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -61,6 +62,12 @@ struct SourceFile {
   std::optional<std::vector<detail::SecretSpan>> spans;  // SecretSpans(text), on first use
 };
 
+// Levels of a dotted path ("a.b.c": 3). Files, variables and --set share one limit (kMaxDepth).
+int Levels(std::string_view path) {
+  return 1 + static_cast<int>(std::count(path.begin(), path.end(), '.'));
+}
+std::string TooDeep() { return fmt::format("nesting deeper than {} levels", detail::kMaxDepth); }
+
 class Loader {
  public:
   Loader(const LoadOptions& o, std::vector<Diagnostic>* out)
@@ -112,6 +119,15 @@ class Loader {
   // A diagnostic at `src` (line/col override when given, e.g. the key's position).
   void Report(Diagnostic::Severity sev, std::string key, const Src& src, std::string message,
               bool redact_value = false, std::uint32_t line = 0, std::uint32_t col = 0) {
+    const bool error = sev == Diagnostic::Severity::kError;
+    if (error) ++errors_;
+    // Past the cap a problem is only counted: no source line, no copy (issue 18 #6).
+    std::size_t& listed = error ? listed_errors_ : listed_warnings_;
+    if (listed >= std::max<std::size_t>(opts_.max_errors, 1)) {
+      ++(error ? omitted_errors_ : omitted_warnings_);
+      return;
+    }
+    ++listed;
     Diagnostic d;
     d.severity = sev;
     d.key = std::move(key);
@@ -141,7 +157,6 @@ class Loader {
       d.source_line = std::move(shown.text);
       d.caret_column = shown.caret;
     }
-    if (sev == Diagnostic::Severity::kError) ++errors_;
     // Sorted later: file sources by (file, line, column), then the rest in the order found.
     int rank = src.kind == Origin::Kind::kFile       ? 0
                : src.kind == Origin::Kind::kEnv      ? 1
@@ -194,7 +209,9 @@ class Loader {
   std::vector<Diagnostic> diags_;
   std::vector<std::tuple<int, std::uint32_t, std::uint32_t, std::uint32_t, std::size_t>> order_;
   std::map<std::string, bool, std::less<>> features_;
-  int errors_ = 0;
+  std::size_t errors_ = 0;
+  std::size_t listed_errors_ = 0, listed_warnings_ = 0, omitted_errors_ = 0, omitted_warnings_ = 0;
+  bool file_failed_ = false;  // a file could not be read or parsed: its keys are unknown, not missing
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -230,13 +247,17 @@ void Loader::LoadFile(const std::string& path) {
   if (!f) {
     int e = errno;
     Fail("", whole, fmt::format("cannot open the file: {}", std::strerror(e)));
+    file_failed_ = true;
     return;
   }
   std::string text;
   char buf[65536];
   std::size_t n;
-  bool too_big = false;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+  // A regular file too large is refused from its size, unread; a stream is read up to the limit.
+  struct stat st {};
+  bool too_big = ::fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+                 static_cast<std::uint64_t>(st.st_size) > opts_.max_file_bytes;
+  while (!too_big && (n = std::fread(buf, 1, sizeof buf, f)) > 0) {
     text.append(buf, n);
     if (text.size() > opts_.max_file_bytes) {
       too_big = true;
@@ -248,10 +269,12 @@ void Loader::LoadFile(const std::string& path) {
   std::fclose(f);
   if (read_error) {
     Fail("", whole, fmt::format("cannot read the file: {}", std::strerror(e)));
+    file_failed_ = true;
     return;
   }
   if (too_big) {
     Fail("", whole, fmt::format("the file is larger than {} bytes", opts_.max_file_bytes));
+    file_failed_ = true;
     return;
   }
   files_.back().text = std::move(text);
@@ -262,14 +285,21 @@ void Loader::LoadFile(const std::string& path) {
 // and merges what parsed.
 void Loader::ParseAndMerge(const Src& whole) {
   std::vector<detail::YamlProblem> problems;
-  std::unique_ptr<Node> tree = detail::ParseYaml(files_.back().text, whole.file, &problems);
+  std::size_t more = 0;
+  std::unique_ptr<Node> tree =
+      detail::ParseYaml(files_.back().text, whole.file, &problems, std::max<std::size_t>(opts_.max_errors, 1), &more);
   for (auto& p : problems) {
     Src at = whole;
     at.line = p.line;
     at.col = p.col;
     Fail("", at, std::move(p.message));
   }
-  if (!tree) return;
+  errors_ += more;
+  omitted_errors_ += more;
+  if (!tree) {
+    file_failed_ = true;
+    return;
+  }
   std::string at_path;
   Interpolate(tree.get(), at_path);
   Merge(root_.get(), std::move(tree));
@@ -496,6 +526,10 @@ void Loader::ApplyEnvironment() {
                        hint));
       continue;
     }
+    if (Levels(path) > detail::kMaxDepth) {
+      Fail("", src, TooDeep());
+      continue;
+    }
     Set(path, it->second, src);
   }
 }
@@ -505,7 +539,9 @@ void Loader::ApplyOverrides() {
     Src src;
     src.kind = Origin::Kind::kOverride;
     src.name = o.label;
-    if (!Set(o.key, o.value, src)) {
+    if (Levels(o.key) > detail::kMaxDepth) {
+      Fail("", src, TooDeep());
+    } else if (!Set(o.key, o.value, src)) {
       Fail(o.key, src, "malformed key (expected dotted names like section.key)");
     }
   }
@@ -711,6 +747,8 @@ void Loader::Convert() {
     const detail::KeySpec& spec = schema_.keys[i];
     const Node* n = FindPath(spec.path);
     if (spec.required && (!n || (n->kind == Node::Kind::kScalar && (n->IsNull() || n->text.empty())))) {
+      // A file that could not be read may hold it: say so once (its own error), not "missing".
+      if (file_failed_) continue;
       Fail(spec.path, n ? n->src : Src{},
             fmt::format("required key is missing: set it in a config file, as {}, or with --set {}=…",
                         EnvName(spec.path), spec.path));
@@ -965,14 +1003,26 @@ Result<std::shared_ptr<const Snapshot>> Loader::Run() {
     for (const auto& o : order_) sorted.push_back(std::move(diags_[std::get<4>(o)]));
     diags_ = std::move(sorted);
   }
+  auto summary = [&](Diagnostic::Severity sev, std::size_t n) {
+    if (n == 0) return;
+    Diagnostic d;
+    d.severity = sev;
+    d.omitted = n;
+    d.message = fmt::format("and {} more {}{}, not listed (a load lists the first {})", n,
+                            sev == Diagnostic::Severity::kError ? "error" : "warning", n == 1 ? "" : "s",
+                            std::max<std::size_t>(opts_.max_errors, 1));
+    diags_.push_back(std::move(d));
+  };
+  summary(Diagnostic::Severity::kError, omitted_errors_);
+  summary(Diagnostic::Severity::kWarning, omitted_warnings_);
   if (out_) *out_ = diags_;
   if (errors_ > 0) {
     std::vector<Diagnostic> errs;
     for (auto& d : diags_) {
       if (d.is_error()) errs.push_back(std::move(d));
     }
-    return Error::InvalidArgument(fmt::format("configuration has {} error{}:\n{}", errs.size(),
-                                              errs.size() == 1 ? "" : "s", RenderDiagnostics(errs)));
+    return Error::InvalidArgument(fmt::format("configuration has {} error{}:\n{}", errors_,
+                                              errors_ == 1 ? "" : "s", RenderDiagnostics(errs)));
   }
   auto impl = std::make_unique<Snapshot::Impl>();
   BuildSettings(&impl->settings);

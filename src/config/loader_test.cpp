@@ -375,14 +375,17 @@ TEST(LoaderTest, FilesFromDiskAndFromEsperConfig) {
   // Explicit files replace ESPER_CONFIG.
   o.files = {(dir / "a.yaml").string()};
   EXPECT_EQ(Load(o).value()->database().port, 1111);
-  // A missing file is an error naming it; other errors are still reported.
+  // A missing file is an error naming it; other errors are still reported, but not its keys as
+  // "missing" (service.name may well be in it).
   o.files = {(dir / "missing.yaml").string()};
+  o.overrides = {{"database.port", "0"}};
   std::vector<Diagnostic> d;
   auto bad = Load(o, &d);
   ASSERT_FALSE(bad);
   ASSERT_EQ(d.size(), 2u);
   EXPECT_EQ(d[0].ToString(), (dir / "missing.yaml").string() + ": error: cannot open the file: No such file or directory");
-  EXPECT_EQ(d[1].key, "service.name");
+  EXPECT_EQ(d[1].key, "database.port");
+  o.overrides.clear();
   // Too large.
   o.files = {(dir / "a.yaml").string()};
   o.max_file_bytes = 10;
@@ -491,6 +494,77 @@ TEST(LoaderTest, ARenamedKeyInAnotherUnitIsAnErrorThatSaysHowToWriteTheNewOne) {
   EXPECT_EQ(l.Errors()[1].substr(0, l.Errors()[1].find('\n')),
             "test.yaml:4:3: error: s3.max_retries: replaced by s3.max_attempts: s3.max_retries counted retries; "
             "s3.max_attempts counts attempts, the first included: max_attempts = max_retries + 1");
+}
+
+// Issue 18 #8: a bad byte is reported where it is (libyaml's reader gives an offset, not a mark),
+// shown escaped, and a file that did not parse reports no "missing" keys.
+TEST(LoaderTest, BadBytesAreReportedAtTheirLineAndColumnAndNothingIsCalledMissing) {
+  std::string head = "service:\n  name: x\n";
+  for (int i = 0; i < 51; ++i) head += "# comment\n";  // the bad byte is on line 54
+  struct Case {
+    std::string line;
+    std::string want;
+  };
+  for (const Case& c : {Case{std::string("bar: \xFF\xFE\n"),
+                             "test.yaml:54:6: error: YAML syntax error: invalid leading UTF-8 octet (byte 0xFF)\n"
+                             "  54 | bar: \\xFF\\xFE\n     |      ^"},
+                        Case{std::string("bar: a\0b\n", 9),
+                             "test.yaml:54:7: error: YAML syntax error: control characters are not allowed (byte 0x00)\n"
+                             "  54 | bar: a\\x00b\n     |       ^"},
+                        Case{std::string("bar: \"\x1b[2Jx\"\n"),
+                             "test.yaml:54:7: error: YAML syntax error: control characters are not allowed (byte 0x1B)\n"
+                             "  54 | bar: \"\\x1B[2Jx\"\n     |       ^"}}) {
+    LoadOptions o;
+    o.texts = {{"test.yaml", head + c.line}};
+    o.environment = Env{};
+    std::vector<Diagnostic> d;
+    auto snap = Load(o, &d);
+    ASSERT_FALSE(snap);
+    ASSERT_EQ(d.size(), 1u) << snap.error();
+    EXPECT_EQ(d[0].ToString(), c.want);
+  }
+}
+
+// Issue 18 #7: a variable or --set deeper than 64 levels is refused as a file of that depth is;
+// 64 levels are fine everywhere.
+TEST(LoaderTest, VariablesAndOverridesDeeperThanSixtyFourLevelsAreRejectedLikeFiles) {
+  auto var = [](int levels) {
+    std::string name = "ESPER_TRAINING";
+    for (int i = 1; i < levels; ++i) name += "__K";
+    return name;
+  };
+  auto path = [](int levels) {
+    std::string p = "training";
+    for (int i = 1; i < levels; ++i) p += ".k";
+    return p;
+  };
+  auto deep = LoadYaml("", Env{{var(65), "1"}}, {{path(65), "1"}});
+  ASSERT_FALSE(deep.snap);
+  ASSERT_EQ(deep.Errors().size(), 2u);
+  EXPECT_EQ(deep.Errors()[0], "env " + var(65) + ": error: nesting deeper than 64 levels");
+  EXPECT_EQ(deep.Errors()[1], "--set: error: nesting deeper than 64 levels");
+  auto ok = LoadYaml("", Env{{var(64), "1"}}, {{path(64), "2"}});
+  ASSERT_TRUE(ok.snap) << ok.snap.error();
+  EXPECT_EQ((*ok.snap)->Get<int>(path(64)).value(), 2);
+}
+
+// Issue 18 #6: past max_errors, problems are counted, not listed; the count stays exact.
+TEST(LoaderTest, ErrorsPastTheCapAreCountedInOneSummary) {
+  std::string yaml = "training:\n";
+  for (int i = 0; i < 5000; ++i) yaml += "  k" + std::to_string(i) + ": *x\n";
+  LoadOptions o;
+  o.texts = {{"base.yaml", "service:\n  name: svc\n"}, {"test.yaml", yaml}};
+  o.environment = Env{};
+  o.max_errors = 10;
+  std::vector<Diagnostic> d;
+  auto snap = Load(o, &d);
+  ASSERT_FALSE(snap);
+  ASSERT_EQ(d.size(), 11u);
+  EXPECT_EQ(d[0].ToString().substr(0, d[0].ToString().find('\n')),
+            "test.yaml:2:7: error: aliases (*x) are not supported; repeat the value instead");
+  EXPECT_EQ(d[10].omitted, 4990u);
+  EXPECT_EQ(d[10].ToString(), "error: and 4990 more errors, not listed (a load lists the first 10)");
+  EXPECT_EQ(snap.error().message().rfind("configuration has 5000 errors:\n", 0), 0u);
 }
 
 // Found by the fuzzer: a section replaced by a scalar, then made a mapping again by a variable.

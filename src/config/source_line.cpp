@@ -6,6 +6,27 @@
 #include "esper/core/redact.h"
 
 namespace esper::config::detail {
+namespace {
+
+// One character of a line as a terminal may show it: a control byte (the tab aside) and the bytes
+// of an invalid UTF-8 sequence as \xNN, so a bad byte is seen, and never drives the terminal.
+void AppendShown(std::string_view c, std::string& out) {
+  const auto b = static_cast<unsigned char>(c[0]);
+  const std::size_t want = b < 0x80 ? 1 : b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+  const bool control = c.size() == 1 && ((b < 0x20 && b != '\t') || b == 0x7F);
+  if (want == c.size() && !control) {
+    out.append(c);
+    return;
+  }
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (unsigned char x : c) {
+    out += "\\x";
+    out += kHex[x >> 4];
+    out += kHex[x & 0xF];
+  }
+}
+
+}  // namespace
 
 ShownLine MaskLine(std::string_view text, std::uint32_t line0, const std::vector<SecretSpan>& spans,
                    std::uint32_t caret_col, std::uint32_t mask_from, std::size_t max_bytes) {
@@ -48,7 +69,7 @@ ShownLine MaskLine(std::string_view text, std::uint32_t line0, const std::vector
       if (caret_col == ch + 1) out.caret = mask_at;
     } else {
       if (caret_col == ch + 1) out.caret = here;
-      out.text.append(text.substr(i, len));
+      AppendShown(text.substr(i, len), out.text);
     }
     in_mask = m;
     i += len;

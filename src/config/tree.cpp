@@ -99,9 +99,27 @@ struct Frame {
   std::uint32_t key_line = 0, key_col = 0;
 };
 
+// Characters (not bytes) in UTF-8 text.
+std::size_t Chars(std::string_view s) {
+  return static_cast<std::size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+// Where the parse stopped (0-based line and character column): a reader error (a bad byte: invalid
+// UTF-8, NUL, a control character) has an offset, not a mark — libyaml's mark stays at 0:0.
+std::pair<std::size_t, std::size_t> ErrorAt(const yaml_parser_t& p, std::string_view text) {
+  if (p.error != YAML_READER_ERROR) return {p.problem_mark.line, p.problem_mark.column};
+  const std::size_t end = std::min(p.problem_offset, text.size());
+  const std::size_t line_start = end == 0 ? std::string_view::npos : text.rfind('\n', end - 1);
+  const std::size_t from = line_start == std::string_view::npos ? 0 : line_start + 1;
+  return {static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(end), '\n')),
+          Chars(text.substr(from, end - from))};
+}
+
 class Builder {
  public:
-  Builder(std::uint32_t file, std::vector<YamlProblem>* problems) : file_(file), problems_(problems) {}
+  Builder(std::uint32_t file, std::vector<YamlProblem>* problems, std::size_t max_problems, std::size_t* more)
+      : file_(file), problems_(problems), max_problems_(max_problems), more_(more) {}
 
   std::unique_ptr<Node> Run(std::string_view text) {
     yaml_parser_t parser;
@@ -117,11 +135,15 @@ class Builder {
       yaml_event_t ev;
       if (!yaml_parser_parse(&parser, &ev)) {
         std::string msg = fmt::format("YAML syntax error: {}", parser.problem ? parser.problem : "unknown");
+        if (parser.error == YAML_READER_ERROR && parser.problem_value >= 0) {
+          const auto v = static_cast<unsigned>(parser.problem_value);
+          msg += v > 0xFF ? fmt::format(" (character U+{:04X})", v) : fmt::format(" (byte 0x{:02X})", v);
+        }
         if (parser.context) {
           msg += fmt::format(" ({} at line {})", parser.context, parser.context_mark.line + 1);
         }
-        Problem(static_cast<std::uint32_t>(parser.problem_mark.line + 1),
-                static_cast<std::uint32_t>(parser.problem_mark.column + 1), std::move(msg));
+        const auto [line, col] = ErrorAt(parser, text);
+        Problem(static_cast<std::uint32_t>(line + 1), static_cast<std::uint32_t>(col + 1), std::move(msg));
         ok = false;
         break;
       }
@@ -139,7 +161,12 @@ class Builder {
 
  private:
   void Problem(std::uint32_t line, std::uint32_t col, std::string msg) {
-    if (problems_) problems_->push_back({line, col, std::move(msg)});
+    if (!problems_) return;
+    if (problems_->size() < max_problems_ || !more_) {
+      problems_->push_back({line, col, std::move(msg)});
+    } else {
+      ++*more_;
+    }
   }
   static std::uint32_t Line(const yaml_mark_t& m) { return static_cast<std::uint32_t>(m.line + 1); }
   static std::uint32_t Col(const yaml_mark_t& m) { return static_cast<std::uint32_t>(m.column + 1); }
@@ -291,6 +318,8 @@ class Builder {
 
   std::uint32_t file_;
   std::vector<YamlProblem>* problems_;
+  std::size_t max_problems_;
+  std::size_t* more_;
   std::vector<Frame> stack_;
   std::unique_ptr<Node> root_;
   int documents_ = 0;
@@ -299,8 +328,8 @@ class Builder {
 }  // namespace
 
 std::unique_ptr<Node> ParseYaml(std::string_view text, std::uint32_t file_index,
-                                std::vector<YamlProblem>* problems) {
-  Builder b(file_index, problems);
+                                std::vector<YamlProblem>* problems, std::size_t max_problems, std::size_t* more) {
+  Builder b(file_index, problems, max_problems, more);
   return b.Run(text);
 }
 
@@ -396,20 +425,6 @@ class SecretWalk {
     }
   }
 
-  // Where the parse stopped (0-based line and character column): a reader error (a bad byte) has
-  // an offset, not a mark.
-  static std::pair<std::size_t, std::size_t> ErrorAt(const yaml_parser_t& p, std::string_view text) {
-    if (p.error != YAML_READER_ERROR) return {p.problem_mark.line, p.problem_mark.column};
-    const std::size_t end = std::min(p.problem_offset, text.size());
-    const std::size_t line_start = text.rfind('\n', end == 0 ? 0 : end - 1);
-    const std::size_t from = line_start == std::string_view::npos || end == 0 ? 0 : line_start + 1;
-    return {static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(end), '\n')),
-            Chars(text.substr(from, end - from))};
-  }
-  static std::size_t Chars(std::string_view s) {
-    return static_cast<std::size_t>(
-        std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-  }
   // The byte offset of character column `col` in `line` (its end when shorter).
   static std::size_t ByteOf(std::string_view line, std::size_t col) {
     std::size_t i = 0;

@@ -66,8 +66,11 @@ struct YamlProblem {
 /// nullptr when the text cannot be read at all (syntax error, not a mapping, too deep); problems
 /// that leave the rest readable (duplicate keys, aliases) are reported and the node skipped.
 /// An empty document is an empty mapping.
+/// With `more`, at most `max_problems` are kept and the rest only counted in *more (so a file
+/// of 500,000 aliases costs no more memory than its text).
 std::unique_ptr<Node> ParseYaml(std::string_view text, std::uint32_t file_index,
-                                std::vector<YamlProblem>* problems);
+                                std::vector<YamlProblem>* problems, std::size_t max_problems = 0,
+                                std::size_t* more = nullptr);
 
 /// Text that holds a secret, from (line, col) to (end_line, end_col): 0-based, columns in
 /// characters as libyaml counts them (the end is exclusive).

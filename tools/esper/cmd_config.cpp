@@ -56,7 +56,7 @@ Runner SetupConfig(CLI::App& cmd) {
     auto snap = config::Load(opts, &diags);
     std::size_t errors = 0;
     for (const auto& d : diags) {
-      if (d.is_error()) ++errors;
+      if (d.is_error()) errors += d.omitted > 0 ? d.omitted : 1;
       PrintErr("{}\n", d.ToString());
     }
     Flush();
@@ -71,9 +71,10 @@ Runner SetupConfig(CLI::App& cmd) {
     } else if (validate->parsed()) {
       std::string from = s.sources().empty() ? std::string("defaults and the environment")
                                              : fmt::format("{}", fmt::join(s.sources(), ", "));
+      std::size_t warnings = 0;
+      for (const auto& w : s.warnings()) warnings += w.omitted > 0 ? w.omitted : 1;
       Print("configuration is valid: {} values from {}{}\n", s.size(), from,
-                 s.warnings().empty() ? "" : fmt::format(" ({} warning{})", s.warnings().size(),
-                                                          s.warnings().size() == 1 ? "" : "s"));
+            warnings == 0 ? "" : fmt::format(" ({} warning{})", warnings, warnings == 1 ? "" : "s"));
     } else if (get->parsed()) {
       ESPER_ASSIGN_OR_RETURN(std::string v, s.Render(f->key));
       Print("{}", v);

@@ -19,6 +19,7 @@
 // Thread safety: a value type.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct Diagnostic {
   std::string message;      // what is wrong, without the location or key
   std::string source_line;  // YAML sources: the offending line (secrets masked); else empty
   int caret_column = 0;     // 1-based byte offset of the caret in source_line (0: origin.column)
+  // A summary of diagnostics left out (LoadOptions::max_errors): how many; 0 for a real one.
+  // Its message is "and N more errors, not listed (…)"; count it as `omitted` problems.
+  std::size_t omitted = 0;
 
   bool is_error() const { return severity == Severity::kError; }
   /// The rendered form shown above (one or three lines, no trailing newline).

@@ -25,8 +25,13 @@
 // Thread safety: Load() is reentrant; it reads the process environment only when
 // `environment` is empty (nullopt), and never modifies it.
 // Blocking: reads the files.
-// Errors: InvalidArgument whose message lists every error (RenderDiagnostics); the structured
-// list goes to `*diagnostics` when given (errors and warnings, in source order).
+// Errors: InvalidArgument whose message lists the errors (RenderDiagnostics) — at most
+// LoadOptions::max_errors (100), then one "and N more errors" summary, so memory and output follow
+// the input, not the number of problems in it; the structured list goes to `*diagnostics` when
+// given (errors and warnings, in source order). A bad byte (invalid UTF-8, NUL, a control
+// character) is reported at its own line:col and shown escaped (\xNN). A file that could not be
+// read or parsed reports that, and not the required keys it might have held as "missing".
+// Files, variables and --set share one depth limit: 64 levels.
 //
 // Example:
 //   esper::config::LoadOptions opts;
@@ -80,6 +85,10 @@ struct LoadOptions {
   std::vector<std::string> free_form_sections = {"training"};
   /// Files larger than this are refused (a config is not a data set). Default 64 MiB.
   std::size_t max_file_bytes = std::size_t{64} << 20;
+  /// Errors (and, separately, warnings) listed at most; beyond, they are only counted and one
+  /// summary Diagnostic says "and N more errors" (Diagnostic::omitted = N). Keeps a file of
+  /// 500,000 bad lines from costing gigabytes of diagnostics. >= 1.
+  std::size_t max_errors = 100;
 };
 
 /// Parses "key=value" (the CLI's --set). InvalidArgument when there is no '=' or no key; the
