@@ -10,6 +10,9 @@
 // created if missing). `async` = false gives a synchronous logger (formats and writes on the
 // calling thread, under a lock) — the seed's enable_async=False. The crash handler is installed.
 //
+// From a configuration's `logging` section instead: log::setup_service_logging(snapshot) and
+// log::FromConfig(snapshot), in esper/service/from_config.h.
+//
 // Errors: InvalidArgument for an unknown level or format; the file's open error (NotFound,
 // PermissionDenied, …) for log_file. Nothing is created on error.
 #pragma once
