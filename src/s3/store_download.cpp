@@ -227,7 +227,7 @@ void Fail(const Job& job, Error e) {
 }
 
 void Commit(const Job& job) {
-  if (Status c = job->file->Commit(); !c) {
+  if (Status c = job->file->Commit(job->s.options_.fsync_downloads); !c) {
     return Fail(job, Error(c.error()).Wrap(fmt::format("GET {}: the target", job->Where())));
   }
   job->file.reset();

@@ -195,6 +195,7 @@ struct GetJob {
   OpContext ctx;
   storage::GetOptions options;
   std::optional<storage::detail::AtomicFile> file;  // GetTarget::ToFile: the temporary file
+  bool durable = true;                              // S3StoreOptions::fsync_downloads
   Md5 md5;                                          // of the bytes received this attempt
   Served served;                                    // set by the verify step
   Callback<GetResult> done;
@@ -460,6 +461,7 @@ Status S3Store::StartGet(std::string bucket, std::string key, storage::GetOption
     }
   }
   job->options = std::move(options);
+  job->durable = s.options_.fsync_downloads;
   job->done = s.Complete(job->ctx, std::move(done));
   ex.verify = [j = job.get(), check = s.options_.verify_download_md5](const http::Response& r) {
     return VerifyGet(*j, r, check);
@@ -484,7 +486,7 @@ Status S3Store::StartGet(std::string bucket, std::string key, storage::GetOption
     g.offset = job->served.offset;
     g.length = job->served.length;
     if (job->file) {
-      if (Status c = job->file->Commit(); !c) {
+      if (Status c = job->file->Commit(job->durable); !c) {
         return job->done(Error(c.error()).Wrap(fmt::format("GET {}: the target", Impl::Where(job->ctx))));
       }
     } else if (job->options.target.kind() == storage::GetTarget::Kind::kMemory) {

@@ -30,13 +30,13 @@ AtomicFile::~AtomicFile() {
   if (!temp_.empty() && dir_) ::unlinkat(dir_.get(), temp_.c_str(), 0);
 }
 
-Status AtomicFile::Commit() {
-  const std::string what = fmt::format("write '{}'", path_);
-  ESPER_RETURN_IF_ERROR(Fsync(fd_.get(), what));
+Status AtomicFile::Commit(bool durable) {
+  if (durable) ESPER_RETURN_IF_ERROR(Fsync(fd_.get(), fmt::format("write '{}'", path_)));
   if (::renameat(dir_.get(), temp_.c_str(), dir_.get(), name_.c_str()) < 0) {
     return Error::FromErrno(errno, fmt::format("rename into '{}'", path_));
   }
   temp_.clear();
+  if (!durable) return {};
   return Fsync(dir_.get(), fmt::format("flush the directory of '{}'", path_));
 }
 

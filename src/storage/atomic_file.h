@@ -24,7 +24,8 @@ class AtomicFile {
 
   /// Open for reading and writing (S3Store reads a download back to check its MD5).
   int fd() const noexcept { return fd_.get(); }
-  Status Commit();
+  /// durable = false: renamed without the two fsyncs (atomic, not durable).
+  Status Commit(bool durable = true);
 
  private:
   AtomicFile(UniqueFd dir, UniqueFd fd, std::string path, std::string name, std::string temp)

@@ -196,6 +196,12 @@ struct S3StoreOptions {
   bool content_md5 = true;
   /// Check whole-object downloads against the MD5 ETag.
   bool verify_download_md5 = true;
+  /// File downloads (GetTarget::ToFile, Download) are flushed to disk — the file and its
+  /// directory fsync'd — before they are reported done, so a reported success survives a crash.
+  /// Off: still atomic (temporary file renamed into place), not durable, as `aws s3 cp` and
+  /// rclone do. The flushes run on the store's event-loop thread, one at a time: with them on,
+  /// many small downloads go at the disk's flush rate, not the server's.
+  bool fsync_downloads = true;
   /// x-amz-checksum-* on PUTs (memory and file bodies). Off by default (when_required).
   ChecksumAlgorithm checksum = ChecksumAlgorithm::kNone;
   /// Sign memory bodies as UNSIGNED-PAYLOAD too (saves their SHA-256; Content-MD5 still guards

@@ -149,6 +149,9 @@ Result<std::unique_ptr<Session>> Session::Open(const CommonFlags& flags) {
         s3::DefaultChain({.env = env, .profile = flags.profile, .region = *region}));
     o.credentials_provider = s->credentials_;
     o.request_timeout = Millis(flags.read_timeout_s);
+    // As aws s3 cp and rclone: a download is atomic (renamed into place) but not fsync'd; the
+    // flushes cost one disk round trip per file, on the store's one loop thread.
+    o.fsync_downloads = false;
     o.http.connect_timeout = Millis(flags.connect_timeout_s);
     o.http.request_timeout = o.request_timeout;
     // A transfer may take long; one that stops moving for the read timeout fails (and is retried).
