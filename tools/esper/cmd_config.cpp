@@ -81,7 +81,7 @@ Runner SetupConfig(CLI::App& cmd) {
       if (v.empty() || v.back() != '\n') Print("\n");
     } else if (explain->parsed()) {
       ESPER_ASSIGN_OR_RETURN(std::string v, s.Explain(f->key));
-      Print("{}", v);
+      Print("{}", TerminalSafe(v));  // for a person: a value's ESC or CR cannot drive the terminal
     }
     Flush();
     return OkStatus();

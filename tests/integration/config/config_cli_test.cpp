@@ -148,6 +148,18 @@ TEST_F(ConfigCliTest, ExplainShowsDefaultFileEnvAndSet) {
   EXPECT_NE(pw.out.find("env ESPER_DATABASE__PASSWORD"), std::string::npos);
 }
 
+// A value's control bytes (ESC, CR, BEL) reach explain's reader as \xNN, never raw, so a
+// configuration cannot recolour, retitle or overwrite what a person reads (issue 18 #9).
+TEST_F(ConfigCliTest, ExplainEscapesControlBytesInValues) {
+  std::string f = File("esc.yaml", "service:\n  name: \"x\\e[31mred\\rhidden\\a\"\n");
+  auto r = Run({"config", "explain", "service.name", "-c", f});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('\r'), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('\a'), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("service.name = x\\x1b[31mred\\x0dhidden\\x07\n"), std::string::npos) << r.out;
+}
+
 // The sections each part reads (logging, http, s3) have the parts' names and units; explain says
 // where each value came from, an old name of the same meaning is read with a warning, and one
 // whose unit changed is refused with the new spelling.
