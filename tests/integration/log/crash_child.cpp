@@ -6,6 +6,8 @@
 //   log_crash_child <file> <lines per thread> <threads> <segv|abort|fpe|fault|thread-segv|term|int>
 //                   [nohandler]
 // term and int raise SIGTERM / SIGINT; the logger drains on them unless nohandler.
+// Every line carries the secret in $CRASH_CHILD_SECRET as an esper::Secret field: what the crash
+// handler writes must show it as *** like the backend does (issue 18's secrets matrix).
 #include <signal.h>
 
 #include <sys/syscall.h>
@@ -21,6 +23,7 @@
 
 #include "testing/threads.h"
 #include "testing/wait.h"
+#include "esper/core/secret.h"
 #include "esper/log/logger.h"
 
 using esper::log::kv;
@@ -58,11 +61,13 @@ int main(int argc, char** argv) {
   auto still_queued = [&] {  // only "start" written: every line is still in the queues
     if ((*logger)->get_stats().processed != 1) std::_Exit(6);
   };
+  const char* planted = std::getenv("CRASH_CHILD_SECRET");
+  const esper::Secret token(std::string(planted != nullptr ? planted : ""));
   std::vector<std::thread> ts;
   std::atomic<int> finished{0};
   for (int t = 0; t < threads; ++t)
     ts.emplace_back([&, t] {
-      for (int i = 0; i < per; ++i) ESPER_LOG_INFO(logger, "line", kv("t", t), kv("i", i));
+      for (int i = 0; i < per; ++i) ESPER_LOG_INFO(logger, "line", kv("t", t), kv("i", i), kv("token", token));
       finished.fetch_add(1);
       if (mode == "thread-segv" && t == 0) {
         while (finished.load() < threads) std::this_thread::yield();  // every line is logged

@@ -18,9 +18,13 @@ constexpr bool kSanitized = true;
 constexpr bool kSanitized = false;
 #endif
 
+// Planted in the child's environment and logged on every line as an esper::Secret.
+constexpr const char* kSecret = "CRASHSECRET-m4trix-C9";
+
 struct Outcome {
   int exit_code;
   std::vector<std::string> lines;
+  std::string err;  // the child's stderr
 };
 
 Outcome RunChild(const std::string& name, int per, int threads, const std::string& mode, bool handler = true) {
@@ -28,8 +32,8 @@ Outcome RunChild(const std::string& name, int per, int threads, const std::strin
   std::string path = dir + "/child.log";
   std::vector<std::string> argv = {LOG_CRASH_CHILD, path, std::to_string(per), std::to_string(threads), mode};
   if (!handler) argv.push_back("nohandler");
-  auto r = esper::testing::RunProcess(argv, {"ESPER_LOG_LEVEL=info"});
-  return {r.exit_code, testing::ReadLines(path)};
+  auto r = esper::testing::RunProcess(argv, {"ESPER_LOG_LEVEL=info", std::string("CRASH_CHILD_SECRET=") + kSecret});
+  return {r.exit_code, testing::ReadLines(path), r.out + r.err};
 }
 
 void ExpectAllLines(const Outcome& o, int per, int threads) {
@@ -39,7 +43,10 @@ void ExpectAllLines(const Outcome& o, int per, int threads) {
     auto obj = testing::ParseFlatJson(o.lines[i]);
     ASSERT_TRUE(obj) << o.lines[i];
     seen.insert({obj->values["t"], obj->values["i"]});
+    EXPECT_EQ(obj->values["token"], "***") << o.lines[i];
   }
+  for (const auto& line : o.lines) EXPECT_EQ(line.find(kSecret), std::string::npos) << line;
+  EXPECT_EQ(o.err.find(kSecret), std::string::npos) << o.err;
   EXPECT_EQ(seen.size(), size_t(per * threads));
 }
 
