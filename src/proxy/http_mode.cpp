@@ -34,48 +34,56 @@ std::string LocalResponse(int status, std::string_view body) {
       status, StatusReason(status), body.size(), body);
 }
 
+// The corrupt fault: flips the byte at body offset `at` when it is among the next `n` bytes of
+// `buf`, whose first byte is body offset `sent`.
+void FlipIfWithin(detail::Buffer& buf, uint64_t at, uint64_t sent, size_t n) {
+  if (at >= sent && at - sent < n) buf.FlipByte(at - sent);
+}
+
 }  // namespace
 
 void FaultProxy::Impl::FailWithLocal(Conn& c, int status, std::string_view body) {
-  if (!c.resp_started) {
+  if (!c.ex.resp_started) {
     c.c_out.append(LocalResponse(status, body));
-    c.client_status = status;
+    c.ex.client_status = status;
   }
   BeginClose(c);
 }
 
 void FaultProxy::Impl::CaptureResponse(Conn& c, std::string_view body_bytes) {
-  if (c.request.method != "POST" || c.resp_capture.size() >= kCaptureBytes) return;
-  c.resp_capture.append(body_bytes.substr(0, kCaptureBytes - c.resp_capture.size()));
+  // Only the request log looks for an upload id.
+  if (!request_log || c.request.method != "POST" || c.ex.resp_capture.size() >= kCaptureBytes) return;
+  c.ex.resp_capture.append(body_bytes.substr(0, kCaptureBytes - c.ex.resp_capture.size()));
 }
 
 void FaultProxy::Impl::LogExchange(Conn& c) {
-  if (!c.exchange_open) return;
-  c.exchange_open = false;
+  const Conn::Exchange& ex = c.ex;
+  if (!ex.open) return;
+  c.ex.open = false;
   if (!request_log) return;
-  std::string_view cap = c.resp_capture;
-  size_t open = cap.find("<UploadId>");
-  if (open != std::string_view::npos) {
-    open += 10;
-    size_t close = cap.find("</UploadId>", open);
-    if (close != std::string_view::npos) c.upload_id = std::string(cap.substr(open, close - open));
-  }
-  std::string_view target = c.request.target;
-  std::string shown(target.substr(0, target.find('?')));
-  if (size_t q = target.find('?'); q != std::string_view::npos) {
-    shown += '?';
-    shown += RedactQuery(target.substr(q + 1));
-  }
   auto status = [](int s) { return s > 0 ? std::to_string(s) : std::string("-"); };
   std::string line = fmt::format(
       "conn={} req={} method={} target={} status={} upstream={} req_bytes={} resp_bytes={} fault={}",
-      c.id, c.next_request - 1, c.request.method, shown, status(c.client_status),
-      status(c.upstream_status), c.req_body_sent, c.resp_body_sent, FaultKindName(c.decision.kind));
-  if (c.decision.kind == FaultKind::kCorrupt) {
-    line += " corrupted=";
-    line += c.corrupted.empty() ? "-" : c.corrupted;
+      c.id, c.next_request - 1, c.request.method, RedactUrl(c.request.target),
+      status(ex.client_status), status(ex.upstream_status), ex.req_body_sent, ex.resp_body_sent,
+      FaultKindName(c.decision.kind));
+  if (c.decision.kind == FaultKind::kCorrupt) {  // a byte was flipped once its offset went through
+    if (ex.corrupt_req_at < ex.req_body_sent) {
+      line += fmt::format(" corrupted=request:{}", ex.corrupt_req_at);
+    } else if (ex.corrupt_resp_at < ex.resp_body_sent) {
+      line += fmt::format(" corrupted=response:{}", ex.corrupt_resp_at);
+    } else {
+      line += " corrupted=-";
+    }
   }
-  if (!c.upload_id.empty()) line += fmt::format(" upload_id={}", c.upload_id);
+  std::string_view cap = ex.resp_capture;
+  if (size_t open = cap.find("<UploadId>"); open != std::string_view::npos) {
+    open += std::string_view("<UploadId>").size();
+    size_t close = cap.find("</UploadId>", open);
+    if (close != std::string_view::npos && close > open) {
+      line += fmt::format(" upload_id={}", cap.substr(open, close - open));
+    }
+  }
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), request_log);
   std::fflush(request_log);  // readable while the proxy runs (tail -f, a test's reconciliation)
@@ -172,16 +180,7 @@ bool FaultProxy::Impl::StepRequest(Conn& c) {
       c.decision = detail::Decide(c.rng, opts);
       uint64_t index = c.next_request++;
       RecordDecision(c, index);
-      c.resp_started = false;
-      c.resp_body_sent = 0;
-      c.truncate_at = std::numeric_limits<uint64_t>::max();
-      c.exchange_open = true;
-      c.upstream_status = c.client_status = 0;
-      c.req_body_sent = 0;
-      c.corrupt_req_at = c.corrupt_resp_at = kNever;
-      c.corrupted.clear();
-      c.upload_id.clear();
-      c.resp_capture.clear();
+      c.ex.open = true;  // the rest of c.ex is as EndExchange (or the new Conn) left it: cleared
       if (opts.latency.count() > 0 && c.decision.kind != FaultKind::kStall) {
         Inc(stats.delayed);
         c.req = ReqState::kDelay;
@@ -216,12 +215,9 @@ bool FaultProxy::Impl::StepRequest(Conn& c) {
       if (discard) {
         c.c_in.consume(*n);
       } else {
-        if (c.corrupt_req_at >= c.req_body_sent && c.corrupt_req_at - c.req_body_sent < *n) {
-          c.c_in.FlipByte(c.corrupt_req_at - c.req_body_sent);
-          c.corrupted = fmt::format("request:{}", c.corrupt_req_at);
-        }
+        FlipIfWithin(c.c_in, c.ex.corrupt_req_at, c.ex.req_body_sent, *n);
         c.u_out.MoveFrom(c.c_in, *n);
-        c.req_body_sent += *n;
+        c.ex.req_body_sent += *n;
       }
       if (c.req_body.done()) c.req = ReqState::kAwaitResponse;
       return *n > 0 || c.req == ReqState::kAwaitResponse;
@@ -264,8 +260,8 @@ void FaultProxy::Impl::Act(Conn& c) {
       bool has_body = r.body.kind != detail::BodyFraming::Kind::kNone;
       bool keep_alive = r.keep_alive && !(r.expect_continue && has_body);
       c.c_out.append(InjectedError(c, keep_alive));
-      c.client_status = opts.error_status == ErrorStatus::k500 ? 500 : 503;
-      c.resp_started = true;
+      c.ex.client_status = opts.error_status == ErrorStatus::k500 ? 500 : 503;
+      c.ex.resp_started = true;
       c.c_in.consume(c.head_len);
       c.req_body = detail::BodyScanner(r.body);
       c.req = c.req_body.done() ? ReqState::kAwaitResponse : ReqState::kDiscardBody;
@@ -275,7 +271,7 @@ void FaultProxy::Impl::Act(Conn& c) {
     }
     case FaultKind::kCorrupt:
       if (r.body.kind == detail::BodyFraming::Kind::kLength && r.body.length > 0) {
-        c.corrupt_req_at = static_cast<uint64_t>(c.decision.variant * static_cast<double>(r.body.length));
+        c.ex.corrupt_req_at = static_cast<uint64_t>(c.decision.variant * static_cast<double>(r.body.length));
       }
       break;
     case FaultKind::kNone:
@@ -333,7 +329,7 @@ bool FaultProxy::Impl::StepResponse(Conn& c) {
         return false;
       }
       auto head = detail::ParseResponseHead(c.u_in.view().substr(0, end));
-      if (head) c.upstream_status = head->status;
+      if (head) c.ex.upstream_status = head->status;
       if (c.decision.kind == FaultKind::kResetAfterUpstream) {
         // Upstream has the request and is answering; the client never learns. The request log
         // still gets what of the body has arrived (an upload id the client will never see).
@@ -351,7 +347,7 @@ bool FaultProxy::Impl::StepResponse(Conn& c) {
       if (head->status == 101) {
         c.c_out.append(c.u_in.view().substr(0, end));
         c.u_in.consume(end);
-        c.resp_started = true;
+        c.ex.resp_started = true;
         c.req = ReqState::kTunnel;
         c.resp = RespState::kTunnel;
         return true;
@@ -359,7 +355,7 @@ bool FaultProxy::Impl::StepResponse(Conn& c) {
       if (head->status < 200) {  // 100 Continue, 103 Early Hints: forward, the final one follows
         c.c_out.append(c.u_in.view().substr(0, end));
         c.u_in.consume(end);
-        c.resp_started = true;
+        c.ex.resp_started = true;
         return true;
       }
       detail::BodyFraming framing = detail::ResponseBodyFraming(*head, c.request.method);
@@ -372,22 +368,22 @@ bool FaultProxy::Impl::StepResponse(Conn& c) {
           // No body to cut: cut the head itself.
           size_t keep = static_cast<size_t>(c.decision.variant * static_cast<double>(end));
           c.c_out.append(c.u_in.view().substr(0, std::min(keep, end - 1)));
-          c.resp_started = true;
+          c.ex.resp_started = true;
           BeginClose(c);
           return true;
         }
         uint64_t window = framing.kind == detail::BodyFraming::Kind::kLength ? framing.length
                                                                              : kUnknownLengthWindow;
-        c.truncate_at = static_cast<uint64_t>(c.decision.variant * static_cast<double>(window));
+        c.ex.truncate_at = static_cast<uint64_t>(c.decision.variant * static_cast<double>(window));
       }
-      if (c.decision.kind == FaultKind::kCorrupt && c.corrupt_req_at == kNever &&
+      if (c.decision.kind == FaultKind::kCorrupt && c.ex.corrupt_req_at == kNever &&
           framing.kind == detail::BodyFraming::Kind::kLength && framing.length > 0) {
-        c.corrupt_resp_at = static_cast<uint64_t>(c.decision.variant * static_cast<double>(framing.length));
+        c.ex.corrupt_resp_at = static_cast<uint64_t>(c.decision.variant * static_cast<double>(framing.length));
       }
-      c.client_status = head->status;
+      c.ex.client_status = head->status;
       c.c_out.append(c.u_in.view().substr(0, end));
       c.u_in.consume(end);
-      c.resp_started = true;
+      c.ex.resp_started = true;
       c.resp = c.resp_body.done() ? RespState::kDone : RespState::kBody;
       return true;
     }
@@ -403,26 +399,22 @@ bool FaultProxy::Impl::StepResponse(Conn& c) {
           return true;
         }
         size_t take = *n;
+        CaptureResponse(c, v.substr(0, take));
         if (c.decision.kind == FaultKind::kTruncate) {
-          uint64_t allowed = c.truncate_at - c.resp_body_sent;
+          uint64_t allowed = c.ex.truncate_at - c.ex.resp_body_sent;
           bool cut = take > allowed || (c.resp_body.done() && take > 0);
           if (cut) {
             size_t keep = static_cast<size_t>(std::min<uint64_t>(allowed, take));
             if (c.resp_body.done() && keep == take) keep = take - 1;  // always lose a byte
-            CaptureResponse(c, v.substr(0, take));
             c.c_out.append(v.substr(0, keep));
-            c.resp_body_sent += keep;
+            c.ex.resp_body_sent += keep;
             BeginClose(c);
             return true;
           }
         }
-        CaptureResponse(c, v.substr(0, take));
-        if (c.corrupt_resp_at >= c.resp_body_sent && c.corrupt_resp_at - c.resp_body_sent < take) {
-          c.u_in.FlipByte(c.corrupt_resp_at - c.resp_body_sent);
-          c.corrupted = fmt::format("response:{}", c.corrupt_resp_at);
-        }
+        FlipIfWithin(c.u_in, c.ex.corrupt_resp_at, c.ex.resp_body_sent, take);
         c.c_out.MoveFrom(c.u_in, take);
-        c.resp_body_sent += take;
+        c.ex.resp_body_sent += take;
         if (c.resp_body.done()) c.resp = RespState::kDone;
         return take > 0 || c.resp == RespState::kDone;
       }
@@ -467,7 +459,7 @@ void FaultProxy::Impl::EndExchange(Conn& c) {
   c.req = ReqState::kHead;
   c.resp = RespState::kIdle;
   c.decision = {};
-  c.resp_started = false;
+  c.ex = {};
 }
 
 }  // namespace esper::proxy

@@ -91,20 +91,20 @@ struct FaultProxy::Impl {
     detail::BodyScanner req_body;
     detail::BodyScanner resp_body;
     bool close_after = false;       // close once this exchange is complete
-    uint64_t truncate_at = std::numeric_limits<uint64_t>::max();
-    uint64_t resp_body_sent = 0;
-    bool resp_started = false;      // some response bytes went to the client
 
-    // The request log's record of the exchange in progress (open from the decision until logged).
-    bool exchange_open = false;
-    int upstream_status = 0;        // 0: upstream did not answer (a head)
-    int client_status = 0;          // 0: no whole status line reached the client
-    uint64_t req_body_sent = 0;     // request body bytes forwarded upstream
-    uint64_t corrupt_req_at = kNever;   // request body offset to flip
-    uint64_t corrupt_resp_at = kNever;  // response body offset to flip
-    std::string corrupted;          // "request:N" / "response:N" once flipped
-    std::string upload_id;          // <UploadId> seen in the response body
-    std::string resp_capture;       // the start of a POST's response body (≤ kCaptureBytes)
+    // The exchange in progress: cleared (ex = {}) when it ends, so the next one starts afresh.
+    struct Exchange {
+      bool open = false;              // decided and not yet in the request log
+      bool resp_started = false;      // some response bytes went to the client
+      uint64_t truncate_at = kNever;  // response body offset where a truncation cuts
+      uint64_t req_body_sent = 0;     // request body bytes forwarded upstream
+      uint64_t resp_body_sent = 0;    // response body bytes forwarded to the client
+      uint64_t corrupt_req_at = kNever;   // request body offset to flip
+      uint64_t corrupt_resp_at = kNever;  // response body offset to flip
+      int upstream_status = 0;        // 0: upstream did not answer (a head)
+      int client_status = 0;          // 0: no whole status line reached the client
+      std::string resp_capture;       // the start of a POST's response body (≤ kCaptureBytes)
+    } ex;
 
     // Graceful close: flush c_out, send FIN, wait for the client's FIN (or kCloseGrace).
     bool closing = false;

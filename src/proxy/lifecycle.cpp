@@ -29,15 +29,20 @@ Status FaultProxy::Impl::Start() {
   if (fd < 0) return Error::FromErrno(errno, "socket");
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&listen_addr.addr), listen_addr.len) != 0) {
-    int err = errno;
+  // What a failure below leaves behind: the socket, and the epoll and wake-up fds once created.
+  auto fail = [&](int err, std::string_view what) {
     ::close(fd);
-    return Error::FromErrno(err, fmt::format("bind {}", opts.listen));
+    detail::CloseFd(epfd);
+    detail::CloseFd(wakefd);
+    return Error::FromErrno(err, what);
+  };
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&listen_addr.addr), listen_addr.len) != 0) {
+    int err = errno;  // before fmt allocates
+    return fail(err, fmt::format("bind {}", opts.listen));
   }
   if (::listen(fd, 1024) != 0) {
     int err = errno;
-    ::close(fd);
-    return Error::FromErrno(err, fmt::format("listen {}", opts.listen));
+    return fail(err, fmt::format("listen {}", opts.listen));
   }
   sockaddr_storage bound{};
   socklen_t blen = sizeof bound;
@@ -48,21 +53,12 @@ Status FaultProxy::Impl::Start() {
 
   epfd = ::epoll_create1(EPOLL_CLOEXEC);
   wakefd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epfd < 0 || wakefd < 0) {
-    int err = errno;
-    ::close(fd);
-    detail::CloseFd(epfd);
-    detail::CloseFd(wakefd);
-    return Error::FromErrno(err, "epoll/eventfd");
-  }
+  if (epfd < 0 || wakefd < 0) return fail(errno, "epoll/eventfd");
   if (!opts.request_log.empty()) {
     request_log = std::fopen(opts.request_log.c_str(), "we");  // e: O_CLOEXEC
     if (!request_log) {
       int err = errno;
-      ::close(fd);
-      detail::CloseFd(epfd);
-      detail::CloseFd(wakefd);
-      return Error::FromErrno(err, fmt::format("request log {}", opts.request_log));
+      return fail(err, fmt::format("request log {}", opts.request_log));
     }
   }
   listenfd = fd;

@@ -46,7 +46,7 @@ Runner SetupProxy(CLI::App& cmd) {
     int64_t latency_ms = 0;
     std::string error_status = "503";
     int64_t retry_after = -1;
-    uint64_t seed = 0;
+    std::string seed = "0";  // parsed by the runner: base 10 only, so "010" is ten
     size_t max_connections = 1024;
     std::string metrics_listen;
   };
@@ -82,19 +82,18 @@ Runner SetupProxy(CLI::App& cmd) {
                  "Write one line per request to FILE: method, target, statuses, body bytes, fault "
                  "(http)");
   cmd.add_option("--seed", f->seed, "Seed of the fault generator (same seed, same faults)")
-      ->check(CLI::Validator(
-          [](std::string& v) -> std::string {  // "-1" would wrap to 2^64-1 in silence
-            uint64_t n = 0;
-            auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-            if (ec == std::errc() && end == v.data() + v.size()) return {};
-            return "must be a whole number from 0 to 18446744073709551615, not " + v;
-          },
-          "UINT64"));
+      ->type_name("UINT64");
   cmd.add_option("--max-connections", f->max_connections, "Connections open at once")
       ->default_str("1024");
   AddMetricsListenFlag(cmd, f->metrics_listen);
 
   return [f]() -> Status {
+    uint64_t seed = 0;  // from_chars: no sign, no base prefix ("-1" would wrap to 2^64-1 in silence)
+    auto [end, ec] = std::from_chars(f->seed.data(), f->seed.data() + f->seed.size(), seed);
+    if (ec != std::errc() || end != f->seed.data() + f->seed.size()) {
+      return UsageError("--seed: must be a whole number from 0 to 18446744073709551615, not " +
+                        TerminalSafe(f->seed));
+    }
     auto mode = proxy::ParseMode(f->mode);
     if (!mode) return UsageError(mode.error().message());
     auto status = proxy::ParseErrorStatus(f->error_status);
@@ -113,7 +112,7 @@ Runner SetupProxy(CLI::App& cmd) {
                            : std::nullopt,
         .truncate_rate = f->truncate_rate,
         .corrupt_rate = f->corrupt_rate,
-        .seed = f->seed,
+        .seed = seed,
         .max_connections = f->max_connections,
         .request_log = f->request_log,
     };

@@ -3,11 +3,9 @@
 // with what the client and the server saw.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
-#include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -20,15 +18,6 @@ namespace {
 using namespace std::chrono_literals;
 using proxy::FaultKind;
 
-// A fresh file name for a request log under the build tree.
-std::string LogPath(const std::string& name) {
-  std::string dir = std::string(ESPER_BINARY_DIR) + "/test-tmp/proxy";
-  std::filesystem::create_directories(dir);
-  std::string path = dir + "/" + name + "-" + std::to_string(::getpid()) + ".log";
-  std::filesystem::remove(path);
-  return path;
-}
-
 // Offsets where a and b (same size) differ.
 std::vector<size_t> Differences(const std::string& a, const std::string& b) {
   std::vector<size_t> at;
@@ -39,14 +28,21 @@ std::vector<size_t> Differences(const std::string& a, const std::string& b) {
 }
 
 TEST(FaultProxyCorrupt, FlipsExactlyOneByteOfTheRequestBodyWhereTheLogSays) {
-  Upstream upstream;
+  std::mutex mu;
+  std::vector<std::string> received;  // each request body as the server got it
+  HttpTestServer upstream([&](const ServerRequest& req) {
+    std::lock_guard lock(mu);
+    received.push_back(req.body);
+    return Reply{.body = req.body};
+  });
+  ASSERT_TRUE(upstream.Start());
   std::string log = LogPath("corrupt-request");
   auto proxy = StartProxy(upstream, {.corrupt_rate = 1.0, .seed = 3, .request_log = log});
   ASSERT_TRUE(proxy);
   const std::string body = PatternBytes(100000, 5);
   RawConnection c(proxy->port());
   std::vector<size_t> flipped;
-  for (int i = 0; i < 4; ++i) {  // keep-alive: each request gets its own decision and offset
+  for (size_t i = 0; i < 4; ++i) {  // keep-alive: each request gets its own decision and offset
     ASSERT_TRUE(c.Send(Request("PUT", "/echo", body)));
     auto r = c.ReadResponse("PUT", 30s);
     ASSERT_TRUE(r.complete);  // the framing is untouched
@@ -57,6 +53,17 @@ TEST(FaultProxyCorrupt, FlipsExactlyOneByteOfTheRequestBodyWhereTheLogSays) {
     EXPECT_EQ(static_cast<unsigned char>(r.body[diff[0]]),
               static_cast<unsigned char>(~body[diff[0]]));
     flipped.push_back(diff[0]);
+    std::string got;
+    {
+      std::lock_guard lock(mu);
+      ASSERT_EQ(received.size(), i + 1);
+      got = received.back();
+    }
+    // The request was corrupted on its way to the server (one byte, the same one), and the
+    // response carried the server's bytes back untouched.
+    ASSERT_EQ(got.size(), body.size());
+    EXPECT_EQ(Differences(got, body), diff);
+    EXPECT_EQ(r.body, got);
   }
   proxy->Stop();
   EXPECT_EQ(proxy->statistics().corruptions, 4u);
@@ -192,17 +199,24 @@ TEST(FaultProxyRequestLog, OneLinePerRequestWithWhatTheClientAndTheServerSaw) {
 }
 
 TEST(FaultProxyRequestLog, AnUploadIdInAResponseIsLoggedAlsoWhenTheClientNeverSawIt) {
-  Upstream upstream;  // POST /echo answers with the body: an S3-like CreateMultipartUpload reply
+  // An S3-like CreateMultipartUpload: the server makes the id up, so only its reply can carry it.
+  std::mutex mu;
+  std::vector<std::string> created;  // the ids the server handed out, in order
+  HttpTestServer upstream([&](const ServerRequest& req) {
+    if (req.method != "POST" || req.query != "uploads") return BasicRoutes(req);
+    std::lock_guard lock(mu);
+    std::string id = "server-id-" + std::to_string(created.size() + 1);
+    created.push_back(id);
+    return Reply{.body = "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>" +
+                         id + "</UploadId></InitiateMultipartUploadResult>"};
+  });
+  ASSERT_TRUE(upstream.Start());
   std::string log = LogPath("upload-id");
   auto proxy = StartProxy(upstream, {.request_log = log});
   ASSERT_TRUE(proxy);
-  auto reply = [](const std::string& id) {
-    return "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>" + id +
-           "</UploadId></InitiateMultipartUploadResult>";
-  };
   {
     RawConnection c(proxy->port());
-    ASSERT_TRUE(c.Send(Request("POST", "/echo?uploads", reply("seen-1"))));
+    ASSERT_TRUE(c.Send(Request("POST", "/b/k?uploads", "")));
     ASSERT_TRUE(c.ReadResponse().complete);
   }
   // Reset after upstream answered: the id exists on the server, only the log knows it.
@@ -210,22 +224,30 @@ TEST(FaultProxyRequestLog, AnUploadIdInAResponseIsLoggedAlsoWhenTheClientNeverSa
   int hidden = 0;
   for (int i = 0; i < 8; ++i) {
     RawConnection c(proxy->port());
-    ASSERT_TRUE(c.Send(Request("POST", "/echo?uploads", reply("hidden-" + std::to_string(i)))));
+    ASSERT_TRUE(c.Send(Request("POST", "/b/k?uploads", "")));
     EXPECT_FALSE(c.ReadResponse().complete);
   }
   proxy->Stop();
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(mu);
+    ids = created;
+  }
   auto lines = ReadRequestLog(log);
   ASSERT_EQ(lines.size(), 9u);
-  EXPECT_EQ(lines[0]["upload_id"], "seen-1");
+  ASSERT_FALSE(ids.empty());
+  EXPECT_EQ(lines[0]["upload_id"], ids[0]);
   for (size_t i = 1; i < lines.size(); ++i) {
     if (lines[i]["fault"] == "reset-after-upstream") {
       ++hidden;
-      EXPECT_EQ(lines[i]["upload_id"], "hidden-" + std::to_string(i - 1));
+      ASSERT_LT(static_cast<size_t>(hidden), ids.size()) << i;
+      EXPECT_EQ(lines[i]["upload_id"], ids[hidden]) << i;
     } else {
       EXPECT_EQ(lines[i].count("upload_id"), 0u);  // never reached the server
     }
   }
   EXPECT_GT(hidden, 0);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(1 + hidden));  // every id the server made is logged
 }
 
 TEST(FaultProxyRequestLog, AnUncreatableLogFailsStartAndTcpModeRefusesOne) {

@@ -164,12 +164,11 @@ TEST(FaultProxyHttp, ExpectContinueInterimResponseIsForwarded) {
 }
 
 TEST(FaultProxyHttp, ManyConcurrentConnectionsShareOneLoopThread) {
-  auto threads = [] { return ThreadCount(); };
   Upstream upstream;
-  auto before = threads();
+  auto before = ThreadCount();
   auto proxy = StartProxy(upstream, {});
   ASSERT_TRUE(proxy);
-  EXPECT_EQ(threads(), before + 1);  // the proxy owns exactly one thread
+  EXPECT_EQ(ThreadCount(), before + 1);  // the proxy owns exactly one thread
   const int kClients = kSanitized ? 16 : 48, kRequests = 20;
   std::vector<std::thread> clients;
   std::atomic<int> ok{0}, connected{0};
@@ -196,7 +195,7 @@ TEST(FaultProxyHttp, ManyConcurrentConnectionsShareOneLoopThread) {
   // And no unnamed helper either: beyond the clients, one thread (the upstream server's one
   // thread was running before `before` was counted; polled, as a joined client thread can stay
   // in /proc for a moment).
-  auto extra = [&] { return threads() - before - kClients; };
+  auto extra = [&] { return ThreadCount() - before - kClients; };
   EXPECT_TRUE(WaitUntil([&] { return extra() == 1; }, 30s));
   EXPECT_EQ(extra(), 1);
   go = true;

@@ -1,10 +1,14 @@
 // Test helper: a real upstream server (the test server with BasicRoutes) plus a FaultProxy in
-// front of it.
+// front of it, and where a test puts a proxy's request log.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <memory>
+#include <string>
 
 #include "esper/proxy/fault_proxy.h"
 #include "test_client.h"
@@ -39,6 +43,15 @@ inline std::unique_ptr<proxy::FaultProxy> StartProxy(const HttpTestServer& upstr
   if (!st) return nullptr;
   EXPECT_NE((*p)->port(), 0);
   return std::move(*p);
+}
+
+/// A fresh file name for a request log under the build tree (removed if a previous run left it).
+inline std::string LogPath(const std::string& name) {
+  std::string dir = std::string(ESPER_BINARY_DIR) + "/test-tmp/proxy";
+  std::filesystem::create_directories(dir);
+  std::string path = dir + "/" + name + "-" + std::to_string(::getpid()) + ".log";
+  std::filesystem::remove(path);
+  return path;
 }
 
 }  // namespace esper::testing

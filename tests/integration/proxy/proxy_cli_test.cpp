@@ -2,17 +2,15 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
-#include "test_client.h"
-#include "testing/http_server.h"
+#include "fixture.h"
 #include "testing/process.h"
+#include "testing/request_log.h"
 
 namespace esper::testing {
 namespace {
@@ -70,9 +68,7 @@ TEST(ProxyCli, InjectsSlowDownAndReportsItOnSigterm) {
 TEST(ProxyCli, CorruptsBodiesAndWritesTheRequestLog) {
   HttpTestServer upstream(BasicRoutes);
   ASSERT_TRUE(upstream.Start());
-  std::string log = std::string(ESPER_BINARY_DIR) + "/test-tmp/proxy-cli-requests-" +
-                    std::to_string(::getpid()) + ".log";
-  std::filesystem::create_directories(std::filesystem::path(log).parent_path());
+  std::string log = LogPath("cli-requests");
   ChildProcess child;
   ASSERT_TRUE(child.Start({EsperBinary(), "proxy", "--upstream", upstream.address(), "--corrupt-rate",
                            "1", "--request-log", log, "--seed", "4"}));
@@ -87,14 +83,16 @@ TEST(ProxyCli, CorruptsBodiesAndWritesTheRequestLog) {
   child.Signal(SIGINT);
   EXPECT_EQ(child.Wait(), 130);
   EXPECT_NE(child.err().find("corruptions 1"), std::string::npos) << child.err();
-  std::ifstream in(log);
-  std::string line;
-  ASSERT_TRUE(std::getline(in, line));
-  EXPECT_NE(line.find("method=GET target=/bytes?n=3000 status=200 upstream=200 req_bytes=0 "
-                      "resp_bytes=3000 fault=corrupt corrupted=response:"),
-            std::string::npos)
-      << line;
-  EXPECT_FALSE(std::getline(in, line)) << "one request, one line";
+  auto lines = ReadRequestLog(log);
+  ASSERT_EQ(lines.size(), 1u) << "one request, one line";
+  EXPECT_EQ(lines[0]["method"], "GET");
+  EXPECT_EQ(lines[0]["target"], "/bytes?n=3000");
+  EXPECT_EQ(lines[0]["status"], "200");
+  EXPECT_EQ(lines[0]["upstream"], "200");
+  EXPECT_EQ(lines[0]["req_bytes"], "0");
+  EXPECT_EQ(lines[0]["resp_bytes"], "3000");
+  EXPECT_EQ(lines[0]["fault"], "corrupt");
+  EXPECT_EQ(lines[0]["corrupted"].rfind("response:", 0), 0u) << lines[0]["corrupted"];
   std::filesystem::remove(log);
 }
 
@@ -129,6 +127,17 @@ TEST(ProxyCli, BadFlagsAreUsageErrors) {
     EXPECT_EQ(child.Wait(std::chrono::seconds(10)), 2) << seed << ": " << child.err();
     EXPECT_NE(child.err().find("--seed: must be a whole number"), std::string::npos) << child.err();
   }
+}
+
+TEST(ProxyCli, ASeedIsDecimalEvenWithALeadingZero) {
+  // "010" is ten, as from_chars reads it (strtoull with base 0 took it for octal 8).
+  ChildProcess child;
+  ASSERT_TRUE(child.Start({EsperBinary(), "proxy", "--upstream", "127.0.0.1:1", "--seed", "010"}));
+  uint16_t port = PortFromLine(child.ReadLine(30s));  // the banner is written before this line
+  ASSERT_NE(port, 0) << child.err();
+  child.Signal(SIGINT);
+  EXPECT_EQ(child.Wait(), 130);
+  EXPECT_NE(child.err().find(", seed 10\n"), std::string::npos) << child.err();
 }
 
 TEST(ProxyCli, UnbindableListenAddressFailsWithExit1) {
