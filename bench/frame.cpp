@@ -1,7 +1,6 @@
 #include "frame.h"
 
 #include <fmt/format.h>
-#include <signal.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 
 #include "esper/core/json_escape.h"
 #include "esper/core/version.h"
+#include "testing/process.h"
 
 namespace esper::bench {
 namespace {
@@ -262,9 +262,7 @@ Result<std::string> RunProgram(const std::vector<std::string>& argv, int* exit_c
   pid_t pid = fork();
   if (pid < 0) return Error::FromErrno(errno, "fork");
   if (pid == 0) {
-    sigset_t no_signals;  // not the CLI's mask (SIGINT/SIGTERM blocked, tools/esper/interrupt.h)
-    sigemptyset(&no_signals);
-    sigprocmask(SIG_SETMASK, &no_signals, nullptr);
+    testing::ResetSignalMask();  // not the CLI's (SIGINT/SIGTERM blocked)
     dup2(fds[1], 1);
     dup2(fds[1], 2);
     close(fds[0]);

@@ -16,8 +16,6 @@
 namespace esper::bench {
 namespace {
 
-std::string Esc(std::string_view s) { return XmlEscape(s); }
-
 std::string Fig(double v, std::string_view unit) { return fmt::format("{} {}", HumanNumber(v), unit); }
 
 // ---- the seed's targets ----
@@ -46,6 +44,9 @@ std::vector<Target> SeedTargets(const std::vector<Row>& rows) {
   for (const Row& r : rows) {
     if (r.part == "config" && r.metric == "load+override+validate") largest = std::max(largest, MegabytesOf(r.case_name).value_or(-1));
   }
+  // Whether a soak measured memory growth: its row stands for "No memory growth" when there is one.
+  const bool growth_row =
+      std::any_of(rows.begin(), rows.end(), [](const Row& x) { return x.metric.find("growth") != std::string::npos; });
   return {
       {"Logging latency", "< 0.1 ms per call", "log latency p99.9, int,int,double, 1 thread",
        [](const Row& r) { return r.part == "log" && r.metric == "latency p99.9" && r.case_name == "int,int,double, 1 thread"; },
@@ -67,8 +68,7 @@ std::vector<Target> SeedTargets(const std::vector<Row>& rows) {
        [](double ns) { return ns < 1e6; }},
       {"No memory growth", "memory bounded under sustained load",
        "a memory-growth row (soak), else log peak RSS with producers outrunning the backend (kBlock)",
-       [&rows](const Row& r) {
-         const bool growth_row = std::any_of(rows.begin(), rows.end(), [](const Row& x) { return x.metric.find("growth") != std::string::npos; });
+       [growth_row](const Row& r) {
          return growth_row ? r.metric.find("growth") != std::string::npos
                            : r.part == "log" && r.metric == "peak RSS delta" && CaseHas(r, "kBlock");
        },
@@ -143,8 +143,8 @@ std::string BarChart(const std::string& title, const std::vector<std::string>& c
   std::string svg = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
       "role=\"img\" aria-label=\"{2}\">\n",
-      W, H, Esc(title));
-  svg += fmt::format("<text x=\"{}\" y=\"22\" class=\"ct\">{}</text>\n", left, Esc(title));
+      W, H, XmlEscape(title));
+  svg += fmt::format("<text x=\"{}\" y=\"22\" class=\"ct\">{}</text>\n", left, XmlEscape(title));
   // Y axis ticks and grid.
   std::vector<double> ticks;
   if (log) {
@@ -157,10 +157,10 @@ std::string BarChart(const std::string& title, const std::vector<std::string>& c
   for (double t : ticks) {
     const double y = y_of(log ? t : std::max(t, 0.0));
     svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"grid\"/>\n", left, W - right, y, y);
-    svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" class=\"yl\">{}</text>\n", left - 6, y + 4, Esc(t >= 1e4 ? HumanNumber(t) : fmt::format("{:g}", t)));
+    svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" class=\"yl\">{}</text>\n", left - 6, y + 4, XmlEscape(t >= 1e4 ? HumanNumber(t) : fmt::format("{:g}", t)));
   }
   svg += fmt::format("<text x=\"14\" y=\"{:.1f}\" class=\"yl\" transform=\"rotate(-90 14 {:.1f})\">{}{}</text>\n",
-                     top + plot_h / 2, top + plot_h / 2, Esc(unit), log ? " (log scale)" : "");
+                     top + plot_h / 2, top + plot_h / 2, XmlEscape(unit), log ? " (log scale)" : "");
   const double group_w = plot_w / static_cast<double>(categories.size());
   const double bar_w = std::min(40.0, group_w * 0.8 / static_cast<double>(series.size()));
   for (size_t c = 0; c < categories.size(); ++c) {
@@ -174,14 +174,14 @@ std::string BarChart(const std::string& title, const std::vector<std::string>& c
       }
       const double y = y_of(*v);
       svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"><title>{}: {}</title></rect>\n",
-                         x, y, bar_w - 2, top + plot_h - y, kColors[s % 5], Esc(series[s].name), Esc(Fig(*v, unit)));
-      svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"vl\">{}</text>\n", x + (bar_w - 2) / 2, y - 3, Esc(HumanNumber(*v)));
+                         x, y, bar_w - 2, top + plot_h - y, kColors[s % 5], XmlEscape(series[s].name), XmlEscape(Fig(*v, unit)));
+      svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"vl\">{}</text>\n", x + (bar_w - 2) / 2, y - 3, XmlEscape(HumanNumber(*v)));
     }
     const double cx = left + group_w * (static_cast<double>(c) + 0.5);
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"xl\">", cx, top + plot_h + 16);
     const auto lines = LabelLines(categories[c], static_cast<size_t>(std::max(6.0, (group_w - 10) / 6.6)));
     for (size_t l = 0; l < lines.size(); ++l)
-      svg += fmt::format("<tspan x=\"{:.1f}\" dy=\"{}\">{}</tspan>", cx, l ? 13 : 0, Esc(lines[l]));
+      svg += fmt::format("<tspan x=\"{:.1f}\" dy=\"{}\">{}</tspan>", cx, l ? 13 : 0, XmlEscape(lines[l]));
     svg += "</text>\n";
   }
   svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" class=\"axis\"/>\n", left, W - right, top + plot_h, top + plot_h);
@@ -189,7 +189,7 @@ std::string BarChart(const std::string& title, const std::vector<std::string>& c
   double lx = left;
   for (size_t s = 0; s < series.size(); ++s) {
     svg += fmt::format("<rect x=\"{:.1f}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/>", lx, H - 24, kColors[s % 5]);
-    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"lg\">{}</text>\n", lx + 16, H - 14, Esc(series[s].name));
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"lg\">{}</text>\n", lx + 16, H - 14, XmlEscape(series[s].name));
     lx += 24 + 7.0 * static_cast<double>(series[s].name.size());
   }
   svg += fmt::format("<text x=\"{}\" y=\"{}\" class=\"lg\" text-anchor=\"end\">{}</text>\n", W - right, H - 14,
@@ -206,7 +206,7 @@ const Row* Find(const std::vector<Row>& rows, std::string_view part, std::string
 
 std::string Figure(const std::string& svg, const std::string& caption) {
   if (svg.empty()) return "";
-  return "<figure>\n" + svg + "<figcaption>" + Esc(caption) + "</figcaption>\n</figure>\n";
+  return "<figure>\n" + svg + "<figcaption>" + XmlEscape(caption) + "</figcaption>\n</figure>\n";
 }
 
 std::string Charts(const std::vector<Row>& rows) {
@@ -367,7 +367,7 @@ std::string RenderHtml(const std::vector<Row>& rows, const std::vector<std::stri
   char when[64];
   std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
   h += fmt::format("<p class=\"machine\">{} · {} · every peer measured in the same run on the same machine</p>\n",
-                   Esc(MachineDescription()), when);
+                   XmlEscape(MachineDescription()), when);
 
   h += "<h2>The seed's targets</h2>\n<table class=\"summary\">\n<tr><th>target</th><th>bar</th><th>measured by</th>"
        "<th class=\"num\">ours</th><th>peer</th><th class=\"num\">peer's</th><th>meets</th></tr>\n";
@@ -375,15 +375,15 @@ std::string RenderHtml(const std::vector<Row>& rows, const std::vector<std::stri
     const Row* r = nullptr;
     for (const Row& row : rows)
       if (t.match(row)) { r = &row; break; }
-    h += fmt::format("<tr><td>{}</td><td>{}</td>", Esc(t.what), Esc(t.bar));
+    h += fmt::format("<tr><td>{}</td><td>{}</td>", XmlEscape(t.what), XmlEscape(t.bar));
     if (!r) {
-      h += fmt::format("<td class=\"nm\">{}</td><td class=\"nm\" colspan=\"4\">not measured</td></tr>\n", Esc(t.source));
+      h += fmt::format("<td class=\"nm\">{}</td><td class=\"nm\" colspan=\"4\">not measured</td></tr>\n", XmlEscape(t.source));
       continue;
     }
     std::optional<bool> pass = t.meets ? std::optional<bool>(t.meets(r->value)) : r->pass;
     h += fmt::format("<td>{} / {} / {}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td>{}</tr>\n",
-                     Esc(r->part), Esc(r->metric), Esc(r->case_name), Esc(Fig(r->value, r->unit)), Esc(r->peer),
-                     r->peer_value ? Esc(Fig(*r->peer_value, r->unit)) : "", PassCell(pass));
+                     XmlEscape(r->part), XmlEscape(r->metric), XmlEscape(r->case_name), XmlEscape(Fig(r->value, r->unit)), XmlEscape(r->peer),
+                     r->peer_value ? XmlEscape(Fig(*r->peer_value, r->unit)) : "", PassCell(pass));
   }
   h += "</table>\n";
 
@@ -398,7 +398,7 @@ std::string RenderHtml(const std::vector<Row>& rows, const std::vector<std::stri
     int pass = 0, fail = 0;
     for (const Row& r : rows)
       if (r.part == part && r.pass) (*r.pass ? pass : fail)++;
-    h += fmt::format("<h3 id=\"{0}\">{0} <small>({1} pass, {2} fail)</small></h3>\n", Esc(part), pass, fail);
+    h += fmt::format("<h3 id=\"{0}\">{0} <small>({1} pass, {2} fail)</small></h3>\n", XmlEscape(part), pass, fail);
     h += "<table class=\"rows\">\n<tr><th>metric</th><th>case</th><th class=\"num\">ours</th><th class=\"num\">min–max</th>"
          "<th>peer</th><th class=\"num\">peer's</th><th class=\"num\">ratio</th><th>target</th><th>meets</th></tr>\n";
     for (const Row& r : rows) {
@@ -407,18 +407,18 @@ std::string RenderHtml(const std::vector<Row>& rows, const std::vector<std::stri
       h += fmt::format(
           "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td>"
           "<td class=\"num\">{}</td><td>{}</td>{}</tr>\n",
-          Esc(r.metric), Esc(r.case_name), Esc(Fig(r.value, r.unit)),
-          r.min && r.max ? Esc(fmt::format("{} – {}", HumanNumber(*r.min), HumanNumber(*r.max))) : "",
-          Esc(r.peer), r.peer_value ? Esc(Fig(*r.peer_value, r.unit)) : (r.peer.empty() ? "" : "n/a"),
-          ratio ? RatioText(*ratio) : "", Esc(r.target),
+          XmlEscape(r.metric), XmlEscape(r.case_name), XmlEscape(Fig(r.value, r.unit)),
+          r.min && r.max ? XmlEscape(fmt::format("{} – {}", HumanNumber(*r.min), HumanNumber(*r.max))) : "",
+          XmlEscape(r.peer), r.peer_value ? XmlEscape(Fig(*r.peer_value, r.unit)) : (r.peer.empty() ? "" : "n/a"),
+          ratio ? RatioText(*ratio) : "", XmlEscape(r.target),
           r.pass ? PassCell(r.pass) : std::string("<td></td>"));
-      if (!r.note.empty()) h += fmt::format("<tr class=\"note\"><td></td><td colspan=\"8\">{}</td></tr>\n", Esc(r.note));
+      if (!r.note.empty()) h += fmt::format("<tr class=\"note\"><td></td><td colspan=\"8\">{}</td></tr>\n", XmlEscape(r.note));
     }
     h += "</table>\n";
   }
   if (!missing.empty()) {
     h += "<h2>Not measured</h2>\n<ul class=\"missing\">\n";
-    for (const auto& m : missing) h += "<li>" + Esc(m) + "</li>\n";
+    for (const auto& m : missing) h += "<li>" + XmlEscape(m) + "</li>\n";
     h += "</ul>\n";
   }
   h += "<p class=\"machine\">ratio: how many times better than the peer measured in the same run (&gt; 1 is better).</p>\n";

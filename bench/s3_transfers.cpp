@@ -24,6 +24,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,6 +32,7 @@
 
 #include "testing/http_server.h"
 #include "testing/proc.h"
+#include "testing/process.h"
 #include "testing/s3_test_server.h"
 
 extern char** environ;
@@ -85,6 +87,7 @@ Timed RunTimed(const std::vector<std::string>& argv, const std::vector<std::stri
     return t;
   }
   if (pid == 0) {
+    testing::ResetSignalMask();  // not the CLI's (SIGINT/SIGTERM blocked)
     int out = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (out >= 0) {
@@ -148,8 +151,14 @@ struct Tool {
   std::string label;  // short: "esper", "aws", "rclone": object prefixes
   std::string program;
   std::vector<std::string> env;
-  std::function<std::vector<std::string>(const std::string& src, const std::string& dst)> up_dir, down_dir, up_file,
-      down_file;
+  // The argv that copies `src` to `dst`: a local directory to an s3:// prefix or back (recursive),
+  // or one file to a key or back. `down` copies from S3 where the tool's download differs; empty:
+  // `up` (a cp takes either direction).
+  using Argv = std::function<std::vector<std::string>(bool recursive, const std::string& src, const std::string& dst)>;
+  Argv up, down;
+  std::vector<std::string> Down(bool recursive, const std::string& src, const std::string& dst) const {
+    return (down ? down : up)(recursive, src, dst);
+  }
 };
 
 std::string SelfExe() {
@@ -211,20 +220,22 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
       "AWS_SHARED_CREDENTIALS_FILE=/nonexistent/esper-bench",
       "AWS_PAGER="};
   std::vector<Tool> tools;
+  // `head`, then --recursive when asked, then `tail`: esper's and aws's cp.
+  auto cp = [](std::vector<std::string> head, bool recursive, std::initializer_list<std::string> tail) {
+    if (recursive) head.emplace_back("--recursive");
+    head.insert(head.end(), tail);
+    return head;
+  };
   const std::string self = SelfExe();
-  tools.push_back(Tool{
-      .name = "esper s3 cp", .label = "esper", .program = self, .env = aws_env,
-      .up_dir = [&](auto s, auto d) { return std::vector<std::string>{self, "s3", "cp", "-q", "--recursive", "--endpoint-url", endpoint, s, d}; },
-      .down_dir = [&](auto s, auto d) { return std::vector<std::string>{self, "s3", "cp", "-q", "--recursive", "--endpoint-url", endpoint, s, d}; },
-      .up_file = [&](auto s, auto d) { return std::vector<std::string>{self, "s3", "cp", "-q", "--endpoint-url", endpoint, s, d}; },
-      .down_file = [&](auto s, auto d) { return std::vector<std::string>{self, "s3", "cp", "-q", "--endpoint-url", endpoint, s, d}; }});
+  tools.push_back(Tool{.name = "esper s3 cp", .label = "esper", .program = self, .env = aws_env,
+                       .up = [&](bool r, const std::string& s, const std::string& d) {
+                         return cp({self, "s3", "cp", "-q"}, r, {"--endpoint-url", endpoint, s, d});
+                       }});
   const std::string aws = fs::exists("/usr/bin/aws") ? "/usr/bin/aws" : FindProgram({"aws"});
-  tools.push_back(Tool{
-      .name = "aws s3 cp", .label = "aws", .program = aws, .env = aws_env,
-      .up_dir = [&](auto s, auto d) { return std::vector<std::string>{aws, "s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", endpoint, s, d}; },
-      .down_dir = [&](auto s, auto d) { return std::vector<std::string>{aws, "s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", endpoint, s, d}; },
-      .up_file = [&](auto s, auto d) { return std::vector<std::string>{aws, "s3", "cp", "--only-show-errors", "--endpoint-url", endpoint, s, d}; },
-      .down_file = [&](auto s, auto d) { return std::vector<std::string>{aws, "s3", "cp", "--only-show-errors", "--endpoint-url", endpoint, s, d}; }});
+  tools.push_back(Tool{.name = "aws s3 cp", .label = "aws", .program = aws, .env = aws_env,
+                       .up = [&](bool r, const std::string& s, const std::string& d) {
+                         return cp({aws, "s3", "cp"}, r, {"--only-show-errors", "--endpoint-url", endpoint, s, d});
+                       }});
   const std::string rclone = FindProgram({"rclone"});
   // rclone's remote "bench" entirely from the environment; s3:// URIs become bench:bucket/key.
   auto rc = [](const std::string& uri) { return uri.rfind("s3://", 0) == 0 ? "bench:" + uri.substr(5) : uri; };
@@ -236,10 +247,14 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
               fmt::format("RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY={}", S3TestServer::kSecretKey),
               fmt::format("RCLONE_CONFIG_BENCH_REGION={}", S3TestServer::kRegion),
               "RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE=true"},
-      .up_dir = [&, rc](auto s, auto d) { return std::vector<std::string>{rclone, "copy", "-q", "--transfers", "16", "--s3-no-check-bucket", s, rc(d)}; },
-      .down_dir = [&, rc](auto s, auto d) { return std::vector<std::string>{rclone, "copy", "-q", "--transfers", "16", rc(s), d}; },
-      .up_file = [&, rc](auto s, auto d) { return std::vector<std::string>{rclone, "copyto", "-q", "--s3-no-check-bucket", s, rc(d)}; },
-      .down_file = [&, rc](auto s, auto d) { return std::vector<std::string>{rclone, "copyto", "-q", rc(s), d}; }});
+      .up = [&, rc](bool r, const std::string& s, const std::string& d) {
+        return r ? std::vector<std::string>{rclone, "copy", "-q", "--transfers", "16", "--s3-no-check-bucket", s, rc(d)}
+                 : std::vector<std::string>{rclone, "copyto", "-q", "--s3-no-check-bucket", s, rc(d)};
+      },
+      .down = [&, rc](bool r, const std::string& s, const std::string& d) {
+        return r ? std::vector<std::string>{rclone, "copy", "-q", "--transfers", "16", rc(s), d}
+                 : std::vector<std::string>{rclone, "copyto", "-q", rc(s), d};
+      }});
 
   const std::string dir = fmt::format("{}/esper-bench-s3-{}", fs::temp_directory_path().string(), ::getpid());
   fs::remove_all(dir);
@@ -274,11 +289,11 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
     const std::string out = fmt::format("{}/{}.out", dir, tool.label);
     ctx.Progress(fmt::format("s3: {}: 1,000 files of 4 KiB up", tool.name));
     const std::string prefix = fmt::format("s3://{}/{}-small/", bucket, tool.label);
-    r.up_small = RunTimed(tool.up_dir(dir + "/small", prefix), tool.env, out, server.pid());
+    r.up_small = RunTimed(tool.up(true, dir + "/small", prefix), tool.env, out, server.pid());
     ctx.Progress(fmt::format("s3: {}: 1,000 files of 4 KiB down", tool.name));
     const std::string down = fmt::format("{}/down-{}", dir, tool.label);
     fs::create_directories(down);
-    r.down_small = RunTimed(tool.down_dir(prefix, down + "/"), tool.env, out, server.pid());
+    r.down_small = RunTimed(tool.Down(true, prefix, down + "/"), tool.env, out, server.pid());
     if (r.down_small.ok) {
       if (std::string bad = CompareTrees(dir + "/small", down); !bad.empty()) {
         r.down_small.ok = false;
@@ -288,9 +303,9 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
     fs::remove_all(down);
     ctx.Progress(fmt::format("s3: {}: {} MiB file up and down", tool.name, large_bytes >> 20));
     const std::string key = fmt::format("s3://{}/{}-large.bin", bucket, tool.label);
-    r.up_large = RunTimed(tool.up_file(large, key), tool.env, out, server.pid());
+    r.up_large = RunTimed(tool.up(false, large, key), tool.env, out, server.pid());
     const std::string large_down = fmt::format("{}/large-{}.bin", dir, tool.label);
-    r.down_large = RunTimed(tool.down_file(key, large_down), tool.env, out, server.pid());
+    r.down_large = RunTimed(tool.Down(false, key, large_down), tool.env, out, server.pid());
     if (r.down_large.ok && !SameFile(large, large_down)) {
       r.down_large.ok = false;
       r.down_large.failure = "the downloaded file is not the uploaded one";
@@ -303,7 +318,7 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
   auto peers = [&](Timed Results::*which) {
     std::map<std::string, Timed> m;
     for (const auto& [name, r] : results) {
-      if (name != "esper s3 cp") m[name == "aws s3 cp" ? "aws s3 cp" : "rclone"] = r.*which;
+      if (name != "esper s3 cp") m[name] = r.*which;
     }
     return m;
   };

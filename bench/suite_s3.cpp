@@ -142,10 +142,6 @@ Status RunS3Suite(Context& ctx) {
                 .unit = "ops/s",
                 .value = ours.per_second,
                 .lower_is_better = false,
-                .peer = "",
-                .peer_value = std::nullopt,
-                .target = "",
-                .pass = std::nullopt,
                 .note = note});
     ctx.Add(Row{.part = "s3",
                 .metric = "client CPU per operation",
@@ -153,8 +149,6 @@ Status RunS3Suite(Context& ctx) {
                 .unit = "us",
                 .value = ours.cpu_us_per_op,
                 .lower_is_better = true,
-                .peer = "",
-                .peer_value = std::nullopt,
                 .target = "<= 50 us (issue 20)",
                 .pass = ours.cpu_us_per_op <= 50,
                 .note = "user+system CPU of the whole client process (event loop and caller) per operation, "

@@ -1,42 +1,14 @@
 // The test server's framing and its handling of a client that half-closes, seen on a raw socket.
 #include "testing/http_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "testing/net.h"
+
 namespace esper::testing {
 namespace {
-
-// Connects to 127.0.0.1:port, sends `request`, optionally half-closes, and reads until the
-// server closes (or 10 s of silence): everything the server sent.
-std::string Exchange(int port, const std::string& request, bool half_close = false) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  std::string got;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
-    if (half_close) shutdown(fd, SHUT_WR);
-    char buf[65536];
-    pollfd p{fd, POLLIN, 0};
-    while (poll(&p, 1, 10000) > 0) {
-      const ssize_t n = recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      got.append(buf, static_cast<size_t>(n));
-    }
-  }
-  close(fd);
-  return got;
-}
 
 class BasicRoutesTest : public ::testing::Test {
  protected:

@@ -17,9 +17,10 @@ namespace {
 
 int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
-// In the child after fork(): set up fds 0, 1, 2 (-1: /dev/null), the environment, exec argv.
+// In the child after fork(): the signal mask, fds 0, 1, 2 (-1: /dev/null), the environment, exec argv.
 [[noreturn]] void Exec(const std::vector<std::string>& argv, const std::vector<std::string>& env, int in,
                        int out, int err) {
+  ResetSignalMask();
   const int null = open("/dev/null", O_RDWR);
   dup2(in >= 0 ? in : null, 0);
   dup2(out >= 0 ? out : null, 1);
@@ -50,6 +51,12 @@ void ReadAvailable(int& fd, std::string& to) {
 }
 
 }  // namespace
+
+void ResetSignalMask() {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
 
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                          const std::string& stdin_data) {

@@ -36,6 +36,12 @@ struct ProcessResult {
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
                          const std::string& stdin_data = "");
 
+/// For a child between fork() and exec: empties its signal mask, which exec keeps. The CLI blocks
+/// SIGINT and SIGTERM on every thread (tools/esper/interrupt.h), so a program it starts without
+/// this would not end on Ctrl-C or kill. RunProcess and ChildProcess call it; so does code that
+/// forks for itself (the bench's timed runs). Async-signal-safe.
+void ResetSignalMask();
+
 /// Waits for the child `pid` (of a test's own fork()) for at most `limit`, then kills it: its exit
 /// code, 128 + signal when a signal ended it, or -1 when it had to be killed (it hung).
 int WaitForChild(pid_t pid, std::chrono::milliseconds limit = std::chrono::seconds(10));

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "testing/proc.h"
 #include "testing/wait.h"
@@ -81,6 +82,37 @@ TEST(ChildProcess, OutputFileTakesBothStreams) {
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(text, "out\nerr\n");
   std::remove(path.c_str());
+}
+
+// The CLI blocks SIGINT and SIGTERM on every thread (tools/esper/interrupt.h) and exec keeps a
+// signal mask: what RunProcess and ChildProcess start from such a thread has none blocked, so a
+// server the bench started ends on Stop()'s SIGTERM.
+TEST(ChildProcess, StartsProgramsWithNoSignalBlockedThoughTheCallerBlocksSome) {
+  auto blocked_of = [](const std::string& status) {  // the SigBlk field of a /proc/<pid>/status
+    const size_t at = status.find("SigBlk:\t");
+    return at == std::string::npos ? std::string("(none)") : status.substr(at + 8, status.find('\n', at) - at - 8);
+  };
+  std::string run_blocked, child_blocked;
+  int child_exit = -2, term_exit = -2;
+  std::thread([&] {  // a thread of its own: the mask is this thread's, and a ChildProcess ends with it
+    sigset_t cli;
+    sigemptyset(&cli);
+    sigaddset(&cli, SIGINT);
+    sigaddset(&cli, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &cli, nullptr);
+    run_blocked = blocked_of(RunProcess({"cat", "/proc/self/status"}).out);
+    ChildProcess child;
+    if (!child.Start({"cat", "/proc/self/status"})) return;
+    child_exit = child.Wait();
+    child_blocked = blocked_of(child.out());
+    if (!child.Start({"sleep", "60"})) return;
+    child.Signal(SIGTERM);
+    term_exit = child.Wait();
+  }).join();
+  EXPECT_EQ(run_blocked, "0000000000000000") << "RunProcess";
+  EXPECT_EQ(child_exit, 0);
+  EXPECT_EQ(child_blocked, "0000000000000000") << "ChildProcess";
+  EXPECT_EQ(term_exit, 128 + SIGTERM) << "sleep ends on SIGTERM";
 }
 
 }  // namespace

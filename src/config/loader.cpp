@@ -85,6 +85,12 @@ class Loader {
 
  private:
   // ---- diagnostics ----
+  // Whether the value at `path` is a secret: the schema says so, or the path's name does.
+  bool IsSecretPath(std::string_view path) const {
+    const int spec = schema_.Find(path);
+    return (spec >= 0 && schema_.keys[static_cast<std::size_t>(spec)].secret()) || IsSecretKey(path);
+  }
+
   // Line `line` (1-based) of `file` as a diagnostic shows it: every secret on it masked (see
   // diagnostic.h), and with `mask_from` (a 1-based character column) everything from there on.
   detail::ShownLine LineOf(std::uint32_t file, std::uint32_t line, std::uint32_t caret_col, std::uint32_t mask_from) {
@@ -139,19 +145,13 @@ class Loader {
     d.message = std::move(message);
     // Belt and braces: the line of a diagnostic about a secret key (by the schema or by the
     // path's name) is also cut at the value — from the column (a value) or past the key.
-    if (!d.key.empty()) {
-      int spec = schema_.Find(d.key);
-      if ((spec >= 0 && schema_.keys[static_cast<std::size_t>(spec)].secret()) || IsSecretKey(d.key)) {
-        redact_value = true;
-      }
-    }
+    if (!d.key.empty() && IsSecretPath(d.key)) redact_value = true;
     if (src.kind == Origin::Kind::kFile) {
       const auto at = static_cast<std::uint32_t>(std::max(d.origin.column, 0));
       std::uint32_t mask_from = redact_value ? at : 0;
       if (redact_value && line) {  // a key position: mask past "key: "
         std::string_view name = std::string_view(d.key).substr(d.key.rfind('.') + 1);
-        mask_from += static_cast<std::uint32_t>(
-            std::count_if(name.begin(), name.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }) + 2);
+        mask_from += static_cast<std::uint32_t>(detail::Chars(name) + 2);
       }
       detail::ShownLine shown = LineOf(src.file, static_cast<std::uint32_t>(d.origin.line), at, mask_from);
       d.source_line = std::move(shown.text);
@@ -369,9 +369,7 @@ void Loader::Interpolate(Node* n, std::string& path) {
     }
     if (!valid) {
       // The text between the braces is part of the value: not shown when the value is a secret.
-      const int spec = schema_.Find(path);
-      const bool secret = (spec >= 0 && schema_.keys[static_cast<std::size_t>(spec)].secret()) || IsSecretKey(path) ||
-                          UrlHasCredentials(t);
+      const bool secret = IsSecretPath(path) || UrlHasCredentials(t);
       Fail(path, n->src,
            fmt::format("{} is not a variable reference (${{NAME}} or ${{NAME:-default}})",
                        secret ? std::string("a \"${…}\" in the value (redacted)") : fmt::format("${{{}}}", expr)));
@@ -654,9 +652,7 @@ void Loader::Validate() {
   for (const auto& f : opts_.free_form_sections) tops.push_back(f);
   auto unknown = [&](const Node& n, const std::string& path, const std::string& guess,
                      const std::string& guess_path) {
-    bool redact = IsSecretKey(path) ||
-                  (!guess_path.empty() && schema_.Find(guess_path) >= 0 &&
-                   schema_.keys[static_cast<std::size_t>(schema_.Find(guess_path))].secret());
+    const bool redact = IsSecretPath(path) || (!guess_path.empty() && IsSecretPath(guess_path));
     std::string msg = guess.empty() ? "unknown key" : fmt::format("unknown key (did you mean \"{}\"?)", guess);
     if (guess.empty() && path.find('.') == std::string::npos) {
       msg = fmt::format("unknown section (the sections are {})", fmt::join(tops, ", "));

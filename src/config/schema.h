@@ -47,12 +47,6 @@ struct Schema {
     std::string_view why;  // same_meaning false: what changed, for the error
   };
   std::vector<Renamed> renamed;
-  const Renamed* FindRenamed(std::string_view path) const {
-    for (const auto& r : renamed) {
-      if (r.from == path) return &r;
-    }
-    return nullptr;
-  }
 
   int Find(std::string_view path) const {
     auto it = by_path.find(path);

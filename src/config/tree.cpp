@@ -89,6 +89,11 @@ bool Node::IsNull() const {
          (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL");
 }
 
+std::size_t Chars(std::string_view s) {
+  return static_cast<std::size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
 namespace {
 
 struct Frame {
@@ -98,12 +103,6 @@ struct Frame {
   std::string key;
   std::uint32_t key_line = 0, key_col = 0;
 };
-
-// Characters (not bytes) in UTF-8 text.
-std::size_t Chars(std::string_view s) {
-  return static_cast<std::size_t>(
-      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-}
 
 // Where the parse stopped (0-based line and character column): a reader error (a bad byte: invalid
 // UTF-8, NUL, a control character) has an offset, not a mark — libyaml's mark stays at 0:0.

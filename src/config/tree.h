@@ -87,6 +87,9 @@ struct SecretSpan {
 /// or a query. Costs a parse of `text`: called only for a file that has a diagnostic to show.
 std::vector<SecretSpan> SecretSpans(std::string_view text);
 
+/// Characters (not bytes) in UTF-8 text: a column as libyaml and diagnostics count it.
+std::size_t Chars(std::string_view s);
+
 /// The deepest nesting accepted.
 inline constexpr int kMaxDepth = 64;
 

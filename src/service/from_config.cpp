@@ -66,15 +66,14 @@ Result<ClientOptions> FromConfig(const config::Snapshot& c) {
   o.user_agent = h.user_agent;
   o.verify_tls = c.tls().verify;
   o.ca_bundle = c.tls().ca_file;
-  // What the client refuses (a CA file that cannot be read, …) is told about the key it came from.
+  // What the client refuses is told about the key it came from. Of Validate's checks only these
+  // two can fail here: the schema's ranges already refuse what the others would (a timeout of 0,
+  // max_attempts out of [1, 100], …). Matched on the "http::ClientOptions.<field>" Validate begins with.
   if (Status v = Client::Validate(o); !v) {
-    static constexpr std::pair<std::string_view, std::string_view> kKeys[] = {
-        {"ca_bundle", "tls.ca_file"},          {"connect_timeout", "http.connect_timeout"},
-        {"request_timeout", "http.request_timeout"}, {"overall_timeout", "http.overall_timeout"},
-        {"max_connections", "http.max_connections"}, {"user_agent", "http.user_agent"},
-        {"max_attempts", "http.max_attempts"}};
+    static constexpr std::pair<std::string_view, std::string_view> kKeys[] = {{"ca_bundle", "tls.ca_file"},
+                                                                              {"user_agent", "http.user_agent"}};
     for (const auto& [field, key] : kKeys) {
-      if (v.error().message().find(field) != std::string::npos) return About(c, key, v.error());
+      if (v.error().message().starts_with(fmt::format("http::ClientOptions.{}", field))) return About(c, key, v.error());
     }
     return v.error();
   }

@@ -41,6 +41,12 @@ class FromConfigTest : public ::testing::Test {
     return config::Load(o, diags);
   }
 
+  // `error` names `key` and where the file set it ("tls.ca_file (set at service.yaml:4:12)").
+  void ExpectNamesKeyAt(const Error& error, std::string_view key, int line, int col) const {
+    EXPECT_NE(error.message().find(fmt::format("{} (set at {}:{}:{})", key, path_, line, col)), std::string::npos)
+        << error;
+  }
+
   std::filesystem::path dir_;
   std::string path_;
 };
@@ -85,8 +91,7 @@ TEST_F(FromConfigTest, ALogFileThatCannotBeOpenedNamesTheKeyAndWhereItWasSet) {
   ASSERT_TRUE(snap) << snap.error();
   auto logger = log::setup_service_logging(**snap);
   ASSERT_FALSE(logger);
-  EXPECT_NE(logger.error().message().find(fmt::format("logging.file (set at {}:4:9)", path_)), std::string::npos)
-      << logger.error();
+  ExpectNamesKeyAt(logger.error(), "logging.file", 4, 9);
 }
 
 TEST_F(FromConfigTest, TheHttpSectionSetsAttemptsTimeoutAndUserAgentTheServerSees) {
@@ -150,8 +155,15 @@ TEST_F(FromConfigTest, TheTlsSectionIsTheClientsVerification) {
   ASSERT_TRUE(missing) << missing.error();
   auto refused = http::FromConfig(**missing);
   ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().message().find(fmt::format("tls.ca_file (set at {}:4:12)", path_)), std::string::npos)
-      << refused.error();
+  ExpectNamesKeyAt(refused.error(), "tls.ca_file", 4, 12);
+}
+
+TEST_F(FromConfigTest, AUserAgentTheClientRefusesNamesTheKeyAndWhereItWasSet) {
+  auto snap = LoadFile("service:\n  name: tamiyo\nhttp:\n  user_agent: \"tamiyo\\r\\nX-Injected: 1\"\n");
+  ASSERT_TRUE(snap) << snap.error();
+  auto refused = http::FromConfig(**snap);
+  ASSERT_FALSE(refused);
+  ExpectNamesKeyAt(refused.error(), "http.user_agent", 4, 15);
 }
 
 TEST_F(FromConfigTest, AWrongUnitOrTypeIsReportedAtFileLineCol) {

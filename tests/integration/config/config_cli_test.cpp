@@ -49,6 +49,11 @@ class ConfigCliTest : public ::testing::Test {
                                  "  layers: [conv, relu]\n");
   }
 
+  // explain's sources column: `label` padded to `width` (the widest label's, a file's "path:line:col").
+  static std::string Padded(const std::string& label, std::size_t width) {
+    return label + std::string(width - label.size(), ' ');
+  }
+
   fs::path dir_;
 };
 
@@ -134,14 +139,15 @@ TEST_F(ConfigCliTest, ExplainShowsDefaultFileEnvAndSet) {
   auto r = Run({"config", "explain", "database.port", "-c", base, "--set", "database.port=7000"},
                {"ESPER_DATABASE__PORT=6000"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::string at = base + ":4:9";
   EXPECT_EQ(r.out,
             "database.port = 7000\n"
             "  type: int, range [1, 65535] — PostgreSQL port\n"
             "  sources, lowest precedence first:\n"
-            "    1. default" + std::string(base.size() + 4 - 7, ' ') + "  5432\n"
-            "    2. " + base + ":4:9  5433\n"
-            "    3. env ESPER_DATABASE__PORT" + std::string(base.size() + 4 - 24, ' ') + "  6000\n"
-            "    4. --set" + std::string(base.size() + 4 - 5, ' ') + "  7000   <- wins\n");
+            "    1. " + Padded("default", at.size()) + "  5432\n"
+            "    2. " + at + "  5433\n"
+            "    3. " + Padded("env ESPER_DATABASE__PORT", at.size()) + "  6000\n"
+            "    4. " + Padded("--set", at.size()) + "  7000   <- wins\n");
   auto pw = Run({"config", "explain", "database.password", "-c", base}, {std::string("ESPER_DATABASE__PASSWORD=") + kPw});
   EXPECT_EQ(pw.exit_code, 0);
   EXPECT_EQ(pw.out.find(kPw), std::string::npos) << pw.out;
@@ -169,13 +175,14 @@ TEST_F(ConfigCliTest, ExplainShowsWhereThePartsSettingsCameFrom) {
                        "logging:\n  queue_bytes: 65536\ns3:\n  max_attempts: 4\n");
   auto r = Run({"config", "explain", "http.max_attempts", "-c", f}, {"ESPER_HTTP__MAX_ATTEMPTS=1"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::string at = f + ":5:17";
   EXPECT_EQ(r.out,
             "http.max_attempts = 1\n"
             "  type: int, range [1, 100] — attempts per request, the first included (1: no retries)\n"
             "  sources, lowest precedence first:\n"
-            "    1. default" + std::string(f.size() + 5 - 7, ' ') + "  3\n"
-            "    2. " + f + ":5:17  2\n"
-            "    3. env ESPER_HTTP__MAX_ATTEMPTS" + std::string(f.size() + 5 - 28, ' ') + "  1   <- wins\n");
+            "    1. " + Padded("default", at.size()) + "  3\n"
+            "    2. " + at + "  2\n"
+            "    3. " + Padded("env ESPER_HTTP__MAX_ATTEMPTS", at.size()) + "  1   <- wins\n");
   for (const char* key : {"http.request_timeout", "logging.queue_bytes", "s3.max_attempts"}) {
     auto e = Run({"config", "explain", key, "-c", f});
     EXPECT_EQ(e.exit_code, 0) << e.err;
