@@ -20,25 +20,16 @@ using ::testing::HasSubstr;
 using esper::testing::PatternBytes;
 using esper::testing::RunProcess;
 
-constexpr const char* kBucket = "bkt";
 
-class AwsInterop : public ::testing::TestWithParam<Backend> {
+class AwsInterop : public S3CliBackendTest {
  protected:
-  void SetUp() override {
-    auto s = S3Cli::Start(GetParam(), {kBucket});
-    ASSERT_TRUE(s) << s.error();
-    s_ = std::move(*s);
-  }
   // `aws s3api head-object` of bkt/key, as JSON.
   nlohmann::json Head(const std::string& key) {
     auto r = s_->Aws({"s3api", "head-object", "--bucket", kBucket, "--key", key, "--output", "json"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return nlohmann::json::parse(r.out, nullptr, false);
   }
-  std::unique_ptr<S3Cli> s_;
 };
-
-std::string Name(const ::testing::TestParamInfo<Backend>& p) { return BackendName(p.param); }
 
 TEST_P(AwsInterop, WhatEsperWritesAwsReadsBackWithTypeAndMetadata) {
   const std::string data = PatternBytes(2 << 20, 5);
@@ -150,8 +141,9 @@ TEST_P(AwsInterop, PresignedUrlsWorkWithCurl) {
   auto put = s_->Esper({"presign", "s3://bkt/shared/upload.txt", "--method", "PUT", "--content-type", "text/plain"});
   ASSERT_EQ(put.exit_code, 0) << put.err;
   WriteFile(s_->Path("up.txt"), "uploaded with curl\n");
+  const std::string put_url = put.out.substr(0, put.out.size() - 1);
   auto curl_put = RunProcess({"curl", "-sS", "--fail", "-X", "PUT", "-H", "Content-Type: text/plain", "--data-binary",
-                              fmt::format("@{}", s_->Path("up.txt")), put.out.substr(0, put.out.size() - 1)});
+                              fmt::format("@{}", s_->Path("up.txt")), put_url});
   ASSERT_EQ(curl_put.exit_code, 0) << curl_put.err;
   auto back = s_->Esper({"cp", "s3://bkt/shared/upload.txt", "-"});
   EXPECT_EQ(back.out, "uploaded with curl\n");
@@ -163,10 +155,16 @@ TEST_P(AwsInterop, PresignedUrlsWorkWithCurl) {
     tampered.replace(tampered.find("shared/obj.bin"), 14, "shared/obj.biN");
     auto refused = RunProcess({"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", tampered});
     EXPECT_EQ(refused.out, "403");
+    // --content-type is signed: the PUT URL used with another Content-Type is refused, and the
+    // object keeps what the right one stored.
+    auto other_type = RunProcess({"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H",
+                                  "Content-Type: application/json", "--data-binary", "{}", put_url});
+    EXPECT_EQ(other_type.out, "403") << other_type.err;
+    EXPECT_EQ(Get("shared/upload.txt"), "uploaded with curl\n");
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Servers, AwsInterop, ::testing::Values(Backend::kS3rver4, Backend::kFauxqs), Name);
+INSTANTIATE_TEST_SUITE_P(Servers, AwsInterop, ::testing::Values(Backend::kS3rver4, Backend::kFauxqs), BackendTestName);
 
 }  // namespace
 }  // namespace esper::cli::s3test

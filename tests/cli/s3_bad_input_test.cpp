@@ -8,7 +8,6 @@
 #include <filesystem>
 
 #include "cli/s3_cli_fixture.h"
-#include "esper/s3/checksum.h"
 #include "testing/http_server.h"
 #include "testing/net.h"
 
@@ -24,31 +23,12 @@ using esper::testing::PatternBytes;
 using esper::testing::Reply;
 using esper::testing::ServerRequest;
 
-// How many attempts -v shows ("> GET /…" request lines).
-size_t Attempts(const std::string& err, std::string_view method = "GET") {
-  size_t n = 0;
-  const std::string line = fmt::format("> {} /", method);
-  for (size_t at = 0; (at = err.find(line, at)) != std::string::npos; at += line.size()) ++n;
-  return n;
-}
-
-class S3CliBadInputTest : public ::testing::Test {
+class S3CliBadInputTest : public S3CliStoreTest {
  protected:
   void SetUp() override {
-    auto s = S3Cli::Start(Backend::kS3rver4, {"bkt"});
-    ASSERT_TRUE(s) << s.error();
-    s_ = std::move(*s);
-    ASSERT_TRUE(s_->store().Put("bkt", "k", storage::PutBody::FromString(PatternBytes(5000))));
+    ASSERT_NO_FATAL_FAILURE(Start(Backend::kS3rver4));
+    Put("k", PatternBytes(5000));
   }
-  // `esper s3 <args> --endpoint-url <url>` with the fixture's environment and `extra`.
-  testing::ProcessResult At(const std::string& endpoint, std::vector<std::string> args,
-                            const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {testing::EsperBinary(), "s3"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"--endpoint-url", endpoint});
-    return testing::RunProcess(argv, s_->Env(extra));
-  }
-  std::unique_ptr<S3Cli> s_;
 };
 
 TEST_F(S3CliBadInputTest, AWrongSecretIsRefusedOnceAndNamedByItsKeyIdNeverByTheSecret) {
@@ -67,7 +47,7 @@ TEST_F(S3CliBadInputTest, AWrongSecretIsRefusedOnceAndNamedByItsKeyIdNeverByTheS
 
 TEST_F(S3CliBadInputTest, ADeadEndpointIsUnavailableAfterItsRetries) {
   const std::string dead = fmt::format("http://127.0.0.1:{}", testing::FreePort());
-  auto r = At(dead, {"stat", "s3://bkt/k", "-v"}, {"AWS_MAX_ATTEMPTS=2"});
+  auto r = s_->Esper({"stat", "s3://bkt/k", "-v"}, "", {"AWS_MAX_ATTEMPTS=2"}, dead);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("esper: error: Unavailable: gave up after 2 attempts: HEAD " + dead + "/bkt/k: connect to"));
 }
@@ -75,21 +55,12 @@ TEST_F(S3CliBadInputTest, ADeadEndpointIsUnavailableAfterItsRetries) {
 TEST_F(S3CliBadInputTest, AServerThatNeverAnswersTimesOutAfterReadTimeoutPerAttempt) {
   HttpTestServer silent([](const ServerRequest&) { return Reply{.action = Reply::Action::kSilent}; });
   ASSERT_TRUE(silent.Start());
-  auto r = At("http://" + silent.address(), {"stat", "s3://bkt/k", "--read-timeout", "0.3", "-v"},
-              {"AWS_MAX_ATTEMPTS=2"});
+  auto r = s_->Esper({"stat", "s3://bkt/k", "--read-timeout", "0.3", "-v"}, "", {"AWS_MAX_ATTEMPTS=2"},
+                     "http://" + silent.address());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("esper: error: DeadlineExceeded: gave up after 2 attempts"));
   EXPECT_THAT(r.err, HasSubstr("no complete response within the per-try timeout 300 ms"));
   EXPECT_EQ(Attempts(r.err, "HEAD"), 2u) << r.err;
-}
-
-// The stand-in answers every GET of `body` with what `reply` makes of it.
-Reply ObjectReply(const std::string& body, const std::string& etag_of) {
-  return Reply{.status = 200,
-               .headers = {{"ETag", fmt::format("\"{}\"", s3::Hex(s3::Md5::Of(etag_of)))},
-                           {"Content-Type", "application/octet-stream"},
-                           {"Last-Modified", "Mon, 07 Dec 2026 02:00:00 GMT"}},
-               .body = body};
 }
 
 TEST_F(S3CliBadInputTest, ABodyCutShortOrCorruptedIsRetriedThenRefusedAndLeavesNoFile) {
@@ -101,7 +72,7 @@ TEST_F(S3CliBadInputTest, ABodyCutShortOrCorruptedIsRetriedThenRefusedAndLeavesN
     Reply reply;
     const char* says;
   };
-  Reply cut = ObjectReply(body, body);
+  Reply cut = ObjectReply(body);
   cut.action = Reply::Action::kTruncate;
   for (const Case& c : {Case{"truncated", cut, "Unavailable: gave up after 3 attempts: .* truncated response"},
                         Case{"corrupted", ObjectReply(corrupted, body), "DataLoss: gave up after 3 attempts: .* not the object's ETag"}}) {
@@ -110,7 +81,7 @@ TEST_F(S3CliBadInputTest, ABodyCutShortOrCorruptedIsRetriedThenRefusedAndLeavesN
     ASSERT_TRUE(server.Start());
     const std::string dir = s_->Path(c.name);
     fs::create_directories(dir);
-    auto r = At("http://" + server.address(), {"cp", "s3://bkt/k", dir + "/k.bin", "-v"}, {"AWS_MAX_ATTEMPTS=3"});
+    auto r = s_->Esper({"cp", "s3://bkt/k", dir + "/k.bin", "-v"}, "", {"AWS_MAX_ATTEMPTS=3"}, "http://" + server.address());
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_THAT(r.err, ContainsRegex(c.says));
     EXPECT_EQ(Attempts(r.err), 3u) << "retried: another attempt may bring the whole object\n" << r.err;
@@ -123,8 +94,7 @@ TEST_F(S3CliBadInputTest, AFullDiskOnDownloadIsAnErrorNotASuccess) {
   EXPECT_EQ(device.exit_code, 1);
   EXPECT_THAT(device.err, HasSubstr("write /dev/full: No space left on device"));
 
-  std::string command;
-  for (const auto& a : s_->EsperArgv({"cp", "s3://bkt/k", "-"})) command += " '" + a + "'";
+  const std::string command = ShellCommand(s_->EsperArgv({"cp", "s3://bkt/k", "-"}));
   auto piped = testing::RunProcess({"/bin/sh", "-c", command + " >/dev/full"}, s_->Env());
   EXPECT_EQ(piped.exit_code, 1);
   EXPECT_THAT(piped.err, HasSubstr("write to stdout: No space left on device"));

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "esper/s3/checksum.h"
 #include "esper/s3/s3_store.h"
 #include "esper/storage/local_store.h"
 
@@ -23,6 +24,8 @@ std::string BackendName(Backend b) {
   }
   return "?";
 }
+
+std::string BackendTestName(const ::testing::TestParamInfo<Backend>& p) { return BackendName(p.param); }
 
 Result<std::unique_ptr<S3Cli>> S3Cli::Start(Backend backend, const std::vector<std::string>& buckets) {
   std::unique_ptr<S3Cli> s(new S3Cli());
@@ -92,22 +95,72 @@ std::vector<std::string> S3Cli::Env(const std::vector<std::string>& extra) const
   return env;
 }
 
-std::vector<std::string> S3Cli::EsperArgv(std::vector<std::string> args) const {
+std::vector<std::string> S3Cli::EsperArgvAt(std::vector<std::string> args, const std::string& endpoint) {
   std::vector<std::string> argv = {testing::EsperBinary(), "s3"};
   argv.insert(argv.end(), args.begin(), args.end());
-  argv.insert(argv.end(), {"--endpoint-url", endpoint_});
+  argv.insert(argv.end(), {"--endpoint-url", endpoint});
   return argv;
 }
 
 testing::ProcessResult S3Cli::Esper(std::vector<std::string> args, const std::string& stdin_data,
-                                    const std::vector<std::string>& extra_env) const {
-  return testing::RunProcess(EsperArgv(std::move(args)), Env(extra_env), stdin_data);
+                                    const std::vector<std::string>& extra_env,
+                                    const std::optional<std::string>& endpoint) const {
+  return testing::RunProcess(EsperArgv(std::move(args), endpoint), Env(extra_env), stdin_data);
 }
 
 testing::ProcessResult S3Cli::Aws(std::vector<std::string> args, const std::vector<std::string>& extra_env) const {
   std::vector<std::string> argv = {"/usr/bin/aws", "--endpoint-url", endpoint_};
   argv.insert(argv.end(), args.begin(), args.end());
   return testing::RunProcess(argv, Env(extra_env));
+}
+
+void S3CliStoreTest::Start(Backend backend) {
+  auto s = S3Cli::Start(backend, {kBucket});
+  ASSERT_TRUE(s) << s.error();
+  s_ = std::move(*s);
+}
+
+void S3CliStoreTest::Put(const std::string& key, const std::string& data, storage::PutOptions options) {
+  auto r = s_->store().Put(kBucket, key, storage::PutBody::FromString(data), std::move(options));
+  ASSERT_TRUE(r) << r.error();
+}
+
+std::string S3CliStoreTest::Get(const std::string& key) {
+  auto r = s_->store().Get(kBucket, key);
+  return r ? r->body : fmt::format("<{}>", r.error().ToString());
+}
+
+bool S3CliStoreTest::Exists(const std::string& bucket, const std::string& key) {
+  auto r = s_->store().Exists(bucket, key);
+  EXPECT_TRUE(r) << r.error();
+  return r && *r;
+}
+
+testing::Reply ObjectReply(const std::string& body, const std::optional<std::string>& etag_of) {
+  return testing::Reply{.status = 200,
+                        .headers = {{"ETag", fmt::format("\"{}\"", s3::Hex(s3::Md5::Of(etag_of.value_or(body))))},
+                                    {"Content-Type", "application/octet-stream"},
+                                    {"Last-Modified", "Mon, 07 Dec 2026 02:00:00 GMT"},
+                                    {"x-amz-request-id", "REQ-OK"}},
+                        .body = body};
+}
+
+size_t Attempts(const std::string& err, std::string_view method) {
+  size_t n = 0;
+  const std::string line = fmt::format("> {} /", method);
+  for (size_t at = 0; (at = err.find(line, at)) != std::string::npos; at += line.size()) ++n;
+  return n;
+}
+
+std::string ShellCommand(const std::vector<std::string>& argv) {
+  std::string command;
+  for (const std::string& a : argv) {
+    if (!command.empty()) command += ' ';
+    command += '\'';
+    for (char ch : a) command += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    command += '\'';
+  }
+  return command;
 }
 
 std::string ReadFile(const std::string& path) {

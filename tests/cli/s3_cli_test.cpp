@@ -28,35 +28,10 @@ using ::testing::StartsWith;
 using esper::testing::ChildProcess;
 using esper::testing::PatternBytes;
 
-constexpr const char* kBucket = "bkt";
 // "2024-05-01 12:00:00" as aws s3 ls prints dates.
 constexpr const char* kDate = "[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}";
 
-class S3CliTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override {
-    auto s = S3Cli::Start(GetParam(), {kBucket});
-    ASSERT_TRUE(s) << s.error();
-    s_ = std::move(*s);
-  }
-  // Puts an object through the library.
-  void Put(const std::string& key, const std::string& data, storage::PutOptions options = {}) {
-    auto r = s_->store().Put(kBucket, key, storage::PutBody::FromString(data), std::move(options));
-    ASSERT_TRUE(r) << r.error();
-  }
-  std::string Get(const std::string& key) {
-    auto r = s_->store().Get(kBucket, key);
-    return r ? r->body : fmt::format("<{}>", r.error().ToString());
-  }
-  bool Exists(const std::string& bucket, const std::string& key) {
-    auto r = s_->store().Exists(bucket, key);
-    EXPECT_TRUE(r) << r.error();
-    return r && *r;
-  }
-  std::unique_ptr<S3Cli> s_;
-};
-
-std::string Name(const ::testing::TestParamInfo<Backend>& p) { return BackendName(p.param); }
+class S3CliTest : public S3CliBackendTest {};
 
 // ---- ls ----
 
@@ -391,8 +366,7 @@ TEST_P(S3CliTest, InterruptEndsAnUploadFromAPipeThatNeverEnds) {
       const std::string key = fmt::format("never{}", n++);
       ChildProcess esper;
       if (as_stdin) {
-        std::string command = "exec";
-        for (const auto& a : s_->EsperArgv({"cp", "-", "s3://bkt/" + key})) command += " '" + a + "'";
+        const std::string command = "exec " + ShellCommand(s_->EsperArgv({"cp", "-", "s3://bkt/" + key}));
         ASSERT_TRUE(esper.Start({"/bin/sh", "-c", command + " < '" + fifo + "'"}, {.env = s_->Env()}));
       } else {
         ASSERT_TRUE(esper.Start(s_->EsperArgv({"cp", fifo, "s3://bkt/" + key}), {.env = s_->Env()}));
@@ -413,7 +387,7 @@ TEST_P(S3CliTest, InterruptEndsAnUploadFromAPipeThatNeverEnds) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, S3CliTest, ::testing::Values(Backend::kS3rver4, Backend::kFauxqs, Backend::kLocal),
-                         Name);
+                         BackendTestName);
 
 // 128 MiB through a pipe, never held whole: the pipeline's peak RSS is no higher than for a
 // quarter of it (32 MiB) — memory that grew with the object would add 96 MiB. Both are sent in
@@ -429,8 +403,7 @@ TEST_P(S3CliLargeTest, CpOfAPipeIsStreamedInBoundedMemory) {
   constexpr uint64_t kSize = uint64_t{128} << 20;
   auto peak_rss_of_cp = [&](uint64_t size, const std::string& key) -> uint64_t {
     const auto argv = s_->EsperArgv({"cp", "-", "s3://bkt/" + key, "--expected-size", std::to_string(size)});
-    std::string command = fmt::format("head -c {} /dev/zero |", size);
-    for (const auto& a : argv) command += " '" + a + "'";
+    const std::string command = fmt::format("head -c {} /dev/zero | {}", size, ShellCommand(argv));
     ChildProcess child;
     EXPECT_TRUE(child.Start({"/bin/sh", "-c", command}, {.env = s_->Env()}));
     testing::RssSampler rss({.pid = child.pid(), .tree = true});
@@ -454,7 +427,7 @@ TEST_P(S3CliLargeTest, CpOfAPipeIsStreamedInBoundedMemory) {
   EXPECT_EQ(info->etag, s3::Hex(s3::Md5::Of(std::string(kSize, '\0'))));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, S3CliLargeTest, ::testing::Values(Backend::kS3rver4, Backend::kLocal), Name);
+INSTANTIATE_TEST_SUITE_P(Backends, S3CliLargeTest, ::testing::Values(Backend::kS3rver4, Backend::kLocal), BackendTestName);
 
 TEST(S3CliFauxqs, FauxqsRefusesAPutOver11MiB) {
   auto s = S3Cli::Start(Backend::kFauxqs, {kBucket});
@@ -487,7 +460,7 @@ TEST_P(S3CliUnsafeKeysTest, CpRecursiveDownloadRefusesKeysThatWouldEscapeTheDire
   EXPECT_FALSE(fs::exists(s_->Path("escaped.txt")));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, S3CliUnsafeKeysTest, ::testing::Values(Backend::kFauxqs, Backend::kLocal), Name);
+INSTANTIATE_TEST_SUITE_P(Backends, S3CliUnsafeKeysTest, ::testing::Values(Backend::kFauxqs, Backend::kLocal), BackendTestName);
 
 }  // namespace
 }  // namespace esper::cli::s3test

@@ -8,7 +8,6 @@
 #include <filesystem>
 
 #include "cli/s3_cli_fixture.h"
-#include "esper/s3/checksum.h"
 #include "testing/http_server.h"
 #include "testing/wait.h"
 
@@ -29,10 +28,7 @@ constexpr const char* kSecret = "fault-test-secret-Zq7";
 
 // `esper s3 <args> --endpoint-url <url>` with test credentials and a private HOME.
 testing::ProcessResult EsperAt(const std::string& home, const std::string& endpoint, std::vector<std::string> args) {
-  std::vector<std::string> argv = {testing::EsperBinary(), "s3"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  argv.insert(argv.end(), {"--endpoint-url", endpoint});
-  return testing::RunProcess(argv, {"HOME=" + home, "AWS_ACCESS_KEY_ID=AKIDFAULTTEST", std::string("AWS_SECRET_ACCESS_KEY=") + kSecret,
+  return testing::RunProcess(S3Cli::EsperArgvAt(std::move(args), endpoint), {"HOME=" + home, "AWS_ACCESS_KEY_ID=AKIDFAULTTEST", std::string("AWS_SECRET_ACCESS_KEY=") + kSecret,
                                     "AWS_SESSION_TOKEN=", "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
                                     "AWS_PROFILE=", "AWS_MAX_ATTEMPTS=", "AWS_ENDPOINT_URL=", "AWS_ENDPOINT_URL_S3="});
 }
@@ -42,15 +38,6 @@ std::string TempDir(const char* name) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
-}
-
-Reply Object(const std::string& body) {
-  return Reply{.status = 200,
-               .headers = {{"ETag", fmt::format("\"{}\"", s3::Hex(s3::Md5::Of(body)))},
-                           {"Content-Type", "application/octet-stream"},
-                           {"Last-Modified", "Mon, 07 Dec 2026 02:00:00 GMT"},
-                           {"x-amz-request-id", "REQ-OK"}},
-               .body = body};
 }
 
 // -v: each attempt's request line and status, the retries, and never a credential.
@@ -64,7 +51,7 @@ TEST(S3CliVerbose, ShowsRequestsStatusesAndRetriesButNoCredential) {
                    .body = "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>"
                            "<RequestId>REQ-SLOW</RequestId></Error>"};
     }
-    return Object("hello");
+    return ObjectReply("hello");
   });
   ASSERT_TRUE(server.Start());
   const std::string home = TempDir("verbose");
@@ -72,9 +59,8 @@ TEST(S3CliVerbose, ShowsRequestsStatusesAndRetriesButNoCredential) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "hello");
   EXPECT_EQ(gets.load(), 3);
-  size_t requests = 0;
-  for (size_t at = 0; (at = r.err.find("> GET /bkt/k HTTP/1.1\n", at)) != std::string::npos; ++at) ++requests;
-  EXPECT_EQ(requests, 3u) << r.err;
+  EXPECT_EQ(Attempts(r.err), 3u) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("> GET /bkt/k HTTP/1.1\n"));
   EXPECT_THAT(r.err, HasSubstr("< HTTP/1.1 503 Service Unavailable\n"));
   EXPECT_THAT(r.err, HasSubstr("retrying (attempt 2 of 3)"));
   EXPECT_THAT(r.err, HasSubstr("retrying (attempt 3 of 3)"));
@@ -99,7 +85,7 @@ TEST(S3CliVerbose, ShowsRequestsStatusesAndRetriesButNoCredential) {
 TEST(S3CliInterrupt, ADownloadInterruptedMidBodyLeavesNoFile) {
   const std::string body = PatternBytes(4 << 20, 3);
   HttpTestServer server([&](const ServerRequest&) {
-    Reply r = Object(body);
+    Reply r = ObjectReply(body);
     r.action = Reply::Action::kStallMidBody;  // headers and half the body, then nothing
     return r;
   });
@@ -109,8 +95,7 @@ TEST(S3CliInterrupt, ADownloadInterruptedMidBodyLeavesNoFile) {
   fs::create_directories(out_dir);
   for (int signal : {SIGINT, SIGTERM}) {
     ChildProcess esper;
-    ASSERT_TRUE(esper.Start({testing::EsperBinary(), "s3", "cp", "s3://bkt/big", out_dir + "/big.bin", "--endpoint-url",
-                             "http://" + server.address()},
+    ASSERT_TRUE(esper.Start(S3Cli::EsperArgvAt({"cp", "s3://bkt/big", out_dir + "/big.bin"}, "http://" + server.address()),
                             {.env = {"HOME=" + home, "AWS_ACCESS_KEY_ID=AKIDFAULTTEST", std::string("AWS_SECRET_ACCESS_KEY=") + kSecret,
                                      "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_PROFILE="}}));
     // The temporary file beside the destination holds the first half.

@@ -28,7 +28,6 @@ using ::testing::IsEmpty;
 using esper::testing::ChildProcess;
 using esper::testing::PatternBytes;
 
-constexpr const char* kBucket = "bkt";
 constexpr int kFiles = 30;
 
 // The lines of `out`, sorted (transfers finish in any order).
@@ -55,12 +54,10 @@ int64_t MtimeSeconds(const std::string& path) {
   return stat(path.c_str(), &st) == 0 ? st.st_mtim.tv_sec : -1;
 }
 
-class S3CliSyncTest : public ::testing::TestWithParam<Backend> {
+class S3CliSyncTest : public S3CliBackendTest {
  protected:
   void SetUp() override {
-    auto s = S3Cli::Start(GetParam(), {kBucket});
-    ASSERT_TRUE(s) << s.error();
-    s_ = std::move(*s);
+    ASSERT_NO_FATAL_FAILURE(S3CliBackendTest::SetUp());
     tree_ = s_->Path("tree");
     for (int i = 0; i < kFiles; ++i) {
       fs::create_directories(fs::path(tree_ / fs::path(Rel(i))).parent_path());
@@ -68,10 +65,6 @@ class S3CliSyncTest : public ::testing::TestWithParam<Backend> {
       // An hour old: older than anything a sync writes to the store.
       SetMtime(tree_ + "/" + Rel(i), std::chrono::system_clock::now() - std::chrono::hours(1));
     }
-  }
-  std::string Get(const std::string& key) {
-    auto r = s_->store().Get(kBucket, key);
-    return r ? r->body : fmt::format("<{}>", r.error().ToString());
   }
   std::vector<std::string> Keys(const std::string& prefix) {
     std::vector<std::string> keys;
@@ -82,11 +75,8 @@ class S3CliSyncTest : public ::testing::TestWithParam<Backend> {
     }
     return keys;
   }
-  std::unique_ptr<S3Cli> s_;
   std::string tree_;
 };
-
-std::string Name(const ::testing::TestParamInfo<Backend>& p) { return BackendName(p.param); }
 
 TEST_P(S3CliSyncTest, UpSendsOnlyWhatIsMissingOrChangedAndDeleteRemovesTheRest) {
   auto first = s_->Esper({"sync", tree_, "s3://bkt/p", "--concurrency", "8"});
@@ -198,7 +188,7 @@ TEST_P(S3CliSyncTest, BadArgumentsAreUsageErrors) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, S3CliSyncTest,
-                         ::testing::Values(Backend::kS3rver4, Backend::kFauxqs, Backend::kLocal), Name);
+                         ::testing::Values(Backend::kS3rver4, Backend::kFauxqs, Backend::kLocal), BackendTestName);
 
 // What `aws s3 sync --dryrun` would do and what `esper s3 sync --dryrun` would do, on the same
 // trees: the same transfers and deletions. A local path is compared by its part under the

@@ -45,12 +45,7 @@ TEST(S3CliUploads, ListsAndAbortsIncompleteUploadsOlderThanTheCutoffOnALoopbackS
   });
   ASSERT_TRUE(server.Start());
   const std::string endpoint = fmt::format("http://{}", server.address());
-  auto esper = [&](std::vector<std::string> args) {
-    std::vector<std::string> argv = {testing::EsperBinary(), "s3"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"--endpoint-url", endpoint});
-    return testing::RunProcess(argv, s->get()->Env());
-  };
+  auto esper = [&](std::vector<std::string> args) { return (*s)->Esper(std::move(args), "", {}, endpoint); };
 
   auto list = esper({"uploads", "s3://bkt"});
   ASSERT_EQ(list.exit_code, 0) << list.err;

@@ -134,8 +134,9 @@ class SecretsMatrix : public ::testing::Test {
   // every secret; `allowed` may appear (on stdout only).
   testing::ProcessResult Run(const std::vector<std::string>& args, const std::vector<std::string>& allowed_on_stdout = {},
                              const std::vector<std::string>& extra_env = {}) {
-    std::string command = "cd '" + work_ + "' && exec '" + testing::EsperBinary() + "'";
-    for (const std::string& a : args) command += " '" + a + "'";
+    std::vector<std::string> argv = {testing::EsperBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const std::string command = "cd " + ShellCommand({work_}) + " && exec " + ShellCommand(argv);
     std::vector<std::string> env = Env();
     env.insert(env.end(), extra_env.begin(), extra_env.end());
     testing::ProcessResult r = testing::RunProcess({"/bin/sh", "-c", command}, env);
@@ -256,6 +257,15 @@ TEST_F(SecretsMatrix, S3CommandsWithVerboseOnSuccessAndOnEveryFailurePath) {
     Run({"s3", "cp", "up.txt", "s3://bkt/k", v, "--endpoint-url", (*s3rver)->endpoint()}, {}, known_key);
   }
   EXPECT_GE(runs_, 80);
+}
+
+// sync's first request lists the destination; refused there, it names the credentials (their
+// key id and source, never the secret) as every other refused request does.
+TEST_F(SecretsMatrix, SyncToARefusedBucketNamesTheCredentials) {
+  auto r = Run({"s3", "sync", "tree", "s3://deny/p", "--endpoint-url", Url("")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("AccessDenied"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(credentials: access key id AKIDMATRIX from environment)"), std::string::npos) << r.err;
 }
 
 }  // namespace

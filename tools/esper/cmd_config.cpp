@@ -56,7 +56,7 @@ Runner SetupConfig(CLI::App& cmd) {
     auto snap = config::Load(opts, &diags);
     std::size_t errors = 0;
     for (const auto& d : diags) {
-      if (d.is_error()) errors += d.omitted > 0 ? d.omitted : 1;
+      if (d.is_error()) errors += d.problems();
       PrintErr("{}\n", d.ToString());
     }
     Flush();
@@ -72,7 +72,7 @@ Runner SetupConfig(CLI::App& cmd) {
       std::string from = s.sources().empty() ? std::string("defaults and the environment")
                                              : fmt::format("{}", fmt::join(s.sources(), ", "));
       std::size_t warnings = 0;
-      for (const auto& w : s.warnings()) warnings += w.omitted > 0 ? w.omitted : 1;
+      for (const auto& w : s.warnings()) warnings += w.problems();
       Print("configuration is valid: {} values from {}{}\n", s.size(), from,
             warnings == 0 ? "" : fmt::format(" ({} warning{})", warnings, warnings == 1 ? "" : "s"));
     } else if (get->parsed()) {

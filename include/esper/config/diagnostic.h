@@ -40,6 +40,8 @@ struct Diagnostic {
   std::size_t omitted = 0;
 
   bool is_error() const { return severity == Severity::kError; }
+  /// How many problems this diagnostic stands for: 1, or `omitted` for a summary.
+  std::size_t problems() const { return omitted > 0 ? omitted : 1; }
   /// The rendered form shown above (one or three lines, no trailing newline).
   std::string ToString() const;
 };

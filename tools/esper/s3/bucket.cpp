@@ -15,32 +15,20 @@
 namespace esper::cli::s3cmd {
 namespace {
 
-struct Flags {
-  CommonFlags common;
-  std::string uri;
+struct Flags : UriFlags {
   bool force = false;
 };
-
-Result<Location> BucketOnly(const std::string& uri, std::string_view command) {
-  ESPER_ASSIGN_OR_RETURN(Location loc, ParseS3Location(uri, command));
-  if (!loc.key.empty()) {
-    return UsageError(fmt::format("esper s3 {} takes a bucket, s3://{}, not an object's key", command, loc.bucket));
-  }
-  return loc;
-}
 
 }  // namespace
 
 Runner SetupMb(CLI::App& cmd) {
   auto f = std::make_shared<Flags>();
   cmd.description("Make a bucket");
-  cmd.add_option("uri", f->uri, "s3://bucket")->required();
-  AddCommonFlags(cmd, f->common);
+  AddUriFlags(cmd, *f, "s3://bucket");
   return [f]() -> Status {
-    ESPER_ASSIGN_OR_RETURN(Location loc, BucketOnly(f->uri, "mb"));
+    ESPER_ASSIGN_OR_RETURN(Location loc, ParseS3Bucket(f->uri, "mb"));
     ESPER_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Open(f->common));
-    Status st = session->Call(&storage::ObjectStore::CreateBucketAsync, loc.bucket);
-    if (!st) return session->Explain(st.error());
+    ESPER_RETURN_IF_ERROR(session->Call(&storage::ObjectStore::CreateBucketAsync, loc.bucket));
     Print("make_bucket: {}\n", loc.bucket);
     return OkStatus();
   };
@@ -49,15 +37,13 @@ Runner SetupMb(CLI::App& cmd) {
 Runner SetupRb(CLI::App& cmd) {
   auto f = std::make_shared<Flags>();
   cmd.description("Remove a bucket; --force removes its objects first");
-  cmd.add_option("uri", f->uri, "s3://bucket")->required();
   cmd.add_flag("--force", f->force, "Delete every object in the bucket first");
-  AddCommonFlags(cmd, f->common);
+  AddUriFlags(cmd, *f, "s3://bucket");
   return [f]() -> Status {
-    ESPER_ASSIGN_OR_RETURN(Location loc, BucketOnly(f->uri, "rb"));
+    ESPER_ASSIGN_OR_RETURN(Location loc, ParseS3Bucket(f->uri, "rb"));
     ESPER_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Open(f->common));
     if (f->force) ESPER_RETURN_IF_ERROR(DeleteUnder(*session, loc.bucket, "", false));
-    Status st = session->Call(&storage::ObjectStore::DeleteBucketAsync, loc.bucket);
-    if (!st) return session->Explain(st.error());
+    ESPER_RETURN_IF_ERROR(session->Call(&storage::ObjectStore::DeleteBucketAsync, loc.bucket));
     Print("remove_bucket: {}\n", loc.bucket);
     return OkStatus();
   };

@@ -71,10 +71,10 @@ std::string BaseName(std::string_view name) {
 
 Status CopyOne(Session& session, Transfers& transfers, const Location& src, const Location& dst) {
   Job job;
-  if (!src.is_s3()) {  // upload
-    if (src.kind == Location::Kind::kLocal && IsDirectory(src.path)) {
-      return UsageError(fmt::format("{} is a directory: add --recursive", src.path));
-    }
+  if (src.is_s3() && (src.key.empty() || src.key.back() == '/')) {
+    return UsageError(fmt::format("{} is not an object: give a key, or add --recursive", src.Uri()));
+  }
+  if (!src.is_s3()) {  // upload (a directory: Upload says "add --recursive")
     std::string key = dst.key;
     if (key.empty() || key.back() == '/') {
       if (src.kind == Location::Kind::kStdio) return UsageError(fmt::format("uploading stdin needs a key: {}<key>", dst.Uri()));
@@ -82,16 +82,10 @@ Status CopyOne(Session& session, Transfers& transfers, const Location& src, cons
     }
     job = transfers.Upload(src.kind == Location::Kind::kStdio ? "-" : src.path, dst.bucket, key);
   } else if (!dst.is_s3()) {  // download
-    if (src.key.empty() || src.key.back() == '/') {
-      return UsageError(fmt::format("{} is not an object: give a key, or add --recursive", src.Uri()));
-    }
     std::string path = dst.kind == Location::Kind::kStdio ? "-" : dst.path;
     if (path != "-" && (path.back() == '/' || IsDirectory(path))) path = (fs::path(path) / BaseName(src.key)).string();
     job = transfers.Download(src.bucket, src.key, path);
   } else {  // server-side copy
-    if (src.key.empty() || src.key.back() == '/') {
-      return UsageError(fmt::format("{} is not an object: give a key, or add --recursive", src.Uri()));
-    }
     std::string key = dst.key;
     if (key.empty() || key.back() == '/') key += BaseName(src.key);
     job = transfers.Copy({src.bucket, src.key}, {dst.bucket, key});
@@ -116,29 +110,14 @@ Status UploadTree(Session& session, Transfers& transfers, const Location& src, c
       [&]() -> Result<std::optional<Job>> {
         ESPER_ASSIGN_OR_RETURN(std::optional<LocalWalk::File> f, walk.Next());
         if (!f) return std::optional<Job>();
-        return std::optional<Job>(transfers.Upload(f->path, dst.bucket, prefix + f->rel));
-      },
-      {.concurrency = concurrency});
-}
-
-// Every object under SRC's prefix, to a download or a copy each (or nothing).
-Status FromPrefix(Session& session, const Location& src, int concurrency,
-                  const std::function<std::optional<Job>(const PrefixWalk::Object&)>& make) {
-  PrefixWalk walk(session, src.bucket, AsDirectoryPrefix(src.key));
-  return session.RunJobs(
-      [&]() -> Result<std::optional<Job>> {
-        for (;;) {
-          ESPER_ASSIGN_OR_RETURN(std::optional<PrefixWalk::Object> o, walk.Next());
-          if (!o) return std::optional<Job>();
-          if (std::optional<Job> job = make(*o)) return job;
-        }
+        return std::optional<Job>(transfers.Upload(f->path, dst.bucket, prefix + f->rel, f->size));
       },
       {.concurrency = concurrency});
 }
 
 Status DownloadTree(Session& session, Transfers& transfers, const Location& src, const Location& dst, int concurrency) {
   return FromPrefix(session, src, concurrency, [&](const PrefixWalk::Object& o) -> std::optional<Job> {
-    if (!o.rel.empty() && o.rel.back() == '/') return std::nullopt;  // a "folder" marker: nothing to write
+    if (o.folder_marker()) return std::nullopt;  // nothing to write
     return DownloadInto(transfers, src, o.info, o.rel, dst.path);
   });
 }

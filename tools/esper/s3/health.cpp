@@ -28,14 +28,9 @@ void Report(std::string_view status, std::string_view endpoint, std::string_view
 }  // namespace
 
 Runner SetupHealth(CLI::App& cmd) {
-  struct Flags {
-    CommonFlags common;
-    std::string uri;
-  };
-  auto f = std::make_shared<Flags>();
+  auto f = std::make_shared<UriFlags>();
   cmd.description("Check that the store answers: one request, no retries; exit 0 when healthy");
-  cmd.add_option("uri", f->uri, "s3://bucket to check (default: list the buckets)");
-  AddCommonFlags(cmd, f->common);
+  AddUriFlags(cmd, *f, "s3://bucket to check (default: list the buckets)", false);
   return [f]() -> Status {
     std::string bucket;
     if (!f->uri.empty()) {

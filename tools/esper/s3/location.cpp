@@ -29,7 +29,6 @@ Result<Location> ParseLocation(std::string_view arg) {
   // parse_s3_uri and the name rules never echo a credential typed into the URI ("s3://u:pw@…").
   auto uri = s3::parse_s3_uri(arg);
   if (!uri) return UsageError(uri.error().message());
-  if (Status b = storage::ValidateBucketName(uri->bucket); !b) return UsageError(b.error().message());
   if (!uri->key.empty()) {
     if (Status k = storage::ValidateKey(uri->key); !k) {
       return UsageError(fmt::format("invalid S3 URI '{}': {}", RedactUrl(arg), k.error().message()));
@@ -43,6 +42,20 @@ Result<Location> ParseS3Location(std::string_view arg, std::string_view command)
   ESPER_ASSIGN_OR_RETURN(Location loc, ParseLocation(arg));
   if (!loc.is_s3()) {
     return UsageError(fmt::format("esper s3 {} takes an s3:// URI, not '{}'", command, RedactUrl(arg)));
+  }
+  return loc;
+}
+
+Result<Location> ParseS3Object(std::string_view arg, std::string_view command) {
+  ESPER_ASSIGN_OR_RETURN(Location loc, ParseS3Location(arg, command));
+  if (loc.key.empty()) return UsageError(fmt::format("esper s3 {} {}: give an object's key", command, loc.Uri()));
+  return loc;
+}
+
+Result<Location> ParseS3Bucket(std::string_view arg, std::string_view command) {
+  ESPER_ASSIGN_OR_RETURN(Location loc, ParseS3Location(arg, command));
+  if (!loc.key.empty()) {
+    return UsageError(fmt::format("esper s3 {} takes a bucket, s3://{}, not an object's key", command, loc.bucket));
   }
   return loc;
 }

@@ -36,6 +36,12 @@ Result<Location> ParseLocation(std::string_view arg);
 /// As ParseLocation, and a usage error unless it is an s3:// location (`command` names who asks).
 Result<Location> ParseS3Location(std::string_view arg, std::string_view command);
 
+/// As ParseS3Location, and a usage error unless it names an object (a key after the bucket).
+Result<Location> ParseS3Object(std::string_view arg, std::string_view command);
+
+/// As ParseS3Location, and a usage error unless it names only a bucket (s3://bucket).
+Result<Location> ParseS3Bucket(std::string_view arg, std::string_view command);
+
 /// "s3://bucket/key" of an object.
 std::string S3Uri(std::string_view bucket, std::string_view key);
 

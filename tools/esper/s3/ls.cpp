@@ -19,9 +19,7 @@
 namespace esper::cli::s3cmd {
 namespace {
 
-struct Flags {
-  CommonFlags common;
-  std::string uri;
+struct Flags : UriFlags {
   bool recursive = false;
   bool human = false;
   bool summarize = false;
@@ -80,20 +78,18 @@ Status ListObjects(Session& session, const Flags& f, const Location& loc) {
 Runner SetupLs(CLI::App& cmd) {
   auto f = std::make_shared<Flags>();
   cmd.description("List buckets, or the objects and prefixes under s3://bucket[/prefix] (as aws s3 ls)");
-  cmd.add_option("uri", f->uri, "s3://bucket[/prefix]; none: the buckets");
   cmd.add_flag("--recursive,-r", f->recursive, "Every object under the prefix, not one level");
   cmd.add_flag("--human-readable", f->human, "Sizes in KiB, MiB, …");
   cmd.add_flag("--summarize", f->summarize, "The number of objects and their total size at the end");
   cmd.add_option("--page-size", f->page_size, "Keys asked for per request")->check(CLI::Range(1, 1000))->default_str("1000");
-  AddCommonFlags(cmd, f->common);
+  AddUriFlags(cmd, *f, "s3://bucket[/prefix]; none: the buckets", false);
   return [f]() -> Status {
     std::optional<Location> loc;
     if (!f->uri.empty()) {
       ESPER_ASSIGN_OR_RETURN(loc, ParseS3Location(f->uri, "ls"));
     }
     ESPER_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Open(f->common));
-    Status st = loc ? ListObjects(*session, *f, *loc) : ListBuckets(*session);
-    return st ? st : session->Explain(st.error());
+    return loc ? ListObjects(*session, *f, *loc) : ListBuckets(*session);
   };
 }
 

@@ -18,16 +18,13 @@
 namespace esper::cli::s3cmd {
 
 Runner SetupPresign(CLI::App& cmd) {
-  struct Flags {
-    CommonFlags common;
-    std::string uri;
+  struct Flags : UriFlags {
     int64_t expires_in = 3600;
     std::string method = "GET";
     std::string content_type;
   };
   auto f = std::make_shared<Flags>();
   cmd.description("Print a presigned URL for an object (valid up to 7 days)");
-  cmd.add_option("uri", f->uri, "s3://bucket/key")->required();
   cmd.add_option("--expires-in", f->expires_in, "Seconds the URL is valid: 1 to 604800 (7 days)")
       ->check(CLI::Range(int64_t{1}, int64_t{604800}))
       ->default_str("3600");
@@ -35,10 +32,9 @@ Runner SetupPresign(CLI::App& cmd) {
       ->transform(CLI::IsMember({"GET", "PUT", "HEAD", "DELETE"}, CLI::ignore_case))
       ->default_str("GET");
   cmd.add_option("--content-type", f->content_type, "PUT: the Content-Type the uploader must send (signed)");
-  AddCommonFlags(cmd, f->common);
+  AddUriFlags(cmd, *f, "s3://bucket/key");
   return [f]() -> Status {
-    ESPER_ASSIGN_OR_RETURN(Location loc, ParseS3Location(f->uri, "presign"));
-    if (loc.key.empty()) return UsageError(fmt::format("esper s3 presign {}: give an object's key", loc.Uri()));
+    ESPER_ASSIGN_OR_RETURN(Location loc, ParseS3Object(f->uri, "presign"));
     auto method = http::ParseMethod(f->method);
     if (!method) return UsageError(method.error().message());
     if (!f->content_type.empty() && *method != http::Method::kPut) {

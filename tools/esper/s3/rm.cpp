@@ -16,9 +16,7 @@
 namespace esper::cli::s3cmd {
 namespace {
 
-struct Flags {
-  CommonFlags common;
-  std::string uri;
+struct Flags : UriFlags {
   bool recursive = false;
   bool quiet = false;
 };
@@ -70,10 +68,9 @@ Status DeleteUnder(Session& session, const std::string& bucket, const std::strin
 Runner SetupRm(CLI::App& cmd) {
   auto f = std::make_shared<Flags>();
   cmd.description("Remove an object, or with --recursive everything under a prefix (as aws s3 rm)");
-  cmd.add_option("uri", f->uri, "s3://bucket/key (with --recursive: s3://bucket[/prefix])")->required();
   cmd.add_flag("--recursive,-r", f->recursive, "Every object under the prefix key/ (the whole bucket for s3://bucket)");
   cmd.add_flag("--quiet,-q", f->quiet, "No 'delete: …' lines");
-  AddCommonFlags(cmd, f->common);
+  AddUriFlags(cmd, *f, "s3://bucket/key (with --recursive: s3://bucket[/prefix])");
   return [f]() -> Status {
     ESPER_ASSIGN_OR_RETURN(Location loc, ParseS3Location(f->uri, "rm"));
     if (!f->recursive && (loc.key.empty() || loc.key.back() == '/')) {
@@ -82,8 +79,7 @@ Runner SetupRm(CLI::App& cmd) {
     }
     ESPER_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Open(f->common));
     if (f->recursive) return DeleteUnder(*session, loc.bucket, AsDirectoryPrefix(loc.key), f->quiet);
-    Status st = session->Call(&storage::ObjectStore::DeleteAsync, loc.bucket, loc.key);
-    if (!st) return session->Explain(st.error());
+    ESPER_RETURN_IF_ERROR(session->Call(&storage::ObjectStore::DeleteAsync, loc.bucket, loc.key));
     if (!f->quiet) Print("delete: {}\n", loc.Uri());
     return OkStatus();
   };

@@ -125,6 +125,12 @@ void AddCommonFlags(CLI::App& cmd, CommonFlags& f) {
                "Requests, statuses, retries and progress on stderr; -vv adds headers (credentials as ***)");
 }
 
+void AddUriFlags(CLI::App& cmd, UriFlags& f, std::string help, bool required) {
+  CLI::Option* uri = cmd.add_option("uri", f.uri, std::move(help));
+  if (required) uri->required();
+  AddCommonFlags(cmd, f.common);
+}
+
 Result<std::unique_ptr<Session>> Session::Open(const CommonFlags& flags) {
   std::unique_ptr<Session> s(new Session());
   const s3::Environment env = s3::ProcessEnvironment();
@@ -279,7 +285,7 @@ Status Session::RunJobs(const JobSource& next, RunOptions options) {
   lock.unlock();
   if (t.source_error) {
     if (t.held && t.started == 1) say(*t.held);
-    Error e = Explain(*t.source_error);
+    const Error& e = *t.source_error;  // a listing page's: Await explained it
     if (t.failed == 0) return e;
     return Error(e.code(), fmt::format("{} (and {} of {} {} failed)", e.message(), t.failed, t.started, options.what));
   }

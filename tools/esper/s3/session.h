@@ -55,6 +55,17 @@ struct CommonFlags {
 /// Adds CommonFlags' options to a subcommand.
 void AddCommonFlags(CLI::App& cmd, CommonFlags& flags);
 
+/// The flags of a subcommand of one s3:// URI (ls, rm, stat, mb, rb, presign, health, uploads);
+/// one with more flags derives from it.
+struct UriFlags {
+  CommonFlags common{};
+  std::string uri{};
+};
+
+/// Adds the positional `uri` (`help` says what it names; required unless `required` is false)
+/// and CommonFlags' options. Call it after the subcommand's own options, as their help lists them.
+void AddUriFlags(CLI::App& cmd, UriFlags& flags, std::string help, bool required = true);
+
 /// One transfer or other unit of work for RunJobs: starts an asynchronous operation and calls
 /// `done` exactly once when it is over (from any thread), unless it returns an error — then it
 /// did not start and `done` is never called. A job reports its own outcome (output lines).
@@ -80,7 +91,8 @@ class Session {
   const std::string& endpoint() const { return endpoint_; }
 
   /// Starts an operation with `start(callback)` and waits for its result, or for an interrupt
-  /// (then Cancelled, and the store is gone: return at once).
+  /// (then Cancelled, and the store is gone: return at once). An error is Explain()ed: every
+  /// Call and NextPage names refused credentials.
   template <class T>
   Result<T> Await(const std::function<Status(storage::Callback<T>)>& start);
 
@@ -106,7 +118,8 @@ class Session {
   Status RunJobs(const JobSource& next, RunOptions options);
 
   /// `e`, with the credentials that were refused named when `e` says they were (their access key
-  /// id and where they came from — never the secret).
+  /// id and where they came from — never the secret). Await does it for every operation it waits
+  /// for; the rest (a job's failure, S3Store's blocking calls) call it once themselves.
   Error Explain(Error e) const;
 
   bool interrupted() const;
@@ -153,7 +166,10 @@ Result<T> Session::Await(const std::function<Status(storage::Callback<T>)>& star
     Abort();
     return Error::Cancelled("interrupted");
   }
-  return std::move(*state->result);
+  Result<T> result = std::move(*state->result);
+  lock.unlock();
+  if (!result) return Explain(std::move(result.error()));
+  return result;
 }
 
 }  // namespace esper::cli::s3cmd

@@ -15,24 +15,17 @@
 namespace esper::cli::s3cmd {
 
 Runner SetupStat(CLI::App& cmd) {
-  struct Flags {
-    CommonFlags common;
-    std::string uri;
-  };
-  auto f = std::make_shared<Flags>();
+  auto f = std::make_shared<UriFlags>();
   cmd.description("Describe an object: size, ETag, last-modified, content type, metadata");
-  cmd.add_option("uri", f->uri, "s3://bucket/key")->required();
-  AddCommonFlags(cmd, f->common);
+  AddUriFlags(cmd, *f, "s3://bucket/key");
   return [f]() -> Status {
-    ESPER_ASSIGN_OR_RETURN(Location loc, ParseS3Location(f->uri, "stat"));
-    if (loc.key.empty()) return UsageError(fmt::format("esper s3 stat {}: give an object's key", loc.Uri()));
+    ESPER_ASSIGN_OR_RETURN(Location loc, ParseS3Object(f->uri, "stat"));
     ESPER_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Open(f->common));
-    auto info = session->Call(&storage::ObjectStore::StatAsync, loc.bucket, loc.key);
-    if (!info) return session->Explain(info.error());
-    const auto modified = std::chrono::floor<std::chrono::seconds>(info->last_modified);
-    Print("key: {}\nsize: {}\netag: {}\nlast-modified: {:%Y-%m-%dT%H:%M:%SZ}\ncontent-type: {}\n", info->key,
-          info->size, info->etag, modified, info->content_type);
-    for (const auto& [name, value] : info->metadata) Print("metadata.{}: {}\n", name, value);
+    ESPER_ASSIGN_OR_RETURN(storage::ObjectInfo info, session->Call(&storage::ObjectStore::StatAsync, loc.bucket, loc.key));
+    const auto modified = std::chrono::floor<std::chrono::seconds>(info.last_modified);
+    Print("key: {}\nsize: {}\netag: {}\nlast-modified: {:%Y-%m-%dT%H:%M:%SZ}\ncontent-type: {}\n", info.key,
+          info.size, info.etag, modified, info.content_type);
+    for (const auto& [name, value] : info.metadata) Print("metadata.{}: {}\n", name, value);
     return OkStatus();
   };
 }

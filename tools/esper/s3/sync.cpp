@@ -90,7 +90,7 @@ class Syncer {
 
   Status Run() {
     ESPER_ASSIGN_OR_RETURN(index_, IndexOf(session_, dst_));
-    Status transferred = src_.is_s3() ? FromPrefix() : FromDirectory();
+    Status transferred = src_.is_s3() ? FromObjects() : FromDirectory();
     if (!f_.delete_extra || session_.interrupted()) return transferred;
     Status deleted = DeleteExtra();
     if (!transferred) return transferred;
@@ -114,8 +114,7 @@ class Syncer {
     if (!f_.quiet) progress_.Say(fmt::format("(dryrun) {}: {} to {}\n", what, from, to));
   }
 
-  Status FromDirectory() {
-    if (!IsDirectory(src_.path)) return UsageError(fmt::format("esper s3 sync: {} is not a directory", src_.path));
+  Status FromDirectory() {  // Run checked that it is one
     const std::string prefix = AsDirectoryPrefix(dst_.key);
     LocalWalk walk(src_.path);
     return session_.RunJobs(
@@ -128,34 +127,26 @@ class Syncer {
               DryRun("upload", file->path, S3Uri(dst_.bucket, prefix + file->rel));
               continue;
             }
-            return std::optional<Job>(transfers_.Upload(file->path, dst_.bucket, prefix + file->rel));
+            return std::optional<Job>(transfers_.Upload(file->path, dst_.bucket, prefix + file->rel, file->size));
           }
         },
         {.concurrency = f_.concurrency});
   }
 
-  Status FromPrefix() {
+  Status FromObjects() {
     const std::string prefix = AsDirectoryPrefix(dst_.key);
-    PrefixWalk walk(session_, src_.bucket, AsDirectoryPrefix(src_.key));
     const bool download = !dst_.is_s3();
-    return session_.RunJobs(
-        [&]() -> Result<std::optional<Job>> {
-          for (;;) {
-            ESPER_ASSIGN_OR_RETURN(std::optional<PrefixWalk::Object> o, walk.Next());
-            if (!o) return std::optional<Job>();
-            if (download && !o->rel.empty() && o->rel.back() == '/') continue;  // a "folder" marker
-            if (!Needed(o->rel, o->info.size, o->info.last_modified)) continue;
-            if (f_.dryrun) {
-              DryRun(download ? "download" : "copy", S3Uri(src_.bucket, o->info.key),
-                     download ? (fs::path(dst_.path) / o->rel).string() : S3Uri(dst_.bucket, prefix + o->rel));
-              continue;
-            }
-            if (download) return std::optional<Job>(DownloadInto(transfers_, src_, o->info, o->rel, dst_.path, true));
-            return std::optional<Job>(
-                transfers_.Copy({src_.bucket, o->info.key}, {dst_.bucket, prefix + o->rel}, o->info.size));
-          }
-        },
-        {.concurrency = f_.concurrency});
+    return FromPrefix(session_, src_, f_.concurrency, [&](const PrefixWalk::Object& o) -> std::optional<Job> {
+      if (download && o.folder_marker()) return std::nullopt;
+      if (!Needed(o.rel, o.info.size, o.info.last_modified)) return std::nullopt;
+      if (f_.dryrun) {
+        DryRun(download ? "download" : "copy", S3Uri(src_.bucket, o.info.key),
+               download ? (fs::path(dst_.path) / o.rel).string() : S3Uri(dst_.bucket, prefix + o.rel));
+        return std::nullopt;
+      }
+      if (download) return DownloadInto(transfers_, src_, o.info, o.rel, dst_.path, true);
+      return transfers_.Copy({src_.bucket, o.info.key}, {dst_.bucket, prefix + o.rel}, o.info.size);
+    });
   }
 
   Status DeleteExtra() {
@@ -164,13 +155,21 @@ class Syncer {
     for (auto& [rel, entry] : index_) names.push_back(rel);
     index_.clear();
     std::sort(names.begin(), names.end());
+    const std::string prefix = AsDirectoryPrefix(dst_.key);
+    auto shown = [&](const std::string& rel) {
+      return dst_.is_s3() ? S3Uri(dst_.bucket, prefix + rel) : (fs::path(dst_.path) / rel).string();
+    };
+    if (f_.dryrun) {
+      if (!f_.quiet) {
+        for (const std::string& rel : names) progress_.Say(fmt::format("(dryrun) delete: {}\n", shown(rel)));
+      }
+      return OkStatus();
+    }
     if (!dst_.is_s3()) {
       size_t failed = 0;
       for (const std::string& rel : names) {
-        const std::string path = (fs::path(dst_.path) / rel).string();
-        if (f_.dryrun) {
-          if (!f_.quiet) progress_.Say(fmt::format("(dryrun) delete: {}\n", path));
-        } else if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+        const std::string path = shown(rel);
+        if (unlink(path.c_str()) != 0 && errno != ENOENT) {
           ++failed;
           PrintErr("esper: error: {}\n", Error::FromErrno(errno, fmt::format("delete {}", path)));
         } else if (!f_.quiet) {
@@ -178,13 +177,6 @@ class Syncer {
         }
       }
       if (failed > 0) return Error::Unknown(fmt::format("could not delete {} of {} files", failed, names.size()));
-      return OkStatus();
-    }
-    const std::string prefix = AsDirectoryPrefix(dst_.key);
-    if (f_.dryrun) {
-      if (!f_.quiet) {
-        for (const std::string& rel : names) progress_.Say(fmt::format("(dryrun) delete: {}\n", S3Uri(dst_.bucket, prefix + rel)));
-      }
       return OkStatus();
     }
     size_t next = 0;

@@ -123,8 +123,19 @@ void Transfers::Finish(std::string line, uint64_t uncounted,
   }
 }
 
-Job Transfers::Upload(std::string path, std::string bucket, std::string key) {
-  return [this, path = std::move(path), bucket = std::move(bucket), key = std::move(key)](
+std::function<void(std::function<void(Status)>)> Transfers::RemoveObject(std::string bucket, std::string key,
+                                                                         std::string_view what) {
+  return [this, bucket = std::move(bucket), key = std::move(key), what = std::string(what)](
+             std::function<void(Status)> next) {
+    Status started = session_.store().DeleteAsync(bucket, key, [next, what](Status deleted) {
+      next(deleted ? deleted : std::move(deleted.error()).Wrap(fmt::format("{}, but could not delete the source", what)));
+    });
+    if (!started) next(started);
+  };
+}
+
+Job Transfers::Upload(std::string path, std::string bucket, std::string key, std::optional<uint64_t> size) {
+  return [this, path = std::move(path), bucket = std::move(bucket), key = std::move(key), size](
              std::function<void(Status)> done) -> Status {
     storage::PutOptions options{.content_type = settings_.content_type, .metadata = settings_.metadata};
     std::optional<PutBody> body;
@@ -135,11 +146,13 @@ Job Transfers::Upload(std::string path, std::string bucket, std::string key) {
     } else {
       if (options.content_type.empty() && settings_.guess_content_type) options.content_type = GuessContentType(path);
       struct stat st {};
-      if (stat(path.c_str(), &st) != 0) return Errno("upload {}", path);
-      if (S_ISDIR(st.st_mode)) return UsageError(fmt::format("{} is a directory: add --recursive", path));
-      if (S_ISREG(st.st_mode)) {
+      if (!size) {
+        if (stat(path.c_str(), &st) != 0) return Errno("upload {}", path);
+        if (S_ISDIR(st.st_mode)) return UsageError(fmt::format("{} is a directory: add --recursive", path));
+      }
+      if (size || S_ISREG(st.st_mode)) {
         body = PutBody::FromFile(path);
-        uncounted = static_cast<uint64_t>(st.st_size);
+        uncounted = size ? *size : static_cast<uint64_t>(st.st_size);
         progress_.Expect(0, uncounted);
       } else {  // a FIFO, a device, /dev/stdin, <(command): read as it comes
         const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -213,12 +226,7 @@ Job Transfers::Download(std::string bucket, std::string key, std::string path, u
     progress_.Expect(1, size);
     const std::string line = path == "-" ? "" : fmt::format("{}: {} to {}", settings_.move ? "move" : "download",
                                                             S3Uri(bucket, key), Shown(path));
-    auto remove = [this, bucket, key](std::function<void(Status)> next) {
-      Status started = session_.store().DeleteAsync(bucket, key, [next](Status deleted) {
-        next(deleted ? deleted : std::move(deleted.error()).Wrap("downloaded, but could not delete the source"));
-      });
-      if (!started) next(started);
-    };
+    auto remove = RemoveObject(bucket, key, "downloaded");
     return session_.store().GetAsync(
         bucket, key, std::move(options),
         [this, line, to_file, out, remove, done](Result<storage::GetResult> r) {
@@ -242,12 +250,7 @@ Job Transfers::Copy(storage::ObjectRef source, storage::ObjectRef destination, u
     progress_.Expect(1, size);
     const std::string line = fmt::format("{}: {} to {}", settings_.move ? "move" : "copy",
                                          S3Uri(source.bucket, source.key), S3Uri(destination.bucket, destination.key));
-    auto remove = [this, source](std::function<void(Status)> next) {
-      Status started = session_.store().DeleteAsync(source.bucket, source.key, [next](Status deleted) {
-        next(deleted ? deleted : std::move(deleted.error()).Wrap("copied, but could not delete the source"));
-      });
-      if (!started) next(started);
-    };
+    auto remove = RemoveObject(source.bucket, source.key, "copied");
     auto copy = [this, source, destination, line, size, remove, done](storage::CopyOptions o) {
       return session_.store().CopyAsync(source, destination, std::move(o),
                                         [this, line, size, remove, done](Result<storage::ObjectInfo> r) {

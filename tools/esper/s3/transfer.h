@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "esper/storage/object.h"
 #include "s3/progress.h"
@@ -47,14 +48,18 @@ class Transfers {
  public:
   Transfers(Session& session, Progress& progress, TransferSettings settings);
 
-  /// `path` ("-": stdin) to bucket/key. `size`: known from a directory walk (0: look).
-  Job Upload(std::string path, std::string bucket, std::string key);
+  /// `path` ("-": stdin) to bucket/key. `size`: given by a directory walk, which found a
+  /// regular file of that size (not looked at again); nullopt: look what `path` is.
+  Job Upload(std::string path, std::string bucket, std::string key, std::optional<uint64_t> size = std::nullopt);
   /// bucket/key to `path` ("-": stdout). `size`: from a listing (0: unknown), for the progress.
   Job Download(std::string bucket, std::string key, std::string path, uint64_t size = 0);
   /// Server-side copy.
   Job Copy(storage::ObjectRef source, storage::ObjectRef destination, uint64_t size = 0);
 
  private:
+  // mv's removal of bucket/key once it is `what` ("downloaded", "copied"), for Finish.
+  std::function<void(std::function<void(Status)>)> RemoveObject(std::string bucket, std::string key,
+                                                                std::string_view what);
   // After a transfer: the line, the progress, the source removed for mv, then `done`.
   void Finish(std::string line, uint64_t uncounted, std::function<void(std::function<void(Status)>)> remove_source,
               const std::function<void(Status)>& done);

@@ -111,4 +111,18 @@ Result<std::optional<PrefixWalk::Object>> PrefixWalk::Next() {
   }
 }
 
+Status FromPrefix(Session& session, const Location& src, int concurrency,
+                  const std::function<std::optional<Job>(const PrefixWalk::Object&)>& make) {
+  PrefixWalk walk(session, src.bucket, AsDirectoryPrefix(src.key));
+  return session.RunJobs(
+      [&]() -> Result<std::optional<Job>> {
+        for (;;) {
+          ESPER_ASSIGN_OR_RETURN(std::optional<PrefixWalk::Object> o, walk.Next());
+          if (!o) return std::optional<Job>();
+          if (std::optional<Job> job = make(*o)) return job;
+        }
+      },
+      {.concurrency = concurrency});
+}
+
 }  // namespace esper::cli::s3cmd

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -68,6 +69,8 @@ class PrefixWalk {
   struct Object {
     storage::ObjectInfo info;
     std::string rel;  // the key after the prefix
+    /// A "folder" marker ("dir/", as consoles create): nothing to write into a directory.
+    bool folder_marker() const { return !rel.empty() && rel.back() == '/'; }
   };
   PrefixWalk(Session& session, std::string bucket, std::string prefix);
   Result<std::optional<Object>> Next();
@@ -79,5 +82,10 @@ class PrefixWalk {
   std::optional<storage::ListPage> page_;
   size_t next_ = 0;
 };
+
+/// Runs, `concurrency` at once, the job `make` makes of each object under `src`'s prefix
+/// (treated as a directory); an object it makes nothing of (nullopt) is skipped.
+Status FromPrefix(Session& session, const Location& src, int concurrency,
+                  const std::function<std::optional<Job>(const PrefixWalk::Object&)>& make);
 
 }  // namespace esper::cli::s3cmd

@@ -22,9 +22,7 @@
 namespace esper::cli::s3cmd {
 namespace {
 
-struct Flags {
-  CommonFlags common;
-  std::string uri;
+struct Flags : UriFlags {
   std::string older_than;
 };
 
@@ -46,8 +44,7 @@ std::string Initiated(const s3::MultipartUpload& u) {
 Runner SetupUploads(CLI::App& cmd) {
   auto f = std::make_shared<Flags>();
   cmd.description("List incomplete multipart uploads (ListMultipartUploads)");
-  cmd.add_option("uri", f->uri, "s3://bucket[/prefix]")->required();
-  AddCommonFlags(cmd, f->common);
+  AddUriFlags(cmd, *f, "s3://bucket[/prefix]");
   return [f]() -> Status {
     ESPER_ASSIGN_OR_RETURN(Location loc, ParseS3Location(f->uri, "uploads"));
     ESPER_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Open(f->common));
@@ -60,9 +57,8 @@ Runner SetupUploads(CLI::App& cmd) {
 Runner SetupAbortUploads(CLI::App& cmd) {
   auto f = std::make_shared<Flags>();
   cmd.description("Abort incomplete multipart uploads (AbortMultipartUpload), all or --older-than DUR");
-  cmd.add_option("uri", f->uri, "s3://bucket[/prefix]")->required();
   cmd.add_option("--older-than", f->older_than, "Only uploads started more than this long ago (30m, 1h, 7d)");
-  AddCommonFlags(cmd, f->common);
+  AddUriFlags(cmd, *f, "s3://bucket[/prefix]");
   return [f]() -> Status {
     ESPER_ASSIGN_OR_RETURN(Location loc, ParseS3Location(f->uri, "abort-uploads"));
     std::chrono::milliseconds age{0};
@@ -80,9 +76,10 @@ Runner SetupAbortUploads(CLI::App& cmd) {
     for (const auto& u : uploads) {
       if (age.count() > 0 && u.initiated > cutoff) continue;
       if (Status st = session->s3_store()->AbortUpload(loc.bucket, u.key, u.upload_id); !st) {
-        if (!first) first = st.error();
+        Error e = session->Explain(st.error());  // blocking, not through Await
         ++failed;
-        PrintErr("esper: error: abort {} (upload {}): {}\n", S3Uri(loc.bucket, u.key), u.upload_id, st.error());
+        PrintErr("esper: error: abort {} (upload {}): {}\n", S3Uri(loc.bucket, u.key), u.upload_id, e);
+        if (!first) first = std::move(e);
         continue;
       }
       Print("abort: {} (upload {})\n", S3Uri(loc.bucket, u.key), u.upload_id);
