@@ -247,9 +247,8 @@ void Client::Impl::Finish(Transfer* t, Result<Response> result) {
     } else {
       ++s.errors;
       if (status != 0) ++s.status_counts[status];
-      ++s.errors_by_code[std::string(ErrorCodeName(result.error().code()))];
     }
-    ++s.finished[{std::string(t->method), detail::StatusClass(status)}];
+    t->host->finish_counts.Count(t->verb, status, result ? nullptr : &result.error());
     s.latency.Record(elapsed);
   }
   active_.erase(t);

@@ -130,6 +130,7 @@ ClientStats Client::Impl::Stats() const {
   std::lock_guard sl(stats_mu_);
   for (const auto& [key, h] : hosts_) {
     HostStats s = h->stats;
+    h->finish_counts.AddTo(s);
     const resilience::RetryBudgetStats budget = h->budget->stats();
     s.retries_denied = budget.retries_denied;
     s.retry_budget_tokens = budget.tokens;

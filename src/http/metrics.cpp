@@ -1,7 +1,10 @@
-// The http client's metrics: a collector over Client::get_stats(), so both are the same numbers.
+// The http client's metrics: a collector over Client::get_stats(), so both are the same numbers;
+// and the names of the per-host finish counts (transfer.h), given when they are read.
 #include "metrics.h"
 
 #include <array>
+
+#include "transfer.h"
 
 namespace esper::http::detail {
 namespace {
@@ -71,9 +74,27 @@ void Collect(const ClientStats& stats, m::Collection& out) {
 
 }  // namespace
 
-std::string StatusClass(int status) {
-  if (status < 100 || status > 599) return "none";
-  return std::string(1, static_cast<char>('0' + status / 100)) + "xx";
+void FinishCounts::Count(Method method, int status, const Error* error) noexcept {
+  const size_t cls = status < 100 || status > 599 ? kClasses - 1 : static_cast<size_t>(status / 100 - 1);
+  const auto m = static_cast<size_t>(method);
+  if (m < kMethods) ++finished[m][cls];
+  if (error) {
+    const auto code = static_cast<size_t>(error->code());
+    if (code < kCodes) ++errors_by_code[code];
+  }
+}
+
+void FinishCounts::AddTo(HostStats& s) const {
+  static constexpr std::array<std::string_view, kClasses> kClassNames = {"1xx", "2xx", "3xx", "4xx", "5xx", "none"};
+  for (size_t m = 0; m < kMethods; ++m) {
+    for (size_t c = 0; c < kClasses; ++c) {
+      if (finished[m][c] == 0) continue;
+      s.finished[{std::string(MethodName(static_cast<Method>(m))), std::string(kClassNames[c])}] += finished[m][c];
+    }
+  }
+  for (size_t c = 0; c < kCodes; ++c) {
+    if (errors_by_code[c] != 0) s.errors_by_code[std::string(ErrorCodeName(static_cast<ErrorCode>(c)))] += errors_by_code[c];
+  }
 }
 
 Result<metrics::Collector> PublishClientStats(std::function<ClientStats()> stats, metrics::Registry& registry) {

@@ -11,9 +11,6 @@
 
 namespace esper::http::detail {
 
-/// "1xx" … "5xx" for a status, "none" for 0 (no response).
-std::string StatusClass(int status);
-
 /// Registers a collector that reads `stats` at each scrape.
 Result<metrics::Collector> PublishClientStats(std::function<ClientStats()> stats, metrics::Registry& registry);
 

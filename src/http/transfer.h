@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -33,6 +34,22 @@ inline constexpr size_t kErrorBodyCap = 64 * 1024;
 /// of the whole block is 300 KiB, of one line 100 KiB.
 inline constexpr uint32_t kMaxResponseHeaderBytes = 256 * 1024;
 
+// A host's finished requests by method and final status class, and its errors by code: counted
+// in fixed arrays (no allocation, no map lookup per request), named only when read
+// (Client::Impl::Stats fills HostStats::finished and errors_by_code from them; metrics.cpp).
+struct FinishCounts {
+  static constexpr size_t kMethods = static_cast<size_t>(Method::kOptions) + 1;
+  static constexpr size_t kClasses = 6;  // "1xx" … "5xx", "none" (no response)
+  static constexpr size_t kCodes = static_cast<size_t>(ErrorCode::kUnauthenticated) + 1;
+  std::array<std::array<uint64_t, kClasses>, kMethods> finished{};
+  std::array<uint64_t, kCodes> errors_by_code{};
+
+  /// A request of `method` finished with `status` (0: none), and `error` when it failed.
+  void Count(Method method, int status, const Error* error) noexcept;
+  /// Adds the non-zero counts to `s` under their names.
+  void AddTo(HostStats& s) const;
+};
+
 struct HostState {
   std::string key;
   // From the key, for messages and the handle's shape; set once when the host is first seen.
@@ -42,6 +59,7 @@ struct HostState {
   std::unique_ptr<resilience::RetryBudget> budget;
   std::unique_ptr<resilience::CircuitBreaker> breaker;  // null when breaker_per_host is off
   HostStats stats;                                      // guarded by Client::Impl::stats_mu_
+  FinishCounts finish_counts;                           // guarded by Client::Impl::stats_mu_
 };
 
 // What a curl easy handle carries besides itself, allocated with it.

@@ -109,22 +109,14 @@ std::optional<Served> ParseContentRange(std::string_view v);
 storage::ObjectInfo InfoFromHeaders(const http::Response& r, std::string key);
 /// Content-Type and x-amz-meta-* headers.
 void AddObjectHeaders(http::Headers& h, const std::string& content_type, const storage::Metadata& metadata);
+/// Error `e` with another canonical code (and message), its http status, service code and
+/// request id kept; the retryable bit is the new code's default.
+inline Error Recode(const Error& e, ErrorCode code, std::string message) {
+  return Error(code, std::move(message)).WithHttpStatus(e.http_status()).WithServiceCode(e.service_code()).WithRequestId(e.request_id());
+}
+inline Error Recode(const Error& e, ErrorCode code) { return Recode(e, code, e.message()); }
 
 // ---- large transfers (store_upload.cpp, store_download.cpp) ----
-
-/// The TransferOptions of the Upload / Download call on this thread, if any (set around the
-/// PutAsync / GetAsync it makes, read by StartPut / StartGet).
-const TransferOptions* CurrentTransfer() noexcept;
-class TransferScope {
- public:
-  explicit TransferScope(const TransferOptions* t) noexcept;
-  ~TransferScope();
-  TransferScope(const TransferScope&) = delete;
-  TransferScope& operator=(const TransferScope&) = delete;
-
- private:
-  const TransferOptions* saved_;
-};
 
 /// The part size for an object of `size` bytes: part_size, grown so at most 10,000 parts.
 uint64_t PartSizeFor(uint64_t part_size, uint64_t size) noexcept;
@@ -252,14 +244,23 @@ class S3Store::Impl {
   };
   const std::shared_ptr<BufferGauge> part_buffers_ = std::make_shared<BufferGauge>();
 
+  // ---- store_objects.cpp ----
+  /// S3Store::StartPut / StartGet, with the extras of an Upload / Download (`transfer`: its
+  /// progress and cancel token; null for a plain put or get). `transfer` is read before return.
+  Status StartPut(std::string bucket, std::string key, storage::PutBody body, storage::PutOptions options,
+                  storage::Callback<storage::ObjectInfo> done, const TransferOptions* transfer);
+  Status StartGet(std::string bucket, std::string key, storage::GetOptions options,
+                  storage::Callback<storage::GetResult> done, const TransferOptions* transfer);
+
   // ---- store_upload.cpp / store_download.cpp ----
   /// A multipart upload of an open file (fd, its size) or a sized stream (fd < 0). Admitted
   /// already; `done` is the Complete()-wrapped callback. An error only when nothing was sent.
   Status StartMultipartUpload(detail::OpContext ctx, storage::PutBody body, storage::detail::UniqueFd fd, uint64_t size,
-                              storage::PutOptions options, storage::Callback<storage::ObjectInfo> done);
+                              storage::PutOptions options, storage::Callback<storage::ObjectInfo> done,
+                              const TransferOptions* transfer);
   /// A get into options.target's file, in parallel ranges when large. Admitted already.
   Status StartRangedDownload(detail::OpContext ctx, storage::GetOptions options,
-                             storage::Callback<storage::GetResult> done);
+                             storage::Callback<storage::GetResult> done, const TransferOptions* transfer);
 
  private:
   struct Parked;  // an operation's request waiting for credentials

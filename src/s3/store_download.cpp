@@ -4,7 +4,6 @@
 // pwrite into GetTarget::ToFile's temporary file; each range checked (the range asked for, every
 // byte of it), the whole checked against the ETag where it says the MD5, renamed on success.
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 
@@ -12,6 +11,7 @@
 #include "esper/s3/checksum.h"
 #include "s3/transfer.h"
 #include "storage/atomic_file.h"
+#include "storage/fs.h"
 
 namespace esper::s3 {
 namespace {
@@ -32,6 +32,7 @@ struct DownloadJob {
   Callback<GetResult> done;
   detail::Transfer transfer;
   std::optional<storage::detail::AtomicFile> file;
+  std::string write_what;  // "write <target>": what a failed write says (made once, not per chunk)
 
   uint64_t first_length = 0;  // bytes the first request asks for
   uint64_t layout = 0;        // the part size of the MD5 layout checked against a "-N" ETag (0: none)
@@ -67,15 +68,9 @@ struct Range {
 };
 
 Status Write(DownloadJob& job, Range& range, std::string_view chunk) {
-  const int fd = job.file->fd();
-  uint64_t at = range.start + range.got;
-  for (std::string_view rest = chunk; !rest.empty();) {
-    const ssize_t w = ::pwrite(fd, rest.data(), rest.size(), static_cast<off_t>(at));
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return Error::FromErrno(errno, fmt::format("write {}", job.options.target.path()));
-    rest.remove_prefix(static_cast<size_t>(w));
-    at += static_cast<uint64_t>(w);
-  }
+  const uint64_t at = range.start + range.got;
+  const uint64_t end = at + chunk.size();
+  ESPER_RETURN_IF_ERROR(storage::detail::PwriteAll(job.file->fd(), chunk, static_cast<off_t>(at), job.write_what));
   if (range.start == 0) job.whole.Update(chunk);
   if (job.layout > 0) {
     uint64_t p = range.start + range.got;
@@ -94,7 +89,7 @@ Status Write(DownloadJob& job, Range& range, std::string_view chunk) {
       }
     }
   }
-  range.got = at - range.start;
+  range.got = end - range.start;
   return OkStatus();
 }
 
@@ -190,11 +185,9 @@ void SendRange(const Job& job) {
       // If-Match failed (412) — or, on a server that checks the range first (s3rver), a range
       // inside the size the first response gave is no longer satisfiable (416).
       if (e.service_code() == "PreconditionFailed" || e.service_code() == "InvalidRange") {
-        e = Error(ErrorCode::kFailedPrecondition,
-                  fmt::format("GET {}: the object changed during the download (its ETag is no longer {}): {}", job->Where(),
-                              job->info.etag, e.message()))
-                .WithServiceCode(e.service_code())
-                .WithHttpStatus(e.http_status());
+        e = detail::Recode(e, ErrorCode::kFailedPrecondition,
+                           fmt::format("GET {}: the object changed during the download (its ETag is no longer {}): {}",
+                                       job->Where(), job->info.etag, e.message()));
       }
       job->Fail(std::move(e));
     } else {
@@ -221,9 +214,8 @@ void Pump(const Job& job) {
 }
 
 void Fail(const Job& job, Error e) {
-  if (job->transfer.stopped() && e.code() == ErrorCode::kCancelled) e = job->transfer.StopError(job->ctx);
   job->file.reset();  // the temporary file goes; the target is untouched
-  job->done(std::move(e));
+  job->done(job->transfer.Explain(std::move(e), job->ctx));
 }
 
 void Commit(const Job& job) {
@@ -244,23 +236,26 @@ Error Mismatch(const DownloadJob& job, std::string_view got, std::string_view wh
       .WithRetryable(true);
 }
 
-// The file's MD5, a step per loop turn, then compared with the ETag.
-void HashFile(const Job& job, std::shared_ptr<Md5> md5, uint64_t at) {
+// The MD5 of the file from `at` on, continuing `md5` (of the bytes before `at`), a step per
+// loop turn through one buffer, then compared with the ETag.
+struct FileHash {
+  Md5 md5;
+  std::string buf;
+};
+
+void HashFile(const Job& job, std::shared_ptr<FileHash> h, uint64_t at) {
   if (job->s.stopping() || job->transfer.stopped()) return Fail(job, job->transfer.StopError(job->ctx));
-  std::string buf(static_cast<size_t>(std::min<uint64_t>(kHashStep, job->total - at)), '\0');
-  size_t got = 0;
-  while (got < buf.size()) {
-    const ssize_t n = ::pread(job->file->fd(), buf.data() + got, buf.size() - got, static_cast<off_t>(at + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Fail(job, Error::FromErrno(n < 0 ? errno : EIO, fmt::format("read back {}", job->options.target.path())));
-    got += static_cast<size_t>(n);
-  }
-  md5->Update(buf);
-  at += got;
+  const size_t want = static_cast<size_t>(std::min<uint64_t>(h->buf.size(), job->total - at));
+  const std::string what = fmt::format("read back {}", job->options.target.path());
+  Result<size_t> got = storage::detail::PreadFull(job->file->fd(), h->buf.data(), want, static_cast<off_t>(at), what);
+  if (!got) return Fail(job, got.error());
+  if (*got < want) return Fail(job, Error::FromErrno(EIO, what));
+  h->md5.Update(std::string_view(h->buf.data(), want));
+  at += want;
   if (at < job->total) {
-    return job->s.Post([job, md5 = std::move(md5), at]() mutable { HashFile(job, std::move(md5), at); });
+    return job->s.Post([job, h = std::move(h), at]() mutable { HashFile(job, std::move(h), at); });
   }
-  const std::string hex = Hex(md5->Final());
+  const std::string hex = Hex(h->md5.Final());
   if (!EqualsIgnoreCase(hex, job->info.etag)) return Fail(job, Mismatch(*job, hex, "MD5"));
   Commit(job);
 }
@@ -272,7 +267,10 @@ void Finish(const Job& job) {
   const std::string& etag = job->info.etag;
   if (job->plain_md5) {
     if (job->total <= job->first_length) return Commit(job);  // checked with the first answer
-    return HashFile(job, std::make_shared<Md5>(), 0);
+    // job->whole holds the MD5 of the first range, [0, first_length): the rest is read back.
+    auto h = std::make_shared<FileHash>(FileHash{.md5 = std::move(job->whole), .buf = {}});
+    h->buf.resize(static_cast<size_t>(std::min<uint64_t>(kHashStep, job->total - job->first_length)));
+    return HashFile(job, std::move(h), job->first_length);
   }
   // A multipart ETag "<md5 of part md5s>-N" tells when N is the number of parts of our layout.
   const size_t dash = etag.rfind('-');
@@ -317,13 +315,14 @@ void GetEmpty(const Job& job) {
 }  // namespace
 
 Status S3Store::Impl::StartRangedDownload(detail::OpContext ctx, storage::GetOptions options,
-                                          storage::Callback<storage::GetResult> done) {
-  auto job = std::make_shared<DownloadJob>(*this, detail::CurrentTransfer());
+                                          storage::Callback<storage::GetResult> done, const TransferOptions* transfer) {
+  auto job = std::make_shared<DownloadJob>(*this, transfer);
   job->ctx = std::move(ctx);
   auto file = storage::detail::AtomicFile::Create(options.target.path());
   if (!file) return Error(file.error()).Wrap(fmt::format("GET {}: the target", job->Where()));
   job->file.emplace(std::move(*file));
   job->options = std::move(options);
+  job->write_what = fmt::format("write {}", job->options.target.path());
   job->done = std::move(done);
   const uint64_t part = options_.part_size;
   job->layout = part;

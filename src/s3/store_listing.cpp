@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "esper/core/xml_escape.h"
 #include "esper/s3/checksum.h"
 #include "esper/s3/xml.h"
 #include "s3/s3_store_impl.h"

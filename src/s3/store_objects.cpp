@@ -13,7 +13,7 @@
 #include "esper/s3/checksum.h"
 #include "esper/s3/errors.h"
 #include "esper/s3/xml.h"
-#include "s3/s3_store_impl.h"
+#include "s3/transfer.h"
 #include "storage/atomic_file.h"
 #include "storage/fs.h"
 
@@ -32,6 +32,7 @@ using detail::InfoFromHeaders;
 using detail::ParseContentRange;
 using detail::ParseU64;
 using detail::Quoted;
+using detail::Recode;
 using detail::Served;
 
 constexpr std::string_view kMetaPrefix = "x-amz-meta-";
@@ -40,13 +41,6 @@ bool IsMd5Hex(std::string_view s) {
   return s.size() == 32 && std::all_of(s.begin(), s.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
          });
-}
-
-// Error `e` with another canonical code, everything else kept.
-Error Recode(const Error& e, ErrorCode code) {
-  Error out(code, e.message());
-  out.WithHttpStatus(e.http_status()).WithServiceCode(e.service_code()).WithRequestId(e.request_id());
-  return out;
 }
 
 // ---- put ----
@@ -80,30 +74,42 @@ void AddDigestHeaders(http::Headers& h, const S3StoreOptions& o, BodyDigest& d, 
   if (o.checksum == ChecksumAlgorithm::kCrc64Nvme) h.emplace_back("x-amz-checksum-crc64nvme", d.crc64.HeaderValue());
 }
 
-// Reads a file once for its MD5 (and checksum), on the calling thread: S3 needs Content-MD5
-// before the body.
-Result<uint64_t> DigestFile(const std::string& path, const S3StoreOptions& o, BodyDigest& d) {
+// A put's file body, opened once: its size decides a single PUT or a multipart upload, and
+// what either reads comes through this descriptor.
+struct OpenedFile {
+  storage::detail::UniqueFd fd;
+  uint64_t size = 0;
+};
+
+Result<OpenedFile> OpenBodyFile(const std::string& path) {
   storage::detail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return Error::FromErrno(errno, fmt::format("open {}", path));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return Error::FromErrno(errno, fmt::format("stat {}", path));
   if (!S_ISREG(st.st_mode)) return Error::InvalidArgument(fmt::format("{} is not a regular file", path));
+  return OpenedFile{.fd = std::move(fd), .size = static_cast<uint64_t>(st.st_size)};
+}
+
+// Reads the file once for its MD5 (and checksum), on the calling thread: S3 needs Content-MD5
+// before the body.
+Result<uint64_t> DigestFile(const OpenedFile& file, const std::string& path, const S3StoreOptions& o, BodyDigest& d) {
   std::string buf(size_t{1} << 20, '\0');
   for (;;) {
-    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    const ssize_t n = ::read(file.fd.get(), buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Error::FromErrno(errno, fmt::format("read {}", path));
     if (n == 0) break;
     d.Update(std::string_view(buf.data(), static_cast<size_t>(n)), o.checksum);
   }
-  if (d.bytes != static_cast<uint64_t>(st.st_size)) {
-    return Error::DataLoss(fmt::format("{} changed size while it was read ({} of {} bytes)", path, d.bytes, st.st_size));
+  if (d.bytes != file.size) {
+    return Error::DataLoss(fmt::format("{} changed size while it was read ({} of {} bytes)", path, d.bytes, file.size));
   }
   return d.bytes;
 }
 
 struct PutJob {
   OpContext ctx;
+  std::optional<detail::Transfer> transfer;  // an Upload's: its cancel token
   storage::PutOptions options;
   http::Headers headers;
   std::shared_ptr<BodyDigest> digest = std::make_shared<BodyDigest>();
@@ -118,6 +124,7 @@ Status SendPut(S3Store::Impl& s, std::shared_ptr<PutJob> job, http::Body body, s
   ex.request.headers = job->headers;
   ex.payload_hash = std::move(payload_hash);
   ex.carries_data = true;
+  if (job->transfer) ex.cancel = job->transfer->token();
   ex.verify = [digest = job->digest, where = S3Store::Impl::Where(job->ctx)](const http::Response& r) -> std::optional<Error> {
     const std::string etag(storage::UnquoteEtag(r.Header("ETag").value_or("")));
     if (!EtagIsMd5(r, etag) || digest->hex.empty()) return std::nullopt;
@@ -132,6 +139,7 @@ Status SendPut(S3Store::Impl& s, std::shared_ptr<PutJob> job, http::Body body, s
       Error e = r.error();
       // A create-only put that found the key: AlreadyExists (S3 says 412 PreconditionFailed).
       if (job->options.create_only && e.service_code() == "PreconditionFailed") e = Recode(e, ErrorCode::kAlreadyExists);
+      if (job->transfer) e = job->transfer->Explain(std::move(e), job->ctx);
       return job->done(std::move(e));
     }
     ObjectInfo info;
@@ -193,9 +201,9 @@ void BufferStream(S3Store::Impl& s, std::shared_ptr<PutJob> job, storage::PutBod
 
 struct GetJob {
   OpContext ctx;
+  std::optional<detail::Transfer> transfer;  // a Download's: its cancel token
   storage::GetOptions options;
   std::optional<storage::detail::AtomicFile> file;  // GetTarget::ToFile: the temporary file
-  bool durable = true;                              // S3StoreOptions::fsync_downloads
   Md5 md5;                                          // of the bytes received this attempt
   Served served;                                    // set by the verify step
   Callback<GetResult> done;
@@ -310,33 +318,35 @@ void AddObjectHeaders(http::Headers& h, const std::string& content_type, const s
 
 Status S3Store::StartPut(std::string bucket, std::string key, storage::PutBody body, storage::PutOptions options,
                          Callback<storage::ObjectInfo> done) {
-  Impl& s = *impl_;
+  return impl_->StartPut(std::move(bucket), std::move(key), std::move(body), std::move(options), std::move(done), nullptr);
+}
+
+Status S3Store::Impl::StartPut(std::string bucket, std::string key, storage::PutBody body, storage::PutOptions options,
+                               Callback<storage::ObjectInfo> done, const TransferOptions* transfer) {
+  Impl& s = *this;
   ESPER_RETURN_IF_ERROR(s.Admit("put"));
-  // Large files and sized streams go in parts (store_upload.cpp).
+  // A file is opened once (its error, if any, is the single PUT's to report); large files and
+  // sized streams go in parts (store_upload.cpp).
+  std::optional<Result<OpenedFile>> file;
+  std::optional<uint64_t> size;
   if (body.kind() == storage::PutBody::Kind::kFile) {
-    storage::detail::UniqueFd fd(::open(body.path().c_str(), O_RDONLY | O_CLOEXEC));
-    struct stat st {};
-    if (fd.get() >= 0 && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) &&
-        static_cast<uint64_t>(st.st_size) > s.options_.multipart_threshold) {
-      OpContext ctx = Impl::Context(Op::kPut, std::move(bucket), std::move(key));
-      auto wrapped = s.Complete(ctx, std::move(done));
-      Status started = s.StartMultipartUpload(std::move(ctx), std::move(body), std::move(fd),
-                                              static_cast<uint64_t>(st.st_size), std::move(options), std::move(wrapped));
-      if (!started) s.Abandon();
-      return started;
-    }
-  } else if (body.kind() == storage::PutBody::Kind::kStream && body.known_size() &&
-             *body.known_size() > s.options_.multipart_threshold) {
+    file = OpenBodyFile(body.path());
+    if (*file) size = (*file)->size;
+  } else if (body.kind() == storage::PutBody::Kind::kStream) {
+    size = body.known_size();
+  }
+  if (size && *size > s.options_.multipart_threshold) {
     OpContext ctx = Impl::Context(Op::kPut, std::move(bucket), std::move(key));
     auto wrapped = s.Complete(ctx, std::move(done));
-    const uint64_t size = *body.known_size();
-    Status started = s.StartMultipartUpload(std::move(ctx), std::move(body), storage::detail::UniqueFd(), size, std::move(options),
-                                            std::move(wrapped));
+    storage::detail::UniqueFd fd = file ? std::move((*file)->fd) : storage::detail::UniqueFd();
+    Status started = s.StartMultipartUpload(std::move(ctx), std::move(body), std::move(fd), *size, std::move(options),
+                                            std::move(wrapped), transfer);
     if (!started) s.Abandon();
     return started;
   }
   auto job = std::make_shared<PutJob>();
   job->ctx = Impl::Context(Op::kPut, std::move(bucket), std::move(key));
+  if (transfer) job->transfer.emplace(s, transfer);
   job->done = s.Complete(job->ctx, std::move(done));
   AddObjectHeaders(job->headers, options.content_type, options.metadata);
   if (options.create_only) job->headers.emplace_back("If-None-Match", "*");
@@ -356,9 +366,9 @@ Status S3Store::StartPut(std::string bucket, std::string key, storage::PutBody b
       break;
     }
     case storage::PutBody::Kind::kFile: {
-      Result<uint64_t> size = DigestFile(body.path(), o, digest);
-      if (!size) {
-        st = Error(size.error()).Wrap(fmt::format("PUT {}: the body", Impl::Where(job->ctx)));
+      Result<uint64_t> digested = *file ? DigestFile(**file, body.path(), o, digest) : Result<uint64_t>(file->error());
+      if (!digested) {
+        st = Error(digested.error()).Wrap(fmt::format("PUT {}: the body", Impl::Where(job->ctx)));
         break;
       }
       AddDigestHeaders(job->headers, o, digest, digest.md5.Final());
@@ -375,8 +385,7 @@ Status S3Store::StartPut(std::string bucket, std::string key, storage::PutBody b
       }
       // Sent as it is read: hashed on the way (no Content-MD5: S3 needs it before the body),
       // and the ETag checked against that.
-      const uint64_t size = *body.known_size();
-      auto read = [digest = job->digest, size, algo = o.checksum, fn = body.read_fn()](char* buf, size_t cap) -> Result<size_t> {
+      auto read = [digest = job->digest, size = *size, algo = o.checksum, fn = body.read_fn()](char* buf, size_t cap) -> Result<size_t> {
         Result<size_t> n = fn(buf, cap);
         if (n && *n <= cap) {
           digest->Update(std::string_view(buf, *n), algo);
@@ -391,8 +400,8 @@ Status S3Store::StartPut(std::string bucket, std::string key, storage::PutBody b
           return fn();
         };
       }
-      if (size == 0) digest.hex = Hex(Md5::Of(""));
-      st = SendPut(s, job, http::Body::FromStream(std::move(read), size, std::move(rewind)),
+      if (*size == 0) digest.hex = Hex(Md5::Of(""));
+      st = SendPut(s, job, http::Body::FromStream(std::move(read), *size, std::move(rewind)),
                    std::string(kUnsignedPayload), false);
       break;
     }
@@ -403,18 +412,24 @@ Status S3Store::StartPut(std::string bucket, std::string key, storage::PutBody b
 
 Status S3Store::StartGet(std::string bucket, std::string key, storage::GetOptions options,
                          Callback<GetResult> done) {
-  Impl& s = *impl_;
+  return impl_->StartGet(std::move(bucket), std::move(key), std::move(options), std::move(done), nullptr);
+}
+
+Status S3Store::Impl::StartGet(std::string bucket, std::string key, storage::GetOptions options,
+                               Callback<GetResult> done, const TransferOptions* transfer) {
+  Impl& s = *this;
   ESPER_RETURN_IF_ERROR(s.Admit("get"));
   // A whole object into a file: in parallel ranges when large (store_download.cpp).
   if (options.target.kind() == storage::GetTarget::Kind::kFile && !options.range && options.if_none_match.empty()) {
     OpContext ctx = Impl::Context(Op::kGet, std::move(bucket), std::move(key));
     auto wrapped = s.Complete(ctx, std::move(done));
-    Status started = s.StartRangedDownload(std::move(ctx), std::move(options), std::move(wrapped));
+    Status started = s.StartRangedDownload(std::move(ctx), std::move(options), std::move(wrapped), transfer);
     if (!started) s.Abandon();
     return started;
   }
   auto job = std::make_shared<GetJob>();
   job->ctx = Impl::Context(Op::kGet, std::move(bucket), std::move(key));
+  if (transfer) job->transfer.emplace(s, transfer);
   Exchange ex;
   ex.request = http::Request::Get(s.addressing_.ObjectUrl(job->ctx.bucket, job->ctx.key));
   http::Headers& h = ex.request.headers;
@@ -423,6 +438,7 @@ Status S3Store::StartGet(std::string bucket, std::string key, storage::GetOption
   if (!options.if_none_match.empty()) h.emplace_back("If-None-Match", Quoted(options.if_none_match));
   ex.carries_data = true;
   ex.not_modified_ok = !options.if_none_match.empty();
+  if (job->transfer) ex.cancel = job->transfer->token();
 
   switch (options.target.kind()) {
     case storage::GetTarget::Kind::kMemory:
@@ -461,16 +477,15 @@ Status S3Store::StartGet(std::string bucket, std::string key, storage::GetOption
     }
   }
   job->options = std::move(options);
-  job->durable = s.options_.fsync_downloads;
   job->done = s.Complete(job->ctx, std::move(done));
   ex.verify = [j = job.get(), check = s.options_.verify_download_md5](const http::Response& r) {
     return VerifyGet(*j, r, check);
   };
-  Status st = s.Send(job->ctx, std::move(ex), [job](Result<http::Response> r) {
+  Status st = s.Send(job->ctx, std::move(ex), [job, durable = s.options_.fsync_downloads](Result<http::Response> r) {
     // Nothing to keep: the temporary file goes before the caller hears (the job itself may live
     // a moment longer, on the loop, than the caller's wait).
     if (!r || r->status == 304) job->file.reset();
-    if (!r) return job->done(r.error());
+    if (!r) return job->done(job->transfer ? job->transfer->Explain(r.error(), job->ctx) : r.error());
     GetResult g;
     if (r->status == 304) {
       g.not_modified = true;
@@ -486,7 +501,7 @@ Status S3Store::StartGet(std::string bucket, std::string key, storage::GetOption
     g.offset = job->served.offset;
     g.length = job->served.length;
     if (job->file) {
-      if (Status c = job->file->Commit(job->durable); !c) {
+      if (Status c = job->file->Commit(durable); !c) {
         return job->done(Error(c.error()).Wrap(fmt::format("GET {}: the target", Impl::Where(job->ctx))));
       }
     } else if (job->options.target.kind() == storage::GetTarget::Kind::kMemory) {

@@ -12,14 +12,9 @@
 namespace esper::s3 {
 namespace detail {
 namespace {
-thread_local const TransferOptions* current_transfer = nullptr;
 constexpr uint64_t kMaxParts = 10000;
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 }  // namespace
-
-const TransferOptions* CurrentTransfer() noexcept { return current_transfer; }
-TransferScope::TransferScope(const TransferOptions* t) noexcept : saved_(current_transfer) { current_transfer = t; }
-TransferScope::~TransferScope() { current_transfer = saved_; }
 
 uint64_t PartSizeFor(uint64_t part_size, uint64_t size) noexcept {
   if (size <= part_size * kMaxParts) return part_size;
@@ -89,9 +84,9 @@ storage::Callback<T> WithFinalProgress(storage::Callback<T> done, std::function<
 Status S3Store::UploadAsync(std::string_view bucket, std::string_view key, storage::PutBody body,
                             storage::PutOptions options, TransferOptions transfer,
                             storage::Callback<storage::ObjectInfo> done) {
-  detail::TransferScope scope(&transfer);
-  return PutAsync(bucket, key, std::move(body), std::move(options),
-                  WithFinalProgress(std::move(done), transfer.progress));
+  ESPER_RETURN_IF_ERROR(PreparePut(bucket, key, body, options, done));
+  return impl_->StartPut(std::string(bucket), std::string(key), std::move(body), std::move(options),
+                         WithFinalProgress(std::move(done), transfer.progress), &transfer);
 }
 
 Result<storage::ObjectInfo> S3Store::Upload(std::string_view bucket, std::string_view key, storage::PutBody body,
@@ -105,8 +100,9 @@ Status S3Store::DownloadAsync(std::string_view bucket, std::string_view key, std
                               storage::GetOptions options, TransferOptions transfer,
                               storage::Callback<storage::GetResult> done) {
   options.target = storage::GetTarget::ToFile(std::move(path));
-  detail::TransferScope scope(&transfer);
-  return GetAsync(bucket, key, std::move(options), WithFinalProgress(std::move(done), transfer.progress));
+  ESPER_RETURN_IF_ERROR(PrepareGet(bucket, key, options, done));
+  return impl_->StartGet(std::string(bucket), std::string(key), std::move(options),
+                         WithFinalProgress(std::move(done), transfer.progress), &transfer);
 }
 
 Result<storage::GetResult> S3Store::Download(std::string_view bucket, std::string_view key, std::string path,

@@ -3,7 +3,6 @@
 // in flight on the loop, each with Content-MD5 and its ETag checked; CompleteMultipartUpload and
 // the "-N" ETag checked; AbortMultipartUpload after a failure or a cancellation.
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <mutex>
@@ -106,29 +105,27 @@ void Pump(const Job& job);
 // Part `index`'s bytes: pread from the file, or the stream's next bytes.
 Status ReadPart(UploadJob& job, int index, std::string& buf) {
   const uint64_t offset = static_cast<uint64_t>(index) * job.part_size;
+  if (job.fd.get() >= 0) {
+    ESPER_ASSIGN_OR_RETURN(const size_t got, storage::detail::PreadFull(job.fd.get(), buf.data(), buf.size(), static_cast<off_t>(offset),
+                                                                      fmt::format("read {}", job.body.path())));
+    if (got < buf.size()) {
+      return Error::DataLoss(fmt::format("{} shrank while it was uploaded (ends at {} of {} bytes)", job.body.path(),
+                                         offset + got, job.size));
+    }
+    return OkStatus();
+  }
   size_t got = 0;
   while (got < buf.size()) {
-    if (job.fd.get() >= 0) {
-      const ssize_t n = ::pread(job.fd.get(), buf.data() + got, buf.size() - got, static_cast<off_t>(offset + got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Error::FromErrno(errno, fmt::format("read {}", job.body.path()));
-      if (n == 0) {
-        return Error::DataLoss(fmt::format("{} shrank while it was uploaded (ends at {} of {} bytes)", job.body.path(),
-                                           offset + got, job.size));
-      }
-      got += static_cast<size_t>(n);
-    } else {
-      Result<size_t> n = job.body.read_fn()(buf.data() + got, buf.size() - got);
-      if (!n) return n.error();
-      if (*n == 0 || *n > buf.size() - got) {
-        return Error(ErrorCode::kInvalidArgument,
-                     *n == 0 ? fmt::format("the stream ended at byte {} of the {} it promised", offset + got, job.size)
-                             : fmt::format("the stream's read returned more bytes ({}) than asked for ({})", *n,
-                                           buf.size() - got))
-            .WithServiceCode("IncompleteBody");
-      }
-      got += *n;
+    Result<size_t> n = job.body.read_fn()(buf.data() + got, buf.size() - got);
+    if (!n) return n.error();
+    if (*n == 0 || *n > buf.size() - got) {
+      return Error(ErrorCode::kInvalidArgument,
+                   *n == 0 ? fmt::format("the stream ended at byte {} of the {} it promised", offset + got, job.size)
+                           : fmt::format("the stream's read returned more bytes ({}) than asked for ({})", *n,
+                                         buf.size() - got))
+          .WithServiceCode("IncompleteBody");
     }
+    got += *n;
   }
   return OkStatus();
 }
@@ -178,8 +175,7 @@ void SendPart(const Job& job, int index) {
 // The end of a failed or cancelled upload: AbortMultipartUpload, then the caller hears why.
 void Abort(const Job& job) {
   S3Store::Impl& s = job->s;
-  Error failure = *job->failure;
-  if (job->transfer.stopped() && failure.code() == ErrorCode::kCancelled) failure = job->transfer.StopError(job->ctx);
+  Error failure = job->transfer.Explain(*job->failure, job->ctx);
   Exchange ex;
   ex.request = http::Request::Delete(s.addressing_.ObjectUrl(job->ctx.bucket, job->ctx.key));
   ex.request.query = {{"uploadId", job->upload_id}};
@@ -195,13 +191,8 @@ void Abort(const Job& job) {
                          "abort-uploads s3://{}` removes it)",
                          job->upload_id, r.error().message(), job->ctx.bucket);
     }
-    Error out(failure.code(), std::move(msg));
-    out.WithHttpStatus(failure.http_status())
-        .WithServiceCode(failure.service_code())
-        .WithRequestId(failure.request_id())
-        .WithRetryable(failure.retryable());
     job->fd.Reset();
-    job->done(std::move(out));
+    job->done(detail::Recode(failure, failure.code(), std::move(msg)).WithRetryable(failure.retryable()));
   });
 }
 
@@ -271,7 +262,7 @@ void Complete(const Job& job) {
     if (!r) {
       Error e = r.error();
       if (job->options.create_only && e.service_code() == "PreconditionFailed") {
-        e = Error(ErrorCode::kAlreadyExists, e.message()).WithServiceCode(e.service_code()).WithHttpStatus(e.http_status());
+        e = detail::Recode(e, ErrorCode::kAlreadyExists);
       }
       job->failure = std::move(e);
       return Abort(job);
@@ -301,8 +292,9 @@ void Pump(const Job& job) {
 }  // namespace
 
 Status S3Store::Impl::StartMultipartUpload(detail::OpContext ctx, storage::PutBody body, storage::detail::UniqueFd fd, uint64_t size,
-                                           storage::PutOptions options, storage::Callback<storage::ObjectInfo> done) {
-  auto job = std::make_shared<UploadJob>(*this, detail::CurrentTransfer());
+                                           storage::PutOptions options, storage::Callback<storage::ObjectInfo> done,
+                                           const TransferOptions* transfer) {
+  auto job = std::make_shared<UploadJob>(*this, transfer);
   job->fd = std::move(fd);
   job->ctx = std::move(ctx);
   job->body = std::move(body);
@@ -334,9 +326,7 @@ Status S3Store::Impl::StartMultipartUpload(detail::OpContext ctx, storage::PutBo
   return Send(job->ctx, std::move(ex), [job](Result<http::Response> r) {
     if (!r) {
       job->fd.Reset();
-      Error e = r.error();
-      if (job->transfer.stopped() && e.code() == ErrorCode::kCancelled) e = job->transfer.StopError(job->ctx);
-      return job->done(std::move(e));
+      return job->done(job->transfer.Explain(r.error(), job->ctx));
     }
     Pump(job);
   });

@@ -1,6 +1,7 @@
-// Private: what a large transfer's steps share (store_upload.cpp, store_download.cpp) — its
-// own cancellation, which the caller's TransferOptions::cancel and the store's destruction both
-// trigger, and its progress reports.
+// Private: what the requests of an Upload / Download share (store_upload.cpp,
+// store_download.cpp; a single PUT or GET in store_objects.cpp) — its own cancellation, which
+// the caller's TransferOptions::cancel and the store's destruction both trigger, and its
+// progress reports.
 //
 // Threads: constructed on the caller's thread; Stop() from any thread; the rest on the loop.
 #pragma once
@@ -27,6 +28,12 @@ class Transfer {
   void Stop() noexcept { stop_.request_stop(); }
   /// Why a stopped transfer stopped: Cancelled, naming the caller or the store's shutdown.
   Error StopError(const OpContext& ctx) const;
+  /// `e`, unless the transfer was stopped and `e` is the Cancelled of one of its requests: then
+  /// StopError (which says why).
+  Error Explain(Error e, const OpContext& ctx) const {
+    if (stopped() && e.code() == ErrorCode::kCancelled) return StopError(ctx);
+    return e;
+  }
   void Progress(uint64_t done, uint64_t total) const {
     if (progress_) progress_(done, total);
   }

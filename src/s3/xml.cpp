@@ -5,7 +5,6 @@
 #include <charconv>
 #include <ctime>
 
-#include "esper/core/xml_escape.h"
 #include "esper/s3/errors.h"
 
 namespace esper::s3 {
@@ -123,8 +122,6 @@ std::optional<Timestamp> ParseHttpDate(std::string_view t) {
   if (!ok) return std::nullopt;
   return FromFields(y, mo, d, h, mi, s, 0);
 }
-
-std::string XmlEscape(std::string_view s) { return esper::XmlEscape(s); }
 
 Result<ListObjectsV2Page> ParseListObjectsV2(std::string_view xml) {
   pugi::xml_document doc;

@@ -58,6 +58,13 @@ bool ObjectStore::ClaimBlockingCaller() noexcept {
 
 Status ObjectStore::PutAsync(std::string_view bucket, std::string_view key, PutBody body,
                              PutOptions options, Callback<ObjectInfo> done) {
+  ESPER_RETURN_IF_ERROR(PreparePut(bucket, key, body, options, done));
+  return StartPut(std::string(bucket), std::string(key), std::move(body), std::move(options),
+                  std::move(done));
+}
+
+Status ObjectStore::PreparePut(std::string_view bucket, std::string_view key, const PutBody& body,
+                               PutOptions& options, const Callback<ObjectInfo>& done) {
   ESPER_RETURN_IF_ERROR(CheckCallback(done));
   ESPER_RETURN_IF_ERROR(CheckObject("put", bucket, key));
   const std::string where = Where(bucket, key);
@@ -87,12 +94,17 @@ Status ObjectStore::PutAsync(std::string_view bucket, std::string_view key, PutB
       }
       break;
   }
-  return StartPut(std::string(bucket), std::string(key), std::move(body), std::move(options),
-                  std::move(done));
+  return OkStatus();
 }
 
 Status ObjectStore::GetAsync(std::string_view bucket, std::string_view key, GetOptions options,
                              Callback<GetResult> done) {
+  ESPER_RETURN_IF_ERROR(PrepareGet(bucket, key, options, done));
+  return StartGet(std::string(bucket), std::string(key), std::move(options), std::move(done));
+}
+
+Status ObjectStore::PrepareGet(std::string_view bucket, std::string_view key, GetOptions& options,
+                               const Callback<GetResult>& done) {
   ESPER_RETURN_IF_ERROR(CheckCallback(done));
   ESPER_RETURN_IF_ERROR(CheckObject("get", bucket, key));
   const std::string where = Where(bucket, key);
@@ -116,7 +128,7 @@ Status ObjectStore::GetAsync(std::string_view bucket, std::string_view key, GetO
       }
       break;
   }
-  return StartGet(std::string(bucket), std::string(key), std::move(options), std::move(done));
+  return OkStatus();
 }
 
 Status ObjectStore::StatAsync(std::string_view bucket, std::string_view key,

@@ -87,12 +87,14 @@
 //     with pwrite into the temporary file of GetTarget::ToFile, renamed over the target only
 //     when complete and checked; on any failure the target is untouched. A range that comes
 //     back short, long or as another range is retried. With verify_download_md5, a plain-MD5
-//     ETag is checked by hashing the file once complete; a "-N" ETag whose N matches the ranges'
+//     ETag is checked once the file is complete (the first range's MD5, taken as it arrived,
+//     continued by reading back the rest of the file); a "-N" ETag whose N matches the ranges'
 //     part layout is checked against MD5(range MD5s)-N (an object uploaded with another part
 //     size and the same number of parts cannot be told apart from a corrupted one: DataLoss;
 //     set verify_download_md5 = false for such objects). Memory: no buffer beyond the http
 //     client's per-transfer buffers.
-//   * Upload / Download (below) are the same with a progress callback and a cancel token.
+//   * Upload / Download (below) are the same with a progress callback and a cancel token (which
+//     ends a small one's single request too).
 //   * Not multipart: memory bodies (already in memory), streams without a size (buffered, see
 //     Bodies), and gets to memory or a stream (one request; use a file for large objects).
 //

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "esper/core/result.h"
+#include "esper/core/xml_escape.h"
 
 namespace esper::s3 {
 
@@ -145,7 +146,7 @@ struct ListPartsPage {
 };
 Result<ListPartsPage> ParseListParts(std::string_view xml);
 
-/// `s` with & < > " ' and CR escaped for XML text (core's XmlEscape, under the S3 name).
-std::string XmlEscape(std::string_view s);
+/// `s` with & < > " ' and CR escaped for XML text: core's XmlEscape, under the S3 name.
+using esper::XmlEscape;
 
 }  // namespace esper::s3

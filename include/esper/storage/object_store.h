@@ -234,6 +234,14 @@ class ObjectStore {
   /// it. A store that ignores it is still correct.
   static bool ClaimBlockingCaller() noexcept;
 
+  /// What PutAsync / GetAsync check and normalise before StartPut / StartGet (the callback, the
+  /// bucket and key, the options, the body or target), for a store's own entry point that
+  /// starts a put or get by another road (S3Store::UploadAsync).
+  static Status PreparePut(std::string_view bucket, std::string_view key, const PutBody& body,
+                           PutOptions& options, const Callback<ObjectInfo>& done);
+  static Status PrepareGet(std::string_view bucket, std::string_view key, GetOptions& options,
+                           const Callback<GetResult>& done);
+
  private:
   class BlockingScope;  // sets what ClaimBlockingCaller() reads, for one *Async call
 };
