@@ -36,6 +36,7 @@
 #include "esper/s3/s3_store.h"
 #include "testing/http_server.h"
 #include "testing/proc.h"
+#include "testing/s3_store_options.h"
 #include "testing/s3_test_server.h"
 
 namespace esper::bench {
@@ -166,13 +167,7 @@ Status RunSoak(Context& ctx, std::chrono::seconds duration, std::stop_token stop
   std::string s3_missing;
   if (auto started = testing::S3TestServer::Start({.kind = testing::S3ServerKind::kS3rver4, .buckets = {"soak"}})) {
     s3_server = std::move(*started);
-    s3::S3StoreOptions o;
-    o.endpoint_url = s3_server->endpoint();
-    o.region = testing::S3TestServer::kRegion;
-    o.credentials = s3::Credentials{.access_key_id = testing::S3TestServer::kAccessKey,
-                                    .secret_access_key = Secret(testing::S3TestServer::kSecretKey)};
-    o.env = s3::MapEnvironment({});
-    ESPER_ASSIGN_OR_RETURN(store, s3::S3Store::Create(std::move(o)));
+    ESPER_ASSIGN_OR_RETURN(store, s3::S3Store::Create(testing::StoreOptionsFor(*s3_server)));
   } else {
     s3_missing = started.error().ToString();
   }

@@ -23,6 +23,7 @@
 #include "loops.h"
 #include "s3_transfers.h"
 #include "testing/proc.h"
+#include "testing/s3_store_options.h"
 #include "testing/s3_test_server.h"
 
 namespace esper::bench {
@@ -92,13 +93,7 @@ Status RunS3Suite(Context& ctx) {
     return OkStatus();
   }
   std::unique_ptr<testing::S3TestServer> server = std::move(*started);
-  s3::S3StoreOptions o;
-  o.endpoint_url = server->endpoint();
-  o.region = testing::S3TestServer::kRegion;
-  o.credentials = s3::Credentials{.access_key_id = testing::S3TestServer::kAccessKey,
-                                  .secret_access_key = Secret(testing::S3TestServer::kSecretKey)};
-  o.env = s3::MapEnvironment({});
-  ESPER_ASSIGN_OR_RETURN(auto store, s3::S3Store::Create(std::move(o)));
+  ESPER_ASSIGN_OR_RETURN(auto store, s3::S3Store::Create(testing::StoreOptionsFor(*server)));
   const std::string bucket = "bench";
   const auto data = std::make_shared<const std::string>(kObjectBytes, 'x');
   ctx.Progress("s3: writing 256 objects of 4 KiB");

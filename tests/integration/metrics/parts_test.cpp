@@ -18,6 +18,7 @@
 #include "esper/s3/s3_store.h"
 #include "testing/http_server.h"
 #include "testing/process.h"
+#include "testing/s3_store_options.h"
 #include "testing/s3_test_server.h"
 #include "testing/wait.h"
 
@@ -177,14 +178,8 @@ TEST(PartsPublish, S3StorePerOperationWithErrorsByS3Code) {
   auto server = testing::S3TestServer::Start({.kind = testing::S3ServerKind::kS3rver4, .buckets = {"metrics"}});
   ASSERT_TRUE(server) << server.error();
   Registry reg;
-  s3::S3StoreOptions o;
-  o.endpoint_url = (*server)->endpoint();
-  o.region = testing::S3TestServer::kRegion;
-  o.credentials = s3::Credentials{.access_key_id = testing::S3TestServer::kAccessKey,
-                                  .secret_access_key = Secret(testing::S3TestServer::kSecretKey)};
-  o.env = s3::MapEnvironment({});
+  s3::S3StoreOptions o = testing::StoreOptionsFor(**server);
   o.metrics = &reg;
-  o.http.metrics = nullptr;
   auto store = s3::S3Store::Create(std::move(o));
   ASSERT_TRUE(store) << store.error();
   ASSERT_TRUE((*store)->Put("metrics", "a/b.bin", storage::PutBody::FromString(std::string(1000, 'x'))));

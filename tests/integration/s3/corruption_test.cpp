@@ -19,6 +19,7 @@
 #include "esper/proxy/fault_proxy.h"
 #include "esper/s3/s3_store.h"
 #include "testing/http_server.h"
+#include "testing/s3_store_options.h"
 #include "testing/s3_test_server.h"
 
 namespace esper::s3 {
@@ -32,19 +33,11 @@ using testing::S3TestServer;
 constexpr const char* kBucket = "bucket";
 
 S3StoreOptions Options(std::string endpoint, int attempts) {
-  S3StoreOptions o;
-  o.endpoint_url = std::move(endpoint);
-  o.region = S3TestServer::kRegion;
-  o.credentials = Credentials{.access_key_id = S3TestServer::kAccessKey,
-                              .secret_access_key = Secret(S3TestServer::kSecretKey)};
-  o.env = MapEnvironment({});
+  S3StoreOptions o = testing::StoreOptionsFor(std::move(endpoint));
   o.max_attempts = attempts;
   o.http.retry.base_delay = 1ms;
   o.http.retry.max_delay = 5ms;
   o.http.breaker_per_host = false;  // every attempt here fails on purpose
-  o.metrics = nullptr;
-  o.http.metrics = nullptr;
-  o.http.retry_budget.metrics = nullptr;
   return o;
 }
 

@@ -10,6 +10,7 @@
 
 #include "esper/s3/s3_store.h"
 #include "integration/storage/conformance.h"
+#include "testing/s3_store_options.h"
 #include "testing/s3_test_server.h"
 
 namespace esper::storage::testing {
@@ -32,12 +33,7 @@ Result<std::shared_ptr<S3TestServer>> SharedServer(S3ServerKind kind) {
 
 Result<StoreUnderTest> MakeS3Store(S3ServerKind kind) {
   ESPER_ASSIGN_OR_RETURN(std::shared_ptr<S3TestServer> server, SharedServer(kind));
-  s3::S3StoreOptions o;
-  o.endpoint_url = server->endpoint();
-  o.region = S3TestServer::kRegion;
-  o.credentials = s3::Credentials{.access_key_id = S3TestServer::kAccessKey,
-                                  .secret_access_key = Secret(S3TestServer::kSecretKey)};
-  o.env = s3::MapEnvironment({});  // nothing from this machine's AWS_* variables or ~/.aws
+  s3::S3StoreOptions o = esper::testing::StoreOptionsFor(*server);
   o.http.retry.base_delay = std::chrono::milliseconds(5);
   // s3rver answers 500 to a key with a segment over 255 bytes (its files' NAME_MAX): a key shape
   // it cannot hold (KeyShapesWrong), which would open the endpoint's breaker for the rest of the

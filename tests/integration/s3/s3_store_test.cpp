@@ -30,6 +30,7 @@
 #include "esper/s3/s3_store.h"
 #include "testing/http_server.h"
 #include "testing/process.h"
+#include "testing/s3_store_options.h"
 #include "testing/s3_test_server.h"
 #include "testing/wait.h"
 
@@ -97,12 +98,7 @@ class Wire {
 };
 
 S3StoreOptions BaseOptions(std::string endpoint) {
-  S3StoreOptions o;
-  o.endpoint_url = std::move(endpoint);
-  o.region = S3TestServer::kRegion;
-  o.credentials = Credentials{.access_key_id = S3TestServer::kAccessKey,
-                              .secret_access_key = Secret(S3TestServer::kSecretKey)};
-  o.env = MapEnvironment({});  // nothing from this machine's AWS_* variables or ~/.aws
+  S3StoreOptions o = testing::StoreOptionsFor(std::move(endpoint));
   o.http.retry.base_delay = 1ms;
   o.http.retry.max_delay = 5ms;
   return o;

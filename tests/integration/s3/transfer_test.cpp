@@ -16,10 +16,14 @@
 #include <fstream>
 #include <random>
 #include <stop_token>
+#include <thread>
 
 #include "esper/proxy/fault_proxy.h"
 #include "esper/s3/checksum.h"
 #include "esper/s3/s3_store.h"
+#include "testing/http_server.h"
+#include "testing/proc.h"
+#include "testing/s3_store_options.h"
 #include "testing/s3_test_server.h"
 #include "testing/wait.h"
 
@@ -104,18 +108,13 @@ std::string ExpectedMultipartEtag(const std::string& path, uint64_t part) {
 }
 
 S3StoreOptions Options(std::string endpoint) {
-  S3StoreOptions o;
-  o.endpoint_url = std::move(endpoint);
-  o.region = S3TestServer::kRegion;
-  o.credentials = Credentials{.access_key_id = S3TestServer::kAccessKey, .secret_access_key = Secret(S3TestServer::kSecretKey)};
-  o.env = MapEnvironment({});
+  S3StoreOptions o = testing::StoreOptionsFor(std::move(endpoint));
   o.http.retry.base_delay = 1ms;
   o.http.retry.max_delay = 5ms;
   o.http.breaker_per_host = false;
   o.part_size = kPart;
   o.multipart_threshold = kPart;
   o.part_concurrency = kConcurrency;
-  o.metrics = nullptr;
   return o;
 }
 
@@ -270,24 +269,15 @@ TEST(S3Transfer, UploadMemoryIsBoundedByPartSizeTimesConcurrency) {
   const uint64_t size = 96 * kMiB;
   const std::string src = dir.File("src.bin");
   WriteRandomFile(src, size, 11);
-  auto rss_peak_kib = [] {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.starts_with("VmHWM:")) return std::stoull(line.substr(6));
-    }
-    return 0ull;
-  };
-  std::ofstream clear("/proc/self/clear_refs");
-  const bool reset = static_cast<bool>(clear << "5" << std::flush);  // VmHWM := VmRSS
-  const auto before = rss_peak_kib();
+  const bool reset = testing::ResetPeakRss();  // VmHWM := VmRSS
+  const uint64_t before = testing::PeakRssBytes();
   auto put = f.store->Upload(kBucket, "mem.bin", PutBody::FromFile(src));
   ASSERT_TRUE(put) << put.error();
-  const auto after = rss_peak_kib();
+  const uint64_t after = testing::PeakRssBytes();
   const PerformanceStats stats = f.store->get_performance_stats();
   EXPECT_LE(stats.peak_part_buffer_bytes, kPart * kConcurrency);
   EXPECT_GE(stats.peak_part_buffer_bytes, kPart * 2);  // parts were in flight together
-  const double grew_mib = static_cast<double>(after - before) / 1024.0;
+  const double grew_mib = static_cast<double>(after - std::min(after, before)) / kMiB;
   std::printf("upload of %llu MiB: peak part buffers %.1f MiB (bound %.1f), peak RSS grew %.1f MiB%s\n",
               static_cast<unsigned long long>(size / kMiB), static_cast<double>(stats.peak_part_buffer_bytes) / kMiB,
               static_cast<double>(kPart * kConcurrency) / kMiB, grew_mib, reset ? "" : " (VmHWM not resettable)");
@@ -406,8 +396,10 @@ TEST(S3Transfer, UploadFailingAfterRetriesNamesTheUploadLeftWhenTheAbortFailsToo
   EXPECT_EQ(again.error().service_code(), "NoSuchUpload");
 }
 
-// The object is overwritten after the first range arrived: the next range's If-Match fails,
-// the download fails cleanly and the target is never written.
+// The object is overwritten (by a 3-byte one) after the first range arrived: the next range
+// fails — on fauxqs its If-Match (412); on s3rver, which ignores If-Match on GET
+// (s3_store_test.cpp, GetIfMatchIgnored), its range check (416: the range is past the new end)
+// — the download fails cleanly and the target is never written.
 void OverwrittenMidDownload(S3ServerKind kind) {
   Rig f(kind, false, [](S3StoreOptions& o) { o.part_concurrency = 1; });
   ASSERT_TRUE(f.ok()) << f.error;
@@ -432,7 +424,41 @@ void OverwrittenMidDownload(S3ServerKind kind) {
 }
 
 TEST(S3Transfer, ObjectOverwrittenMidDownloadFailsCleanlyOnFauxqs) { OverwrittenMidDownload(S3ServerKind::kFauxqs); }
-TEST(S3Transfer, ObjectOverwrittenMidDownloadFailsCleanlyOnS3rver4) { OverwrittenMidDownload(S3ServerKind::kS3rver4); }
+TEST(S3Transfer, ObjectShrunkMidDownloadFailsCleanlyOnS3rver4ByTheRangeNoLongerSatisfiable) {
+  OverwrittenMidDownload(S3ServerKind::kS3rver4);
+}
+
+// The object (a single-part PUT: its ETag is its MD5) is overwritten by another of the same size
+// after the first range arrived. s3rver ignores the If-Match that pins the later ranges and
+// serves the new object's bytes: the whole file's MD5, checked before the rename, is not the
+// ETag — DataLoss, and the target is never written.
+TEST(S3Transfer, ObjectOverwrittenSameSizeMidDownloadIsCaughtByTheWholeMd5OnS3rver4WhichIgnoresIfMatch) {
+  Rig f(S3ServerKind::kS3rver4, false, [](S3StoreOptions& o) { o.part_concurrency = 1; });
+  ASSERT_TRUE(f.ok()) << f.error;
+  S3StoreOptions single = Options(f.server->endpoint());
+  single.multipart_threshold = 64 * kMiB;  // the puts are single-part: MD5 ETags
+  auto other = S3Store::Create(std::move(single));
+  ASSERT_TRUE(other) << other.error();
+  TempDir dir;
+  const std::string src = dir.File("src.bin"), next = dir.File("next.bin"), dst = dir.File("dst.bin");
+  WriteRandomFile(src, 12 * kMiB, 41);
+  WriteRandomFile(next, 12 * kMiB, 42);
+  auto put = (*other)->Put(kBucket, "same-size.bin", PutBody::FromFile(src));
+  ASSERT_TRUE(put) << put.error();
+  ASSERT_EQ(put->etag.find('-'), std::string::npos) << put->etag;
+  bool overwritten = false;
+  auto get = f.store->Download(kBucket, "same-size.bin", dst, {},
+                               {.progress = [&](uint64_t done, uint64_t) {
+                                 // On the loop thread: another store (its own loop) overwrites it.
+                                 if (done > 0 && !overwritten) overwritten = bool((*other)->Put(kBucket, "same-size.bin", PutBody::FromFile(next)));
+                               }});
+  ASSERT_TRUE(overwritten);
+  ASSERT_FALSE(get);
+  EXPECT_EQ(get.error().code(), ErrorCode::kDataLoss) << get.error();
+  EXPECT_THAT(get.error().message(), HasSubstr(fmt::format("not the object's ETag {}", put->etag)));
+  EXPECT_FALSE(std::filesystem::exists(dst));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path), {}), 2);  // no temporary file left
+}
 
 TEST(S3Transfer, CancelledDownloadLeavesNoFile) {
   Rig f(S3ServerKind::kS3rver4);
@@ -448,6 +474,43 @@ TEST(S3Transfer, CancelledDownloadLeavesNoFile) {
   ASSERT_FALSE(get);
   EXPECT_EQ(get.error().code(), ErrorCode::kCancelled) << get.error();
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path), {}), 1);
+}
+
+// A small Upload or Download is one request (a PUT, a GET of a range, or the first range of a
+// download): TransferOptions::cancel ends it too. The server reads each request and never
+// answers; the caller cancels once it has arrived, and the call ends Cancelled, naming the
+// caller (not a timeout, not the store's shutdown), with no file left behind.
+TEST(S3Transfer, CancellingASmallUploadOrDownloadToASilentServerEndsItCancelled) {
+  testing::HttpTestServer silent([](const testing::ServerRequest&) { return testing::Reply{.action = testing::Reply::Action::kSilent}; });
+  ASSERT_TRUE(silent.Start());
+  auto store = S3Store::Create(Options(fmt::format("http://{}", silent.address())));
+  ASSERT_TRUE(store) << store.error();
+  TempDir dir;
+  const std::string dst = dir.File("dst.bin");
+  enum class Call { kUpload, kDownload, kRangedDownload };
+  for (Call call : {Call::kUpload, Call::kDownload, Call::kRangedDownload}) {
+    SCOPED_TRACE(static_cast<int>(call));
+    const uint64_t before = silent.requests();
+    std::stop_source cancel;
+    std::thread canceller([&] {
+      EXPECT_TRUE(testing::WaitUntil([&] { return silent.requests() > before; }, 60s));
+      cancel.request_stop();
+    });
+    Error error = Error::Internal("not run");
+    if (call == Call::kUpload) {
+      auto put = (*store)->Upload(kBucket, "small", PutBody::FromString("small"), {}, {.cancel = cancel.get_token()});
+      if (!put) error = put.error();
+    } else {
+      storage::GetOptions o;
+      if (call == Call::kRangedDownload) o.range = storage::ByteRange::Span(0, 3);  // a single GET, not the ranged download
+      auto get = (*store)->Download(kBucket, "small", dst, std::move(o), {.cancel = cancel.get_token()});
+      if (!get) error = get.error();
+    }
+    canceller.join();
+    EXPECT_EQ(error.code(), ErrorCode::kCancelled) << error;
+    EXPECT_THAT(error.message(), HasSubstr(": cancelled")) << error;
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path), {}), 0);
+  }
 }
 
 // Neither server lists incomplete uploads: the store says so instead of reporting none.

@@ -32,13 +32,14 @@
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "esper/proxy/fault_proxy.h"
 #include "esper/s3/s3_store.h"
 #include "testing/http_server.h"
+#include "testing/proc.h"
 #include "testing/request_log.h"
+#include "testing/s3_store_options.h"
 #include "testing/s3_test_server.h"
 
 namespace esper::s3 {
@@ -89,13 +90,6 @@ std::string Content(int i, int r) {
   size_t size = (static_cast<uint64_t>(i) * 2654435761u + static_cast<uint64_t>(r) * 40503u) % (kMaxObject + 1);
   if (i % 97 == 0) size = 0;
   return testing::PatternBytes(size, static_cast<uint32_t>(i * 31 + r));
-}
-
-uint64_t RssBytes() {
-  std::ifstream in("/proc/self/statm");
-  uint64_t pages = 0, resident = 0;
-  in >> pages >> resident;
-  return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
 // What the test knows of each key.
@@ -160,18 +154,7 @@ class Wave {
   int peak_ = 0;
 };
 
-S3StoreOptions StoreOptions(std::string endpoint) {
-  S3StoreOptions o;
-  o.endpoint_url = std::move(endpoint);
-  o.region = S3TestServer::kRegion;
-  o.credentials = Credentials{.access_key_id = S3TestServer::kAccessKey,
-                              .secret_access_key = Secret(S3TestServer::kSecretKey)};
-  o.env = MapEnvironment({});  // nothing from this machine's AWS_* variables or ~/.aws
-  o.metrics = nullptr;
-  o.http.metrics = nullptr;
-  o.http.retry_budget.metrics = nullptr;
-  return o;
-}
+S3StoreOptions StoreOptions(std::string endpoint) { return testing::StoreOptionsFor(std::move(endpoint)); }
 
 void RunStress(S3ServerKind kind) {
   auto server = S3TestServer::Start({.kind = kind, .buckets = {kBucket}});
@@ -209,16 +192,8 @@ void RunStress(S3ServerKind kind) {
   ASSERT_TRUE(created) << created.error();
   S3Store& store = **created;
 
-  std::atomic<bool> sampling{true};
-  const uint64_t rss_start = RssBytes();
-  std::atomic<uint64_t> rss_peak{rss_start};
-  std::thread sampler([&] {
-    while (sampling.load()) {
-      uint64_t now = RssBytes();
-      if (now > rss_peak.load()) rss_peak.store(now);
-      std::this_thread::sleep_for(50ms);
-    }
-  });
+  const uint64_t rss_start = testing::RssBytes();
+  testing::RssSampler rss({.interval = 50ms});
 
   std::vector<KeyState> state(kKeys);
   Tally tally;
@@ -432,8 +407,7 @@ void RunStress(S3ServerKind kind) {
   auto perf = store.get_performance_stats();
   created->reset();  // every operation has completed; the store goes before the proxy
   (*proxy)->Stop();
-  sampling.store(false);
-  sampler.join();
+  const uint64_t rss_peak = std::max(rss_start, rss.Stop());
 
   // The server's own account, without the proxy: every key read back.
   auto direct = S3Store::Create(StoreOptions((*server)->endpoint()));
@@ -548,7 +522,7 @@ void RunStress(S3ServerKind kind) {
       corrupted_lists, checked, indeterminate, corrupted, lost, not_deleted, tally.wrong_bytes,
       tally.listing_unknown, tally.listing_missing, tally.bad_listings, kBigFiles, kBigBytes >> 20, big_checked,
       big_down_ok, big_down_wrong, uploads.size(), completed, aborted, abort_refused, orphaned, orphaned_unseen,
-      static_cast<double>(rss_start) / (1 << 20), static_cast<double>(rss_peak.load()) / (1 << 20));
+      static_cast<double>(rss_start) / (1 << 20), static_cast<double>(rss_peak) / (1 << 20));
   for (const auto& e : tally.examples) fmt::print("  failure: {}\n", e);
 
   EXPECT_GE(peak_in_flight, kKeys) << "the waves did not have every operation in flight at once";
@@ -578,7 +552,7 @@ void RunStress(S3ServerKind kind) {
   // each holding at most part_size x part_concurrency = 5 MiB x 4 (120 MiB in all, by design).
   // 256 MiB above the start is a leak or an unbounded queue, not the workload. (Under a sanitizer
   // the shadow memory multiplies whatever is allocated: the bound there is 1 GiB.)
-  EXPECT_LT(rss_peak.load() - rss_start, kRssBound);
+  EXPECT_LT(rss_peak - rss_start, kRssBound);
   std::filesystem::remove_all(dir);
 }
 
