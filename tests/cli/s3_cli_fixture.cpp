@@ -10,6 +10,7 @@
 #include "esper/s3/checksum.h"
 #include "esper/s3/s3_store.h"
 #include "esper/storage/local_store.h"
+#include "testing/s3_store_options.h"
 
 namespace esper::cli::s3test {
 
@@ -47,12 +48,7 @@ Result<std::unique_ptr<S3Cli>> S3Cli::Start(Backend backend, const std::vector<s
                                                                              : testing::S3ServerKind::kFauxqs,
                                          .buckets = buckets}));
     s->endpoint_ = s->server_->endpoint();
-    ESPER_ASSIGN_OR_RETURN(
-        auto remote, s3::S3Store::Create({.endpoint_url = s->endpoint_,
-                                          .region = S3TestServer::kRegion,
-                                          .credentials = s3::Credentials{.access_key_id = S3TestServer::kAccessKey,
-                                                                         .secret_access_key = Secret(S3TestServer::kSecretKey)},
-                                          .env = s3::MapEnvironment({})}));
+    ESPER_ASSIGN_OR_RETURN(auto remote, s3::S3Store::Create(testing::StoreOptionsFor(*s->server_)));
     s->store_ = std::move(remote);
   }
   return s;
