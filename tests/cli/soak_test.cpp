@@ -1,8 +1,9 @@
 // The soak of issue 18, in `make test` (label stress): `esper bench soak --seconds 120` drives the
 // logger, http through the fault proxy, config reloads and S3 against s3rver together, and its
 // process's RSS and open fds must not grow after warm-up. The bar is the rows' own (RSS slope
-// < 50 MB/min, the seed's; fds within 2 of the count at the end of warm-up); every part must have
-// done work, or the flat figures would mean nothing.
+// < 50 MB/min, the seed's; the fewest open fds in the last quarter of the steady window at most 2
+// above the fewest in its first quarter); every part must have done work, or the flat figures would
+// mean nothing.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
