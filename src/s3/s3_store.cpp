@@ -34,7 +34,6 @@ Status Validate(const S3StoreOptions& o) {
   if (o.max_attempts < 0 || o.max_attempts > 100) return Bad("max_attempts", "must be 0 (AWS_MAX_ATTEMPTS, else 3) to 100");
   if (o.request_timeout.count() <= 0) return Bad("request_timeout", "must be > 0");
   if (o.transfer_timeout.count() <= 0) return Bad("transfer_timeout", "must be > 0");
-  if (o.max_buffered_stream_bytes < 1) return Bad("max_buffered_stream_bytes", "must be >= 1");
   if (o.max_in_flight < 1) return Bad("max_in_flight", "must be >= 1");
   if (o.part_size < (uint64_t{5} << 20) || o.part_size > (uint64_t{5} << 30)) {
     return Bad("part_size", "must be 5 MiB (S3's smallest part) to 5 GiB");

@@ -253,9 +253,11 @@ class S3Store::Impl {
                   storage::Callback<storage::GetResult> done, const TransferOptions* transfer);
 
   // ---- store_upload.cpp / store_download.cpp ----
-  /// A multipart upload of an open file (fd, its size) or a sized stream (fd < 0). Admitted
-  /// already; `done` is the Complete()-wrapped callback. An error only when nothing was sent.
-  Status StartMultipartUpload(detail::OpContext ctx, storage::PutBody body, storage::detail::UniqueFd fd, uint64_t size,
+  /// A multipart upload of an open file (fd, its size) or a stream (fd < 0; `size` nullopt: read
+  /// until it ends, in parts of part_size). Admitted already; `done` is the Complete()-wrapped
+  /// callback. An error only when nothing was sent.
+  Status StartMultipartUpload(detail::OpContext ctx, storage::PutBody body, storage::detail::UniqueFd fd,
+                              std::optional<uint64_t> size,
                               storage::PutOptions options, storage::Callback<storage::ObjectInfo> done,
                               const TransferOptions* transfer);
   /// A get into options.target's file, in parallel ranges when large. Admitted already.

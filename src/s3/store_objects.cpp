@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <utility>
 
 #include "esper/core/ascii.h"
@@ -110,6 +111,7 @@ Result<uint64_t> DigestFile(const OpenedFile& file, const std::string& path, con
 struct PutJob {
   OpContext ctx;
   std::optional<detail::Transfer> transfer;  // an Upload's: its cancel token
+  std::optional<TransferOptions> transfer_options;  // and its options, for a stream that goes multipart
   storage::PutOptions options;
   http::Headers headers;
   std::shared_ptr<BodyDigest> digest = std::make_shared<BodyDigest>();
@@ -160,27 +162,45 @@ Status SendPut(S3Store::Impl& s, std::shared_ptr<PutJob> job, http::Body body, s
   return s.Send(job->ctx, std::move(ex), std::move(on_response));
 }
 
-// A stream without a size: read into memory on the loop, a piece per turn, then sent.
+// A stream without a size: read into memory on the loop, a piece per turn, up to
+// multipart_threshold + 1 bytes. One that ends within multipart_threshold is sent as one PUT; a
+// longer one becomes a multipart upload of unknown size (store_upload.cpp) whose parts take these
+// first bytes, then read on from the stream.
 void BufferStream(S3Store::Impl& s, std::shared_ptr<PutJob> job, storage::PutBody::ReadFn read,
                   std::shared_ptr<std::string> buffer) {
   if (s.stopping()) return job->done(s.CancelledError(job->ctx));
+  if (job->transfer && job->transfer->stopped()) return job->done(job->transfer->StopError(job->ctx));
   constexpr size_t kPiece = 256 << 10;
+  const uint64_t limit = s.options_.multipart_threshold + 1;  // one byte more says "longer"
+  if (buffer->capacity() < limit) buffer->reserve(static_cast<size_t>(limit));  // no doubling past it
   const size_t goal = buffer->size() + kPiece;
   while (buffer->size() < goal) {
     const size_t at = buffer->size();
-    const uint64_t cap = s.options_.max_buffered_stream_bytes + 1 - std::min<uint64_t>(at, s.options_.max_buffered_stream_bytes);
-    buffer->resize(at + static_cast<size_t>(std::min<uint64_t>(kPiece, cap)));
+    buffer->resize(at + static_cast<size_t>(std::min<uint64_t>(kPiece, limit - at)));
     Result<size_t> n = read(buffer->data() + at, buffer->size() - at);
     if (!n) {
       buffer->resize(at);
       return job->done(Error(n.error()).Wrap(fmt::format("PUT {}: the body", S3Store::Impl::Where(job->ctx))));
     }
     buffer->resize(at + std::min(*n, buffer->size() - at));
-    if (buffer->size() > s.options_.max_buffered_stream_bytes) {
-      return job->done(Error::ResourceExhausted(fmt::format(
-          "PUT {}: a stream body without a size is buffered in memory, and this one exceeds "
-          "max_buffered_stream_bytes ({} bytes): give its size, or put a file",
-          S3Store::Impl::Where(job->ctx), s.options_.max_buffered_stream_bytes)));
+    if (buffer->size() == limit) {
+      // Longer than multipart_threshold: in parts, the first ones from this buffer (freed once
+      // they hold all of it), the rest read on from the stream.
+      auto head_then_rest = [head = std::move(buffer), used = size_t{0}, read = std::move(read)](
+                                char* out, size_t cap) mutable -> Result<size_t> {
+        if (!head) return read(out, cap);
+        const size_t copied = std::min(cap, head->size() - used);
+        std::memcpy(out, head->data() + used, copied);
+        used += copied;
+        if (used == head->size()) head.reset();
+        return copied;
+      };
+      const TransferOptions* transfer = job->transfer_options ? &*job->transfer_options : nullptr;
+      Status st = s.StartMultipartUpload(job->ctx, storage::PutBody::FromStream(std::move(head_then_rest)),
+                                         storage::detail::UniqueFd(), std::nullopt, std::move(job->options), job->done,
+                                         transfer);
+      if (!st) job->done(st.error());
+      return;
     }
     if (*n == 0) {
       // The whole body: hashed here (its Content-MD5 can be sent now), signed unsigned (the loop
@@ -339,7 +359,7 @@ Status S3Store::Impl::StartPut(std::string bucket, std::string key, storage::Put
     OpContext ctx = Impl::Context(Op::kPut, std::move(bucket), std::move(key));
     auto wrapped = s.Complete(ctx, std::move(done));
     storage::detail::UniqueFd fd = file ? std::move((*file)->fd) : storage::detail::UniqueFd();
-    Status started = s.StartMultipartUpload(std::move(ctx), std::move(body), std::move(fd), *size, std::move(options),
+    Status started = s.StartMultipartUpload(std::move(ctx), std::move(body), std::move(fd), size, std::move(options),
                                             std::move(wrapped), transfer);
     if (!started) s.Abandon();
     return started;
@@ -347,6 +367,7 @@ Status S3Store::Impl::StartPut(std::string bucket, std::string key, storage::Put
   auto job = std::make_shared<PutJob>();
   job->ctx = Impl::Context(Op::kPut, std::move(bucket), std::move(key));
   if (transfer) job->transfer.emplace(s, transfer);
+  if (transfer && body.kind() == storage::PutBody::Kind::kStream && !body.known_size()) job->transfer_options = *transfer;
   job->done = s.Complete(job->ctx, std::move(done));
   AddObjectHeaders(job->headers, options.content_type, options.metadata);
   if (options.create_only) job->headers.emplace_back("If-None-Match", "*");
@@ -377,7 +398,7 @@ Status S3Store::Impl::StartPut(std::string bucket, std::string key, storage::Put
     }
     case storage::PutBody::Kind::kStream: {
       if (!body.known_size()) {
-        // Read into memory on the loop (where a body's read function runs), then sent.
+        // Read on the loop (where a body's read function runs): one PUT, or parts (BufferStream).
         s.Post([&s, job, read = body.read_fn()]() mutable {
           BufferStream(s, std::move(job), std::move(read), std::make_shared<std::string>());
         });

@@ -1,7 +1,8 @@
 // S3Store's multipart upload (s3_store.h, "Large objects"): CreateMultipartUpload, parts read
 // with pread (or from the stream, in order) into buffers of their own, part_concurrency of them
 // in flight on the loop, each with Content-MD5 and its ETag checked; CompleteMultipartUpload and
-// the "-N" ETag checked; AbortMultipartUpload after a failure or a cancellation.
+// the "-N" ETag checked; AbortMultipartUpload after a failure or a cancellation. A stream without
+// a size is read part after part until it ends (at most kMaxParts parts of part_size).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@ using detail::OpContext;
 using storage::Callback;
 using storage::ObjectInfo;
 constexpr uint64_t kMaxPartSize = uint64_t{5} << 30;  // S3's limit
+constexpr int kMaxParts = 10000;                      // S3's limit
 
 // An upload's part buffers, reused from part to part (no allocation per part, and freed memory
 // an allocator keeps does not pile up), counted in the store's gauge while they exist. A buffer
@@ -74,9 +76,11 @@ struct UploadJob {
   OpContext ctx;
   storage::PutBody body;
   storage::detail::UniqueFd fd;  // the file (-1: a stream)
-  uint64_t size = 0;
+  bool sized = true;             // false: a stream without a size, read until it ends
+  bool ended = false;            // such a stream has ended (size and part_count are final)
+  uint64_t size = 0;             // unsized: the bytes read so far
   uint64_t part_size = 0;
-  int part_count = 0;
+  int part_count = 0;            // unsized: the parts read so far
   storage::PutOptions options;
   Callback<ObjectInfo> done;
   detail::Transfer transfer;
@@ -93,6 +97,9 @@ struct UploadJob {
   std::shared_ptr<BufferPool> buffers;
 
   std::string Where() const { return S3Store::Impl::Where(ctx); }
+  std::string Part(int index) const {
+    return sized ? fmt::format("part {} of {}", index + 1, part_count) : fmt::format("part {}", index + 1);
+  }
   void Fail(Error e) {
     if (!failure) failure = std::move(e);
     transfer.Stop();  // the other parts' requests end
@@ -102,8 +109,9 @@ using Job = std::shared_ptr<UploadJob>;
 
 void Pump(const Job& job);
 
-// Part `index`'s bytes: pread from the file, or the stream's next bytes.
-Status ReadPart(UploadJob& job, int index, std::string& buf) {
+// Part `index`'s bytes: pread from the file, or the stream's next bytes; how many (fewer than
+// buf.size() only where an unsized stream ended).
+Result<size_t> ReadPart(UploadJob& job, int index, std::string& buf) {
   const uint64_t offset = static_cast<uint64_t>(index) * job.part_size;
   if (job.fd.get() >= 0) {
     ESPER_ASSIGN_OR_RETURN(const size_t got, storage::detail::PreadFull(job.fd.get(), buf.data(), buf.size(), static_cast<off_t>(offset),
@@ -112,12 +120,13 @@ Status ReadPart(UploadJob& job, int index, std::string& buf) {
       return Error::DataLoss(fmt::format("{} shrank while it was uploaded (ends at {} of {} bytes)", job.body.path(),
                                          offset + got, job.size));
     }
-    return OkStatus();
+    return got;
   }
   size_t got = 0;
   while (got < buf.size()) {
     Result<size_t> n = job.body.read_fn()(buf.data() + got, buf.size() - got);
     if (!n) return n.error();
+    if (*n == 0 && !job.sized) break;  // the end of the stream
     if (*n == 0 || *n > buf.size() - got) {
       return Error(ErrorCode::kInvalidArgument,
                    *n == 0 ? fmt::format("the stream ended at byte {} of the {} it promised", offset + got, job.size)
@@ -127,16 +136,31 @@ Status ReadPart(UploadJob& job, int index, std::string& buf) {
     }
     got += *n;
   }
-  return OkStatus();
+  return got;
 }
 
 void SendPart(const Job& job, int index) {
   S3Store::Impl& s = job->s;
   const uint64_t offset = static_cast<uint64_t>(index) * job->part_size;
-  const size_t len = static_cast<size_t>(std::min(job->part_size, job->size - offset));
+  size_t len = static_cast<size_t>(job->sized ? std::min(job->part_size, job->size - offset) : job->part_size);
   std::shared_ptr<std::string> buf = job->buffers->Take(len);
-  if (Status st = ReadPart(*job, index, *buf); !st) {
-    return job->Fail(Error(st.error()).Wrap(fmt::format("PUT {}: part {} of {}", job->Where(), index + 1, job->part_count)));
+  Result<size_t> got = ReadPart(*job, index, *buf);
+  if (!got) return job->Fail(Error(got.error()).Wrap(fmt::format("PUT {}: {}", job->Where(), job->Part(index))));
+  if (!job->sized) {
+    if (*got < len) job->ended = true;
+    if (*got == 0) return;  // it ended at a part boundary: no part
+    if (index >= kMaxParts) {
+      return job->Fail(Error::ResourceExhausted(fmt::format(
+          "PUT {}: a stream without a size is sent in parts of part_size ({} bytes), at most {} of them ({} bytes), "
+          "and this one is longer: give its size (the part size then grows), or raise part_size",
+          job->Where(), job->part_size, kMaxParts, job->part_size * kMaxParts)));
+    }
+    len = *got;
+    buf->resize(len);
+    job->size += len;
+    job->part_count = index + 1;
+    job->parts.resize(static_cast<size_t>(job->part_count));
+    job->md5s.resize(static_cast<size_t>(job->part_count));
   }
   const std::array<uint8_t, 16> md5 = Md5::Of(*buf);
   job->md5s[static_cast<size_t>(index)] = md5;
@@ -161,12 +185,12 @@ void SendPart(const Job& job, int index) {
   s.SendFromLoop(job->ctx, std::move(ex), [job, index, len](Result<http::Response> r) {
     --job->in_flight;
     if (!r) {
-      job->Fail(Error(r.error()).Wrap(fmt::format("part {} of {}", index + 1, job->part_count)));
+      job->Fail(Error(r.error()).Wrap(job->Part(index)));
     } else {
       job->parts[static_cast<size_t>(index)] = {.part_number = index + 1,
                                                 .etag = std::string(r->Header("ETag").value_or(""))};
       job->confirmed += len;
-      if (!job->failure) job->transfer.Progress(job->confirmed, job->size);
+      if (!job->failure) job->transfer.Progress(job->confirmed, job->sized || job->ended ? job->size : 0);
     }
     Pump(job);
   });
@@ -275,7 +299,7 @@ void Complete(const Job& job) {
 void Pump(const Job& job) {
   if (job->finishing) return;
   const int concurrency = job->s.options_.part_concurrency;
-  while (!job->failure && job->in_flight < concurrency && job->next < job->part_count) {
+  while (!job->failure && job->in_flight < concurrency && (job->sized ? job->next < job->part_count : !job->ended)) {
     if (job->transfer.stopped()) {
       job->Fail(job->transfer.StopError(job->ctx));
       break;
@@ -291,21 +315,26 @@ void Pump(const Job& job) {
 
 }  // namespace
 
-Status S3Store::Impl::StartMultipartUpload(detail::OpContext ctx, storage::PutBody body, storage::detail::UniqueFd fd, uint64_t size,
+Status S3Store::Impl::StartMultipartUpload(detail::OpContext ctx, storage::PutBody body, storage::detail::UniqueFd fd,
+                                           std::optional<uint64_t> size,
                                            storage::PutOptions options, storage::Callback<storage::ObjectInfo> done,
                                            const TransferOptions* transfer) {
   auto job = std::make_shared<UploadJob>(*this, transfer);
   job->fd = std::move(fd);
   job->ctx = std::move(ctx);
   job->body = std::move(body);
-  job->size = size;
-  job->part_size = detail::PartSizeFor(options_.part_size, size);
-  if (job->part_size > kMaxPartSize) {
-    return Error::InvalidArgument(fmt::format("PUT {}: {} bytes is more than S3's 10,000 parts of 5 GiB", job->Where(), size));
+  job->sized = size.has_value();
+  job->part_size = options_.part_size;  // unsized: it cannot grow with a size not known
+  if (size) {
+    job->size = *size;
+    job->part_size = detail::PartSizeFor(options_.part_size, *size);
+    if (job->part_size > kMaxPartSize) {
+      return Error::InvalidArgument(fmt::format("PUT {}: {} bytes is more than S3's 10,000 parts of 5 GiB", job->Where(), *size));
+    }
+    job->part_count = static_cast<int>((*size + job->part_size - 1) / job->part_size);
+    job->parts.resize(static_cast<size_t>(job->part_count));
+    job->md5s.resize(static_cast<size_t>(job->part_count));
   }
-  job->part_count = static_cast<int>((size + job->part_size - 1) / job->part_size);
-  job->parts.resize(static_cast<size_t>(job->part_count));
-  job->md5s.resize(static_cast<size_t>(job->part_count));
   job->buffers = std::make_shared<BufferPool>(part_buffers_);
   job->options = std::move(options);
   job->done = std::move(done);

@@ -95,13 +95,22 @@
 //     client's per-transfer buffers.
 //   * Upload / Download (below) are the same with a progress callback and a cancel token (which
 //     ends a small one's single request too).
-//   * Not multipart: memory bodies (already in memory), streams without a size (buffered, see
-//     Bodies), and gets to memory or a stream (one request; use a file for large objects).
+//   * A stream without a size (stdin, a pipe) is read in order: one that ends within
+//     multipart_threshold is sent as one PUT (with Content-MD5); a longer one goes multipart as
+//     above, its parts sent as they are read, except that its part size cannot grow with a size
+//     nobody knows: such a stream can make an object of at most part_size × 10,000 bytes (78 GiB
+//     with the 8 MiB default; raise part_size, or give the size, for more). The part that would be
+//     the 10,001st fails the upload with ResourceExhausted, and it is aborted. MEMORY: at most
+//     multipart_threshold + 1 bytes (the first bytes, read to tell a short stream from a long
+//     one, freed once the parts hold them) plus part_size × part_concurrency of part buffers
+//     (48 MiB with the defaults).
+//   * Not multipart: memory bodies (already in memory), and gets to memory or a stream (one
+//     request; use a file for large objects).
 //
-// Bodies: a stream with a size is sent with that Content-Length; a stream without one is read
-// into memory first (on the event loop, a piece at a time), up to max_buffered_stream_bytes
-// (ResourceExhausted beyond: give the size, or a file). Memory targets are bounded by the http
-// client's max_response_bytes.
+// Bodies: a stream with a size is sent with that Content-Length; a stream without one is read on
+// the event loop (a piece at a time up to multipart_threshold, then a part at a time) and sent as
+// one PUT or in parts (Large objects). Memory targets are bounded by the http client's
+// max_response_bytes.
 //
 // Errors: as ObjectStore (esper/storage/errors.h), with S3's code as the service code, the HTTP
 // status and the request id (x-amz-request-id) kept; messages name the operation, bucket and key
@@ -210,17 +219,18 @@ struct S3StoreOptions {
   /// the body).
   bool unsigned_payload = false;
   // ---- large objects (see "Large objects" above) ----
-  /// Files and sized streams larger than this are uploaded in parts; file downloads larger
-  /// than this (rounded up to a whole part) are fetched as parallel ranges. Bytes, >= part_size.
+  /// Files and streams larger than this are uploaded in parts (a stream without a size: once it
+  /// has delivered more than this); file downloads larger than this (rounded up to a whole part)
+  /// are fetched as parallel ranges. Bytes, >= part_size.
   uint64_t multipart_threshold = uint64_t{16} << 20;
   /// Bytes per part (and per download range): 5 MiB (S3's smallest non-last part) … 5 GiB.
-  /// Grown for an object that would need more than 10,000 parts.
+  /// Grown for an object that would need more than 10,000 parts — not for a stream without a
+  /// size, which can therefore make an object of at most part_size × 10,000 bytes.
   uint64_t part_size = uint64_t{8} << 20;
   /// Parts or ranges of one transfer in flight at once, 1..1000. Upload memory is at most
-  /// part_size × part_concurrency per transfer.
+  /// part_size × part_concurrency per transfer (a stream without a size: plus
+  /// multipart_threshold, see Large objects).
   int part_concurrency = 4;
-  /// A stream body without a size is read into memory first, up to this. >= 1.
-  uint64_t max_buffered_stream_bytes = uint64_t{16} << 20;
   /// Operations started and not yet completed, at most (ResourceExhausted beyond). >= 1.
   int max_in_flight = 100000;
   /// Retries at warn, failures at error (see the file comment). Empty: no logging.

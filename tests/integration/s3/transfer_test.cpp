@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -286,6 +288,123 @@ TEST(S3Transfer, UploadMemoryIsBoundedByPartSizeTimesConcurrency) {
   }
 }
 
+// A real pipe fed by a thread with `size` random bytes (seeded), generated as they are written
+// (the test holds no copy); once the writer is done: their MD5 and AWS's multipart ETag of them in
+// kPart parts.
+class PipeFeed {
+ public:
+  PipeFeed(uint64_t size, uint64_t seed) {
+    if (::pipe(fds_) != 0) return;
+    writer_ = std::thread([this, size, seed] {
+      std::mt19937_64 rng(seed);
+      std::string block(kMiB, '\0');
+      Md5 all, part, etag;
+      uint64_t in_part = 0;
+      int parts = 0;
+      for (uint64_t left = size; left > 0;) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(left, block.size()));
+        for (size_t i = 0; i < n; i += 8) {
+          const uint64_t v = rng();
+          std::memcpy(block.data() + i, &v, std::min<size_t>(8, n - i));
+        }
+        for (size_t off = 0; off < n;) {
+          const ssize_t w = ::write(fds_[1], block.data() + off, n - off);
+          if (w < 0 && errno == EINTR) continue;
+          if (w < 0) return;
+          off += static_cast<size_t>(w);
+        }
+        all.Update(std::string_view(block.data(), n));
+        part.Update(std::string_view(block.data(), n));  // kPart is whole blocks
+        in_part += n;
+        left -= n;
+        if (in_part == kPart || left == 0) {
+          const auto d = part.Final();
+          etag.Update(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
+          part = Md5();
+          in_part = 0;
+          ++parts;
+        }
+      }
+      md5_ = Hex(all.Final());
+      etag_ = fmt::format("{}-{}", Hex(etag.Final()), parts);
+      ::close(fds_[1]);
+      fds_[1] = -1;
+    });
+  }
+  ~PipeFeed() {
+    if (fds_[0] >= 0) {
+      Drain();
+      ::close(fds_[0]);
+    }
+  }
+  bool ok() const { return fds_[0] >= 0; }
+  // The read end as a body without a size: read(2) as the store asks.
+  PutBody Body() const {
+    return PutBody::FromStream([fd = fds_[0]](char* buf, size_t cap) -> Result<size_t> {
+      for (;;) {
+        const ssize_t n = ::read(fd, buf, cap);
+        if (n >= 0) return static_cast<size_t>(n);
+        if (errno != EINTR) return Error::FromErrno(errno, "read the pipe");
+      }
+    });
+  }
+  // Reads what the writer still has to write (after an upload that stopped early), and waits for it.
+  void Drain() {
+    std::string sink(kMiB, '\0');
+    while (writer_.joinable() && ::read(fds_[0], sink.data(), sink.size()) > 0) {
+    }
+    if (writer_.joinable()) writer_.join();
+  }
+  const std::string& md5() { Drain(); return md5_; }
+  const std::string& etag() { Drain(); return etag_; }
+
+ private:
+  int fds_[2] = {-1, -1};
+  std::thread writer_;
+  std::string md5_, etag_;
+};
+
+// A stream without a size (a real pipe) longer than multipart_threshold goes multipart, its parts
+// sent as they are read: fauxqs checks every part and computes the "-N" ETag, which is AWS's for
+// those bytes; the object reads back byte-identical. Memory: the part buffers stay within
+// part_size × part_concurrency, and (no sanitizer) the peak RSS grows by less than
+// multipart_threshold + part_size × part_concurrency (the first bytes, held while the store tells a
+// short stream from a long one) plus slack — never by the 40 MiB of the stream.
+TEST(S3Transfer, StreamWithoutASizeGoesMultipartFromARealPipeInBoundedMemory) {
+  Rig f(S3ServerKind::kFauxqs);
+  ASSERT_TRUE(f.ok()) << f.error;
+  const uint64_t size = 40 * kMiB + 7;  // 9 parts, the last one of 7 bytes
+  PipeFeed feed(size, 31);
+  ASSERT_TRUE(feed.ok());
+  const bool reset = testing::ResetPeakRss();
+  const uint64_t before = testing::PeakRssBytes();
+  ProgressLog up;
+  auto put = f.store->Upload(kBucket, "piped.bin", feed.Body(), {}, {.progress = up.Fn()});
+  ASSERT_TRUE(put) << put.error();
+  const uint64_t after = testing::PeakRssBytes();
+  EXPECT_EQ(put->size, size);
+  EXPECT_EQ(put->etag, feed.etag());  // the store checked it too
+  EXPECT_FALSE(up.bad);
+  EXPECT_EQ(up.last, size);
+  EXPECT_EQ(up.last_total, size);
+  const PerformanceStats stats = f.store->get_performance_stats();
+  EXPECT_LE(stats.peak_part_buffer_bytes, kPart * kConcurrency);
+  EXPECT_GE(stats.peak_part_buffer_bytes, kPart * 2);  // parts were in flight together
+  const double grew_mib = static_cast<double>(after - std::min(after, before)) / kMiB;
+  const double bound_mib = static_cast<double>(kPart + kPart * kConcurrency) / kMiB;  // threshold = kPart
+  std::printf("sizeless stream of %llu MiB: peak part buffers %.1f MiB, peak RSS grew %.1f MiB (bound %.1f + 16)%s\n",
+              static_cast<unsigned long long>(size / kMiB), static_cast<double>(stats.peak_part_buffer_bytes) / kMiB,
+              grew_mib, bound_mib, reset ? "" : " (VmHWM not resettable)");
+  if (!kSanitized && reset) {
+    EXPECT_LT(grew_mib, bound_mib + 16);
+  }
+
+  TempDir dir;
+  auto get = f.store->Download(kBucket, "piped.bin", dir.File("back.bin"));
+  ASSERT_TRUE(get) << get.error();
+  EXPECT_EQ(FileMd5(dir.File("back.bin")), feed.md5());
+}
+
 // Resets and truncated responses on ≥ 10 % of requests: every part and range is retried until
 // the object is whole, byte-identical.
 TEST(S3Transfer, PartsAndRangesAreRetriedThroughResetsAndTruncation) {
@@ -346,6 +465,22 @@ TEST(S3Transfer, CancelledUploadIsAbortedAndLeavesNoIncompleteUploadOnFauxqs) {
   EXPECT_THAT(put.error().message(), HasSubstr("cancelled"));
   ExpectAborted(*f.store, "cancelled.bin", put.error());
   EXPECT_FALSE(*f.store->Exists(kBucket, "cancelled.bin"));
+}
+
+// A sizeless stream cancelled after its first part: aborted like any multipart upload.
+TEST(S3Transfer, CancelledStreamWithoutASizeIsAbortedOnFauxqs) {
+  Rig f(S3ServerKind::kFauxqs);
+  ASSERT_TRUE(f.ok()) << f.error;
+  PipeFeed feed(30 * kMiB, 37);
+  ASSERT_TRUE(feed.ok());
+  std::stop_source cancel;
+  auto put = f.store->Upload(kBucket, "piped-cancelled.bin", feed.Body(), {},
+                             {.progress = [&](uint64_t done, uint64_t) { if (done > 0) cancel.request_stop(); },
+                              .cancel = cancel.get_token()});
+  ASSERT_FALSE(put);
+  EXPECT_EQ(put.error().code(), ErrorCode::kCancelled) << put.error();
+  ExpectAborted(*f.store, "piped-cancelled.bin", put.error());
+  EXPECT_FALSE(*f.store->Exists(kBucket, "piped-cancelled.bin"));
 }
 
 // A part that cannot be read (the file shrank under the upload) fails the upload: aborted, the
