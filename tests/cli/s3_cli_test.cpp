@@ -427,6 +427,42 @@ TEST_P(S3CliLargeTest, CpOfAPipeIsStreamedInBoundedMemory) {
   EXPECT_EQ(info->etag, s3::Hex(s3::Md5::Of(std::string(kSize, '\0'))));
 }
 
+// A pipe without --expected-size: on S3 (default options: threshold 16 MiB, parts of 8 MiB) a
+// 40 MiB one goes multipart as it is read and reads back byte-identical; and the peak RSS of the
+// pipeline does not grow with the stream (128 MiB against 32 MiB, as above).
+TEST_P(S3CliLargeTest, CpOfAPipeWithoutExpectedSizeIsStreamedInPartsInBoundedMemory) {
+  const std::string data = PatternBytes(40 << 20, 41);
+  WriteFile(s_->Path("piped.src"), data);
+  const std::string cat = fmt::format("cat {} | {}", s_->Path("piped.src"),
+                                      ShellCommand(s_->EsperArgv({"cp", "-", "s3://bkt/piped"})));
+  ChildProcess up;
+  ASSERT_TRUE(up.Start({"/bin/sh", "-c", cat}, {.env = s_->Env()}));
+  ASSERT_EQ(up.Wait(std::chrono::seconds(120)), 0) << up.err();
+  EXPECT_TRUE(Get("piped") == data);
+
+  constexpr uint64_t kSize = uint64_t{128} << 20;
+  auto peak_rss_of_cp = [&](uint64_t size, const std::string& key) -> uint64_t {
+    const std::string command = fmt::format("head -c {} /dev/zero | {}", size,
+                                            ShellCommand(s_->EsperArgv({"cp", "-", "s3://bkt/" + key})));
+    ChildProcess child;
+    EXPECT_TRUE(child.Start({"/bin/sh", "-c", command}, {.env = s_->Env()}));
+    testing::RssSampler rss({.pid = child.pid(), .tree = true});
+    EXPECT_EQ(child.Wait(std::chrono::seconds(120)), 0) << child.err();
+    return rss.Stop();
+  };
+  const uint64_t quarter = peak_rss_of_cp(kSize / 4, "sizeless-quarter");
+  const uint64_t whole = peak_rss_of_cp(kSize, "sizeless-big");
+#if defined(__SANITIZE_ADDRESS__)
+  std::cerr << "peak RSS under ASan, not compared: " << whole << " for 128 MiB, " << quarter << " for 32 MiB\n";
+#else
+  EXPECT_LT(whole, quarter + kSize / 4) << "peak RSS of the pipeline: " << whole << " for 128 MiB, " << quarter
+                                        << " for 32 MiB";
+#endif
+  auto info = s_->store().Stat(kBucket, "sizeless-big");
+  ASSERT_TRUE(info) << info.error();
+  EXPECT_EQ(info->size, kSize);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, S3CliLargeTest, ::testing::Values(Backend::kS3rver4, Backend::kLocal), BackendTestName);
 
 TEST(S3CliFauxqs, FauxqsRefusesAPutOver11MiB) {

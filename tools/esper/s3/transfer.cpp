@@ -179,7 +179,8 @@ Job Transfers::Upload(std::string path, std::string bucket, std::string key, std
           if (!r) {
             Error e = r.error();
             if (sizeless && e.code() == ErrorCode::kResourceExhausted) {
-              e.Wrap(fmt::format("{} (give its size with --expected-size BYTES to stream it)", path == "-" ? "stdin" : path));
+              // Longer than a sizeless stream's part_size × 10,000: a size lets the part size grow.
+              e.Wrap(fmt::format("{} (give its size with --expected-size BYTES)", path == "-" ? "stdin" : path));
             }
             done(e);
             return;
