@@ -199,6 +199,7 @@ PerformanceStats S3Store::get_performance_stats() const {
   PerformanceStats out = impl_->stats_.Snapshot(impl_->in_flight());
   out.part_buffer_bytes = impl_->part_buffers_->now.load(std::memory_order_relaxed);
   out.peak_part_buffer_bytes = impl_->part_buffers_->peak.load(std::memory_order_relaxed);
+  out.possibly_orphaned_uploads = impl_->possibly_orphaned_uploads_.load(std::memory_order_relaxed);
   return out;
 }
 

@@ -243,6 +243,8 @@ class S3Store::Impl {
     std::atomic<uint64_t> peak{0};
   };
   const std::shared_ptr<BufferGauge> part_buffers_ = std::make_shared<BufferGauge>();
+  /// Creates whose lost answers' uploads could not be looked for or aborted (store_upload.cpp).
+  std::atomic<uint64_t> possibly_orphaned_uploads_{0};
 
   // ---- store_objects.cpp ----
   /// S3Store::StartPut / StartGet, with the extras of an Upload / Download (`transfer`: its

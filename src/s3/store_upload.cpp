@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "esper/core/ascii.h"
+#include "esper/log/logger.h"
 #include "esper/s3/checksum.h"
 #include "esper/s3/xml.h"
 #include "s3/transfer.h"
@@ -95,6 +96,10 @@ struct UploadJob {
   std::optional<Error> failure;                 // the first one
   std::string etag;                             // CompleteMultipartUpload's
   std::shared_ptr<BufferPool> buffers;
+  // The create (see SweepLostCreates): whether one of its attempts may have created an upload we
+  // never heard of, and when its attempts ran, on the server's clock as well as we know it.
+  bool create_uncertain = false;
+  std::chrono::system_clock::time_point create_from, create_to;
 
   std::string Where() const { return S3Store::Impl::Where(ctx); }
   std::string Part(int index) const {
@@ -108,6 +113,79 @@ struct UploadJob {
 using Job = std::shared_ptr<UploadJob>;
 
 void Pump(const Job& job);
+
+// CreateMultipartUpload is not idempotent: an attempt whose answer was lost (a reset after the
+// server acted, a cut or corrupted answer, a timeout) may have created an upload the client never
+// heard of, and the retry creates another. So after such a create, before the caller hears, the
+// key's incomplete uploads are listed (ListMultipartUploads prefix=key, its first page) and
+// every one of that exact key initiated within the create's attempts (± 1 s, the server's clock)
+// that is not this upload is aborted. Where that cannot be done (the server does not list
+// uploads, the listing or an abort fails), a warning names the key and
+// PerformanceStats::possibly_orphaned_uploads counts it.
+void SweepLostCreates(const Job& job, std::function<void()> then) {
+  S3Store::Impl& s = job->s;
+  auto unswept = [job](const std::string& why) {
+    S3Store::Impl& st = job->s;
+    st.possibly_orphaned_uploads_.fetch_add(1, std::memory_order_relaxed);
+    if (st.options_.logger) {
+      ESPER_LOG_WARN(*st.options_.logger,
+                     "S3 put {}: a CreateMultipartUpload attempt's answer was lost, and the upload it may have "
+                     "created could not be looked for and aborted ({}): it may be left incomplete (ListUploads, "
+                     "or a lifecycle rule, removes it)",
+                     job->Where(), why, log::kv("bucket", job->ctx.bucket), log::kv("key", job->ctx.key));
+    }
+  };
+  Exchange ex;
+  ex.request = http::Request::Get(s.addressing_.ObjectUrl(job->ctx.bucket));
+  ex.request.query = {{"uploads", ""}, {"prefix", job->ctx.key}};
+  ex.cancel = std::stop_token();  // goes out although the transfer was stopped, as the abort does
+  auto page = std::make_shared<ListMultipartUploadsPage>();
+  ex.verify = [page](const http::Response& r) -> std::optional<Error> {
+    Result<ListMultipartUploadsPage> p = ParseListMultipartUploads(r.body);
+    if (!p) return p.error();
+    *page = std::move(*p);
+    return std::nullopt;
+  };
+  s.SendFromLoop(job->ctx, std::move(ex), [job, page, unswept, then = std::move(then)](Result<http::Response> r) {
+    if (!r) {
+      unswept(fmt::format("ListMultipartUploads: {}", r.error().message()));
+      return then();
+    }
+    const auto from = job->create_from - std::chrono::seconds(1), to = job->create_to + std::chrono::seconds(1);
+    std::vector<std::string> lost;
+    for (const auto& u : page->uploads) {
+      if (u.key == job->ctx.key && u.upload_id != job->upload_id && u.initiated >= from && u.initiated <= to) {
+        lost.push_back(u.upload_id);
+      }
+    }
+    if (lost.empty()) return then();
+    auto left = std::make_shared<size_t>(lost.size());
+    auto next = std::make_shared<std::function<void()>>(std::move(then));
+    for (const std::string& id : lost) {
+      Exchange ab;
+      ab.request = http::Request::Delete(job->s.addressing_.ObjectUrl(job->ctx.bucket, job->ctx.key));
+      ab.request.query = {{"uploadId", id}};
+      ab.cancel = std::stop_token();
+      ab.bodyless_404 = "NoSuchUpload";
+      job->s.SendFromLoop(job->ctx, std::move(ab), [left, next, unswept, id](Result<http::Response> a) {
+        if (!a && a.error().service_code() != "NoSuchUpload") {
+          unswept(fmt::format("AbortMultipartUpload {}: {}", id, a.error().message()));
+        }
+        if (--*left == 0) (*next)();
+      });
+    }
+  });
+}
+
+// The caller hears `r` — after a sweep of what the create's lost answers may have left.
+void Done(const Job& job, Result<ObjectInfo> r) {
+  job->fd.Reset();
+  if (job->create_uncertain) {
+    job->create_uncertain = false;
+    return SweepLostCreates(job, [job, r = std::move(r)]() mutable { job->done(std::move(r)); });
+  }
+  job->done(std::move(r));
+}
 
 // Part `index`'s bytes: pread from the file, or the stream's next bytes; how many (fewer than
 // buf.size() only where an unsized stream ended).
@@ -185,6 +263,9 @@ void SendPart(const Job& job, int index) {
   s.SendFromLoop(job->ctx, std::move(ex), [job, index, len](Result<http::Response> r) {
     --job->in_flight;
     if (!r) {
+      // The server knows no upload of the id we were given: a create answer changed on the way
+      // (a flipped byte in the UploadId) would do that, leaving the real one behind: swept.
+      if (r.error().service_code() == "NoSuchUpload") job->create_uncertain = true;
       job->Fail(Error(r.error()).Wrap(job->Part(index)));
     } else {
       job->parts[static_cast<size_t>(index)] = {.part_number = index + 1,
@@ -215,8 +296,7 @@ void Abort(const Job& job) {
                          "abort-uploads s3://{}` removes it)",
                          job->upload_id, r.error().message(), job->ctx.bucket);
     }
-    job->fd.Reset();
-    job->done(detail::Recode(failure, failure.code(), std::move(msg)).WithRetryable(failure.retryable()));
+    Done(job, detail::Recode(failure, failure.code(), std::move(msg)).WithRetryable(failure.retryable()));
   });
 }
 
@@ -224,9 +304,8 @@ void Abort(const Job& job) {
 // parts' MD5s), the caller told.
 void Completed(const Job& job) {
   const std::string expected = detail::MultipartEtag(job->md5s);
-  job->fd.Reset();
   if (job->etag.find('-') != std::string::npos && !EqualsIgnoreCase(job->etag, expected)) {
-    return job->done(Error::DataLoss(fmt::format("PUT {}: the multipart object's ETag {} is not {} (MD5 of the {} "
+    return Done(job, Error::DataLoss(fmt::format("PUT {}: the multipart object's ETag {} is not {} (MD5 of the {} "
                                                  "parts' MD5s): the server assembled other bytes than were sent",
                                                  job->Where(), job->etag, expected, job->part_count)));
   }
@@ -236,7 +315,7 @@ void Completed(const Job& job) {
   info.etag = job->etag;
   info.content_type = job->options.content_type;
   info.metadata = job->options.metadata;
-  job->done(std::move(info));
+  Done(job, std::move(info));
 }
 
 // A CompleteMultipartUpload answered NoSuchUpload — typically a retry after the first attempt
@@ -256,8 +335,7 @@ void ConfirmCompleted(const Job& job, Error no_such_upload) {
         return Completed(job);
       }
     }
-    job->fd.Reset();
-    job->done(std::move(e.Wrap(fmt::format("completing multipart upload {}", job->upload_id))));
+    Done(job, std::move(e.Wrap(fmt::format("completing multipart upload {}", job->upload_id))));
   });
 }
 
@@ -352,11 +430,18 @@ Status S3Store::Impl::StartMultipartUpload(detail::OpContext ctx, storage::PutBo
     job->upload_id = std::move(p->upload_id);
     return std::nullopt;
   };
+  job->create_from = SigningNow();
   return Send(job->ctx, std::move(ex), [job](Result<http::Response> r) {
-    if (!r) {
-      job->fd.Reset();
-      return job->done(job->transfer.Explain(r.error(), job->ctx));
-    }
+    // An attempt that failed may have created an upload (SweepLostCreates): a retried create, or
+    // one that failed otherwise than by the server's own refusal. The window is on the server's
+    // clock: its Date (whole seconds) back by the time the attempts took, else ours as corrected.
+    const auto now = job->s.SigningNow();
+    const std::optional<std::chrono::system_clock::time_point> date =
+        r ? ParseHttpDate(r->Header("Date").value_or("")) : std::nullopt;
+    job->create_to = date ? *date + std::chrono::seconds(1) : now;
+    job->create_from = job->create_to - (now - job->create_from) - (date ? std::chrono::seconds(1) : std::chrono::seconds(0));
+    job->create_uncertain = r ? r->attempts > 1 : (r.error().retryable() || r.error().service_code().empty());
+    if (!r) return Done(job, job->transfer.Explain(r.error(), job->ctx));
     Pump(job);
   });
 }

@@ -79,6 +79,23 @@
 //     (AbortMultipartUpload, sent without the cancelled token) before the callback runs; the
 //     error names the part and says whether the abort succeeded, and the upload id when it did
 //     not (ListUploads / AbortUpload remove it later, where the server supports them).
+//   * A lost CreateMultipartUpload answer: CreateMultipartUpload is not idempotent, so an attempt
+//     whose answer never arrived whole (a reset after the server acted, a cut or corrupted
+//     answer, a timeout) may have created an upload nobody knows the id of, and the retry
+//     creates another. aws-sdk-cpp's TransferManager, aws-c-s3 and rclone leave that one behind
+//     (a bucket lifecycle rule, `rclone cleanup`, removes it later). S3Store sweeps it: after a
+//     create that took more than one attempt (or failed otherwise than by the server's own
+//     refusal), before the callback runs — whether the upload completed, was aborted or never
+//     started — it lists the key's incomplete uploads (ListMultipartUploads prefix=key, the first
+//     page: 1,000 uploads) and aborts each one of exactly that key initiated within the window
+//     of the create's attempts (on the server's clock: its Date, back by the attempts' duration,
+//     ± 1 s) other than its own. LIMITS: another writer's upload of the same key initiated within
+//     that window (seconds at most) is aborted too — its parts or complete then fail with
+//     NoSuchUpload; a server that cannot list uploads (s3rver 4.0.4 answers 501 NotImplemented,
+//     fauxqs 1.9 an object listing) cannot be swept, nor can one whose listing or abort fails
+//     after its retries: the upload may stay, logged at warn and counted in
+//     PerformanceStats::possibly_orphaned_uploads; and a crash sweeps nothing. The sweep's
+//     requests go out even when the transfer was cancelled.
 //   * Download to a file (GetTarget::ToFile, no range, no If-None-Match): the first request asks
 //     for the first multipart_threshold bytes (rounded up to a whole part); a larger object's
 //     remaining bytes come as ranged GETs of part_size, part_concurrency at a time, each pinned
@@ -319,6 +336,11 @@ struct PerformanceStats {
   /// Multipart upload part buffers alive now, and the most ever alive at once (bytes).
   uint64_t part_buffer_bytes = 0;
   uint64_t peak_part_buffer_bytes = 0;
+  /// Multipart uploads whose CreateMultipartUpload lost an answer and whose sweep could not look
+  /// for or abort what that attempt may have created (see "Large objects": a server without
+  /// ListMultipartUploads, or the listing or an abort failing). Each may have left an incomplete
+  /// upload; each was logged at warn with its key.
+  uint64_t possibly_orphaned_uploads = 0;
   std::map<std::string, OperationStats> per_operation{};
 };
 

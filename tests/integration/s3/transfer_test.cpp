@@ -6,6 +6,7 @@
 // overwritten mid-download, and no incomplete upload left behind after a failure or a
 // cancellation — witnessed by fauxqs (s3rver 4.0.4 cannot abort: 405; neither server lists
 // uploads, so the witness is the server's NoSuchUpload for the upload id).
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <stop_token>
 #include <thread>
@@ -25,6 +27,7 @@
 #include "esper/s3/s3_store.h"
 #include "testing/http_server.h"
 #include "testing/proc.h"
+#include "testing/request_log.h"
 #include "testing/s3_store_options.h"
 #include "testing/s3_test_server.h"
 #include "testing/wait.h"
@@ -529,6 +532,114 @@ TEST(S3Transfer, UploadFailingAfterRetriesNamesTheUploadLeftWhenTheAbortFailsToo
   Status again = f.store->AbortUpload(kBucket, "down.bin", id);
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().service_code(), "NoSuchUpload");
+}
+
+// A CreateMultipartUpload whose answer is lost after the server acted (the connection reset):
+// the retry creates a second upload, and the first would be left. After the upload the store
+// lists the key's incomplete uploads and aborts the one initiated during the create's attempts —
+// not its own (completed), not an older upload of the key, not an upload of another key that
+// shares the prefix. Neither test server lists uploads, so this runs against a loopback server
+// answering like S3 (as tests/cli/s3_uploads_test.cpp does), checking what the store sent; an
+// upload whose create answered at once is not swept at all.
+TEST(S3Transfer, AnUploadALostCreateAnswerLeftIsFoundAndAbortedOnALoopbackS3) {
+  std::mutex mu;
+  int creates = 0, listings = 0;
+  std::string lost_initiated;
+  std::vector<std::string> aborts;
+  auto iso = [](std::chrono::system_clock::time_point t) {
+    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.000Z", std::chrono::floor<std::chrono::seconds>(t));
+  };
+  testing::HttpTestServer server([&](const testing::ServerRequest& r) {
+    std::lock_guard lock(mu);
+    const bool uploads = r.query.find("uploads") != std::string::npos;
+    if (r.method == "POST" && uploads) {
+      if (++creates == 1) {  // the server creates u-lost, and its answer never arrives
+        lost_initiated = iso(std::chrono::system_clock::now());
+        return testing::Reply{.action = testing::Reply::Action::kReset};
+      }
+      return testing::Reply{.body = fmt::format("<InitiateMultipartUploadResult><Bucket>{}</Bucket><Key>k</Key>"
+                                                "<UploadId>u-ours-{}</UploadId></InitiateMultipartUploadResult>",
+                                                kBucket, creates)};
+    }
+    if (r.method == "PUT") return testing::Reply{.headers = {{"ETag", fmt::format("\"{}\"", Hex(Md5::Of(r.body)))}}};
+    if (r.method == "POST") {
+      return testing::Reply{.body = "<CompleteMultipartUploadResult><ETag>\"done\"</ETag></CompleteMultipartUploadResult>"};
+    }
+    if (r.method == "GET" && uploads) {
+      ++listings;
+      return testing::Reply{.body = fmt::format(
+                                "<ListMultipartUploadsResult><Bucket>{}</Bucket><IsTruncated>false</IsTruncated>"
+                                "<Upload><Key>k</Key><UploadId>u-old</UploadId><Initiated>2020-01-02T03:04:05.000Z</Initiated></Upload>"
+                                "<Upload><Key>k</Key><UploadId>u-lost</UploadId><Initiated>{}</Initiated></Upload>"
+                                "<Upload><Key>k.bak</Key><UploadId>u-sibling</UploadId><Initiated>{}</Initiated></Upload>"
+                                "</ListMultipartUploadsResult>",
+                                kBucket, lost_initiated, lost_initiated)};
+    }
+    if (r.method == "DELETE") {
+      aborts.push_back(r.query);
+      return testing::Reply{.status = 204};
+    }
+    return testing::Reply{.status = 404, .body = "<Error><Code>NoSuchKey</Code></Error>"};
+  });
+  ASSERT_TRUE(server.Start());
+  auto store = S3Store::Create(Options(fmt::format("http://{}", server.address())));
+  ASSERT_TRUE(store) << store.error();
+  TempDir dir;
+  const std::string src = dir.File("src.bin");
+  WriteRandomFile(src, 11 * kMiB, 41);
+  auto put = (*store)->Upload(kBucket, "k", PutBody::FromFile(src));
+  ASSERT_TRUE(put) << put.error();
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(creates, 2);
+    EXPECT_EQ(listings, 1);
+    EXPECT_THAT(aborts, ::testing::ElementsAre(::testing::HasSubstr("uploadId=u-lost")));
+  }
+  EXPECT_EQ((*store)->get_performance_stats().possibly_orphaned_uploads, 0u);
+  // A create answered at once: nothing to sweep, no listing.
+  auto again = (*store)->Upload(kBucket, "k", PutBody::FromFile(src));
+  ASSERT_TRUE(again) << again.error();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(creates, 3);
+  EXPECT_EQ(listings, 1);
+  EXPECT_EQ(aborts.size(), 1u);
+}
+
+// On a real server that cannot list uploads (fauxqs 1.9), through the fault proxy cutting every
+// answer short: both create attempts reach fauxqs (the proxy's request log names the two upload
+// ids it answered) and neither answer reaches the store, whose sweep cannot list them. The store
+// says so — possibly_orphaned_uploads counts the upload — and the witness agrees: fauxqs still
+// holds exactly the two uploads the log names (each abortable once the faults stop).
+TEST(S3Transfer, LostCreateAnswersOnAServerThatCannotListAreCountedAndTheRequestLogAgrees) {
+  auto server = S3TestServer::Start({.kind = S3ServerKind::kFauxqs, .buckets = {kBucket}});
+  ASSERT_TRUE(server) << server.error();
+  TempDir dir;
+  const std::string log_path = dir.File("requests.log");
+  auto proxy = proxy::FaultProxy::Create({.upstream = fmt::format("127.0.0.1:{}", (*server)->port()),
+                                          .truncate_rate = 1.0, .request_log = log_path, .metrics = nullptr});
+  ASSERT_TRUE(proxy) << proxy.error();
+  ASSERT_TRUE((*proxy)->Start());
+  S3StoreOptions o = Options(fmt::format("http://{}", (*proxy)->address()));
+  o.max_attempts = 2;
+  auto store = S3Store::Create(std::move(o));
+  ASSERT_TRUE(store) << store.error();
+  const std::string src = dir.File("src.bin");
+  WriteRandomFile(src, 11 * kMiB, 43);
+  auto put = (*store)->Upload(kBucket, "cut.bin", PutBody::FromFile(src));
+  ASSERT_FALSE(put);
+  EXPECT_EQ((*store)->get_performance_stats().possibly_orphaned_uploads, 1u) << put.error();
+  std::vector<std::string> created;
+  int listings = 0;
+  for (auto& l : testing::ReadRequestLog(log_path)) {
+    if (l["method"] == "POST" && l["target"].find("?uploads") != std::string::npos && l["upstream"] == "200") {
+      created.push_back(l["upload_id"]);
+    }
+    listings += l["method"] == "GET" && l["target"].find("uploads") != std::string::npos;
+  }
+  EXPECT_EQ(created.size(), 2u);
+  EXPECT_EQ(listings, 2);  // the sweep tried, with its retry
+  ASSERT_TRUE((*proxy)->SetFaults({}));
+  for (const std::string& id : created) EXPECT_TRUE((*store)->AbortUpload(kBucket, "cut.bin", id)) << id;
 }
 
 // The object is overwritten (by a 3-byte one) after the first range arrived: the next range

@@ -15,9 +15,12 @@
 //   * every failure is a clear error after its retry budget: a code, and a message naming the
 //     operation and s3://bucket/key.
 //   * the proxy's request log has one line per request it decided on, and every multipart upload
-//     it saw created is completed or aborted (or its abort refused, by s3rver, which answers 405);
-//     an upload whose create answer never reached the client is counted apart: no client can
-//     abort what it never heard of, and neither server lists incomplete uploads.
+//     it saw created is completed or aborted (or its abort refused, by s3rver, which answers 405).
+//     An upload whose create answer never reached the client whole is one the store sweeps
+//     (ListMultipartUploads, then AbortMultipartUpload: s3_store.h, "A lost CreateMultipartUpload
+//     answer"); neither server lists uploads, so here the store must report each such key
+//     instead (PerformanceStats::possibly_orphaned_uploads): every key with such an open upload
+//     must be one the store reported, none silent.
 //   * memory stays bounded: RSS sampled every 50 ms.
 // The success rate (the seed's target: 99.9 %) is printed and asserted.
 #include <fmt/format.h>
@@ -30,6 +33,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -455,6 +459,7 @@ void RunStress(S3ServerKind kind) {
   std::map<std::string, std::string> uploads;  // upload id -> how it ended
   std::map<std::string, bool> create_unseen;   // upload id -> the client never got the answer
   std::map<std::string, std::string> create_fault;  // upload id -> the create's fault
+  std::map<std::string, std::string> create_key;    // upload id -> the create's target path
   for (auto& l : lines) {
     by_fault[l["fault"]]++;
     if (l["fault"] == "corrupt" && l["corrupted"] != "-") {
@@ -466,6 +471,7 @@ void RunStress(S3ServerKind kind) {
         l.count("upload_id") && l["upstream"] == "200") {
       uploads.emplace(l["upload_id"], "open");
       create_fault[l["upload_id"]] = l["fault"];
+      create_key[l["upload_id"]] = l["target"].substr(0, l["target"].find('?'));
       // The client never got the id whole: no answer, or an answer cut or changed on the way.
       if (l["status"] != "200" || l["fault"] == "truncate" || l["fault"] == "corrupt") {
         create_unseen[l["upload_id"]] = true;
@@ -487,12 +493,15 @@ void RunStress(S3ServerKind kind) {
   }
   // Orphaned: created, and neither completed nor aborted nor even attempted. A create whose answer
   // the client never received whole (reset, cut, or corrupted after the server acted) leaves an
-  // upload only the server's ListMultipartUploads could find — neither server answers it: counted
-  // apart.
+  // upload only the server's ListMultipartUploads could find: the store's sweep looks for it, and
+  // where the server cannot list (both here) the store reports the key instead. So each such key
+  // must be one the store counted in possibly_orphaned_uploads.
   uint64_t orphaned = 0, orphaned_unseen = 0, abort_refused = 0, completed = 0, aborted = 0;
+  std::set<std::string> unseen_keys;  // keys with an open upload whose create answer was lost
   for (auto& [id, how] : uploads) {
     if (how == "open") {
       (create_unseen.count(id) ? orphaned_unseen : orphaned)++;
+      if (create_unseen.count(id)) unseen_keys.insert(create_key[id]);
       fmt::print("  open upload {}: its create's fault: {}\n", id, create_fault[id]);
     }
     abort_refused += how.starts_with("abort refused");
@@ -515,13 +524,15 @@ void RunStress(S3ServerKind kind) {
       "listing anomalies: {} unknown, {} missing, in {} listings\n"
       "  multipart: {} files of {} MiB, {} uploaded and read back from the server, {} downloaded in ranges "
       "through the proxy ({} wrong); uploads the proxy saw created {}: completed {}, aborted {}, abort refused "
-      "by the server {}, orphaned {} (+{} whose create answer the client never got)\n"
+      "by the server {}, orphaned {} (+{} whose create answer the client never got, on {} keys; the store "
+      "reported {} it could not sweep)\n"
       "  RSS {:.1f} MiB at start, peak {:.1f} MiB\n",
       testing::S3ServerName(kind), total, seconds, kKeys, kRounds, peak_in_flight, success,
       tally.failed, failures, perf.retries, pstats.requests, faults, corrupted_puts, corrupted_gets,
       corrupted_lists, checked, indeterminate, corrupted, lost, not_deleted, tally.wrong_bytes,
       tally.listing_unknown, tally.listing_missing, tally.bad_listings, kBigFiles, kBigBytes >> 20, big_checked,
-      big_down_ok, big_down_wrong, uploads.size(), completed, aborted, abort_refused, orphaned, orphaned_unseen,
+      big_down_ok, big_down_wrong, uploads.size(), completed, aborted, abort_refused, orphaned, orphaned_unseen, unseen_keys.size(),
+      perf.possibly_orphaned_uploads,
       static_cast<double>(rss_start) / (1 << 20), static_cast<double>(rss_peak) / (1 << 20));
   for (const auto& e : tally.examples) fmt::print("  failure: {}\n", e);
 
@@ -544,6 +555,8 @@ void RunStress(S3ServerKind kind) {
   EXPECT_LE(tally.bad_listings, corrupted_lists)
       << "a wrong listing that no corrupted LIST response in the proxy's log explains";
   EXPECT_EQ(orphaned, 0u) << "a multipart upload the client knew of was neither completed nor aborted";
+  EXPECT_LE(unseen_keys.size(), perf.possibly_orphaned_uploads)
+      << "an upload a lost create answer left behind that the store neither swept nor reported";
   EXPECT_EQ(big_down_wrong, 0);
   EXPECT_GE(uploads.size(), static_cast<size_t>(kBigFiles)) << "the proxy saw fewer uploads created than files";
   EXPECT_GE(success, kSuccessBar) << "the seed's target is 99.9 %";
