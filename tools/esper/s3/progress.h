@@ -8,9 +8,9 @@
 //   progress.FileDone(size_if_not_counted);
 //   progress.Say("upload: a to s3://b/a\n");   // a result line on stdout, under the bar
 //
-// The seam: bytes are counted where the CLI sees them (stdin and stdout streams); a transfer from
-// or into a file counts its bytes when it is done. Issue 20's library progress callback feeds
-// Bytes() for those too, and its --concurrency and file counts need nothing else here.
+// Where bytes are counted: stdin and stdout streams where the CLI reads or writes them; an S3
+// upload from or download into a file through S3Store's progress callback (TransferOptions), as
+// the server confirms parts or ranges land; anything else (LocalStore) when the file is done.
 //
 // Thread safety: every method from any thread. A ticker thread (owned, joined by the destructor)
 // draws; the destructor clears the bar.

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "output.h"
+#include "esper/s3/s3_store.h"
 #include "s3/content_type.h"
 #include "s3/location.h"
 
@@ -99,6 +100,20 @@ Status WriteAll(const Fd& out, std::string_view chunk) {
 
 std::string Shown(const std::string& path) { return path == "-" ? "stdout" : path; }
 
+// The library's progress reports for one transfer (cumulative `done`, on the store's loop thread)
+// as Progress::Bytes increments; `counted` is what was passed on, for FileDone's remainder. A
+// report lower than the last (a range fetched again) adds nothing until it is passed.
+struct Fed {
+  uint64_t counted = 0;
+};
+s3::TransferOptions Feeding(Progress& progress, const std::shared_ptr<Fed>& fed) {
+  return s3::TransferOptions{.progress = [&progress, fed](uint64_t done, uint64_t) {
+    if (done <= fed->counted) return;
+    progress.Bytes(done - fed->counted);
+    fed->counted = done;
+  }};
+}
+
 }  // namespace
 
 Transfers::Transfers(Session& session, Progress& progress, TransferSettings settings)
@@ -172,21 +187,26 @@ Job Transfers::Upload(std::string path, std::string bucket, std::string key, std
       }
     };
     const bool sizeless = body->kind() == PutBody::Kind::kStream && !body->known_size();
-    return session_.store().PutAsync(
-        bucket, key, std::move(*body), std::move(options),
-        [this, path, line, uncounted, remove, done, sizeless](
-            Result<storage::ObjectInfo> r) {
-          if (!r) {
-            Error e = r.error();
-            if (sizeless && e.code() == ErrorCode::kResourceExhausted) {
-              // Longer than a sizeless stream's part_size × 10,000: a size lets the part size grow.
-              e.Wrap(fmt::format("{} (give its size with --expected-size BYTES)", path == "-" ? "stdin" : path));
-            }
-            done(e);
-            return;
-          }
-          Finish(line, uncounted, remove, done);
-        });
+    // A file's bytes are counted as the server confirms them (an S3 multipart upload part by
+    // part); a stream's are counted by its reader.
+    auto fed = std::make_shared<Fed>();
+    auto completed = [this, path, line, uncounted, remove, done, sizeless, fed](Result<storage::ObjectInfo> r) {
+      if (!r) {
+        Error e = r.error();
+        if (sizeless && e.code() == ErrorCode::kResourceExhausted) {
+          // Longer than a sizeless stream's part_size × 10,000: a size lets the part size grow.
+          e.Wrap(fmt::format("{} (give its size with --expected-size BYTES)", path == "-" ? "stdin" : path));
+        }
+        done(e);
+        return;
+      }
+      Finish(line, uncounted - std::min(uncounted, fed->counted), remove, done);
+    };
+    if (s3::S3Store* s3 = session_.s3_store(); s3 && body->kind() == PutBody::Kind::kFile) {
+      return s3->UploadAsync(bucket, key, std::move(*body), std::move(options), Feeding(progress_, fed),
+                             std::move(completed));
+    }
+    return session_.store().PutAsync(bucket, key, std::move(*body), std::move(options), std::move(completed));
   };
 }
 
@@ -228,15 +248,18 @@ Job Transfers::Download(std::string bucket, std::string key, std::string path, u
     const std::string line = path == "-" ? "" : fmt::format("{}: {} to {}", settings_.move ? "move" : "download",
                                                             S3Uri(bucket, key), Shown(path));
     auto remove = RemoveObject(bucket, key, "downloaded");
-    return session_.store().GetAsync(
-        bucket, key, std::move(options),
-        [this, line, to_file, out, remove, done](Result<storage::GetResult> r) {
-          if (!r) {
-            done(r.error());
-            return;
-          }
-          Finish(line, to_file ? r->length : 0, remove, done);
-        });
+    auto fed = std::make_shared<Fed>();
+    auto completed = [this, line, to_file, out, remove, done, fed](Result<storage::GetResult> r) {
+      if (!r) {
+        done(r.error());
+        return;
+      }
+      Finish(line, to_file ? r->length - std::min(r->length, fed->counted) : 0, remove, done);
+    };
+    if (s3::S3Store* s3 = session_.s3_store(); s3 && to_file) {
+      return s3->DownloadAsync(bucket, key, path, std::move(options), Feeding(progress_, fed), std::move(completed));
+    }
+    return session_.store().GetAsync(bucket, key, std::move(options), std::move(completed));
   };
 }
 
