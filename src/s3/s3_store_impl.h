@@ -262,7 +262,8 @@ class S3Store::Impl {
                               std::optional<uint64_t> size,
                               storage::PutOptions options, storage::Callback<storage::ObjectInfo> done,
                               const TransferOptions* transfer);
-  /// A get into options.target's file, in parallel ranges when large. Admitted already.
+  /// A get of a whole object into options.target's file or stream, in parallel ranges when
+  /// large. Admitted already.
   Status StartRangedDownload(detail::OpContext ctx, storage::GetOptions options,
                              storage::Callback<storage::GetResult> done, const TransferOptions* transfer);
 

@@ -1,11 +1,17 @@
-// S3Store's download into a file (s3_store.h, "Large objects"): a first ranged GET of
-// multipart_threshold bytes (rounded up to a whole part), then the rest in ranges of part_size,
-// part_concurrency at a time, pinned with If-Match to the first response's ETag, written with
-// pwrite into GetTarget::ToFile's temporary file; each range checked (the range asked for, every
-// byte of it), the whole checked against the ETag where it says the MD5, renamed on success.
+// S3Store's download of a whole object into a file or a stream (s3_store.h, "Large objects"): a
+// first ranged GET of multipart_threshold bytes (rounded up to a whole part), then the rest in
+// ranges of part_size, part_concurrency at a time, pinned with If-Match to the first response's
+// ETag; each range checked (the range asked for, every byte of it).
+//   * A file (GetTarget::ToFile): bytes written with pwrite into the temporary file, the whole
+//     checked against the ETag where it says the MD5, renamed on success; a whole that does not
+//     match is read again, range by range, keeping the ranges two reads agree on (Recheck).
+//   * A stream (GetTarget::ToStream): each range received whole into a buffer, then handed to
+//     the stream strictly in order; at most part_concurrency ranges past the last one delivered
+//     exist at once (the reorder window); the whole checked at the end.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 #include "esper/core/ascii.h"
 #include "esper/s3/checksum.h"
@@ -22,7 +28,10 @@ using storage::Callback;
 using storage::GetResult;
 using Digest = std::array<uint8_t, 16>;
 using detail::ParseU64;
-constexpr size_t kHashStep = size_t{4} << 20;  // bytes hashed per loop turn when the file is checked
+using Gauge = S3Store::Impl::BufferGauge;
+constexpr size_t kHashStep = size_t{4} << 20;  // bytes hashed per loop turn when the file is read back
+
+struct Range;
 
 struct DownloadJob {
   DownloadJob(S3Store::Impl& store, const TransferOptions* t) : s(store), transfer(store, t) {}
@@ -31,7 +40,7 @@ struct DownloadJob {
   storage::GetOptions options;
   Callback<GetResult> done;
   detail::Transfer transfer;
-  std::optional<storage::detail::AtomicFile> file;
+  std::optional<storage::detail::AtomicFile> file;  // a file target's temporary file; none: a stream
   std::string write_what;  // "write <target>": what a failed write says (made once, not per chunk)
 
   uint64_t first_length = 0;  // bytes the first request asks for
@@ -40,16 +49,34 @@ struct DownloadJob {
   // From the first response.
   storage::ObjectInfo info;
   uint64_t total = 0;
+  uint64_t first_got = 0;    // range 0 is [0, first_got); range i > 0 starts at first_got + (i-1) × range_size
   bool plain_md5 = false;    // the ETag is the object's MD5
-  Md5 whole;                 // of the first response's bytes (from byte 0, in order)
+  bool whole_checked = false;  // the first response was the whole object, its MD5 checked then
+  Md5 whole;                 // file: of range 0 as it arrived; stream: of every byte delivered, in order
   std::vector<Digest> md5s;  // by part of `layout`
 
-  uint64_t next = 0;  // the next range's offset
+  // The ranges still to send in this pass: indices in `todo` from `todo_at` on.
+  std::vector<size_t> todo;
+  size_t todo_at = 0;
   int in_flight = 0;
-  uint64_t written = 0;
+  uint64_t written = 0;  // bytes of the first pass in (file) or delivered (stream): the progress
   bool finishing = false;
   std::optional<Error> failure;
 
+  // A file target's passes (Recheck): 1 is the first read of every range.
+  int pass = 1;
+  std::vector<std::vector<Digest>> reads;  // by range: the MD5 of each of its reads that were digested
+  // A stream target's reorder buffer: ranges received whole, waiting for their turn.
+  std::map<size_t, std::shared_ptr<Range>> ready;
+  size_t delivered = 0;  // ranges handed to the stream
+
+  bool to_file() const { return file.has_value(); }
+  size_t RangeCount() const { return total <= first_got ? 1 : 1 + static_cast<size_t>((total - first_got + range_size - 1) / range_size); }
+  std::pair<uint64_t, uint64_t> RangeAt(size_t i) const {  // {start, length}
+    if (i == 0) return {0, first_got};
+    const uint64_t start = first_got + (i - 1) * range_size;
+    return {start, std::min(range_size, total - start)};
+  }
   std::string Where() const { return S3Store::Impl::Where(ctx); }
   void Fail(Error e) {
     if (!failure) failure = std::move(e);
@@ -58,20 +85,68 @@ struct DownloadJob {
 };
 using Job = std::shared_ptr<DownloadJob>;
 
-// One range request's bytes: written at their offset, hashed per part of the layout.
+// One range request's bytes: written at their offset (file) or kept (stream), hashed per part of
+// the layout.
 struct Range {
+  explicit Range(std::shared_ptr<Gauge> g) : gauge(std::move(g)) {}
+  ~Range() { Release(); }
+  Range(const Range&) = delete;
+  Range& operator=(const Range&) = delete;
+
+  size_t index = 0;
   uint64_t start = 0;
   uint64_t length = 0;  // asked for (the first: may be more than the object)
   uint64_t got = 0;
-  Md5 md5;              // of the current part of the layout
+  Md5 md5;               // of the current part of the layout
   bool pending = false;  // md5 holds bytes of a part not yet finished
+  // A stream target's bytes, counted in the store's buffer gauge while they exist.
+  std::string data;
+  std::shared_ptr<Gauge> gauge;
+  uint64_t counted = 0;
+
+  void Reserve(uint64_t n) {
+    data.reserve(static_cast<size_t>(n));
+    if (data.capacity() > counted) {
+      Count(static_cast<int64_t>(data.capacity() - counted));
+      counted = data.capacity();
+    }
+  }
+  // The bytes were delivered: the buffer goes now, whoever still holds the range.
+  void Release() {
+    std::string().swap(data);
+    Count(-static_cast<int64_t>(counted));
+    counted = 0;
+  }
+  void Count(int64_t delta) {
+    if (delta == 0) return;
+    const uint64_t now = gauge->now.fetch_add(static_cast<uint64_t>(delta), std::memory_order_relaxed) + static_cast<uint64_t>(delta);
+    uint64_t peak = gauge->peak.load(std::memory_order_relaxed);
+    while (delta > 0 && now > peak && !gauge->peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+    }
+  }
 };
+
+Status Keep(DownloadJob& job, Range& range, std::string_view chunk) {
+  if (range.got + chunk.size() > range.length) {
+    return Error::DataLoss(fmt::format("GET {}: the server sent more than the {} bytes asked for from byte {}", job.Where(),
+                                       range.length, range.start));
+  }
+  if (range.data.capacity() < range.got + chunk.size()) {  // the first range: grown as it comes, up to its length
+    range.Reserve(std::min(range.length, std::max<uint64_t>({range.got + chunk.size(), 2 * range.data.capacity(), 64 << 10})));
+  }
+  range.data.append(chunk);
+  return OkStatus();
+}
 
 Status Write(DownloadJob& job, Range& range, std::string_view chunk) {
   const uint64_t at = range.start + range.got;
   const uint64_t end = at + chunk.size();
-  ESPER_RETURN_IF_ERROR(storage::detail::PwriteAll(job.file->fd(), chunk, static_cast<off_t>(at), job.write_what));
-  if (range.start == 0) job.whole.Update(chunk);
+  if (job.to_file()) {
+    ESPER_RETURN_IF_ERROR(storage::detail::PwriteAll(job.file->fd(), chunk, static_cast<off_t>(at), job.write_what));
+    if (range.start == 0 && job.pass == 1) job.whole.Update(chunk);
+  } else {
+    ESPER_RETURN_IF_ERROR(Keep(job, range, chunk));
+  }
   if (job.layout > 0) {
     uint64_t p = range.start + range.got;
     while (!chunk.empty()) {
@@ -96,19 +171,19 @@ Status Write(DownloadJob& job, Range& range, std::string_view chunk) {
 // What a range's 2xx must be: the bytes asked for, all of them, of the same object.
 std::optional<Error> VerifyRange(DownloadJob& job, Range& range, const http::Response& r) {
   const std::string where = job.Where();
+  const bool first = range.index == 0 && job.pass == 1;  // the response that tells the object
   detail::Served sv;
   if (r.status == 206) {
     auto cr = r.Header("Content-Range");
     auto parsed = cr ? detail::ParseContentRange(*cr) : std::nullopt;
     if (!parsed) return Error::DataLoss(fmt::format("GET {}: a 206 without a valid Content-Range ('{}')", where, cr.value_or("")));
     sv = *parsed;
-  } else if (range.start == 0) {  // a server that ignores Range sends the whole object
+  } else if (first) {  // a server that ignores Range sends the whole object
     sv.total = ParseU64(r.Header("Content-Length").value_or("")).value_or(range.got);
     sv.length = sv.total;
   } else {
     return Error::DataLoss(fmt::format("GET {}: HTTP {} to a range request", where, r.status));
   }
-  const bool first = range.start == 0;
   const uint64_t total = first ? sv.total : job.total;
   const uint64_t want = std::min(range.length, total - std::min(total, range.start));
   if (sv.offset != range.start || sv.length != want || sv.total != total) {
@@ -133,14 +208,16 @@ std::optional<Error> VerifyRange(DownloadJob& job, Range& range, const http::Res
     job.info.size = sv.total;
     job.total = sv.total;
     job.plain_md5 = detail::EtagIsMd5(r, job.info.etag);
-    // The whole object in this one answer: its MD5 is checked here, so a corrupted body is retried.
+    // The whole object in this one answer: its MD5 is checked here, so a corrupted body is
+    // retried (before a stream sees any of it).
     if (job.plain_md5 && sv.length == sv.total && job.s.options_.verify_download_md5) {
-      const std::string hex = Hex(job.whole.Final());
+      const std::string hex = Hex(job.to_file() ? job.whole.Final() : Md5::Of(range.data));
       if (!EqualsIgnoreCase(hex, job.info.etag)) {
         return Error::DataLoss(fmt::format("GET {}: the {} bytes received have MD5 {}, not the object's ETag {}", where,
                                            sv.length, hex, job.info.etag))
             .WithRetryable(true);
       }
+      job.whole_checked = true;
     }
   }
   return std::nullopt;
@@ -153,7 +230,7 @@ Exchange RangeGet(const Job& job, const std::shared_ptr<Range>& range) {
   Exchange ex;
   ex.request = http::Request::Get(s.addressing_.ObjectUrl(job->ctx.bucket, job->ctx.key));
   ex.request.headers.emplace_back("Range", fmt::format("bytes={}-{}", range->start, range->start + range->length - 1));
-  const std::string& pin = range->start == 0 ? job->options.if_match : job->info.etag;
+  const std::string& pin = job->info.etag.empty() ? job->options.if_match : job->info.etag;
   if (!pin.empty()) ex.request.headers.emplace_back("If-Match", detail::Quoted(pin));
   ex.carries_data = true;
   ex.cancel = job->transfer.token();
@@ -163,7 +240,8 @@ Exchange RangeGet(const Job& job, const std::shared_ptr<Range>& range) {
                                            range->got = 0;
                                            range->md5 = Md5();
                                            range->pending = false;
-                                           if (range->start == 0) j->whole = Md5();
+                                           range->data.clear();
+                                           if (range->start == 0 && j->pass == 1) j->whole = Md5();
                                            return OkStatus();
                                          });
   ex.verify = [j, range](const http::Response& r) { return VerifyRange(*j, *range, r); };
@@ -172,11 +250,25 @@ Exchange RangeGet(const Job& job, const std::shared_ptr<Range>& range) {
 
 void Finish(const Job& job);
 
-void SendRange(const Job& job) {
-  auto range = std::make_shared<Range>();
-  range->start = job->next;
-  range->length = std::min(job->range_size, job->total - job->next);
-  job->next += range->length;
+// A stream target: the ranges received, in order from the next one due, go to the stream.
+void Deliver(const Job& job) {
+  for (auto it = job->ready.begin(); !job->failure && it != job->ready.end() && it->first == job->delivered;
+       it = job->ready.erase(it)) {
+    const std::string& bytes = it->second->data;
+    if (job->plain_md5 && !job->whole_checked && job->s.options_.verify_download_md5) job->whole.Update(bytes);
+    if (Status w = job->options.target.write_fn()(bytes); !w) return job->Fail(w.error());
+    ++job->delivered;
+    job->written += bytes.size();
+    it->second->Release();
+    job->transfer.Progress(job->written, job->total);
+  }
+}
+
+void SendRange(const Job& job, size_t index) {
+  auto range = std::make_shared<Range>(job->s.part_buffers_);
+  range->index = index;
+  std::tie(range->start, range->length) = job->RangeAt(index);
+  if (!job->to_file()) range->Reserve(range->length);
   ++job->in_flight;
   job->s.SendFromLoop(job->ctx, RangeGet(job, range), [job, range](Result<http::Response> r) {
     --job->in_flight;
@@ -190,7 +282,10 @@ void SendRange(const Job& job) {
                                        job->Where(), job->info.etag, e.message()));
       }
       job->Fail(std::move(e));
-    } else {
+    } else if (!job->to_file()) {
+      job->ready.emplace(range->index, range);
+      Deliver(job);
+    } else if (job->pass == 1) {
       job->written += range->got;
       if (!job->failure) job->transfer.Progress(job->written, job->total);
     }
@@ -200,12 +295,17 @@ void SendRange(const Job& job) {
 
 void Pump(const Job& job) {
   if (job->finishing) return;
-  while (!job->failure && job->in_flight < job->s.options_.part_concurrency && job->next < job->total) {
+  const int most = job->s.options_.part_concurrency;
+  while (!job->failure && job->in_flight < most && job->todo_at < job->todo.size()) {
+    const size_t index = job->todo[job->todo_at];
+    // A stream's window: no range starts before the one part_concurrency back is delivered.
+    if (!job->to_file() && index >= job->delivered + static_cast<size_t>(most)) break;
     if (job->transfer.stopped()) {
       job->Fail(job->transfer.StopError(job->ctx));
       break;
     }
-    SendRange(job);
+    ++job->todo_at;
+    SendRange(job, index);
     if (job->finishing) return;
   }
   if (job->in_flight > 0 || job->finishing) return;
@@ -215,14 +315,17 @@ void Pump(const Job& job) {
 
 void Fail(const Job& job, Error e) {
   job->file.reset();  // the temporary file goes; the target is untouched
+  job->ready.clear();
   job->done(job->transfer.Explain(std::move(e), job->ctx));
 }
 
-void Commit(const Job& job) {
-  if (Status c = job->file->Commit(job->s.options_.fsync_downloads); !c) {
-    return Fail(job, Error(c.error()).Wrap(fmt::format("GET {}: the target", job->Where())));
+void Succeed(const Job& job) {
+  if (job->file) {
+    if (Status c = job->file->Commit(job->s.options_.fsync_downloads); !c) {
+      return Fail(job, Error(c.error()).Wrap(fmt::format("GET {}: the target", job->Where())));
+    }
+    job->file.reset();
   }
-  job->file.reset();
   GetResult g;
   g.info = std::move(job->info);
   g.offset = 0;
@@ -236,41 +339,104 @@ Error Mismatch(const DownloadJob& job, std::string_view got, std::string_view wh
       .WithRetryable(true);
 }
 
-// The MD5 of the file from `at` on, continuing `md5` (of the bytes before `at`), a step per
-// loop turn through one buffer, then compared with the ETag.
-struct FileHash {
-  Md5 md5;
-  std::string buf;
+// Reads back spans of the file, a step per loop turn through one buffer, handing each piece to
+// `eat` (with the index of its span), then runs `then`.
+struct ReadBack {
+  std::vector<std::pair<uint64_t, uint64_t>> spans;  // {start, length}
+  std::function<void(size_t, std::string_view)> eat;
+  std::function<void()> then;
+  size_t span = 0;
+  uint64_t at = 0;  // within the span
+  std::string buf = std::string(kHashStep, '\0');
 };
 
-void HashFile(const Job& job, std::shared_ptr<FileHash> h, uint64_t at) {
+void Read(const Job& job, std::shared_ptr<ReadBack> rb) {
   if (job->s.stopping() || job->transfer.stopped()) return Fail(job, job->transfer.StopError(job->ctx));
-  const size_t want = static_cast<size_t>(std::min<uint64_t>(h->buf.size(), job->total - at));
+  if (rb->span == rb->spans.size()) return rb->then();
+  const auto [start, length] = rb->spans[rb->span];
+  const size_t want = static_cast<size_t>(std::min<uint64_t>(rb->buf.size(), length - rb->at));
   const std::string what = fmt::format("read back {}", job->options.target.path());
-  Result<size_t> got = storage::detail::PreadFull(job->file->fd(), h->buf.data(), want, static_cast<off_t>(at), what);
+  Result<size_t> got = storage::detail::PreadFull(job->file->fd(), rb->buf.data(), want, static_cast<off_t>(start + rb->at), what);
   if (!got) return Fail(job, got.error());
   if (*got < want) return Fail(job, Error::FromErrno(EIO, what));
-  h->md5.Update(std::string_view(h->buf.data(), want));
-  at += want;
-  if (at < job->total) {
-    return job->s.Post([job, h = std::move(h), at]() mutable { HashFile(job, std::move(h), at); });
+  rb->eat(rb->span, std::string_view(rb->buf.data(), want));
+  rb->at += want;
+  if (rb->at == length) {
+    ++rb->span;
+    rb->at = 0;
   }
-  const std::string hex = Hex(h->md5.Final());
-  if (!EqualsIgnoreCase(hex, job->info.etag)) return Fail(job, Mismatch(*job, hex, "MD5"));
-  Commit(job);
+  job->s.Post([job, rb = std::move(rb)]() mutable { Read(job, std::move(rb)); });
 }
 
-// Every range is in: check the whole against the ETag where it tells, then rename.
+// A file's whole did not match its ETag (`mismatch`): read it again where the reads so far do not
+// agree. The ranges of this pass are digested from the file; a range is settled when its last
+// read equals an earlier one (the file holds those bytes: a corrupted read equals no other), and
+// the next pass reads the ranges not settled. When every range is settled and the whole still
+// does not match, the object's bytes are not its ETag: DataLoss. At most max_attempts passes.
+void Recheck(const Job& job, Error mismatch) {
+  const int passes = job->s.max_attempts_;
+  if (job->pass >= passes) {
+    return Fail(job, std::move(mismatch).Wrap(fmt::format("read {} time(s)", job->pass)));
+  }
+  const size_t n = job->RangeCount();
+  std::vector<size_t> ranges = job->todo;  // this pass's
+  if (job->pass == 1) {
+    ranges.clear();
+    for (size_t i = 0; i < n; ++i) ranges.push_back(i);
+    job->reads.assign(n, {});
+  }
+  auto rb = std::make_shared<ReadBack>();
+  auto md5s = std::make_shared<std::vector<Md5>>(ranges.size());
+  for (size_t i : ranges) rb->spans.push_back(job->RangeAt(i));
+  rb->eat = [md5s](size_t span, std::string_view bytes) { (*md5s)[span].Update(bytes); };
+  rb->then = [job, md5s, ranges, mismatch = std::move(mismatch)]() mutable {
+    for (size_t k = 0; k < ranges.size(); ++k) job->reads[ranges[k]].push_back((*md5s)[k].Final());
+    job->todo.clear();
+    for (size_t i = 0; i < job->reads.size(); ++i) {
+      const auto& r = job->reads[i];
+      if (std::find(r.begin(), r.end() - 1, r.back()) == r.end() - 1) job->todo.push_back(i);
+    }
+    if (job->todo.empty()) {
+      return Fail(job, std::move(mismatch).Wrap(fmt::format(
+                           "read {} times, every range twice alike: the object's bytes are not its ETag", job->pass)));
+    }
+    ++job->pass;
+    job->todo_at = 0;
+    job->finishing = false;
+    Pump(job);
+  };
+  Read(job, std::move(rb));
+}
+
+// Every range is in (a file) or delivered (a stream): check the whole against the ETag where it
+// tells, then rename (a file) and report.
 void Finish(const Job& job) {
   if (job->failure) return Fail(job, *job->failure);
-  if (!job->s.options_.verify_download_md5) return Commit(job);
+  if (!job->s.options_.verify_download_md5 || job->whole_checked) return Succeed(job);
+  const auto failed = [job](Error e) {
+    if (job->to_file()) return Recheck(job, std::move(e));
+    Fail(job, std::move(e).Wrap("the bytes already handed to the stream are not the object's and must be discarded"));
+  };
   const std::string& etag = job->info.etag;
   if (job->plain_md5) {
-    if (job->total <= job->first_length) return Commit(job);  // checked with the first answer
-    // job->whole holds the MD5 of the first range, [0, first_length): the rest is read back.
-    auto h = std::make_shared<FileHash>(FileHash{.md5 = std::move(job->whole), .buf = {}});
-    h->buf.resize(static_cast<size_t>(std::min<uint64_t>(kHashStep, job->total - job->first_length)));
-    return HashFile(job, std::move(h), job->first_length);
+    if (!job->to_file()) {
+      const std::string hex = Hex(job->whole.Final());
+      if (!EqualsIgnoreCase(hex, etag)) return failed(Mismatch(*job, hex, "MD5"));
+      return Succeed(job);
+    }
+    // The first pass: job->whole holds the MD5 of range 0; the rest is read back. A later pass:
+    // all of it is read back.
+    auto rb = std::make_shared<ReadBack>();
+    auto md5 = std::make_shared<Md5>(job->pass == 1 ? std::move(job->whole) : Md5());
+    const uint64_t from = job->pass == 1 ? job->first_got : 0;
+    rb->spans.emplace_back(from, job->total - from);
+    rb->eat = [md5](size_t, std::string_view bytes) { md5->Update(bytes); };
+    rb->then = [job, md5, failed]() {
+      const std::string hex = Hex(md5->Final());
+      if (!EqualsIgnoreCase(hex, job->info.etag)) return failed(Mismatch(*job, hex, "MD5"));
+      Succeed(job);
+    };
+    return Read(job, std::move(rb));
   }
   // A multipart ETag "<md5 of part md5s>-N" tells when N is the number of parts of our layout.
   const size_t dash = etag.rfind('-');
@@ -279,15 +445,15 @@ void Finish(const Job& job) {
     if (n && *n == job->md5s.size()) {
       const std::string expected = detail::MultipartEtag(job->md5s);
       if (!EqualsIgnoreCase(expected, etag)) {
-        return Fail(job, Error::DataLoss(fmt::format(
-                             "GET {}: the {} bytes received, as {} parts of {} bytes, give the multipart ETag {}, not the "
-                             "object's {}: corrupted on the way, or uploaded with parts of another size (set "
-                             "verify_download_md5 = false to accept such objects)",
-                             job->Where(), job->total, *n, job->layout, expected, etag)));
+        return failed(Error::DataLoss(fmt::format(
+            "GET {}: the {} bytes received, as {} parts of {} bytes, give the multipart ETag {}, not the object's {}: "
+            "corrupted on the way, or uploaded with parts of another size (set verify_download_md5 = false to accept "
+            "such objects)",
+            job->Where(), job->total, *n, job->layout, expected, etag)));
       }
     }
   }
-  Commit(job);
+  Succeed(job);
 }
 
 // An empty object has no range to serve (416): fetched whole.
@@ -299,16 +465,16 @@ void GetEmpty(const Job& job) {
   ex.cancel = job->transfer.token();
   job->s.SendFromLoop(job->ctx, std::move(ex), [job](Result<http::Response> r) {
     if (!r) return Fail(job, r.error());
-    Range all;
-    if (Status w = Write(*job, all, r->body); !w) return Fail(job, w.error());
+    const std::string_view body = r->body;
+    Status w = job->to_file() ? storage::detail::PwriteAll(job->file->fd(), body, 0, job->write_what)
+               : body.empty() ? OkStatus()
+                              : job->options.target.write_fn()(body);
+    if (!w) return Fail(job, w.error());
     job->info = detail::InfoFromHeaders(*r, job->ctx.key);
-    job->info.size = r->body.size();
-    job->total = r->body.size();
-    job->plain_md5 = detail::EtagIsMd5(*r, job->info.etag);
-    job->first_length = job->total;
-    job->layout = 0;
+    job->info.size = body.size();
+    job->total = body.size();
     job->finishing = true;
-    Finish(job);
+    Succeed(job);
   });
 }
 
@@ -318,29 +484,37 @@ Status S3Store::Impl::StartRangedDownload(detail::OpContext ctx, storage::GetOpt
                                           storage::Callback<storage::GetResult> done, const TransferOptions* transfer) {
   auto job = std::make_shared<DownloadJob>(*this, transfer);
   job->ctx = std::move(ctx);
-  auto file = storage::detail::AtomicFile::Create(options.target.path());
-  if (!file) return Error(file.error()).Wrap(fmt::format("GET {}: the target", job->Where()));
-  job->file.emplace(std::move(*file));
+  if (options.target.kind() == storage::GetTarget::Kind::kFile) {
+    auto file = storage::detail::AtomicFile::Create(options.target.path());
+    if (!file) return Error(file.error()).Wrap(fmt::format("GET {}: the target", job->Where()));
+    job->file.emplace(std::move(*file));
+    job->write_what = fmt::format("write {}", options.target.path());
+  }
   job->options = std::move(options);
-  job->write_what = fmt::format("write {}", job->options.target.path());
   job->done = std::move(done);
   const uint64_t part = options_.part_size;
   job->layout = part;
   job->first_length = (options_.multipart_threshold + part - 1) / part * part;
 
-  auto first = std::make_shared<Range>();
+  auto first = std::make_shared<Range>(part_buffers_);
   first->length = job->first_length;
   return Send(job->ctx, RangeGet(job, first), [job, first](Result<http::Response> r) {
     if (!r) {
       if (r.error().service_code() == "InvalidRange") return GetEmpty(job);
       return Fail(job, r.error());
     }
-    job->written = first->got;
-    job->next = first->got;
-    if (job->total > job->next) {
-      job->range_size = detail::PartSizeFor(job->s.options_.part_size, job->total);
-      if (job->range_size != job->layout) job->layout = 0;  // grown parts: the first range is not on their grid
-      job->transfer.Progress(job->written, job->total);
+    job->first_got = first->got;
+    job->range_size = detail::PartSizeFor(job->s.options_.part_size, job->total);
+    if (job->range_size != job->layout) job->layout = 0;  // grown parts: the first range is not on their grid
+    if (job->plain_md5) job->layout = 0;                  // the whole MD5 is checked, not the parts'
+    const size_t n = job->RangeCount();
+    for (size_t i = 1; i < n; ++i) job->todo.push_back(i);
+    if (job->to_file()) {
+      job->written = first->got;
+      if (n > 1) job->transfer.Progress(job->written, job->total);
+    } else {
+      job->ready.emplace(0, first);
+      Deliver(job);
     }
     Pump(job);
   });

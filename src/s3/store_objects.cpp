@@ -440,8 +440,9 @@ Status S3Store::Impl::StartGet(std::string bucket, std::string key, storage::Get
                                Callback<GetResult> done, const TransferOptions* transfer) {
   Impl& s = *this;
   ESPER_RETURN_IF_ERROR(s.Admit("get"));
-  // A whole object into a file: in parallel ranges when large (store_download.cpp).
-  if (options.target.kind() == storage::GetTarget::Kind::kFile && !options.range && options.if_none_match.empty()) {
+  // A whole object into a file or a stream: in parallel ranges when large (store_download.cpp).
+  const storage::GetTarget::Kind kind = options.target.kind();
+  if (kind != storage::GetTarget::Kind::kMemory && !options.range && options.if_none_match.empty()) {
     OpContext ctx = Impl::Context(Op::kGet, std::move(bucket), std::move(key));
     auto wrapped = s.Complete(ctx, std::move(done));
     Status started = s.StartRangedDownload(std::move(ctx), std::move(options), std::move(wrapped), transfer);

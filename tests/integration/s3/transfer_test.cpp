@@ -759,6 +759,226 @@ TEST(S3Transfer, CancellingASmallUploadOrDownloadToASilentServerEndsItCancelled)
   }
 }
 
+// ---- a download's whole that does not match its ETag is read again ----
+
+// A store straight to the server that puts `src` as `key`: a single PUT (its ETag the object's
+// MD5) on s3rver, parts of `part` bytes on fauxqs (which refuses a PUT over 11 MiB).
+Result<storage::ObjectInfo> PutDirect(Rig& f, const std::string& key, const std::string& src, uint64_t part = kPart) {
+  S3StoreOptions o = Options(f.server->endpoint());
+  o.part_size = part;
+  o.multipart_threshold = f.server->kind() == S3ServerKind::kS3rver4 ? 64 * kMiB : part;
+  ESPER_ASSIGN_OR_RETURN(auto direct, S3Store::Create(std::move(o)));
+  return direct->Put(kBucket, key, PutBody::FromFile(src));
+}
+
+// The first range comes through the proxy with one byte flipped (right length, right headers:
+// only the whole's check can see it); the proxy then heals. The first check fails, every range
+// is read a second time, range 0's two reads differ and the rest agree, the whole matches: the
+// file is byte-identical — never DataLoss on first sight.
+void CorruptedRangeIsReadAgain(S3ServerKind kind) {
+  Rig f(kind, true);
+  ASSERT_TRUE(f.ok()) << f.error;
+  TempDir dir;
+  const uint64_t size = 23 * kMiB + 5;  // 5 ranges
+  const std::string src = dir.File("src.bin"), dst = dir.File("dst.bin");
+  const std::string md5 = WriteRandomFile(src, size, 51);
+  auto put = PutDirect(f, "k", src);
+  ASSERT_TRUE(put) << put.error();
+  ASSERT_TRUE(f.proxy->SetFaults({.corrupt_rate = 1.0, .seed = 3}));
+  proxy::FaultProxy* proxy = f.proxy.get();
+  bool healed = false;
+  auto get = f.store->Download(kBucket, "k", dst, {}, {.progress = [&](uint64_t, uint64_t) {
+                                                         if (!healed) healed = bool(proxy->SetFaults({}));
+                                                       }});
+  ASSERT_TRUE(get) << get.error();
+  EXPECT_EQ(FileMd5(dst), md5);
+  const auto ps = f.proxy->statistics();
+  EXPECT_EQ(ps.corruptions, 1u);
+  EXPECT_EQ(ps.requests, 10u) << "5 ranges, each read twice";
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path), {}), 2);
+}
+
+TEST(S3Transfer, ACorruptedRangeIsReadAgainAndTheFileIsByteIdenticalOnS3rver4) {
+  CorruptedRangeIsReadAgain(S3ServerKind::kS3rver4);  // the whole's MD5
+}
+TEST(S3Transfer, ACorruptedRangeIsReadAgainAndTheFileIsByteIdenticalOnFauxqs) {
+  CorruptedRangeIsReadAgain(S3ServerKind::kFauxqs);  // the parts' MD5s against the "-N" ETag
+}
+
+// Corrupted bodies at random (15 % of requests, resets too): every download succeeds and is
+// byte-identical, until the proxy has corrupted at least 3 bodies.
+void RandomCorruptionNeverReachesTheFile(S3ServerKind kind) {
+  Rig f(kind, true, [](S3StoreOptions& o) { o.max_attempts = 10; });
+  ASSERT_TRUE(f.ok()) << f.error;
+  TempDir dir;
+  const uint64_t size = 21 * kMiB + 7;
+  const std::string src = dir.File("src.bin"), dst = dir.File("dst.bin");
+  const std::string md5 = WriteRandomFile(src, size, 53);
+  auto put = PutDirect(f, "k", src);
+  ASSERT_TRUE(put) << put.error();
+  ASSERT_TRUE(f.proxy->SetFaults({.reset_rate = 0.05, .corrupt_rate = 0.15, .seed = 17}));
+  int downloads = 0;
+  while (f.proxy->statistics().corruptions < 3 && downloads < 30) {
+    ++downloads;
+    auto get = f.store->Download(kBucket, "k", dst);
+    ASSERT_TRUE(get) << get.error();
+    ASSERT_EQ(FileMd5(dst), md5) << "download " << downloads;
+  }
+  EXPECT_GE(f.proxy->statistics().corruptions, 3u);
+  std::printf("%d downloads, %llu requests, %llu corrupted\n", downloads,
+              static_cast<unsigned long long>(f.proxy->statistics().requests),
+              static_cast<unsigned long long>(f.proxy->statistics().corruptions));
+}
+
+TEST(S3Transfer, RandomlyCorruptedRangesNeverReachTheFileOnS3rver4) { RandomCorruptionNeverReachesTheFile(S3ServerKind::kS3rver4); }
+TEST(S3Transfer, RandomlyCorruptedRangesNeverReachTheFileOnFauxqs) { RandomCorruptionNeverReachesTheFile(S3ServerKind::kFauxqs); }
+
+// A real object whose bytes are not what its ETag says to us: uploaded to fauxqs in 3 parts of
+// 6 MiB (ETag "-3"), read in 3 ranges of 5 MiB — the same N, other parts, so the MD5 of our
+// parts' MD5s is not the ETag. Every range is read twice, the reads agree, so the object itself
+// is what does not match: DataLoss after 2 reads (not max_attempts), the target never written.
+// With verify_download_md5 = false the same object downloads.
+TEST(S3Transfer, AnObjectWhoseBytesAreNotItsEtagIsDataLossAfterTwoAgreeingReadsOnFauxqs) {
+  Rig f(S3ServerKind::kFauxqs, true);
+  ASSERT_TRUE(f.ok()) << f.error;
+  TempDir dir;
+  const uint64_t size = 14 * kMiB;
+  const std::string src = dir.File("src.bin"), dst = dir.File("dst.bin");
+  const std::string md5 = WriteRandomFile(src, size, 57);
+  auto put = PutDirect(f, "k", src, 6 * kMiB);
+  ASSERT_TRUE(put) << put.error();
+  ASSERT_THAT(put->etag, ::testing::EndsWith("-3"));
+  auto get = f.store->Download(kBucket, "k", dst);
+  ASSERT_FALSE(get);
+  EXPECT_EQ(get.error().code(), ErrorCode::kDataLoss) << get.error();
+  EXPECT_THAT(get.error().message(), HasSubstr("every range twice alike"));
+  EXPECT_THAT(get.error().message(), HasSubstr(fmt::format("not the object's {}", put->etag)));
+  EXPECT_EQ(f.proxy->statistics().requests, 6u) << "3 ranges, each read twice";
+  EXPECT_FALSE(std::filesystem::exists(dst));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path), {}), 1);
+  auto trusting = S3Store::Create([&] {
+    S3StoreOptions o = Options(f.server->endpoint());
+    o.verify_download_md5 = false;
+    return o;
+  }());
+  ASSERT_TRUE(trusting) << trusting.error();
+  ASSERT_TRUE((*trusting)->Download(kBucket, "k", dst));
+  EXPECT_EQ(FileMd5(dst), md5);
+}
+
+// ---- a large get to a stream: parallel ranges, delivered in order ----
+
+// What a stream target received: every chunk's size, in order, and the MD5 of all of it.
+struct Received {
+  storage::GetTarget Target() {
+    return storage::GetTarget::ToStream([this](std::string_view chunk) {
+      sizes.push_back(chunk.size());
+      md5.Update(chunk);
+      bytes += chunk.size();
+      return OkStatus();
+    });
+  }
+  std::vector<size_t> sizes;
+  Md5 md5;
+  uint64_t bytes = 0;
+};
+
+// A 42 MiB object to a stream, on a store of its own (its buffer gauge counts only this get):
+// 9 ranges, each handed to the stream whole and in order (the chunks are the ranges); the bytes
+// are the object's; the range buffers alive at once never exceed part_size × part_concurrency
+// (counted exactly) and were more than one at a time; peak RSS grows by about that, not by the
+// object (without a sanitizer).
+void StreamRoundTrip(S3ServerKind kind) {
+  Rig f(kind);
+  ASSERT_TRUE(f.ok()) << f.error;
+  TempDir dir;
+  const uint64_t size = 42 * kMiB + 12345;
+  const std::string src = dir.File("src.bin");
+  const std::string md5 = WriteRandomFile(src, size, 61);
+  auto put = PutDirect(f, "k", src);
+  ASSERT_TRUE(put) << put.error();
+  auto fresh = S3Store::Create(Options(f.server->endpoint()));
+  ASSERT_TRUE(fresh) << fresh.error();
+  Received got;
+  const bool reset = testing::ResetPeakRss();
+  const uint64_t before = testing::PeakRssBytes();
+  auto get = (*fresh)->Get(kBucket, "k", {.target = got.Target()});
+  const uint64_t after = testing::PeakRssBytes();
+  ASSERT_TRUE(get) << get.error();
+  EXPECT_EQ(get->length, size);
+  EXPECT_EQ(got.bytes, size);
+  EXPECT_EQ(Hex(got.md5.Final()), md5);
+  ASSERT_EQ(got.sizes.size(), 9u);
+  for (size_t i = 0; i + 1 < got.sizes.size(); ++i) EXPECT_EQ(got.sizes[i], kPart) << i;
+  EXPECT_EQ(got.sizes.back(), size - 8 * kPart);
+  const PerformanceStats stats = (*fresh)->get_performance_stats();
+  EXPECT_LE(stats.peak_part_buffer_bytes, kPart * kConcurrency);
+  EXPECT_GE(stats.peak_part_buffer_bytes, kPart * 2);
+  EXPECT_TRUE(testing::WaitUntil([&] { return (*fresh)->get_performance_stats().part_buffer_bytes == 0; }));
+  const double grew_mib = static_cast<double>(after - std::min(after, before)) / kMiB;
+  std::printf("stream get of %llu MiB: peak range buffers %.1f MiB (bound %.1f), peak RSS grew %.1f MiB%s\n",
+              static_cast<unsigned long long>(size / kMiB), static_cast<double>(stats.peak_part_buffer_bytes) / kMiB,
+              static_cast<double>(kPart * kConcurrency) / kMiB, grew_mib, reset ? "" : " (VmHWM not resettable)");
+  if (!kSanitized && reset) {
+    EXPECT_LT(grew_mib, static_cast<double>(kPart * kConcurrency) / kMiB + 16);
+  }
+}
+
+TEST(S3Transfer, LargeGetToAStreamGoesInParallelRangesInOrderInBoundedMemoryOnS3rver4) {
+  StreamRoundTrip(S3ServerKind::kS3rver4);
+}
+TEST(S3Transfer, LargeGetToAStreamGoesInParallelRangesInOrderInBoundedMemoryOnFauxqs) {
+  StreamRoundTrip(S3ServerKind::kFauxqs);
+}
+
+// Through resets and truncated bodies, each range is retried before the stream sees any of it:
+// the stream gets the object exactly. Through corrupted bodies (every one), the bytes handed over
+// cannot be taken back: DataLoss at the end, saying they must be discarded.
+TEST(S3Transfer, AStreamGetRetriesRangesBeforeDeliveryAndCallsACorruptedWholeDataLossOnFauxqs) {
+  Rig f(S3ServerKind::kFauxqs, true, [](S3StoreOptions& o) { o.max_attempts = 10; });
+  ASSERT_TRUE(f.ok()) << f.error;
+  TempDir dir;
+  const uint64_t size = 30 * kMiB + 3;
+  const std::string src = dir.File("src.bin");
+  const std::string md5 = WriteRandomFile(src, size, 67);
+  ASSERT_TRUE(PutDirect(f, "k", src));
+  ASSERT_TRUE(f.proxy->SetFaults({.reset_rate = 0.15, .truncate_rate = 0.15, .seed = 9}));
+  Received got;
+  auto get = f.store->Get(kBucket, "k", {.target = got.Target()});
+  ASSERT_TRUE(get) << get.error();
+  EXPECT_EQ(Hex(got.md5.Final()), md5);
+  EXPECT_EQ(got.bytes, size);
+  EXPECT_GT(f.store->get_performance_stats().retries, 0u);
+
+  ASSERT_TRUE(f.proxy->SetFaults({.corrupt_rate = 1.0, .seed = 9}));
+  Received bad;
+  auto corrupted = f.store->Get(kBucket, "k", {.target = bad.Target()});
+  ASSERT_FALSE(corrupted);
+  EXPECT_EQ(corrupted.error().code(), ErrorCode::kDataLoss) << corrupted.error();
+  EXPECT_THAT(corrupted.error().message(), HasSubstr("must be discarded"));
+  EXPECT_EQ(bad.bytes, size);
+}
+
+// A stream whose receiver fails: the get ends with the receiver's error, and no range past the
+// reorder window was asked for.
+TEST(S3Transfer, AStreamReceiverErrorEndsTheGetWithThatError) {
+  Rig f(S3ServerKind::kS3rver4, true);
+  ASSERT_TRUE(f.ok()) << f.error;
+  TempDir dir;
+  const std::string src = dir.File("src.bin");
+  WriteRandomFile(src, 60 * kMiB, 71);
+  ASSERT_TRUE(PutDirect(f, "k", src));
+  int calls = 0;
+  auto get = f.store->Get(kBucket, "k", {.target = storage::GetTarget::ToStream([&](std::string_view) -> Status {
+                                          if (++calls == 2) return Error::Unavailable("the pipe closed");
+                                          return OkStatus();
+                                        })});
+  ASSERT_FALSE(get);
+  EXPECT_THAT(get.error().message(), HasSubstr("the pipe closed"));
+  EXPECT_EQ(calls, 2);
+  EXPECT_LE(f.proxy->statistics().requests, 1u + kConcurrency) << "of 12 ranges";
+}
+
 // Neither server lists incomplete uploads: the store says so instead of reporting none.
 TEST(S3Transfer, ListUploadsIsNotImplementedByS3rver4AndMisansweredByFauxqs) {
   for (S3ServerKind kind : {S3ServerKind::kS3rver4, S3ServerKind::kFauxqs}) {
