@@ -55,9 +55,12 @@
 //     before PutAsync returns (a larger one goes in parts: see Large objects).
 //   * GET of a whole single-part object (its ETag a plain MD5, not a multipart "-N" ETag, not
 //     encrypted with SSE-KMS / SSE-C): the bytes are hashed as they arrive and compared with the
-//     ETag; a mismatch is DataLoss, retried for memory and file targets (a stream target that has
-//     received bytes is not, as ObjectStore says). A range must come back as the range asked for
-//     (a server that answers bytes=-N with other bytes is an error, never wrong data).
+//     ETag; a mismatch is DataLoss, retried — for a stream target too, whose whole-object gets
+//     are received whole before the stream sees a byte (see Large objects). A get of a range to
+//     a stream is handed over as it arrives, and once bytes were handed over it is not retried
+//     (as ObjectStore says). A range must come back as the range asked for (a server that
+//     answers bytes=-N with other bytes is an error, never wrong data). Large downloads: see
+//     Large objects.
 //   * Flexible checksums (checksum: CRC32C or CRC64NVME) are sent as x-amz-checksum-* on PUTs of
 //     memory and file bodies when asked; off by default, as AWS_REQUEST_CHECKSUM_CALCULATION=
 //     when_required, because many S3-compatible servers reject them.
@@ -106,10 +109,32 @@
 //     back short, long or as another range is retried. With verify_download_md5, a plain-MD5
 //     ETag is checked once the file is complete (the first range's MD5, taken as it arrived,
 //     continued by reading back the rest of the file); a "-N" ETag whose N matches the ranges'
-//     part layout is checked against MD5(range MD5s)-N (an object uploaded with another part
-//     size and the same number of parts cannot be told apart from a corrupted one: DataLoss;
-//     set verify_download_md5 = false for such objects). Memory: no buffer beyond the http
-//     client's per-transfer buffers.
+//     part layout is checked against MD5(range MD5s)-N. Any other ETag (grown parts, another
+//     N, SSE-KMS / SSE-C) leaves the whole unchecked, as a single GET would. Memory: no buffer
+//     beyond the http client's per-transfer buffers.
+//   * A file whose whole does not match is read again, never DataLoss on first sight (a body
+//     corrupted on the way has the right length: only the whole's check sees it). The rule: the
+//     MD5 of each range's read is kept; after the first mismatch every range is read again;
+//     a range whose latest read equals one of its earlier reads is settled (a corrupted read
+//     equals no other: the file holds the agreed bytes) and is not read again; the next pass
+//     reads only the ranges not settled; the whole is checked after each pass. DataLoss when
+//     every range is settled and the whole still does not match (the object's bytes are not
+//     its ETag — e.g. uploaded with another part size and the same number of parts: set
+//     verify_download_md5 = false for such objects), or after max_attempts passes. Nothing
+//     unverified is ever renamed into place.
+//   * Get of a whole object to a stream (GetTarget::ToStream, no range, no If-None-Match): the
+//     same ranges, requests and pins as a file, each range received whole into a buffer —
+//     retried (resets, truncation, a wrong range, a single-response object whose MD5 does not
+//     match) before the stream sees any of it — then handed to the stream as one chunk,
+//     strictly in order. MEMORY: a range starts only when it is fewer than part_concurrency
+//     ranges past the next one due, so at most part_size × part_concurrency bytes of range
+//     buffers per get (the part size grown as for uploads beyond 10,000 parts); the first
+//     range, up to multipart_threshold rounded up to a whole part, is alone in memory and
+//     delivered before any other starts — so max(that, part_size × part_concurrency): 32 MiB
+//     with the defaults. PerformanceStats::part_buffer_bytes counts them. The whole is checked
+//     as for a file (the MD5 of the bytes delivered, or MD5(part MD5s)-N) — but bytes handed to
+//     a stream cannot be taken back nor read again: a mismatch at the end is DataLoss, and the
+//     caller must discard everything it received.
 //   * Upload / Download (below) are the same with a progress callback and a cancel token (which
 //     ends a small one's single request too).
 //   * A stream without a size (stdin, a pipe) is read in order: one that ends within
@@ -121,8 +146,8 @@
 //     multipart_threshold + 1 bytes (the first bytes, read to tell a short stream from a long
 //     one, freed once the parts hold them) plus part_size × part_concurrency of part buffers
 //     (48 MiB with the defaults).
-//   * Not multipart: memory bodies (already in memory), and gets to memory or a stream (one
-//     request; use a file for large objects).
+//   * Not multipart: memory bodies (already in memory), gets to memory, and gets of a range or
+//     with If-None-Match (one request each).
 //
 // Bodies: a stream with a size is sent with that Content-Length; a stream without one is read on
 // the event loop (a piece at a time up to multipart_threshold, then a part at a time) and sent as
@@ -237,8 +262,8 @@ struct S3StoreOptions {
   bool unsigned_payload = false;
   // ---- large objects (see "Large objects" above) ----
   /// Files and streams larger than this are uploaded in parts (a stream without a size: once it
-  /// has delivered more than this); file downloads larger than this (rounded up to a whole part)
-  /// are fetched as parallel ranges. Bytes, >= part_size.
+  /// has delivered more than this); whole-object downloads to a file or a stream larger than this
+  /// (rounded up to a whole part) are fetched as parallel ranges. Bytes, >= part_size.
   uint64_t multipart_threshold = uint64_t{16} << 20;
   /// Bytes per part (and per download range): 5 MiB (S3's smallest non-last part) … 5 GiB.
   /// Grown for an object that would need more than 10,000 parts — not for a stream without a
@@ -246,7 +271,7 @@ struct S3StoreOptions {
   uint64_t part_size = uint64_t{8} << 20;
   /// Parts or ranges of one transfer in flight at once, 1..1000. Upload memory is at most
   /// part_size × part_concurrency per transfer (a stream without a size: plus
-  /// multipart_threshold, see Large objects).
+  /// multipart_threshold, see Large objects); a get to a stream's, see Large objects.
   int part_concurrency = 4;
   /// Operations started and not yet completed, at most (ResourceExhausted beyond). >= 1.
   int max_in_flight = 100000;
@@ -333,7 +358,8 @@ struct PerformanceStats {
   /// Operations in flight now.
   int in_flight = 0;
   uint64_t retries = 0;  // attempts after the first, over every request
-  /// Multipart upload part buffers alive now, and the most ever alive at once (bytes).
+  /// Multipart upload part buffers and stream-download range buffers alive now, and the most
+  /// ever alive at once (bytes).
   uint64_t part_buffer_bytes = 0;
   uint64_t peak_part_buffer_bytes = 0;
   /// Multipart uploads whose CreateMultipartUpload lost an answer and whose sweep could not look

@@ -154,7 +154,10 @@ class GetTarget {
   /// temporary file is removed; a reader of `path` never sees part of the object.
   static GetTarget ToFile(std::string path);
   /// Handed to `write` chunk by chunk, in order. On a failure after some chunks were delivered,
-  /// the get fails (it is not restarted) and the receiver must discard what it got.
+  /// the get fails (it is not restarted) and the receiver must discard what it got — also when
+  /// the failure is found after the last chunk (DataLoss: the whole did not match its checksum).
+  /// A store may hold chunks back until it has checked them (S3Store receives a large object's
+  /// ranges whole, then hands them over in order: s3_store.h, "Large objects").
   static GetTarget ToStream(WriteFn write);
 
   Kind kind() const noexcept { return kind_; }
