@@ -339,6 +339,11 @@ Error Mismatch(const DownloadJob& job, std::string_view got, std::string_view wh
       .WithRetryable(true);
 }
 
+// `e` with `note` after its message.
+Error Noted(const Error& e, std::string_view note) {
+  return Error(e.code(), fmt::format("{}; {}", e.message(), note)).WithRetryable(e.retryable());
+}
+
 // Reads back spans of the file, a step per loop turn through one buffer, handing each piece to
 // `eat` (with the index of its span), then runs `then`.
 struct ReadBack {
@@ -376,7 +381,7 @@ void Read(const Job& job, std::shared_ptr<ReadBack> rb) {
 void Recheck(const Job& job, Error mismatch) {
   const int passes = job->s.max_attempts_;
   if (job->pass >= passes) {
-    return Fail(job, std::move(mismatch).Wrap(fmt::format("read {} time(s)", job->pass)));
+    return Fail(job, Noted(mismatch, fmt::format("the object was read {} times (max_attempts) without a match", job->pass)));
   }
   const size_t n = job->RangeCount();
   std::vector<size_t> ranges = job->todo;  // this pass's
@@ -397,7 +402,7 @@ void Recheck(const Job& job, Error mismatch) {
       if (std::find(r.begin(), r.end() - 1, r.back()) == r.end() - 1) job->todo.push_back(i);
     }
     if (job->todo.empty()) {
-      return Fail(job, std::move(mismatch).Wrap(fmt::format(
+      return Fail(job, Noted(mismatch, fmt::format(
                            "read {} times, every range twice alike: the object's bytes are not its ETag", job->pass)));
     }
     ++job->pass;
@@ -415,7 +420,7 @@ void Finish(const Job& job) {
   if (!job->s.options_.verify_download_md5 || job->whole_checked) return Succeed(job);
   const auto failed = [job](Error e) {
     if (job->to_file()) return Recheck(job, std::move(e));
-    Fail(job, std::move(e).Wrap("the bytes already handed to the stream are not the object's and must be discarded"));
+    Fail(job, Noted(e, "the bytes already handed to the stream are not the object's and must be discarded"));
   };
   const std::string& etag = job->info.etag;
   if (job->plain_md5) {
