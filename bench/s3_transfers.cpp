@@ -4,7 +4,9 @@
 //    directory): `esper s3 cp --recursive` vs `aws s3 cp --recursive` (Debian's awscli 2.9, its
 //    default 10 concurrent requests) vs `rclone copy --transfers 16`.
 //  * one large file up and down (256 MiB; 64 MiB with --quick): `esper s3 cp` vs `aws s3 cp`
-//    (multipart above 8 MiB, ranged parallel GETs) vs `rclone copyto`.
+//    (multipart above 8 MiB, ranged parallel GETs) vs `rclone copyto`; and the same object down
+//    to stdout (into a file the bench compares): `esper s3 cp s3://b/k -` vs `aws s3 cp
+//    s3://b/k -` vs `rclone cat`.
 // Each tool is a whole process, started the same way (fork + execve, output to a file, none of
 // this machine's AWS_* / RCLONE_* variables), one after the other in the same run. Measured per process: wall time, CPU (user +
 // system of the process and what it reaped, wait4's rusage) and peak RSS (its ru_maxrss); MB/s
@@ -156,6 +158,8 @@ struct Tool {
   // `up` (a cp takes either direction).
   using Argv = std::function<std::vector<std::string>(bool recursive, const std::string& src, const std::string& dst)>;
   Argv up, down;
+  // The argv that writes the object at an s3:// URI to stdout.
+  std::function<std::vector<std::string>(const std::string& uri)> cat;
   std::vector<std::string> Down(bool recursive, const std::string& src, const std::string& dst) const {
     return (down ? down : up)(recursive, src, dst);
   }
@@ -179,7 +183,7 @@ void AddRows(Context& ctx, const std::string& case_name, const Timed& ours, cons
       "{}; esper s3 cp{} vs aws s3 cp{} (awscli 2.9, 10 concurrent requests) vs rclone {} --transfers 16; s3rver "
       "4.0.4 on loopback, one run of each tool, one after the other; CPU and peak RSS of each whole process (wait4); "
       "ours: {}",
-      case_name, large ? "" : " --recursive", large ? "" : " --recursive", large ? "copyto" : "copy", server_note(ours));
+      case_name, large ? "" : " --recursive", large ? "" : " --recursive", !large ? "copy" : case_name.ends_with("stdout") ? "cat" : "copyto", server_note(ours));
   if (!ours.ok) base = "ours FAILED: " + ours.failure + "; " + base;
   for (const auto& entry : peers) {  // not a structured binding: clang 14 cannot capture one
     const std::string& peer_name = entry.first;
@@ -230,11 +234,17 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
   tools.push_back(Tool{.name = "esper s3 cp", .label = "esper", .program = self, .env = aws_env,
                        .up = [&](bool r, const std::string& s, const std::string& d) {
                          return cp({self, "s3", "cp", "-q"}, r, {"--endpoint-url", endpoint, s, d});
+                       },
+                       .cat = [&](const std::string& uri) {
+                         return std::vector<std::string>{self, "s3", "cp", "-q", "--endpoint-url", endpoint, uri, "-"};
                        }});
   const std::string aws = fs::exists("/usr/bin/aws") ? "/usr/bin/aws" : FindProgram({"aws"});
   tools.push_back(Tool{.name = "aws s3 cp", .label = "aws", .program = aws, .env = aws_env,
                        .up = [&](bool r, const std::string& s, const std::string& d) {
                          return cp({aws, "s3", "cp"}, r, {"--only-show-errors", "--endpoint-url", endpoint, s, d});
+                       },
+                       .cat = [&](const std::string& uri) {
+                         return std::vector<std::string>{aws, "s3", "cp", "--only-show-errors", "--endpoint-url", endpoint, uri, "-"};
                        }});
   const std::string rclone = FindProgram({"rclone"});
   // rclone's remote "bench" entirely from the environment; s3:// URIs become bench:bucket/key.
@@ -254,7 +264,8 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
       .down = [&, rc](bool r, const std::string& s, const std::string& d) {
         return r ? std::vector<std::string>{rclone, "copy", "-q", "--transfers", "16", rc(s), d}
                  : std::vector<std::string>{rclone, "copyto", "-q", rc(s), d};
-      }});
+      },
+      .cat = [&, rc](const std::string& uri) { return std::vector<std::string>{rclone, "cat", "-q", rc(uri)}; }});
 
   const std::string dir = fmt::format("{}/esper-bench-s3-{}", fs::temp_directory_path().string(), ::getpid());
   fs::remove_all(dir);
@@ -276,13 +287,13 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
   }
 
   struct Results {
-    Timed up_small, down_small, up_large, down_large;
+    Timed up_small, down_small, up_large, down_large, cat_large;
   };
   std::map<std::string, Results> results;
   for (const Tool& tool : tools) {
     Results& r = results[tool.name];
     if (tool.program.empty() || !fs::exists(tool.program)) {
-      r.up_small.failure = r.down_small.failure = r.up_large.failure = r.down_large.failure =
+      r.up_small.failure = r.down_small.failure = r.up_large.failure = r.down_large.failure = r.cat_large.failure =
           tool.name + " is not installed (scripts/setup)";
       continue;
     }
@@ -311,6 +322,15 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
       r.down_large.failure = "the downloaded file is not the uploaded one";
     }
     fs::remove(large_down);
+    // To stdout: the output file is what the tool wrote (its stderr too, which -q / the quiet
+    // options keep empty unless it fails).
+    ctx.Progress(fmt::format("s3: {}: {} MiB object to stdout", tool.name, large_bytes >> 20));
+    r.cat_large = RunTimed(tool.cat(key), tool.env, large_down, server.pid());
+    if (r.cat_large.ok && !SameFile(large, large_down)) {
+      r.cat_large.ok = false;
+      r.cat_large.failure = "what it wrote to stdout is not the uploaded file";
+    }
+    fs::remove(large_down);
   }
   fs::remove_all(dir);
 
@@ -329,6 +349,8 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
   const std::string mib = fmt::format("{} MiB", large_bytes >> 20);
   AddRows(ctx, "up 1 x " + mib, ours.up_large, peers(&Results::up_large), static_cast<double>(large_bytes), true);
   AddRows(ctx, "down 1 x " + mib, ours.down_large, peers(&Results::down_large), static_cast<double>(large_bytes), true);
+  AddRows(ctx, "down 1 x " + mib + " to stdout", ours.cat_large, peers(&Results::cat_large), static_cast<double>(large_bytes),
+          true);
   return OkStatus();
 }
 
