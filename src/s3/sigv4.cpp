@@ -13,6 +13,7 @@
 #include "esper/http/url.h"
 #include "esper/s3/checksum.h"
 #include "esper/s3/uri.h"
+#include "s3/sigv4_internal.h"
 #include "s3/url_parts.h"
 
 namespace esper::s3 {
@@ -120,12 +121,19 @@ struct Target {
   http::QueryParams query;
 };
 
-Result<Target> ResolveTarget(const http::Request& request) {
-  ESPER_ASSIGN_OR_RETURN(detail::UrlParts url, detail::SplitUrl(request.url));
-  Target t{.url = url, .query = detail::ParseQueryString(url.query)};
-  t.query.insert(t.query.end(), request.query.begin(), request.query.end());
+Result<Target> ResolveTarget(std::string_view url, const http::QueryParams& extra_query) {
+  ESPER_ASSIGN_OR_RETURN(detail::UrlParts parts, detail::SplitUrl(url));
+  Target t{.url = std::move(parts)};
+  if (!t.url.query.empty()) t.query = detail::ParseQueryString(t.url.query);
+  t.query.insert(t.query.end(), extra_query.begin(), extra_query.end());
   return t;
 }
+Result<Target> ResolveTarget(const http::Request& request) { return ResolveTarget(request.url, request.query); }
+
+// The canonical request of `parts`; with `signable_only`, the header fields IsUnsignable names
+// are left out (SignRequest: no copy of the fields to sign).
+CanonicalRequest Canonical(const CanonicalParts& parts, std::string_view payload_hash, PathRules rules,
+                           bool signable_only);
 
 }  // namespace
 
@@ -150,11 +158,20 @@ std::string CanonicalQuery(const http::QueryParams& query) {
 }
 
 CanonicalRequest BuildCanonicalRequest(const CanonicalParts& parts, std::string_view payload_hash, PathRules rules) {
+  return Canonical(parts, payload_hash, rules, false);
+}
+
+namespace {
+
+CanonicalRequest Canonical(const CanonicalParts& parts, std::string_view payload_hash, PathRules rules,
+                           bool signable_only) {
   // Lower-cased names, sorted stably so repeated headers keep their order.
   std::vector<std::pair<std::string, std::string_view>> headers;
   if (parts.headers) {
     headers.reserve(parts.headers->size());
-    for (const auto& [k, v] : *parts.headers) headers.emplace_back(AsciiLowerCopy(k), v);
+    for (const auto& [k, v] : *parts.headers) {
+      if (!signable_only || !IsUnsignable(k)) headers.emplace_back(AsciiLowerCopy(k), v);
+    }
   }
   std::stable_sort(headers.begin(), headers.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
 
@@ -182,6 +199,20 @@ CanonicalRequest BuildCanonicalRequest(const CanonicalParts& parts, std::string_
   t.append(payload_hash);
   return cr;
 }
+
+// AmzDate for the signatures of one second: formatted once per second per thread.
+const std::string& AmzDateCached(std::chrono::system_clock::time_point t) {
+  thread_local std::time_t last_secs = -1;
+  thread_local std::string last;
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  if (secs != last_secs) {
+    last = AmzDate(t);
+    last_secs = secs;
+  }
+  return last;
+}
+
+}  // namespace
 
 std::string AmzDate(std::chrono::system_clock::time_point t) {
   const std::time_t secs = std::chrono::system_clock::to_time_t(t);
@@ -240,12 +271,18 @@ Secret CachedSigningKey(const Secret& secret, std::string_view amz_date, std::st
 
 Status SignRequest(http::Request& request, const Credentials& credentials, const SigningOptions& options,
                    std::chrono::system_clock::time_point now, std::string_view payload_hash) {
+  return detail::SignHeaders(request.method, request.url, request.query, request.headers, credentials, options, now,
+                             payload_hash);
+}
+
+Status detail::SignHeaders(http::Method method, std::string_view url, const http::QueryParams& extra_query,
+                           http::Headers& h, const Credentials& credentials, const SigningOptions& options,
+                           std::chrono::system_clock::time_point now, std::string_view payload_hash) {
   ESPER_RETURN_IF_ERROR(CheckInputs(credentials, options));
-  ESPER_ASSIGN_OR_RETURN(Target target, ResolveTarget(request));
-  const std::string amz_date = AmzDate(now);
+  ESPER_ASSIGN_OR_RETURN(Target target, ResolveTarget(url, extra_query));
+  const std::string& amz_date = AmzDateCached(now);
   const bool token = !credentials.session_token.empty();
 
-  http::Headers& h = request.headers;
   for (std::string_view name : {"Authorization", "Host", "X-Amz-Date", "X-Amz-Security-Token"}) EraseHeader(h, name);
   if (options.content_sha256_header) EraseHeader(h, "X-Amz-Content-Sha256");
   h.emplace_back("Host", target.url.host_header);
@@ -253,14 +290,9 @@ Status SignRequest(http::Request& request, const Credentials& credentials, const
   if (options.content_sha256_header) h.emplace_back("X-Amz-Content-Sha256", std::string(payload_hash));
   if (token && options.sign_session_token) h.emplace_back("X-Amz-Security-Token", credentials.session_token.reveal());
 
-  http::Headers to_sign;
-  to_sign.reserve(h.size());
-  for (const auto& kv : h)
-    if (!IsUnsignable(kv.first)) to_sign.push_back(kv);
-
-  const CanonicalRequest cr = BuildCanonicalRequest(
-      {.method = http::MethodName(request.method), .path = target.url.path, .query = &target.query, .headers = &to_sign},
-      payload_hash, options.path);
+  const CanonicalRequest cr = Canonical(
+      {.method = http::MethodName(method), .path = target.url.path, .query = &target.query, .headers = &h},
+      payload_hash, options.path, /*signable_only=*/true);
   const std::string scope = CredentialScope(amz_date, options.region, options.service);
   const std::string signature =
       Signature(CachedSigningKey(credentials.secret_access_key, amz_date, options.region, options.service),

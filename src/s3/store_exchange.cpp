@@ -10,6 +10,7 @@
 #include "esper/s3/errors.h"
 #include "esper/s3/xml.h"
 #include "s3/s3_store_impl.h"
+#include "s3/sigv4_internal.h"
 
 namespace esper::s3 {
 namespace {
@@ -23,7 +24,9 @@ using log::kv;
 // A request's own state across its attempts (captured by its hook and classifier).
 struct S3Store::Impl::Call {
   OpContext ctx;
-  std::string context;  // "PUT s3://b/k", for messages
+  http::Method method = http::Method::kGet;
+  // "PUT s3://b/k", for messages: formatted when one is written, not for every request.
+  std::string context() const { return fmt::format("{} {}", http::MethodName(method), Where(ctx)); }
   std::string payload_hash;
   bool not_modified_ok = false;
   bool error_in_200 = false;
@@ -55,10 +58,10 @@ Error ResponseError(const Call& call, const http::Response& r) {
   if (auto body = ParseErrorBody(r.body)) {
     std::string request_id(r.Header("x-amz-request-id").value_or(""));
     if (request_id.empty()) request_id = body->request_id;
-    return MapS3Error(r.status, body->code, body->message, request_id, call.context);
+    return MapS3Error(r.status, body->code, body->message, request_id, call.context());
   }
   return MapS3Error(r.status, CodeOfBodylessStatus(r.status, call.bodyless_404), "",
-                    r.Header("x-amz-request-id").value_or(""), call.context);
+                    r.Header("x-amz-request-id").value_or(""), call.context());
 }
 
 // The server's clock from its Date header.
@@ -181,7 +184,7 @@ void S3Store::Impl::Post(std::function<void()> task) {
 Status S3Store::Impl::Send(const OpContext& ctx, detail::Exchange ex, detail::ResponseCallback done) {
   auto call = std::make_shared<Call>();
   call->ctx = ctx;
-  call->context = fmt::format("{} {}", http::MethodName(ex.request.method), Where(ctx));
+  call->method = ex.request.method;
   call->payload_hash = std::move(ex.payload_hash);
   call->not_modified_ok = ex.not_modified_ok;
   call->error_in_200 = ex.error_in_200;
@@ -210,10 +213,8 @@ Status S3Store::Impl::Send(const OpContext& ctx, detail::Exchange ex, detail::Re
       }
     }
     if (std::optional<Credentials> fresh = credentials_->TryGet()) call->credentials = std::move(*fresh);
-    http::Request signing{.method = a.method, .url = std::string(a.url), .headers = std::move(a.headers)};
-    Status st = SignRequest(signing, call->credentials, signing_, SigningNow(), call->payload_hash);
-    a.headers = std::move(signing.headers);
-    return st;
+    return detail::SignHeaders(a.method, a.url, {}, a.headers, call->credentials, signing_, SigningNow(),
+                               call->payload_hash);
   };
 
   // What each attempt's response means, by S3's rules.
@@ -280,7 +281,7 @@ Status S3Store::Impl::Send(const OpContext& ctx, detail::Exchange ex, detail::Re
     if (parked->claimed.exchange(true)) return;  // the shutdown ended it (the store may be gone)
     Unpark(parked);
     if (!c) {
-      Error e = Error(c.error()).Wrap(fmt::format("{}: no credentials", parked->call->context));
+      Error e = Error(c.error()).Wrap(fmt::format("{}: no credentials", parked->call->context()));
       Post([done = std::move(parked->done), e = std::move(e)] { done(e); });
       return;
     }

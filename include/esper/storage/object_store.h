@@ -293,8 +293,12 @@ auto ObjectStore::Wait(Method method, Args&&... args)
   {
     BlockingScope scope;
     started = (this->*method)(std::forward<Args>(args)..., [state](Result<T> r) {
-      std::lock_guard<std::mutex> lock(state->mu);
-      state->result.emplace(std::move(r));
+      {
+        std::lock_guard<std::mutex> lock(state->mu);
+        state->result.emplace(std::move(r));
+      }
+      // Notified after the unlock: a waiter woken under the lock would block on it at once (two
+      // more futex calls and a context switch per call). `state` is ours until we return.
       state->cv.notify_one();
     });
   }
