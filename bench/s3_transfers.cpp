@@ -3,13 +3,16 @@
 //  * 1,000 files of 4 KiB up (a local directory to a prefix) and down (the prefix to a fresh
 //    directory): `esper s3 cp --recursive` vs `aws s3 cp --recursive` (Debian's awscli 2.9, its
 //    default 10 concurrent requests) vs `rclone copy --transfers 16`.
-//  * one large file up and down (256 MiB; 64 MiB with --quick): `esper s3 cp` vs `aws s3 cp`
-//    (multipart above 8 MiB, ranged parallel GETs) vs `rclone copyto`; and the same object down
-//    to stdout (into a file the bench compares): `esper s3 cp s3://b/k -` vs `aws s3 cp
-//    s3://b/k -` vs `rclone cat`.
+//  * one large file up and down (1 GiB, the case; 64 MiB with --quick): `esper s3 cp` vs
+//    `aws s3 cp` (multipart above 8 MiB, ranged parallel GETs) vs `rclone copyto`; and the same
+//    object down to stdout (into a file the bench compares): `esper s3 cp s3://b/k -` vs `aws s3
+//    cp s3://b/k -` vs `rclone cat`. Disk: the source and one download at a time here, and each
+//    tool's object is removed from the server (`esper s3 rm`) before the next tool runs, so at
+//    most ~3 GiB is in use at once.
 // Each tool is a whole process, started the same way (fork + execve, output to a file, none of
 // this machine's AWS_* / RCLONE_* variables), one after the other in the same run. Measured per process: wall time, CPU (user +
-// system of the process and what it reaped, wait4's rusage) and peak RSS (its ru_maxrss); MB/s
+// system of the process and what it reaped, wait4's rusage) and peak RSS of the whole process
+// tree (the sum over the tree sampled every 10 ms, or wait4's ru_maxrss if that is higher); MB/s
 // from the wall time. s3rver's own CPU during each run is read from /proc and given in the note:
 // it serves on one node thread, so where it used most of a core it is the ceiling for every
 // tool, and the client CPU column is what stays comparable. Every download is checked byte for
@@ -23,6 +26,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -100,15 +104,18 @@ Timed RunTimed(const std::vector<std::string>& argv, const std::vector<std::stri
     ::execve(args[0], args.data(), envp.data());
     ::_exit(127);
   }
+  // The tree's RSS, summed, until the child is reaped (a tool may run helpers: all of it is its cost).
+  testing::RssSampler tree_rss({.pid = pid, .tree = true});
   int status = 0;
   rusage ru{};
   while (::wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
   }
+  const double sampled_mib = static_cast<double>(tree_rss.Stop()) / (1024.0 * 1024.0);
   t.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   t.server_cpu_s = testing::ProcessTreeCpuSeconds(server) - server_before;
   auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
   t.cpu_s = secs(ru.ru_utime) + secs(ru.ru_stime);
-  t.rss_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;  // KiB on Linux
+  t.rss_mib = std::max(sampled_mib, static_cast<double>(ru.ru_maxrss) / 1024.0);  // ru_maxrss: KiB on Linux
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   t.ok = code == 0;
   if (!t.ok) t.failure = fmt::format("exit {}: {}", code, Tail(output));
@@ -274,7 +281,7 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
     std::ofstream(fmt::format("{}/small/f{:04}", dir, i), std::ios::binary)
         << testing::PatternBytes(kSmallBytes, static_cast<uint32_t>(i + 1));
   }
-  const size_t large_bytes = (ctx.quick() ? size_t{64} : size_t{256}) << 20;
+  const size_t large_bytes = (ctx.quick() ? size_t{64} : size_t{1024}) << 20;
   const std::string large = dir + "/large.bin";
   {
     std::ofstream out(large, std::ios::binary);
@@ -331,6 +338,10 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
       r.cat_large.failure = "what it wrote to stdout is not the uploaded file";
     }
     fs::remove(large_down);
+    // The server's copy goes too (s3rver keeps objects on disk until it stops).
+    if (!self.empty()) {
+      RunTimed({self, "s3", "rm", "-q", "--endpoint-url", endpoint, key}, aws_env, out, server.pid());
+    }
   }
   fs::remove_all(dir);
 

@@ -63,7 +63,7 @@ const std::vector<Suite>& Suites() {
       {"storage", "object storage", nullptr, "the storage part has not landed (issue 19)"},
 #endif
 #ifdef ESPER_HAVE_S3
-      {"s3", "S3Store PUT/GET/HEAD of 4 KiB against s3rver 4.0.4: ops/s and client CPU per op, 1 and 16 in flight",
+      {"s3", "S3Store PUT/GET/HEAD of 4 KiB against s3rver 4.0.4: ops/s and client CPU per op, 1, 16 and 64 in flight",
        RunS3Suite, ""},
 #else
       {"s3", "S3 object storage", nullptr, "the s3 part has not landed (issue 19)"},
