@@ -188,7 +188,8 @@ void AddRows(Context& ctx, const std::string& case_name, const Timed& ours, cons
   for (const auto& [n, p] : peers) best = std::max(best, p.ok ? bytes / 1e6 / p.wall_s : 0.0);
   std::string base = fmt::format(
       "{}; esper s3 cp{} vs aws s3 cp{} (awscli 2.9, 10 concurrent requests) vs rclone {} --transfers 16; s3rver "
-      "4.0.4 on loopback, one run of each tool, one after the other; CPU and peak RSS of each whole process (wait4); "
+      "4.0.4 on loopback, one run of each tool, one after the other; CPU of each whole process (wait4), peak RSS of "
+      "its process tree (sampled every 10 ms, or wait4's if higher); "
       "ours: {}",
       case_name, large ? "" : " --recursive", large ? "" : " --recursive", !large ? "copy" : case_name.ends_with("stdout") ? "cat" : "copyto", server_note(ours));
   if (!ours.ok) base = "ours FAILED: " + ours.failure + "; " + base;
