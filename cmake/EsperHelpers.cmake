@@ -30,15 +30,15 @@ function(esper_add_part)
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 endfunction()
 
-# esper_add_test(NAME <exe> SOURCES ... DEPS ... [LABELS unit|integration|stress] [TIMEOUT s])
-# Tests labelled stress run alone (RUN_SERIAL).
+# esper_add_test(NAME <exe> SOURCES ... DEPS ... [LABELS unit|integration|stress] [SERIAL] [TIMEOUT s])
+# Tests labelled stress, or marked SERIAL, run alone (RUN_SERIAL).
 # A GoogleTest executable; each TEST becomes a ctest test carrying the labels. It links the
 # testing library (testing/: "testing/http_server.h", "testing/wait.h", …).
 function(esper_add_test)
   if(NOT ESPER_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "SERIAL" "NAME;TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   if(NOT T_LABELS)
     set(T_LABELS unit)
   endif()
@@ -59,7 +59,7 @@ function(esper_add_test)
     message(FATAL_ERROR "esper_add_test(${T_NAME}): one label, not ${T_LABELS}")
   endif()
   set(_serial FALSE)
-  if(T_LABELS STREQUAL "stress")
+  if(T_LABELS STREQUAL "stress" OR T_SERIAL)
     set(_serial TRUE)
   endif()
   gtest_discover_tests(${T_NAME}
