@@ -187,11 +187,17 @@ void AddRows(Context& ctx, const std::string& case_name, const Timed& ours, cons
   double best = 0;
   for (const auto& [n, p] : peers) best = std::max(best, p.ok ? bytes / 1e6 / p.wall_s : 0.0);
   std::string base = fmt::format(
-      "{}; esper s3 cp{} vs aws s3 cp{} (awscli 2.9, 10 concurrent requests) vs rclone {} --transfers 16; s3rver "
+      "{}; esper s3 cp{} vs aws s3 cp{} (awscli 2.9, 10 concurrent requests) vs rclone {}; s3rver "
       "4.0.4 on loopback, one run of each tool, one after the other; CPU of each whole process (wait4), peak RSS of "
-      "its process tree (sampled every 10 ms, or wait4's if higher); "
+      "its process tree (sampled every 10 ms, or wait4's if higher); {}"
       "ours: {}",
-      case_name, large ? "" : " --recursive", large ? "" : " --recursive", !large ? "copy" : case_name.ends_with("stdout") ? "cat" : "copyto", server_note(ours));
+      case_name, large ? "" : " --recursive", large ? "" : " --recursive",
+      !large ? "copy --transfers 16" : case_name.ends_with("stdout") ? "cat" : "copyto",
+      large && case_name.find("down") != std::string::npos
+          ? "ours checks every byte it downloads against the ETag (MD5 of the parts' MD5s), which aws s3 cp does not "
+            "do for a multipart object (docs/s3.md, Benchmarks); "
+          : "",
+      server_note(ours));
   if (!ours.ok) base = "ours FAILED: " + ours.failure + "; " + base;
   for (const auto& entry : peers) {  // not a structured binding: clang 14 cannot capture one
     const std::string& peer_name = entry.first;
