@@ -259,6 +259,10 @@ std::string FindProgram(const std::vector<std::string>& names) {
 Result<std::string> RunProgram(const std::vector<std::string>& argv, int* exit_code) {
   int fds[2];
   if (pipe(fds) != 0) return Error::FromErrno(errno, "pipe");
+  // Made before fork(): the child of a process with threads may not allocate.
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   pid_t pid = fork();
   if (pid < 0) return Error::FromErrno(errno, "fork");
   if (pid == 0) {
@@ -267,10 +271,7 @@ Result<std::string> RunProgram(const std::vector<std::string>& argv, int* exit_c
     dup2(fds[1], 2);
     close(fds[0]);
     close(fds[1]);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
+    if (args[0]) execvp(args[0], args.data());
     _exit(127);
   }
   close(fds[1]);

@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "testing/wait.h"
 
@@ -17,20 +19,61 @@ namespace {
 
 int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
-// In the child after fork(): the signal mask, fds 0, 1, 2 (-1: /dev/null), the environment, exec argv.
-[[noreturn]] void Exec(const std::vector<std::string>& argv, const std::vector<std::string>& env, int in,
-                       int out, int err) {
+// What the child execs, made before fork(): after fork() in a process with other threads, the
+// child may only call async-signal-safe functions — a thread that held the allocator's lock at the
+// fork never releases it in the child, and a malloc there waits for ever (an ASan CI run hung
+// 300 s in a child that built its argv vector and called putenv + execvp).
+struct ExecPlan {
+  std::string path;                   // argv[0], found in PATH (the child's) as execvp would
+  std::vector<std::string> env;       // this process's environment with `env` applied
+  std::vector<char*> argv, envp;      // pointers into the above and the caller's argv
+};
+
+ExecPlan Plan(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+  ExecPlan plan;
+  for (char** e = environ; e && *e; ++e) plan.env.emplace_back(*e);
+  // As putenv: "NAME=value" sets NAME, "NAME" alone removes it.
+  for (const std::string& e : env) {
+    const std::string name = e.substr(0, e.find('='));
+    std::erase_if(plan.env, [&](const std::string& have) {
+      return have.size() > name.size() && have.compare(0, name.size(), name) == 0 && have[name.size()] == '=';
+    });
+    if (e.find('=') != std::string::npos) plan.env.push_back(e);
+  }
+  plan.path = argv.empty() ? std::string() : argv[0];
+  if (!plan.path.empty() && plan.path.find('/') == std::string::npos) {
+    std::string dirs = "/usr/local/bin:/usr/bin:/bin";
+    for (const std::string& e : plan.env)
+      if (e.rfind("PATH=", 0) == 0) dirs = e.substr(5);
+    for (size_t at = 0; at <= dirs.size();) {
+      size_t end = dirs.find(':', at);
+      if (end == std::string::npos) end = dirs.size();
+      const std::string dir = end > at ? dirs.substr(at, end - at) : ".";
+      const std::string candidate = dir + "/" + argv[0];
+      if (access(candidate.c_str(), X_OK) == 0) {
+        plan.path = candidate;
+        break;
+      }
+      at = end + 1;
+    }
+  }
+  for (const auto& a : argv) plan.argv.push_back(const_cast<char*>(a.c_str()));
+  plan.argv.push_back(nullptr);
+  for (auto& e : plan.env) plan.envp.push_back(e.data());
+  plan.envp.push_back(nullptr);
+  return plan;
+}
+
+// In the child after fork(), async-signal-safe calls only: the signal mask, fds 0, 1, 2 (-1:
+// /dev/null), exec.
+[[noreturn]] void Exec(const ExecPlan& plan, int in, int out, int err) {
   ResetSignalMask();
   const int null = open("/dev/null", O_RDWR);
   dup2(in >= 0 ? in : null, 0);
   dup2(out >= 0 ? out : null, 1);
   dup2(err >= 0 ? err : null, 2);
   for (int fd = 3; fd < 1024; ++fd) close(fd);  // no test fds leak into the program
-  for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  if (!args.empty() && args[0]) execvp(args[0], args.data());
+  if (!plan.path.empty()) execve(plan.path.c_str(), plan.argv.data(), plan.envp.data());
   _exit(127);
 }
 
@@ -62,8 +105,9 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector
                          const std::string& stdin_data) {
   int out_p[2], err_p[2], in_p[2];
   if (pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(in_p, O_CLOEXEC)) return {};
+  const ExecPlan plan = Plan(argv, env);
   const pid_t pid = fork();
-  if (pid == 0) Exec(argv, env, in_p[0], out_p[1], err_p[1]);
+  if (pid == 0) Exec(plan, in_p[0], out_p[1], err_p[1]);
   close(out_p[1]);
   close(err_p[1]);
   close(in_p[0]);
@@ -142,13 +186,14 @@ Status ChildProcess::Start(const std::vector<std::string>& argv, Options options
     return Error::FromErrno(errno, "pipe");
   }
   const pid_t parent = getpid();
+  const ExecPlan plan = Plan(argv, options.env);
   const pid_t pid = fork();
   if (pid < 0) return Error::FromErrno(errno, "fork");
   if (pid == 0) {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);  // the parent is already gone
-    Exec(argv, options.env, -1, file >= 0 ? file : out_p[1], file >= 0 ? file : err_p[1]);
+    Exec(plan, -1, file >= 0 ? file : out_p[1], file >= 0 ? file : err_p[1]);
   }
   setpgid(pid, pid);  // also here, so Signal() cannot race the child's own setpgid
   pid_ = pid;
