@@ -58,6 +58,25 @@ constexpr bool kSanitized = false;
 constexpr bool kSanitized = false;
 #endif
 
+// A large transfer's memory: the store's part (or range) buffers peaked within part_size ×
+// part_concurrency with at least two in flight together, and the process's peak RSS grew by at
+// most `rss_bound` + 16 MiB between `before` and `after` (not judged under a sanitizer, whose
+// runtime has memory of its own, nor where VmHWM could not be `reset`).
+void ExpectBoundedMemory(const char* what, uint64_t size, const PerformanceStats& stats, uint64_t rss_bound,
+                         uint64_t before, uint64_t after, bool reset) {
+  EXPECT_LE(stats.peak_part_buffer_bytes, kPart * kConcurrency) << what;
+  EXPECT_GE(stats.peak_part_buffer_bytes, kPart * 2) << what << ": parts were in flight together";
+  const double grew_mib = static_cast<double>(after - std::min(after, before)) / kMiB;
+  const double bound_mib = static_cast<double>(rss_bound) / kMiB;
+  std::printf("%s of %llu MiB: peak buffers %.1f MiB (bound %.1f), peak RSS grew %.1f MiB (bound %.1f + 16)%s\n", what,
+              static_cast<unsigned long long>(size / kMiB), static_cast<double>(stats.peak_part_buffer_bytes) / kMiB,
+              static_cast<double>(kPart * kConcurrency) / kMiB, grew_mib, bound_mib,
+              reset ? "" : " (VmHWM not resettable)");
+  if (!kSanitized && reset) {
+    EXPECT_LT(grew_mib, bound_mib + 16) << what;
+  }
+}
+
 // A temporary directory, removed with its files.
 struct TempDir {
   TempDir() {
@@ -279,16 +298,7 @@ TEST(S3Transfer, UploadMemoryIsBoundedByPartSizeTimesConcurrency) {
   auto put = f.store->Upload(kBucket, "mem.bin", PutBody::FromFile(src));
   ASSERT_TRUE(put) << put.error();
   const uint64_t after = testing::PeakRssBytes();
-  const PerformanceStats stats = f.store->get_performance_stats();
-  EXPECT_LE(stats.peak_part_buffer_bytes, kPart * kConcurrency);
-  EXPECT_GE(stats.peak_part_buffer_bytes, kPart * 2);  // parts were in flight together
-  const double grew_mib = static_cast<double>(after - std::min(after, before)) / kMiB;
-  std::printf("upload of %llu MiB: peak part buffers %.1f MiB (bound %.1f), peak RSS grew %.1f MiB%s\n",
-              static_cast<unsigned long long>(size / kMiB), static_cast<double>(stats.peak_part_buffer_bytes) / kMiB,
-              static_cast<double>(kPart * kConcurrency) / kMiB, grew_mib, reset ? "" : " (VmHWM not resettable)");
-  if (!kSanitized && reset) {
-    EXPECT_LT(grew_mib, static_cast<double>(kPart * kConcurrency) / kMiB + 16);
-  }
+  ExpectBoundedMemory("upload", size, f.store->get_performance_stats(), kPart * kConcurrency, before, after, reset);
 }
 
 // A real pipe fed by a thread with `size` random bytes (seeded), generated as they are written
@@ -390,17 +400,9 @@ TEST(S3Transfer, StreamWithoutASizeGoesMultipartFromARealPipeInBoundedMemory) {
   EXPECT_FALSE(up.bad);
   EXPECT_EQ(up.last, size);
   EXPECT_EQ(up.last_total, size);
-  const PerformanceStats stats = f.store->get_performance_stats();
-  EXPECT_LE(stats.peak_part_buffer_bytes, kPart * kConcurrency);
-  EXPECT_GE(stats.peak_part_buffer_bytes, kPart * 2);  // parts were in flight together
-  const double grew_mib = static_cast<double>(after - std::min(after, before)) / kMiB;
-  const double bound_mib = static_cast<double>(kPart + kPart * kConcurrency) / kMiB;  // threshold = kPart
-  std::printf("sizeless stream of %llu MiB: peak part buffers %.1f MiB, peak RSS grew %.1f MiB (bound %.1f + 16)%s\n",
-              static_cast<unsigned long long>(size / kMiB), static_cast<double>(stats.peak_part_buffer_bytes) / kMiB,
-              grew_mib, bound_mib, reset ? "" : " (VmHWM not resettable)");
-  if (!kSanitized && reset) {
-    EXPECT_LT(grew_mib, bound_mib + 16);
-  }
+  // The first multipart_threshold (= kPart here) bytes are held while the parts begin.
+  ExpectBoundedMemory("sizeless stream", size, f.store->get_performance_stats(), kPart + kPart * kConcurrency, before,
+                      after, reset);
 
   TempDir dir;
   auto get = f.store->Download(kBucket, "piped.bin", dir.File("back.bin"));
@@ -911,17 +913,8 @@ void StreamRoundTrip(S3ServerKind kind) {
   ASSERT_EQ(got.sizes.size(), 9u);
   for (size_t i = 0; i + 1 < got.sizes.size(); ++i) EXPECT_EQ(got.sizes[i], kPart) << i;
   EXPECT_EQ(got.sizes.back(), size - 8 * kPart);
-  const PerformanceStats stats = (*fresh)->get_performance_stats();
-  EXPECT_LE(stats.peak_part_buffer_bytes, kPart * kConcurrency);
-  EXPECT_GE(stats.peak_part_buffer_bytes, kPart * 2);
+  ExpectBoundedMemory("stream get", size, (*fresh)->get_performance_stats(), kPart * kConcurrency, before, after, reset);
   EXPECT_TRUE(testing::WaitUntil([&] { return (*fresh)->get_performance_stats().part_buffer_bytes == 0; }));
-  const double grew_mib = static_cast<double>(after - std::min(after, before)) / kMiB;
-  std::printf("stream get of %llu MiB: peak range buffers %.1f MiB (bound %.1f), peak RSS grew %.1f MiB%s\n",
-              static_cast<unsigned long long>(size / kMiB), static_cast<double>(stats.peak_part_buffer_bytes) / kMiB,
-              static_cast<double>(kPart * kConcurrency) / kMiB, grew_mib, reset ? "" : " (VmHWM not resettable)");
-  if (!kSanitized && reset) {
-    EXPECT_LT(grew_mib, static_cast<double>(kPart * kConcurrency) / kMiB + 16);
-  }
 }
 
 TEST(S3Transfer, LargeGetToAStreamGoesInParallelRangesInOrderInBoundedMemoryOnS3rver4) {
