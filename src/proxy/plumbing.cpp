@@ -320,6 +320,9 @@ void FaultProxy::Impl::ResetClient(Conn& c) {
 void FaultProxy::Impl::BeginClose(Conn& c) {
   if (c.closing || c.dead) return;
   c.closing = true;
+  // The exchange's outcome is decided now: log it before the client can see the cut (waiting
+  // for the FIN handshake let a client read the log without the exchange that failed it).
+  LogExchange(c);
   if (c.ufd >= 0) {
     CloseSocket(c.ufd, c.u_events, false);
     c.u_connecting = false;
