@@ -120,6 +120,12 @@ inline Error Recode(const Error& e, ErrorCode code) { return Recode(e, code, e.m
 
 /// The part size for an object of `size` bytes: part_size, grown so at most 10,000 parts.
 uint64_t PartSizeFor(uint64_t part_size, uint64_t size) noexcept;
+/// Part `index`'s size (from 0) for a stream without a size, whose parts cannot be sized for a
+/// total nobody knows: part_size for the first kStreamPartsPerStep parts, twice that for the
+/// next as many, and so on (at most 5 GiB), so 10,000 parts hold part_size × 1,023,000 bytes —
+/// more than S3's 5 TiB object from the 8 MiB default (4.99 TiB from 5 MiB).
+inline constexpr int kStreamPartsPerStep = 1000;
+uint64_t StreamPartSize(uint64_t part_size, int index) noexcept;
 /// MD5(concatenated part MD5s) in hex + "-N": the ETag S3 gives a multipart object.
 std::string MultipartEtag(const std::vector<std::array<uint8_t, 16>>& part_md5s);
 

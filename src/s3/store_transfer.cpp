@@ -22,6 +22,13 @@ uint64_t PartSizeFor(uint64_t part_size, uint64_t size) noexcept {
   return (least + kMiB - 1) / kMiB * kMiB;
 }
 
+uint64_t StreamPartSize(uint64_t part_size, int index) noexcept {
+  constexpr uint64_t kMaxPartSize = uint64_t{5} << 30;
+  const int step = index / kStreamPartsPerStep;
+  if (step >= 30 || (part_size << step) >= kMaxPartSize) return kMaxPartSize;
+  return part_size << step;
+}
+
 std::string MultipartEtag(const std::vector<std::array<uint8_t, 16>>& part_md5s) {
   Md5 md5;
   for (const auto& d : part_md5s) md5.Update(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));

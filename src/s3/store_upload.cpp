@@ -2,7 +2,7 @@
 // with pread (or from the stream, in order) into buffers of their own, part_concurrency of them
 // in flight on the loop, each with Content-MD5 and its ETag checked; CompleteMultipartUpload and
 // the "-N" ETag checked; AbortMultipartUpload after a failure or a cancellation. A stream without
-// a size is read part after part until it ends (at most kMaxParts parts of part_size).
+// a size is read part after part until it ends, its parts growing (detail::StreamPartSize).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -190,7 +190,7 @@ void Done(const Job& job, Result<ObjectInfo> r) {
 // Part `index`'s bytes: pread from the file, or the stream's next bytes; how many (fewer than
 // buf.size() only where an unsized stream ended).
 Result<size_t> ReadPart(UploadJob& job, int index, std::string& buf) {
-  const uint64_t offset = static_cast<uint64_t>(index) * job.part_size;
+  const uint64_t offset = job.sized ? static_cast<uint64_t>(index) * job.part_size : job.size;  // unsized: in order
   if (job.fd.get() >= 0) {
     ESPER_ASSIGN_OR_RETURN(const size_t got, storage::detail::PreadFull(job.fd.get(), buf.data(), buf.size(), static_cast<off_t>(offset),
                                                                       fmt::format("read {}", job.body.path())));
@@ -217,10 +217,17 @@ Result<size_t> ReadPart(UploadJob& job, int index, std::string& buf) {
   return got;
 }
 
+// Part `index`'s length: a sized body's part_size (the last: the rest); a stream's growing part
+// size — past S3's last part one byte, only to learn whether the stream has ended.
+size_t PartLength(const UploadJob& job, int index) {
+  if (job.sized) return static_cast<size_t>(std::min(job.part_size, job.size - static_cast<uint64_t>(index) * job.part_size));
+  if (index >= kMaxParts) return 1;
+  return static_cast<size_t>(detail::StreamPartSize(job.part_size, index));
+}
+
 void SendPart(const Job& job, int index) {
   S3Store::Impl& s = job->s;
-  const uint64_t offset = static_cast<uint64_t>(index) * job->part_size;
-  size_t len = static_cast<size_t>(job->sized ? std::min(job->part_size, job->size - offset) : job->part_size);
+  size_t len = PartLength(*job, index);
   std::shared_ptr<std::string> buf = job->buffers->Take(len);
   Result<size_t> got = ReadPart(*job, index, *buf);
   if (!got) return job->Fail(Error(got.error()).Wrap(fmt::format("PUT {}: {}", job->Where(), job->Part(index))));
@@ -229,9 +236,9 @@ void SendPart(const Job& job, int index) {
     if (*got == 0) return;  // it ended at a part boundary: no part
     if (index >= kMaxParts) {
       return job->Fail(Error::ResourceExhausted(fmt::format(
-          "PUT {}: a stream without a size is sent in parts of part_size ({} bytes), at most {} of them ({} bytes), "
-          "and this one is longer: give its size (the part size then grows), or raise part_size",
-          job->Where(), job->part_size, kMaxParts, job->part_size * kMaxParts)));
+          "PUT {}: a stream without a size is sent in parts growing from part_size ({} bytes), at most {} of them "
+          "({} bytes), and this one is longer: give its size, or raise part_size",
+          job->Where(), job->part_size, kMaxParts, job->size)));
     }
     len = *got;
     buf->resize(len);
@@ -402,7 +409,7 @@ Status S3Store::Impl::StartMultipartUpload(detail::OpContext ctx, storage::PutBo
   job->ctx = std::move(ctx);
   job->body = std::move(body);
   job->sized = size.has_value();
-  job->part_size = options_.part_size;  // unsized: it cannot grow with a size not known
+  job->part_size = options_.part_size;  // unsized: the first part's; they grow (StreamPartSize)
   if (size) {
     job->size = *size;
     job->part_size = detail::PartSizeFor(options_.part_size, *size);

@@ -139,13 +139,16 @@
 //     ends a small one's single request too).
 //   * A stream without a size (stdin, a pipe) is read in order: one that ends within
 //     multipart_threshold is sent as one PUT (with Content-MD5); a longer one goes multipart as
-//     above, its parts sent as they are read, except that its part size cannot grow with a size
-//     nobody knows: such a stream can make an object of at most part_size × 10,000 bytes (78 GiB
-//     with the 8 MiB default; raise part_size, or give the size, for more). The part that would be
-//     the 10,001st fails the upload with ResourceExhausted, and it is aborted. MEMORY: at most
-//     multipart_threshold + 1 bytes (the first bytes, read to tell a short stream from a long
-//     one, freed once the parts hold them) plus part_size × part_concurrency of part buffers
-//     (48 MiB with the defaults).
+//     above, its parts sent as they are read. Its part size cannot be fitted to a size nobody
+//     knows, so it grows as the stream goes on: part_size for parts 1–1,000, twice that for
+//     1,001–2,000, and so on, doubling every 1,000 parts (at most 5 GiB): 10,000 parts hold
+//     part_size × 1,023,000 bytes — 8 TiB from the 8 MiB default, more than S3's 5 TiB object.
+//     A stream still going after the 10,000th part fails with ResourceExhausted, and the upload
+//     is aborted. MEMORY: at most multipart_threshold + 1 bytes (the first bytes, read to tell a
+//     short stream from a long one, freed once the parts hold them) plus the current part size
+//     × part_concurrency of part buffers: 48 MiB with the defaults for the first 8 GiB, then
+//     growing with the parts (80 MiB to 24 GiB, 144 MiB to 56 GiB, …) — a documented choice:
+//     the alternative is a limit (rclone and aws-c-s3 stop such a stream at part_size × 10,000).
 //   * Not multipart: memory bodies (already in memory), gets to memory, and gets of a range or
 //     with If-None-Match (one request each).
 //
@@ -266,8 +269,8 @@ struct S3StoreOptions {
   /// (rounded up to a whole part) are fetched as parallel ranges. Bytes, >= part_size.
   uint64_t multipart_threshold = uint64_t{16} << 20;
   /// Bytes per part (and per download range): 5 MiB (S3's smallest non-last part) … 5 GiB.
-  /// Grown for an object that would need more than 10,000 parts — not for a stream without a
-  /// size, which can therefore make an object of at most part_size × 10,000 bytes.
+  /// Grown for an object that would need more than 10,000 parts; a stream without a size starts
+  /// with it and doubles it every 1,000 parts (see Large objects).
   uint64_t part_size = uint64_t{8} << 20;
   /// Parts or ranges of one transfer in flight at once, 1..1000. Upload memory is at most
   /// part_size × part_concurrency per transfer (a stream without a size: plus

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <random>
 #include <stop_token>
@@ -408,6 +409,76 @@ TEST(S3Transfer, StreamWithoutASizeGoesMultipartFromARealPipeInBoundedMemory) {
   auto get = f.store->Download(kBucket, "piped.bin", dir.File("back.bin"));
   ASSERT_TRUE(get) << get.error();
   EXPECT_EQ(FileMd5(dir.File("back.bin")), feed.md5());
+}
+
+// A stream without a size cannot have its part size fitted to its length, so its parts grow:
+// 1,000 of part_size, then twice that. 5,013 MiB (1,000 × 5 MiB, then 10 MiB and 3 MiB) sent to
+// a loopback server answering like S3, which checks what arrived — every part's number, size
+// and bytes (each MiB of the stream is filled with its index) and the complete's part list —
+// rather than keep 5 GiB (neither test server could hold it in RAM, nor should the disk).
+TEST(S3Transfer, AStreamWithoutASizeGrowsItsPartsEveryThousandOnALoopbackS3) {
+  if (kSanitized) GTEST_SKIP() << "5 GiB through a sanitized build takes minutes; the release build runs it";
+  constexpr uint64_t kStreamed = 1000 * kPart + 2 * kPart + 3 * kMiB;
+  std::mutex mu;
+  std::map<int, uint64_t> part_sizes;  // part number → bytes
+  std::vector<std::string> problems;
+  int completed_parts = -1;
+  testing::HttpTestServer server([&](const testing::ServerRequest& r) {
+    std::lock_guard lock(mu);
+    const bool complete = r.query.find("uploadId=u1") != std::string::npos;
+    if (r.method == "POST" && !complete && r.query.find("uploads") != std::string::npos) {
+      return testing::Reply{.body = fmt::format("<InitiateMultipartUploadResult><Bucket>{}</Bucket><Key>grown</Key>"
+                                                "<UploadId>u1</UploadId></InitiateMultipartUploadResult>",
+                                                kBucket)};
+    }
+    if (r.method == "PUT") {
+      const auto at = r.query.find("partNumber=");
+      const int n = at == std::string::npos ? 0 : std::atoi(r.query.c_str() + at + 11);
+      part_sizes[n] = r.body.size();
+      // Parts 1–1,000 start at (n - 1) × 5 MiB, part 1,001 at 5,000 MiB, 1,002 at 5,010 MiB.
+      const uint64_t offset = n <= 1001 ? static_cast<uint64_t>(n - 1) * kPart : 1000 * kPart + 2 * kPart;
+      for (uint64_t i = 0; i < r.body.size(); i += kMiB) {
+        const uint64_t last = std::min<uint64_t>(i + kMiB, r.body.size()) - 1;
+        const auto want = static_cast<char>((offset + i) / kMiB % 251);
+        if (r.body[i] != want || r.body[last] != want) {
+          problems.push_back(fmt::format("part {}: bytes {}–{} are not the stream's", n, i, last));
+          break;
+        }
+      }
+      return testing::Reply{.headers = {{"ETag", fmt::format("\"p{}\"", n)}}};
+    }
+    if (r.method == "POST" && complete) {
+      completed_parts = 0;
+      for (size_t at = 0; (at = r.body.find("<PartNumber>", at)) != std::string::npos; ++at) {
+        if (std::atoi(r.body.c_str() + at + 12) != ++completed_parts) problems.push_back("complete: parts out of order");
+      }
+      return testing::Reply{.body = "<CompleteMultipartUploadResult><ETag>\"done\"</ETag></CompleteMultipartUploadResult>"};
+    }
+    problems.push_back(r.method + " " + r.target);
+    return testing::Reply{.status = 500};
+  });
+  ASSERT_TRUE(server.Start());
+  auto store = S3Store::Create(Options(fmt::format("http://{}", server.address())));
+  ASSERT_TRUE(store) << store.error();
+  uint64_t fed = 0;
+  auto read = [&](char* out, size_t n) -> Result<size_t> {  // each MiB filled with its index % 251
+    n = static_cast<size_t>(std::min<uint64_t>({n, kStreamed - fed, kMiB - fed % kMiB}));
+    std::memset(out, static_cast<int>(fed / kMiB % 251), n);
+    fed += n;
+    return n;
+  };
+  auto put = (*store)->Upload(kBucket, "grown", PutBody::FromStream(read));
+  ASSERT_TRUE(put) << put.error();
+  EXPECT_EQ(put->size, kStreamed);
+  std::lock_guard lock(mu);
+  EXPECT_THAT(problems, ::testing::IsEmpty());
+  ASSERT_EQ(part_sizes.size(), 1002u);
+  EXPECT_EQ(completed_parts, 1002);
+  for (int n = 1; n <= 1000; ++n) EXPECT_EQ(part_sizes[n], kPart) << "part " << n;
+  EXPECT_EQ(part_sizes[1001], 2 * kPart);  // doubled
+  EXPECT_EQ(part_sizes[1002], 3 * kMiB);   // what was left
+  // Buffers: at most part_concurrency of the current part size.
+  EXPECT_LE((*store)->get_performance_stats().peak_part_buffer_bytes, 2 * kPart * kConcurrency);
 }
 
 // Resets and truncated responses on ≥ 10 % of requests: every part and range is retried until

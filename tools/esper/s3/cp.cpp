@@ -182,7 +182,7 @@ Runner SetupCp(CLI::App& cmd, bool move) {
   cmd.add_option("--metadata", f->metadata, "User metadata key=value[,key=value] (replaces a copy's)");
   cmd.add_flag("--no-guess-mime-type", f->no_guess, "Do not guess the content type from the file name");
   cmd.add_option("--expected-size", f->expected_size,
-                 "Bytes stdin will deliver (without it, at most 10,000 parts of 8 MiB)")
+                 "Bytes stdin will deliver (fits the parts to it; without it they grow as stdin goes on)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{5} << 40));
   cmd.add_flag("--quiet,-q", f->quiet, "No 'upload: … to …' lines and no progress");
   AddTransferFlags(cmd, f->concurrency, f->metrics_listen);

@@ -194,7 +194,7 @@ Job Transfers::Upload(std::string path, std::string bucket, std::string key, std
       if (!r) {
         Error e = r.error();
         if (sizeless && e.code() == ErrorCode::kResourceExhausted) {
-          // Longer than a sizeless stream's part_size × 10,000: a size lets the part size grow.
+          // Longer than a sizeless stream's 10,000 growing parts: a size lets the part size fit.
           e.Wrap(fmt::format("{} (give its size with --expected-size BYTES)", path == "-" ? "stdin" : path));
         }
         done(e);

@@ -7,8 +7,8 @@
 // Streaming, never the whole object in memory:
 //   * stdin and FIFOs are read as they arrive (a regular file behind stdin is sent with its size,
 //     rewound on a retry). A pipe is sent with --expected-size when given; else an S3Store
-//     sends one of at most 16 MiB as one PUT and a longer one in parts as it is read (at most
-//     part_size × 10,000 bytes); LocalStore streams any length.
+//     sends one of at most 16 MiB as one PUT and a longer one in parts as it is read (parts
+//     growing every 1,000 of them: up to 8 TiB); LocalStore streams any length.
 //   * downloads into a file go to a temporary file beside it, renamed over it once complete and
 //     checked (an interrupted, truncated or corrupted download leaves no file; the store retries
 //     a truncated or corrupted body); into stdout, a device or a FIFO they are written as they
