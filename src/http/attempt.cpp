@@ -233,6 +233,7 @@ void Client::Impl::Finish(Transfer* t, Result<Response> result) {
   const auto elapsed = options_.clock->Now() - t->submitted;
   if (result) {
     result->attempts = t->retry ? t->retry->attempts() : 0;
+    result->sends = t->sends;
     result->elapsed = elapsed;
     result->bytes_received = t->bytes_in_total;
     if (result->url.empty()) result->url = std::move(t->redacted_url);  // t ends here

@@ -97,6 +97,14 @@ Status Client::Impl::OpenFiles(Transfer* t) {
 // A Body / Sink callback failed: the attempt ends with this error rather than curl's.
 void Client::Impl::SetCallbackError(Transfer* t, Error e) { t->callback_error = std::make_unique<Error>(std::move(e)); }
 
+// Called by libcurl each time it is about to send the request on a connection — once per
+// attempt, and again when it resends by itself (a reused connection found dead before any byte
+// of the answer: curl reconnects and sends the request again, whatever its method).
+int Client::Impl::OnPrereq(void* ud, char*, char*, int, int) {
+  ++static_cast<Transfer*>(ud)->sends;
+  return CURL_PREREQFUNC_OK;
+}
+
 size_t Client::Impl::OnHeader(char* p, size_t size, size_t n, void* ud) {
   auto* t = static_cast<Transfer*>(ud);
   std::string_view line(p, size * n);

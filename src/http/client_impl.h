@@ -108,6 +108,7 @@ class Client::Impl {
   static Status OpenFiles(Transfer* t);
   static void SetCallbackError(Transfer* t, Error e);
   static size_t OnHeader(char* p, size_t size, size_t n, void* ud);
+  static int OnPrereq(void* ud, char* conn_primary_ip, char* conn_local_ip, int conn_primary_port, int conn_local_port);
   static size_t OnWrite(char* p, size_t size, size_t n, void* ud);
   static size_t OnRead(char* buf, size_t size, size_t n, void* ud);
   static int OnSeek(void* ud, curl_off_t offset, int origin);

@@ -107,6 +107,7 @@ void Client::Impl::SetupEasy(Transfer* t, bool configured) {
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+  curl_easy_setopt(e, CURLOPT_PREREQDATA, t);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(t->attempt_timeout.count()));
   if (options_.debug_log) curl_easy_setopt(e, CURLOPT_DEBUGDATA, t);
   if (has_body) {
@@ -146,6 +147,7 @@ void Client::Impl::SetupEasy(Transfer* t, bool configured) {
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::OnWrite);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
+  curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, &Impl::OnPrereq);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
   if (options_.stall_time.count() > 0) {
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(options_.stall_bytes_per_second));

@@ -150,6 +150,7 @@ struct Transfer {
   uint64_t stream_read = 0;     // bytes produced by a stream body in this attempt
   uint64_t sink_delivered = 0;  // bytes handed to a stream sink (all attempts)
   uint64_t bytes_in_total = 0;
+  int sends = 0;  // times the request went out, all attempts (OnPrereq: libcurl's own resends too)
 
   // Cancellation: `seq` orders submissions (Client::CancelAll cancels those up to a point);
   // `on_cancel` exists while a CallOptions::cancel token can stop the request, and sets

@@ -439,15 +439,17 @@ Status S3Store::Impl::StartMultipartUpload(detail::OpContext ctx, storage::PutBo
   };
   job->create_from = SigningNow();
   return Send(job->ctx, std::move(ex), [job](Result<http::Response> r) {
-    // An attempt that failed may have created an upload (SweepLostCreates): a retried create, or
-    // one that failed otherwise than by the server's own refusal. The window is on the server's
+    // An attempt that failed may have created an upload (SweepLostCreates): a create sent more
+    // than once (retried, or resent by libcurl itself on a fresh connection when the reused one
+    // died before the answer: http::Response::sends), or one that failed otherwise than by the
+    // server's own refusal. The window is on the server's
     // clock: its Date (whole seconds) back by the time the attempts took, else ours as corrected.
     const auto now = job->s.SigningNow();
     const std::optional<std::chrono::system_clock::time_point> date =
         r ? ParseHttpDate(r->Header("Date").value_or("")) : std::nullopt;
     job->create_to = date ? *date + std::chrono::seconds(1) : now;
     job->create_from = job->create_to - (now - job->create_from) - (date ? std::chrono::seconds(1) : std::chrono::seconds(0));
-    job->create_uncertain = r ? r->attempts > 1 : (r.error().retryable() || r.error().service_code().empty());
+    job->create_uncertain = r ? r->sends > 1 : (r.error().retryable() || r.error().service_code().empty());
     if (!r) return Done(job, job->transfer.Explain(r.error(), job->ctx));
     Pump(job);
   });

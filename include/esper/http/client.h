@@ -133,7 +133,9 @@ struct ClientOptions {
   /// Retries: attempts, backoff, jitter, Retry-After (resilience/retry_policy.h). Only GET, HEAD,
   /// PUT, DELETE, OPTIONS (or requests marked CallOptions::retry_safe) are retried, and only on
   /// connection failures, resets, truncated responses, timeouts and the responses the request's
-  /// classifier retries (DefaultClassifier: HTTP 429, 502, 503 and 504).
+  /// classifier retries (DefaultClassifier: HTTP 429, 502, 503 and 504). NOTE: libcurl itself
+  /// sends a request again, whatever its method, when the keep-alive connection it reused dies
+  /// before any byte of the answer; no policy sees that, Response::sends counts it.
   /// per_try_timeout is ignored here: request_timeout / CallOptions::timeout is the per-try limit.
   resilience::RetryOptions retry{};
   /// One retry budget per host (resilience/retry_budget.h): retries can never multiply load.

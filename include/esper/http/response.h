@@ -36,6 +36,11 @@ struct Response {
   std::string url{};
   /// How many attempts were made (1 = no retry).
   int attempts = 0;
+  /// How many times the request went out, all attempts: more than `attempts` when libcurl sent
+  /// it again by itself — it does so, for any method, when a reused keep-alive connection dies
+  /// before any byte of the answer, so a server may have acted on a POST twice although
+  /// attempts is 1. A caller whose request is not idempotent checks sends > 1.
+  int sends = 0;
   /// From submission to completion, including backoff waits.
   std::chrono::nanoseconds elapsed{0};
   /// Body bytes received (all attempts) and sent (final attempt).

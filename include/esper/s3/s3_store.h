@@ -87,8 +87,9 @@
 //     answer, a timeout) may have created an upload nobody knows the id of, and the retry
 //     creates another. aws-sdk-cpp's TransferManager, aws-c-s3 and rclone leave that one behind
 //     (a bucket lifecycle rule, `rclone cleanup`, removes it later). S3Store sweeps it: after a
-//     create that took more than one attempt (or failed otherwise than by the server's own
-//     refusal), before the callback runs — whether the upload completed, was aborted or never
+//     create that was sent more than once (a retry, or libcurl's own resend when the keep-alive
+//     connection it reused died before the answer: http::Response::sends) or failed otherwise
+//     than by the server's own refusal, before the callback runs — whether the upload completed, was aborted or never
 //     started — it lists the key's incomplete uploads (ListMultipartUploads prefix=key, the first
 //     page: 1,000 uploads) and aborts each one of exactly that key initiated within the window
 //     of the create's attempts (on the server's clock: its Date, back by the attempts' duration,

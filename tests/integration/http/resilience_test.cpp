@@ -115,6 +115,31 @@ TEST(HttpRetry, RetriesResetsAndTruncatedBodies) {
   }
 }
 
+// libcurl sends a request again, by itself, when the connection it reused dies before any byte
+// of the answer (curl's "Connection died, retrying a fresh connect") — a POST too, and whatever
+// our retry policy says. The server acted twice, and Response::sends says so: a caller whose
+// request is not idempotent (S3's CreateMultipartUpload) learns that it may have acted twice.
+TEST(HttpRetry, ARequestLibcurlSentAgainOnAFreshConnectionIsCountedInSends) {
+  std::atomic<int> posts{0};
+  HttpTestServer server([&](const ServerRequest& req) {
+    if (req.method != "POST") return Reply{.body = "warm"};
+    ++posts;
+    // The first POST, on the connection the GET left open: acted on, then the connection dies.
+    return req.request_on_connection == 2 ? Reply{.action = Reply::Action::kReset} : Reply{.body = "made"};
+  });
+  ASSERT_TRUE(server.Start());
+  auto client = MakeClient(FastRetries(1));
+  auto warm = client->Get(server.Url("/warm"));
+  ASSERT_TRUE(warm) << warm.error();
+  EXPECT_EQ(warm->sends, 1);
+  auto r = client->Post(server.Url("/make"), Body::FromString("x"));
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->body, "made");
+  EXPECT_EQ(r->attempts, 1);  // our policy did not retry: max_attempts 1
+  EXPECT_EQ(posts.load(), 2);  // the server saw it twice
+  EXPECT_EQ(r->sends, 2);
+}
+
 TEST(HttpRetry, TruncationWithoutRetriesSaysTruncated) {
   HttpTestServer server([](const ServerRequest&) {
     return Reply{.body = std::string(10000, 'x'), .action = Reply::Action::kTruncate};
