@@ -4,7 +4,10 @@
 // ETag; each range checked (the range asked for, every byte of it).
 //   * A file (GetTarget::ToFile): bytes written with pwrite into the temporary file, the whole
 //     checked against the ETag where it says the MD5, renamed on success; a whole that does not
-//     match is read again, range by range, keeping the ranges two reads agree on (Recheck).
+//     match is read again, range by range, keeping the ranges two reads agree on (Recheck). The
+//     parts' MD5s (for a multipart ETag) are taken once parts have landed, read back from the
+//     file up to 16 at once, one per SIMD lane (HashParts, md5_lanes.h): ~6× less CPU than
+//     hashing each range as it arrives, which made the MD5 a download's largest cost.
 //   * A stream (GetTarget::ToStream): each range received whole into a buffer, then handed to
 //     the stream strictly in order; at most part_concurrency ranges past the last one delivered
 //     exist at once (the reorder window); the whole checked at the end.
@@ -15,6 +18,7 @@
 
 #include "esper/core/ascii.h"
 #include "esper/s3/checksum.h"
+#include "s3/md5_lanes.h"
 #include "s3/transfer.h"
 #include "storage/atomic_file.h"
 #include "storage/fs.h"
@@ -30,6 +34,7 @@ using Digest = std::array<uint8_t, 16>;
 using detail::ParseU64;
 using Gauge = S3Store::Impl::BufferGauge;
 constexpr size_t kHashStep = size_t{4} << 20;  // bytes hashed per loop turn when the file is read back
+constexpr size_t kLaneSlice = size_t{128} << 10;  // bytes of each part read back per pread (HashParts)
 
 struct Range;
 
@@ -54,6 +59,8 @@ struct DownloadJob {
   bool whole_checked = false;  // the first response was the whole object, its MD5 checked then
   Md5 whole;                 // file: of range 0 as it arrived; stream: of every byte delivered, in order
   std::vector<Digest> md5s;  // by part of `layout`
+  std::vector<size_t> unhashed;  // a file's parts of `layout` that landed, their MD5 not taken yet
+  std::string lane_buf;          // HashParts' scratch: kLaneSlice per lane
 
   // The ranges still to send in this pass: indices in `todo` from `todo_at` on.
   std::vector<size_t> todo;
@@ -147,7 +154,7 @@ Status Write(DownloadJob& job, Range& range, std::string_view chunk) {
   } else {
     ESPER_RETURN_IF_ERROR(Keep(job, range, chunk));
   }
-  if (job.layout > 0) {
+  if (job.layout > 0 && !job.to_file()) {  // a file's parts are hashed once they landed (HashParts)
     uint64_t p = range.start + range.got;
     while (!chunk.empty()) {
       const uint64_t room = job.layout - p % job.layout;
@@ -165,6 +172,50 @@ Status Write(DownloadJob& job, Range& range, std::string_view chunk) {
     }
   }
   range.got = end - range.start;
+  return OkStatus();
+}
+
+// A file's range has landed: its parts of the layout wait to be hashed (HashParts).
+void QueueParts(DownloadJob& job, const Range& range) {
+  if (!job.to_file() || job.layout == 0 || !job.s.options_.verify_download_md5) return;
+  for (uint64_t p = range.start / job.layout; p * job.layout < range.start + range.got; ++p) {
+    job.unhashed.push_back(static_cast<size_t>(p));
+  }
+}
+
+// The MD5s of the file's landed parts, in batches of as many as the CPU hashes at once (16 with
+// AVX-512), read back kLaneSlice at a time per part; with `all`, every part waiting, else only
+// full batches. On the loop thread: a batch of 16 parts of 8 MiB takes ~30 ms (4.4 GB/s).
+Status HashParts(DownloadJob& job, bool all) {
+  const size_t width = static_cast<size_t>(detail::Md5Lanes::Width(detail::Md5Lanes::Kernel::kAuto));
+  const auto part_length = [&job](size_t i) { return std::min(job.layout, job.total - i * job.layout); };
+  while (!job.unhashed.empty() && (all || job.unhashed.size() >= width)) {
+    // Parts of one length (the object's last part may be shorter than the others: alone).
+    const uint64_t length = part_length(job.unhashed.back());
+    std::vector<size_t> batch;
+    for (size_t k = job.unhashed.size(); k-- > 0 && batch.size() < width;) {
+      if (part_length(job.unhashed[k]) != length) continue;
+      batch.push_back(job.unhashed[k]);
+      job.unhashed.erase(job.unhashed.begin() + static_cast<std::ptrdiff_t>(k));
+    }
+    detail::Md5Lanes md5(static_cast<int>(batch.size()));
+    job.lane_buf.resize(batch.size() * kLaneSlice);
+    const std::string what = fmt::format("read back {}", job.options.target.path());
+    for (uint64_t at = 0; at < length; at += kLaneSlice) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kLaneSlice, length - at));
+      for (size_t k = 0; k < batch.size(); ++k) {
+        ESPER_ASSIGN_OR_RETURN(const size_t got, storage::detail::PreadFull(job.file->fd(), job.lane_buf.data() + k * kLaneSlice, n,
+                                                                          static_cast<off_t>(batch[k] * job.layout + at), what));
+        if (got < n) return Error::FromErrno(EIO, what);
+      }
+      md5.Update(job.lane_buf.data(), kLaneSlice, n);
+    }
+    for (size_t k = 0; k < batch.size(); ++k) {
+      if (job.md5s.size() <= batch[k]) job.md5s.resize(batch[k] + 1);
+      job.md5s[batch[k]] = md5.Final(static_cast<int>(k));
+    }
+  }
+  if (job.unhashed.empty()) std::string().swap(job.lane_buf);
   return OkStatus();
 }
 
@@ -285,9 +336,13 @@ void SendRange(const Job& job, size_t index) {
     } else if (!job->to_file()) {
       job->ready.emplace(range->index, range);
       Deliver(job);
-    } else if (job->pass == 1) {
-      job->written += range->got;
-      if (!job->failure) job->transfer.Progress(job->written, job->total);
+    } else {
+      QueueParts(*job, *range);
+      if (job->pass == 1) {
+        job->written += range->got;
+        if (!job->failure) job->transfer.Progress(job->written, job->total);
+      }
+      if (Status h = job->failure ? OkStatus() : HashParts(*job, false); !h) job->Fail(h.error());
     }
     Pump(job);
   });
@@ -443,6 +498,7 @@ void Finish(const Job& job) {
     };
     return Read(job, std::move(rb));
   }
+  if (Status h = HashParts(*job, true); !h) return Fail(job, h.error());
   // A multipart ETag "<md5 of part md5s>-N" tells when N is the number of parts of our layout.
   const size_t dash = etag.rfind('-');
   if (job->layout > 0 && dash != std::string::npos && job->total > 0) {
@@ -515,6 +571,7 @@ Status S3Store::Impl::StartRangedDownload(detail::OpContext ctx, storage::GetOpt
     const size_t n = job->RangeCount();
     for (size_t i = 1; i < n; ++i) job->todo.push_back(i);
     if (job->to_file()) {
+      QueueParts(*job, *first);
       job->written = first->got;
       if (n > 1) job->transfer.Progress(job->written, job->total);
     } else {

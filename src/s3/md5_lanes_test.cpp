@@ -1,0 +1,60 @@
+// Md5Lanes against OpenSSL's MD5, on every kernel this CPU has, for lane counts and lengths
+// around the block and padding edges, fed in one piece and in many.
+#include "s3/md5_lanes.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "esper/s3/checksum.h"
+
+namespace esper::s3::detail {
+namespace {
+
+using Kernel = Md5Lanes::Kernel;
+
+std::vector<Kernel> KernelsHere() {
+  std::vector<Kernel> out = {Kernel::kScalar};
+  if (Md5Lanes::Width(Md5Lanes::Best()) >= 8) out.push_back(Kernel::kAvx2);
+  if (Md5Lanes::Width(Md5Lanes::Best()) >= 16) out.push_back(Kernel::kAvx512);
+  return out;
+}
+
+TEST(Md5Lanes, EveryLaneIsOpenSslsMd5OnEveryKernel) {
+  std::mt19937_64 rng(7);
+  for (Kernel kernel : KernelsHere()) {
+    for (int lanes : {1, 3, 8, 9, 16}) {
+      for (size_t len : {size_t{0}, size_t{1}, size_t{55}, size_t{56}, size_t{63}, size_t{64}, size_t{65}, size_t{119},
+                         size_t{120}, size_t{1000}, size_t{70001}}) {
+        const size_t stride = (len + 3) / 4 * 4 + 4 * (rng() % 5);  // any multiple of 4 past the input
+        std::string buf(stride * static_cast<size_t>(lanes), '\0');
+        for (char& ch : buf) ch = static_cast<char>(rng());
+        // Fed in pieces of whole blocks (the last one whatever is left), as a download does.
+        Md5Lanes h(lanes, kernel);
+        const size_t piece = 64 * (1 + rng() % 20);
+        size_t at = 0;
+        do {
+          const size_t n = std::min(piece, len - at);
+          h.Update(buf.data() + at, stride, n);
+          at += n;
+        } while (at < len);
+        for (int i = 0; i < lanes; ++i) {
+          const std::string_view input(buf.data() + static_cast<size_t>(i) * stride, len);
+          EXPECT_EQ(Hex(h.Final(i)), Hex(Md5::Of(input)))
+              << "kernel " << static_cast<int>(kernel) << ", lane " << i << " of " << lanes << ", " << len << " bytes";
+        }
+      }
+    }
+  }
+}
+
+TEST(Md5Lanes, TheWidthIsWhatTheKernelHashesAtOnce) {
+  EXPECT_EQ(Md5Lanes::Width(Kernel::kScalar), 1);
+  EXPECT_EQ(Md5Lanes::Width(Kernel::kAvx2), 8);
+  EXPECT_EQ(Md5Lanes::Width(Kernel::kAvx512), 16);
+  EXPECT_GE(Md5Lanes::Width(Kernel::kAuto), 1);
+}
+
+}  // namespace
+}  // namespace esper::s3::detail
