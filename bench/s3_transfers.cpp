@@ -9,6 +9,10 @@
 //    cp s3://b/k -` vs `rclone cat`. Disk: the source and one download at a time here, and each
 //    tool's object is removed from the server (`esper s3 rm`) before the next tool runs, so at
 //    most ~3 GiB is in use at once.
+//  * the large file again on fauxqs 1.9 (in memory), uploaded by ours, downloaded by each tool
+//    (rclone's multipart upload fails on fauxqs). s3rver gives a multipart object the MD5 of its whole
+//    as ETag, which only a serial MD5 of the whole can check; fauxqs gives S3's "<MD5 of the
+//    parts' MD5s>-N", as AWS does, which ours checks part by part, many parts at once.
 // Each tool is a whole process, started the same way (fork + execve, output to a file, none of
 // this machine's AWS_* / RCLONE_* variables), one after the other in the same run. Measured per process: wall time, CPU (user +
 // system of the process and what it reaped, wait4's rusage) and peak RSS of the whole process
@@ -179,22 +183,25 @@ std::string SelfExe() {
 }
 
 void AddRows(Context& ctx, const std::string& case_name, const Timed& ours, const std::map<std::string, Timed>& peers,
-             double bytes, bool large) {
-  auto server_note = [](const Timed& t) {
-    return t.wall_s > 0 ? fmt::format("s3rver used {:.0f}% of a core", 100 * t.server_cpu_s / t.wall_s) : std::string();
+             double bytes, bool large, const std::string& server_name = "s3rver 4.0.4") {
+  const std::string short_name = server_name.substr(0, server_name.find(' '));
+  auto server_note = [short_name](const Timed& t) {
+    return t.wall_s > 0 ? fmt::format("{} used {:.0f}% of a core", short_name, 100 * t.server_cpu_s / t.wall_s)
+                        : std::string();
   };
   // "At least as fast as the faster peer": every throughput row is judged against the best of both.
   double best = 0;
   for (const auto& [n, p] : peers) best = std::max(best, p.ok ? bytes / 1e6 / p.wall_s : 0.0);
   std::string base = fmt::format(
-      "{}; esper s3 cp{} vs aws s3 cp{} (awscli 2.9, 10 concurrent requests) vs rclone {}; s3rver "
-      "4.0.4 on loopback, one run of each tool, one after the other; CPU of each whole process (wait4), peak RSS of "
+      "{}; esper s3 cp{} vs aws s3 cp{} (awscli 2.9, 10 concurrent requests) vs rclone {}; {} "
+      "on loopback, one run of each tool, one after the other; CPU of each whole process (wait4), peak RSS of "
       "its process tree (sampled every 10 ms, or wait4's if higher); {}"
       "ours: {}",
       case_name, large ? "" : " --recursive", large ? "" : " --recursive",
-      !large ? "copy --transfers 16" : case_name.ends_with("stdout") ? "cat" : "copyto",
+      !large ? "copy --transfers 16" : case_name.ends_with("stdout") ? "cat" : "copyto", server_name,
       large && case_name.find("down") != std::string::npos
-          ? "ours checks every byte it downloads against the ETag (MD5 of the parts' MD5s), which aws s3 cp does not "
+          ? "ours checks every byte it downloads against the ETag (s3rver's: one MD5 of the whole, hashed in one "
+            "line; S3's and fauxqs': the MD5 of the parts' MD5s, parts hashed many at once), which aws s3 cp does not "
             "do for a multipart object (docs/s3.md, Benchmarks); "
           : "",
       server_note(ours));
@@ -226,7 +233,7 @@ void AddRows(Context& ctx, const std::string& case_name, const Timed& ours, cons
 }  // namespace
 
 Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
-  const std::string endpoint = server.endpoint();
+  std::string endpoint = server.endpoint();  // the tools' commands read it when they are made
   const std::string bucket = "bench";
   const std::vector<std::string> aws_env = {
       fmt::format("AWS_ACCESS_KEY_ID={}", S3TestServer::kAccessKey),
@@ -350,6 +357,43 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
       RunTimed({self, "s3", "rm", "-q", "--endpoint-url", endpoint, key}, aws_env, out, server.pid());
     }
   }
+
+  // The large file on fauxqs, uploaded once by ours (rclone 1.60's multipart uploads fail on
+  // fauxqs 1.9.2: InvalidPart at the complete), downloaded by every tool.
+  std::map<std::string, Timed> fauxqs_down;
+  auto fauxqs = S3TestServer::Start({.kind = testing::S3ServerKind::kFauxqs, .buckets = {bucket}});
+  std::string fauxqs_failure = fauxqs ? "" : "fauxqs did not start: " + fauxqs.error().message();
+  const std::string fauxqs_key = fmt::format("s3://{}/large.bin", bucket);
+  if (fauxqs) {
+    endpoint = (*fauxqs)->endpoint();
+    ctx.Progress(fmt::format("s3: {} MiB file up to fauxqs", large_bytes >> 20));
+    Timed up = RunTimed({self, "s3", "cp", "-q", "--endpoint-url", endpoint, large, fauxqs_key}, aws_env,
+                        dir + "/fauxqs-up.out", (*fauxqs)->pid());
+    if (!up.ok) fauxqs_failure = "the upload (esper s3 cp) failed: " + up.failure;
+  }
+  for (Tool& tool : tools) {
+    Timed& t = fauxqs_down[tool.name];
+    if (!fauxqs_failure.empty()) {
+      t.failure = fauxqs_failure;
+      continue;
+    }
+    if (tool.program.empty() || !fs::exists(tool.program)) {
+      t.failure = tool.name + " is not installed (scripts/setup)";
+      continue;
+    }
+    for (std::string& e : tool.env) {
+      if (e.starts_with("RCLONE_CONFIG_BENCH_ENDPOINT=")) e = "RCLONE_CONFIG_BENCH_ENDPOINT=" + endpoint;
+    }
+    ctx.Progress(fmt::format("s3: {}: {} MiB file down from fauxqs", tool.name, large_bytes >> 20));
+    const std::string large_down = fmt::format("{}/large-{}.bin", dir, tool.label);
+    t = RunTimed(tool.Down(false, fauxqs_key, large_down), tool.env, fmt::format("{}/{}.out", dir, tool.label),
+                 (*fauxqs)->pid());
+    if (t.ok && !SameFile(large, large_down)) {
+      t.ok = false;
+      t.failure = "the downloaded file is not the uploaded one";
+    }
+    fs::remove(large_down);
+  }
   fs::remove_all(dir);
 
   const Results& ours = results["esper s3 cp"];
@@ -369,6 +413,10 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
   AddRows(ctx, "down 1 x " + mib, ours.down_large, peers(&Results::down_large), static_cast<double>(large_bytes), true);
   AddRows(ctx, "down 1 x " + mib + " to stdout", ours.cat_large, peers(&Results::cat_large), static_cast<double>(large_bytes),
           true);
+  const Timed ours_fauxqs = fauxqs_down["esper s3 cp"];
+  fauxqs_down.erase("esper s3 cp");
+  AddRows(ctx, "down 1 x " + mib + ", fauxqs", ours_fauxqs, fauxqs_down, static_cast<double>(large_bytes), true,
+          "fauxqs 1.9.2 (S3's -N multipart ETags)");
   return OkStatus();
 }
 
