@@ -35,7 +35,7 @@ Status Validate(const S3StoreOptions& o) {
   if (o.request_timeout.count() <= 0) return Bad("request_timeout", "must be > 0");
   if (o.transfer_timeout.count() <= 0) return Bad("transfer_timeout", "must be > 0");
   if (o.max_in_flight < 1) return Bad("max_in_flight", "must be >= 1");
-  if (o.part_size < (uint64_t{5} << 20) || o.part_size > (uint64_t{5} << 30)) {
+  if (o.part_size < (uint64_t{5} << 20) || o.part_size > detail::kMaxPartSize) {
     return Bad("part_size", "must be 5 MiB (S3's smallest part) to 5 GiB");
   }
   if (o.multipart_threshold < o.part_size) return Bad("multipart_threshold", "must be >= part_size");

@@ -23,7 +23,6 @@ uint64_t PartSizeFor(uint64_t part_size, uint64_t size) noexcept {
 }
 
 uint64_t StreamPartSize(uint64_t part_size, int index) noexcept {
-  constexpr uint64_t kMaxPartSize = uint64_t{5} << 30;
   const int step = index / kStreamPartsPerStep;
   if (step >= 30 || (part_size << step) >= kMaxPartSize) return kMaxPartSize;
   return part_size << step;

@@ -22,7 +22,7 @@ using detail::Exchange;
 using detail::OpContext;
 using storage::Callback;
 using storage::ObjectInfo;
-constexpr uint64_t kMaxPartSize = uint64_t{5} << 30;  // S3's limit
+using detail::kMaxPartSize;
 constexpr int kMaxParts = 10000;                      // S3's limit
 
 // An upload's part buffers, reused from part to part (no allocation per part, and freed memory
