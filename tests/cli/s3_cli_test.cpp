@@ -231,7 +231,8 @@ TEST_P(S3CliTest, CpOfAMultipartObjectToStdoutIsByteIdentical) {
 
 // A stream that ends before --expected-size: exit 1, and nothing is stored — except that
 // s3rver 4.0.4 keeps the bytes of a PUT whose connection closed before its Content-Length
-// (then what it keeps is a prefix of the bytes we sent: what arrived before we gave up).
+// (then what it keeps is a prefix of the bytes we sent: what arrived before we gave up; one run
+// in ~100 with an ETag that is not of those bytes — a CI clang run's whole GET of it was DataLoss).
 TEST_P(S3CliTest, CpOfAStreamShorterThanExpectedSizeFails) {
   const std::string data = PatternBytes(1 << 20, 3);
   auto r = s_->Esper({"cp", "-", "s3://bkt/short", "--expected-size", std::to_string(data.size() + 100)}, data);
@@ -240,8 +241,13 @@ TEST_P(S3CliTest, CpOfAStreamShorterThanExpectedSizeFails) {
   auto kept = s_->store().Exists(kBucket, "short");
   ASSERT_TRUE(kept) << kept.error();
   if (GetParam() == Backend::kS3rver4) {
-    const std::string body = Get("short");
-    EXPECT_TRUE(std::string_view(data).starts_with(body)) << "s3rver kept bytes we never sent";
+    // Read as a range (bytes=0-), which is not checked against the ETag: s3rver now and then
+    // keeps such a partial object with an ETag that is not of its bytes (a whole GET of it is
+    // then DataLoss after its retries — the store never returns bytes that are not the ETag's).
+    auto got = s_->store().Get(kBucket, "short", {.range = storage::ByteRange::From(0)});
+    if (!got && got.error().code() == ErrorCode::kOutOfRange) return;  // it kept no byte
+    ASSERT_TRUE(got) << got.error();
+    EXPECT_TRUE(std::string_view(data).starts_with(got->body)) << "s3rver kept bytes we never sent";
   } else {
     EXPECT_FALSE(*kept);
   }
