@@ -1,5 +1,7 @@
 #include "testing/nginx.h"
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -70,8 +72,15 @@ Status Nginx::Start(Options options) {
     ports_.clear();
     std::string listens;
     for (const std::string& how : listen_) {
-      const int port = FreePort();
-      if (port == 0) return Error::Unavailable("nginx: no free port on 127.0.0.1");
+      // Distinct: the kernel may hand the same free port to two calls in a row (nginx then
+      // refuses the config: "a duplicate listen").
+      int port = FreePort();
+      for (int again = 0; port != 0 && again < 100 && std::find(ports_.begin(), ports_.end(), port) != ports_.end(); ++again) {
+        port = FreePort();
+      }
+      if (port == 0 || std::find(ports_.begin(), ports_.end(), port) != ports_.end()) {
+        return Error::Unavailable("nginx: no free port on 127.0.0.1");
+      }
       ports_.push_back(port);
       listens += fmt::format("    listen 127.0.0.1:{}{}{};\n", port, how.empty() ? "" : " ", how);
     }
