@@ -257,35 +257,10 @@ std::string FindProgram(const std::vector<std::string>& names) {
 }
 
 Result<std::string> RunProgram(const std::vector<std::string>& argv, int* exit_code) {
-  int fds[2];
-  if (pipe(fds) != 0) return Error::FromErrno(errno, "pipe");
-  // Made before fork(): the child of a process with threads may not allocate.
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) return Error::FromErrno(errno, "fork");
-  if (pid == 0) {
-    testing::ResetSignalMask();  // not the CLI's (SIGINT/SIGTERM blocked)
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    close(fds[1]);
-    if (args[0]) execvp(args[0], args.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  if (exit_code) *exit_code = rc;
-  if (rc == 127) return Error::NotFound(fmt::format("could not run {}", argv.empty() ? "" : argv[0]));
-  return out;
+  const testing::ProcessResult r = testing::RunProcess(argv);
+  if (exit_code) *exit_code = r.exit_code;
+  if (r.exit_code == 127) return Error::NotFound(fmt::format("could not run {}", argv.empty() ? "" : argv[0]));
+  return r.out + r.err;
 }
 
 }  // namespace esper::bench

@@ -84,7 +84,8 @@ std::string HumanNumber(double v);
 double Percentile(std::vector<double> samples, double pct);
 double Median(std::vector<double> samples);
 
-/// Runs `argv` (no shell), captures stdout+stderr; empty when it could not start.
+/// Runs `argv` (no shell; testing::RunProcess): its stdout, then its stderr; NotFound when it
+/// could not start.
 Result<std::string> RunProgram(const std::vector<std::string>& argv, int* exit_code = nullptr);
 /// The first of `names` found on PATH (or as an absolute path), or "".
 std::string FindProgram(const std::vector<std::string>& names);

@@ -232,39 +232,29 @@ void AddRows(Context& ctx, const std::string& case_name, const Timed& ours, cons
 
 }  // namespace
 
-Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
-  std::string endpoint = server.endpoint();  // the tools' commands read it when they are made
-  const std::string bucket = "bench";
-  const std::vector<std::string> aws_env = {
-      fmt::format("AWS_ACCESS_KEY_ID={}", S3TestServer::kAccessKey),
-      fmt::format("AWS_SECRET_ACCESS_KEY={}", S3TestServer::kSecretKey),
-      fmt::format("AWS_REGION={}", S3TestServer::kRegion),
-      fmt::format("AWS_DEFAULT_REGION={}", S3TestServer::kRegion),
-      "AWS_EC2_METADATA_DISABLED=true",
-      "AWS_CONFIG_FILE=/nonexistent/esper-bench",
-      "AWS_SHARED_CREDENTIALS_FILE=/nonexistent/esper-bench",
-      "AWS_PAGER="};
+// The three tools, their commands aimed at `endpoint`.
+std::vector<Tool> MakeTools(const std::string& endpoint, const std::vector<std::string>& aws_env) {
   std::vector<Tool> tools;
+  const std::string self = SelfExe();
   // `head`, then --recursive when asked, then `tail`: esper's and aws's cp.
   auto cp = [](std::vector<std::string> head, bool recursive, std::initializer_list<std::string> tail) {
     if (recursive) head.emplace_back("--recursive");
     head.insert(head.end(), tail);
     return head;
   };
-  const std::string self = SelfExe();
   tools.push_back(Tool{.name = "esper s3 cp", .label = "esper", .program = self, .env = aws_env,
-                       .up = [&](bool r, const std::string& s, const std::string& d) {
+                       .up = [=](bool r, const std::string& s, const std::string& d) {
                          return cp({self, "s3", "cp", "-q"}, r, {"--endpoint-url", endpoint, s, d});
                        },
-                       .cat = [&](const std::string& uri) {
+                       .cat = [=](const std::string& uri) {
                          return std::vector<std::string>{self, "s3", "cp", "-q", "--endpoint-url", endpoint, uri, "-"};
                        }});
   const std::string aws = fs::exists("/usr/bin/aws") ? "/usr/bin/aws" : FindProgram({"aws"});
   tools.push_back(Tool{.name = "aws s3 cp", .label = "aws", .program = aws, .env = aws_env,
-                       .up = [&](bool r, const std::string& s, const std::string& d) {
+                       .up = [=](bool r, const std::string& s, const std::string& d) {
                          return cp({aws, "s3", "cp"}, r, {"--only-show-errors", "--endpoint-url", endpoint, s, d});
                        },
-                       .cat = [&](const std::string& uri) {
+                       .cat = [=](const std::string& uri) {
                          return std::vector<std::string>{aws, "s3", "cp", "--only-show-errors", "--endpoint-url", endpoint, uri, "-"};
                        }});
   const std::string rclone = FindProgram({"rclone"});
@@ -278,15 +268,43 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
               fmt::format("RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY={}", S3TestServer::kSecretKey),
               fmt::format("RCLONE_CONFIG_BENCH_REGION={}", S3TestServer::kRegion),
               "RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE=true"},
-      .up = [&, rc](bool r, const std::string& s, const std::string& d) {
+      .up = [=](bool r, const std::string& s, const std::string& d) {
         return r ? std::vector<std::string>{rclone, "copy", "-q", "--transfers", "16", "--s3-no-check-bucket", s, rc(d)}
                  : std::vector<std::string>{rclone, "copyto", "-q", "--s3-no-check-bucket", s, rc(d)};
       },
-      .down = [&, rc](bool r, const std::string& s, const std::string& d) {
+      .down = [=](bool r, const std::string& s, const std::string& d) {
         return r ? std::vector<std::string>{rclone, "copy", "-q", "--transfers", "16", rc(s), d}
                  : std::vector<std::string>{rclone, "copyto", "-q", rc(s), d};
       },
-      .cat = [&, rc](const std::string& uri) { return std::vector<std::string>{rclone, "cat", "-q", rc(uri)}; }});
+      .cat = [=](const std::string& uri) { return std::vector<std::string>{rclone, "cat", "-q", rc(uri)}; }});
+
+  return tools;
+}
+
+// A download `t` of `source` into `copy`: not ok when the copy is not the source; the copy goes.
+Timed Compared(Timed t, const std::string& source, const std::string& copy, const char* differs) {
+  if (t.ok && !SameFile(source, copy)) {
+    t.ok = false;
+    t.failure = differs;
+  }
+  fs::remove(copy);
+  return t;
+}
+
+Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
+  const std::string endpoint = server.endpoint();
+  const std::string bucket = "bench";
+  const std::vector<std::string> aws_env = {
+      fmt::format("AWS_ACCESS_KEY_ID={}", S3TestServer::kAccessKey),
+      fmt::format("AWS_SECRET_ACCESS_KEY={}", S3TestServer::kSecretKey),
+      fmt::format("AWS_REGION={}", S3TestServer::kRegion),
+      fmt::format("AWS_DEFAULT_REGION={}", S3TestServer::kRegion),
+      "AWS_EC2_METADATA_DISABLED=true",
+      "AWS_CONFIG_FILE=/nonexistent/esper-bench",
+      "AWS_SHARED_CREDENTIALS_FILE=/nonexistent/esper-bench",
+      "AWS_PAGER="};
+  const std::string self = SelfExe();
+  const std::vector<Tool> tools = MakeTools(endpoint, aws_env);
 
   const std::string dir = fmt::format("{}/esper-bench-s3-{}", fs::temp_directory_path().string(), ::getpid());
   fs::remove_all(dir);
@@ -337,21 +355,13 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
     const std::string key = fmt::format("s3://{}/{}-large.bin", bucket, tool.label);
     r.up_large = RunTimed(tool.up(false, large, key), tool.env, out, server.pid());
     const std::string large_down = fmt::format("{}/large-{}.bin", dir, tool.label);
-    r.down_large = RunTimed(tool.Down(false, key, large_down), tool.env, out, server.pid());
-    if (r.down_large.ok && !SameFile(large, large_down)) {
-      r.down_large.ok = false;
-      r.down_large.failure = "the downloaded file is not the uploaded one";
-    }
-    fs::remove(large_down);
+    r.down_large = Compared(RunTimed(tool.Down(false, key, large_down), tool.env, out, server.pid()), large, large_down,
+                            "the downloaded file is not the uploaded one");
     // To stdout: the output file is what the tool wrote (its stderr too, which -q / the quiet
     // options keep empty unless it fails).
     ctx.Progress(fmt::format("s3: {}: {} MiB object to stdout", tool.name, large_bytes >> 20));
-    r.cat_large = RunTimed(tool.cat(key), tool.env, large_down, server.pid());
-    if (r.cat_large.ok && !SameFile(large, large_down)) {
-      r.cat_large.ok = false;
-      r.cat_large.failure = "what it wrote to stdout is not the uploaded file";
-    }
-    fs::remove(large_down);
+    r.cat_large = Compared(RunTimed(tool.cat(key), tool.env, large_down, server.pid()), large, large_down,
+                           "what it wrote to stdout is not the uploaded file");
     // The server's copy goes too (s3rver keeps objects on disk until it stops).
     if (!self.empty()) {
       RunTimed({self, "s3", "rm", "-q", "--endpoint-url", endpoint, key}, aws_env, out, server.pid());
@@ -364,14 +374,14 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
   auto fauxqs = S3TestServer::Start({.kind = testing::S3ServerKind::kFauxqs, .buckets = {bucket}});
   std::string fauxqs_failure = fauxqs ? "" : "fauxqs did not start: " + fauxqs.error().message();
   const std::string fauxqs_key = fmt::format("s3://{}/large.bin", bucket);
+  std::vector<Tool> on_fauxqs;
   if (fauxqs) {
-    endpoint = (*fauxqs)->endpoint();
+    on_fauxqs = MakeTools((*fauxqs)->endpoint(), aws_env);
     ctx.Progress(fmt::format("s3: {} MiB file up to fauxqs", large_bytes >> 20));
-    Timed up = RunTimed({self, "s3", "cp", "-q", "--endpoint-url", endpoint, large, fauxqs_key}, aws_env,
-                        dir + "/fauxqs-up.out", (*fauxqs)->pid());
+    Timed up = RunTimed(on_fauxqs.front().up(false, large, fauxqs_key), aws_env, dir + "/fauxqs-up.out", (*fauxqs)->pid());
     if (!up.ok) fauxqs_failure = "the upload (esper s3 cp) failed: " + up.failure;
   }
-  for (Tool& tool : tools) {
+  for (const Tool& tool : fauxqs_failure.empty() ? on_fauxqs : tools) {
     Timed& t = fauxqs_down[tool.name];
     if (!fauxqs_failure.empty()) {
       t.failure = fauxqs_failure;
@@ -381,18 +391,11 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
       t.failure = tool.name + " is not installed (scripts/setup)";
       continue;
     }
-    for (std::string& e : tool.env) {
-      if (e.starts_with("RCLONE_CONFIG_BENCH_ENDPOINT=")) e = "RCLONE_CONFIG_BENCH_ENDPOINT=" + endpoint;
-    }
     ctx.Progress(fmt::format("s3: {}: {} MiB file down from fauxqs", tool.name, large_bytes >> 20));
     const std::string large_down = fmt::format("{}/large-{}.bin", dir, tool.label);
-    t = RunTimed(tool.Down(false, fauxqs_key, large_down), tool.env, fmt::format("{}/{}.out", dir, tool.label),
-                 (*fauxqs)->pid());
-    if (t.ok && !SameFile(large, large_down)) {
-      t.ok = false;
-      t.failure = "the downloaded file is not the uploaded one";
-    }
-    fs::remove(large_down);
+    t = Compared(RunTimed(tool.Down(false, fauxqs_key, large_down), tool.env, fmt::format("{}/{}.out", dir, tool.label),
+                          (*fauxqs)->pid()),
+                 large, large_down, "the downloaded file is not the uploaded one");
   }
   fs::remove_all(dir);
 

@@ -21,18 +21,29 @@ sockaddr_in Loopback(int port) {
 
 }  // namespace
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a = Loopback(0);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
+std::vector<int> FreePorts(size_t n) {
+  // All bound at once, so the kernel cannot give one port twice; closed once all are known.
+  std::vector<int> fds, ports;
+  for (size_t i = 0; i < n; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) break;
+    fds.push_back(fd);
+    sockaddr_in a = Loopback(0);
+    socklen_t len = sizeof a;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      break;
+    }
+    ports.push_back(ntohs(a.sin_port));
   }
-  close(fd);
-  return port;
+  for (int fd : fds) close(fd);
+  if (ports.size() != n) ports.clear();
+  return ports;
+}
+
+int FreePort() {
+  const std::vector<int> one = FreePorts(1);
+  return one.empty() ? 0 : one[0];
 }
 
 bool WaitForPort(int port, std::chrono::milliseconds timeout) {

@@ -11,12 +11,17 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <string>
+#include <vector>
 
 namespace esper::testing {
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's choice), or 0 on failure.
 int FreePort();
+/// `n` distinct free ports, found together (the kernel may hand the same port to two FreePort()
+/// calls in a row); empty when there are not that many.
+std::vector<int> FreePorts(size_t n);
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port` within `timeout` (polled).
 [[nodiscard]] bool WaitForPort(int port, std::chrono::milliseconds timeout = std::chrono::seconds(10));

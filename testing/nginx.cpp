@@ -1,7 +1,5 @@
 #include "testing/nginx.h"
 
-#include <algorithm>
-
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -69,20 +67,12 @@ Status Nginx::Start(Options options) {
   // A port found free can be taken before nginx binds it (tests run in parallel): nginx then
   // exits, and the start is tried again on other ports.
   for (int attempt = 1;; ++attempt) {
-    ports_.clear();
+    // Distinct ports (two listens on one port: nginx refuses the config).
+    ports_ = FreePorts(listen_.size());
+    if (ports_.size() != listen_.size()) return Error::Unavailable("nginx: no free port on 127.0.0.1");
     std::string listens;
-    for (const std::string& how : listen_) {
-      // Distinct: the kernel may hand the same free port to two calls in a row (nginx then
-      // refuses the config: "a duplicate listen").
-      int port = FreePort();
-      for (int again = 0; port != 0 && again < 100 && std::find(ports_.begin(), ports_.end(), port) != ports_.end(); ++again) {
-        port = FreePort();
-      }
-      if (port == 0 || std::find(ports_.begin(), ports_.end(), port) != ports_.end()) {
-        return Error::Unavailable("nginx: no free port on 127.0.0.1");
-      }
-      ports_.push_back(port);
-      listens += fmt::format("    listen 127.0.0.1:{}{}{};\n", port, how.empty() ? "" : " ", how);
+    for (size_t i = 0; i < listen_.size(); ++i) {
+      listens += fmt::format("    listen 127.0.0.1:{}{}{};\n", ports_[i], listen_[i].empty() ? "" : " ", listen_[i]);
     }
     const std::string conf = dir_ + "/nginx.conf";
     std::ofstream(conf) << fmt::format(R"(worker_processes 1;

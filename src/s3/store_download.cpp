@@ -60,7 +60,6 @@ struct DownloadJob {
   Md5 whole;                 // file: of range 0 as it arrived; stream: of every byte delivered, in order
   std::vector<Digest> md5s;  // by part of `layout`
   std::vector<size_t> unhashed;  // a file's parts of `layout` that landed, their MD5 not taken yet
-  std::string lane_buf;          // HashParts' scratch: kLaneSlice per lane
 
   // The ranges still to send in this pass: indices in `todo` from `todo_at` on.
   std::vector<size_t> todo;
@@ -199,23 +198,22 @@ Status HashParts(DownloadJob& job, bool all) {
       job.unhashed.erase(job.unhashed.begin() + static_cast<std::ptrdiff_t>(k));
     }
     detail::Md5Lanes md5(static_cast<int>(batch.size()));
-    job.lane_buf.resize(batch.size() * kLaneSlice);
+    std::string buf(batch.size() * kLaneSlice, '\0');
     const std::string what = fmt::format("read back {}", job.options.target.path());
     for (uint64_t at = 0; at < length; at += kLaneSlice) {
       const size_t n = static_cast<size_t>(std::min<uint64_t>(kLaneSlice, length - at));
       for (size_t k = 0; k < batch.size(); ++k) {
-        ESPER_ASSIGN_OR_RETURN(const size_t got, storage::detail::PreadFull(job.file->fd(), job.lane_buf.data() + k * kLaneSlice, n,
+        ESPER_ASSIGN_OR_RETURN(const size_t got, storage::detail::PreadFull(job.file->fd(), buf.data() + k * kLaneSlice, n,
                                                                           static_cast<off_t>(batch[k] * job.layout + at), what));
         if (got < n) return Error::FromErrno(EIO, what);
       }
-      md5.Update(job.lane_buf.data(), kLaneSlice, n);
+      md5.Update(buf.data(), kLaneSlice, n);
     }
     for (size_t k = 0; k < batch.size(); ++k) {
       if (job.md5s.size() <= batch[k]) job.md5s.resize(batch[k] + 1);
       job.md5s[batch[k]] = md5.Final(static_cast<int>(k));
     }
   }
-  if (job.unhashed.empty()) std::string().swap(job.lane_buf);
   return OkStatus();
 }
 

@@ -718,9 +718,6 @@ TEST(S3Transfer, LostCreateAnswersOnAServerThatCannotListAreCountedAndTheRequest
   auto put = (*store)->Upload(kBucket, "cut.bin", PutBody::FromFile(src));
   ASSERT_FALSE(put);
   EXPECT_EQ((*store)->get_performance_stats().possibly_orphaned_uploads, 1u) << put.error();
-  // The proxy logs a cut exchange when it closes the connection, which may be just after the
-  // client saw the cut: stop it first, so the log holds every exchange (a CI run read 1 listing).
-  (*proxy)->Stop();
   std::vector<std::string> created;
   int listings = 0;
   for (auto& l : testing::ReadRequestLog(log_path)) {
@@ -731,9 +728,8 @@ TEST(S3Transfer, LostCreateAnswersOnAServerThatCannotListAreCountedAndTheRequest
   }
   EXPECT_EQ(created.size(), 2u);
   EXPECT_EQ(listings, 2);  // the sweep tried, with its retry
-  auto direct = S3Store::Create(Options((*server)->endpoint()));
-  ASSERT_TRUE(direct) << direct.error();
-  for (const std::string& id : created) EXPECT_TRUE((*direct)->AbortUpload(kBucket, "cut.bin", id)) << id;
+  ASSERT_TRUE((*proxy)->SetFaults({}));
+  for (const std::string& id : created) EXPECT_TRUE((*store)->AbortUpload(kBucket, "cut.bin", id)) << id;
 }
 
 // The object is overwritten (by a 3-byte one) after the first range arrived: the next range
