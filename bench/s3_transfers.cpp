@@ -9,8 +9,8 @@
 //    cp s3://b/k -` vs `rclone cat`. Disk: the source and one download at a time here, and each
 //    tool's object is removed from the server (`esper s3 rm`) before the next tool runs, so at
 //    most ~3 GiB is in use at once.
-//  * the large file again on fauxqs 1.9 (in memory), uploaded by ours, downloaded by each tool
-//    (rclone's multipart upload fails on fauxqs). s3rver gives a multipart object the MD5 of its whole
+//  * the large file again on fauxqs 1.9 (in memory), uploaded by ours, downloaded by each tool to
+//    a file and to stdout (rclone's multipart upload fails on fauxqs). s3rver gives a multipart object the MD5 of its whole
 //    as ETag, which only a serial MD5 of the whole can check; fauxqs gives S3's "<MD5 of the
 //    parts' MD5s>-N", as AWS does, which ours checks part by part, many parts at once.
 // Each tool is a whole process, started the same way (fork + execve, output to a file, none of
@@ -369,8 +369,8 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
   }
 
   // The large file on fauxqs, uploaded once by ours (rclone 1.60's multipart uploads fail on
-  // fauxqs 1.9.2: InvalidPart at the complete), downloaded by every tool.
-  std::map<std::string, Timed> fauxqs_down;
+  // fauxqs 1.9.2: InvalidPart at the complete), downloaded by every tool, to a file and to stdout.
+  std::map<std::string, Timed> fauxqs_down, fauxqs_cat;
   auto fauxqs = S3TestServer::Start({.kind = testing::S3ServerKind::kFauxqs, .buckets = {bucket}});
   std::string fauxqs_failure = fauxqs ? "" : "fauxqs did not start: " + fauxqs.error().message();
   const std::string fauxqs_key = fmt::format("s3://{}/large.bin", bucket);
@@ -383,19 +383,22 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
   }
   for (const Tool& tool : fauxqs_failure.empty() ? on_fauxqs : tools) {
     Timed& t = fauxqs_down[tool.name];
+    Timed& c = fauxqs_cat[tool.name];
     if (!fauxqs_failure.empty()) {
-      t.failure = fauxqs_failure;
+      t.failure = c.failure = fauxqs_failure;
       continue;
     }
     if (tool.program.empty() || !fs::exists(tool.program)) {
-      t.failure = tool.name + " is not installed (scripts/setup)";
+      t.failure = c.failure = tool.name + " is not installed (scripts/setup)";
       continue;
     }
-    ctx.Progress(fmt::format("s3: {}: {} MiB file down from fauxqs", tool.name, large_bytes >> 20));
+    ctx.Progress(fmt::format("s3: {}: {} MiB file down from fauxqs, and to stdout", tool.name, large_bytes >> 20));
     const std::string large_down = fmt::format("{}/large-{}.bin", dir, tool.label);
     t = Compared(RunTimed(tool.Down(false, fauxqs_key, large_down), tool.env, fmt::format("{}/{}.out", dir, tool.label),
                           (*fauxqs)->pid()),
                  large, large_down, "the downloaded file is not the uploaded one");
+    c = Compared(RunTimed(tool.cat(fauxqs_key), tool.env, large_down, (*fauxqs)->pid()), large, large_down,
+                 "what it wrote to stdout is not the uploaded file");
   }
   fs::remove_all(dir);
 
@@ -420,6 +423,10 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
   fauxqs_down.erase("esper s3 cp");
   AddRows(ctx, "down 1 x " + mib + ", fauxqs", ours_fauxqs, fauxqs_down, static_cast<double>(large_bytes), true,
           "fauxqs 1.9.2 (S3's -N multipart ETags)");
+  const Timed ours_fauxqs_cat = fauxqs_cat["esper s3 cp"];
+  fauxqs_cat.erase("esper s3 cp");
+  AddRows(ctx, "down 1 x " + mib + " to stdout, fauxqs", ours_fauxqs_cat, fauxqs_cat, static_cast<double>(large_bytes),
+          true, "fauxqs 1.9.2 (S3's -N multipart ETags)");
   return OkStatus();
 }
 

@@ -36,6 +36,7 @@
 #include "esper/s3/sigv4.h"
 #include "esper/storage/errors.h"
 #include "storage/fs.h"
+#include "storage/worker_pool.h"
 
 namespace esper::s3 {
 namespace detail {
@@ -270,6 +271,10 @@ class S3Store::Impl {
                               std::optional<uint64_t> size,
                               storage::PutOptions options, storage::Callback<storage::ObjectInfo> done,
                               const TransferOptions* transfer);
+  /// The threads a large download's checksums are taken on, beside the loop (store_download.cpp):
+  /// made on first use, on the loop thread only; joined when the store goes (no task is left
+  /// then: an operation ends only after its hashing).
+  storage::detail::WorkerPool& Hasher();
   /// A get of a whole object into options.target's file or stream, in parallel ranges when
   /// large. Admitted already.
   Status StartRangedDownload(detail::OpContext ctx, storage::GetOptions options,
@@ -286,6 +291,7 @@ class S3Store::Impl {
   int in_flight_ = 0;
   bool stopping_ = false;
   std::vector<std::shared_ptr<Parked>> parked_;
+  std::unique_ptr<storage::detail::WorkerPool> hasher_;  // Hasher()
 };
 
 template <class T>

@@ -7,14 +7,24 @@
 //     match is read again, range by range, keeping the ranges two reads agree on (Recheck). The
 //     parts' MD5s (for a multipart ETag) are taken once parts have landed, read back from the
 //     file up to 16 at once, one per SIMD lane (HashParts, md5_lanes.h): ~6× less CPU than
-//     hashing each range as it arrives, which made the MD5 a download's largest cost.
+//     hashing each range as it arrives, which made the MD5 a download's largest cost. A plain
+//     MD5 ETag (the whole object's: serial, no lanes) is taken in order on the store's hash
+//     thread (HashFile) as the ranges land, beside the loop that receives the next ones.
 //   * A stream (GetTarget::ToStream): each range received whole into a buffer, then handed to
-//     the stream strictly in order; at most part_concurrency ranges past the last one delivered
-//     exist at once (the reorder window); the whole checked at the end.
+//     the stream strictly in order, then hashed on the hash thread (HashStream: the whole MD5 in
+//     order, or the parts' MD5s, in lanes when several wait); at most part_concurrency ranges
+//     past the last one released exist at once (the reorder window); the whole checked at the
+//     end.
+//   Hashing off the loop: one task of a job at a time (so in order), its completion posted back
+//   to the loop; the job finishes only once no task of it runs.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
+#include <limits>
 #include <map>
+#include <thread>
+#include <utility>
 
 #include "esper/core/ascii.h"
 #include "esper/s3/checksum.h"
@@ -22,6 +32,7 @@
 #include "s3/transfer.h"
 #include "storage/atomic_file.h"
 #include "storage/fs.h"
+#include "storage/worker_pool.h"
 
 namespace esper::s3 {
 namespace {
@@ -34,7 +45,7 @@ using Digest = std::array<uint8_t, 16>;
 using detail::ParseU64;
 using Gauge = S3Store::Impl::BufferGauge;
 constexpr size_t kHashStep = size_t{4} << 20;  // bytes hashed per loop turn when the file is read back
-constexpr size_t kLaneSlice = size_t{128} << 10;  // bytes of each part read back per pread (HashParts)
+constexpr uint64_t kHashTask = uint64_t{64} << 20;  // bytes of a file hashed by one task of the hash thread
 
 struct Range;
 
@@ -57,9 +68,16 @@ struct DownloadJob {
   uint64_t first_got = 0;    // range 0 is [0, first_got); range i > 0 starts at first_got + (i-1) × range_size
   bool plain_md5 = false;    // the ETag is the object's MD5
   bool whole_checked = false;  // the first response was the whole object, its MD5 checked then
-  Md5 whole;                 // file: of range 0 as it arrived; stream: of every byte delivered, in order
-  std::vector<Digest> md5s;  // by part of `layout`
+  // The MD5 of the object's bytes in order — a file's ranges [0, hash_next): range 0 as it
+  // arrived, the rest on the hash thread; a stream's ranges as they were released. Touched by
+  // the hash thread only while `hashing`.
+  Md5 whole;
+  size_t hash_next = 0;
+  std::vector<Digest> md5s;  // by part of `layout` (a stream's: filled on the hash thread)
   std::vector<size_t> unhashed;  // a file's parts of `layout` that landed, their MD5 not taken yet
+  bool hashing = false;          // a task of this job is on the hash thread
+  std::vector<bool> landed;      // a file's ranges of the first pass that are in (plain MD5)
+  std::vector<std::shared_ptr<Range>> to_hash;  // a stream's delivered ranges, waiting for the hash thread
 
   // The ranges still to send in this pass: indices in `todo` from `todo_at` on.
   std::vector<size_t> todo;
@@ -75,8 +93,10 @@ struct DownloadJob {
   // A stream target's reorder buffer: ranges received whole, waiting for their turn.
   std::map<size_t, std::shared_ptr<Range>> ready;
   size_t delivered = 0;  // ranges handed to the stream
+  size_t released = 0;   // ranges delivered and hashed: their buffers are gone
 
   bool to_file() const { return file.has_value(); }
+  bool checks_whole() const { return plain_md5 && !whole_checked && s.options_.verify_download_md5; }
   size_t RangeCount() const { return total <= first_got ? 1 : 1 + static_cast<size_t>((total - first_got + range_size - 1) / range_size); }
   std::pair<uint64_t, uint64_t> RangeAt(size_t i) const {  // {start, length}
     if (i == 0) return {0, first_got};
@@ -91,8 +111,7 @@ struct DownloadJob {
 };
 using Job = std::shared_ptr<DownloadJob>;
 
-// One range request's bytes: written at their offset (file) or kept (stream), hashed per part of
-// the layout.
+// One range request's bytes: written at their offset (file) or kept (stream).
 struct Range {
   explicit Range(std::shared_ptr<Gauge> g) : gauge(std::move(g)) {}
   ~Range() { Release(); }
@@ -103,15 +122,18 @@ struct Range {
   uint64_t start = 0;
   uint64_t length = 0;  // asked for (the first: may be more than the object)
   uint64_t got = 0;
-  Md5 md5;               // of the current part of the layout
-  bool pending = false;  // md5 holds bytes of a part not yet finished
   // A stream target's bytes, counted in the store's buffer gauge while they exist.
   std::string data;
   std::shared_ptr<Gauge> gauge;
   uint64_t counted = 0;
 
   void Reserve(uint64_t n) {
-    data.reserve(static_cast<size_t>(n));
+    if (n <= data.capacity()) return;
+    // Exactly n: std::string::reserve would round a growth below double up to double.
+    std::string bigger;
+    bigger.reserve(static_cast<size_t>(n));
+    bigger.append(data);
+    data.swap(bigger);
     if (data.capacity() > counted) {
       Count(static_cast<int64_t>(data.capacity() - counted));
       counted = data.capacity();
@@ -153,68 +175,63 @@ Status Write(DownloadJob& job, Range& range, std::string_view chunk) {
   } else {
     ESPER_RETURN_IF_ERROR(Keep(job, range, chunk));
   }
-  if (job.layout > 0 && !job.to_file()) {  // a file's parts are hashed once they landed (HashParts)
-    uint64_t p = range.start + range.got;
-    while (!chunk.empty()) {
-      const uint64_t room = job.layout - p % job.layout;
-      const size_t take = static_cast<size_t>(std::min<uint64_t>(room, chunk.size()));
-      range.md5.Update(chunk.substr(0, take));
-      range.pending = true;
-      chunk.remove_prefix(take);
-      p += take;
-      if (p % job.layout == 0) {
-        const size_t index = static_cast<size_t>(p / job.layout - 1);
-        if (job.md5s.size() <= index) job.md5s.resize(index + 1);
-        job.md5s[index] = range.md5.Final();
-        range.pending = false;
-      }
-    }
-  }
   range.got = end - range.start;
   return OkStatus();
 }
 
 // A file's range has landed: its parts of the layout wait to be hashed (HashParts).
 void QueueParts(DownloadJob& job, const Range& range) {
-  if (!job.to_file() || job.layout == 0 || !job.s.options_.verify_download_md5) return;
+  if (!job.to_file() || job.layout == 0) return;
   for (uint64_t p = range.start / job.layout; p * job.layout < range.start + range.got; ++p) {
     job.unhashed.push_back(static_cast<size_t>(p));
   }
 }
 
-// The MD5s of the file's landed parts, in batches of as many as the CPU hashes at once (16 with
-// AVX-512), read back kLaneSlice at a time per part; with `all`, every part waiting, else only
-// full batches. On the loop thread: a batch of 16 parts of 8 MiB takes ~30 ms (4.4 GB/s).
-Status HashParts(DownloadJob& job, bool all) {
+// The MD5s of the parts of `layout` in `parts` (taken from it) into md5s, in batches of parts of
+// one length as many as the CPU hashes at once (16 with AVX-512; the object's last part may be
+// shorter: alone); with `all`, every part, else only full batches. fill(part, at, n, slot) as for
+// detail::Md5sOf.
+template <class Fill>
+Status HashBatches(const DownloadJob& job, std::vector<size_t>& parts, bool all, const Fill& fill,
+                   std::vector<Digest>& md5s) {
   const size_t width = static_cast<size_t>(detail::Md5Lanes::Width(detail::Md5Lanes::Kernel::kAuto));
   const auto part_length = [&job](size_t i) { return std::min(job.layout, job.total - i * job.layout); };
-  while (!job.unhashed.empty() && (all || job.unhashed.size() >= width)) {
-    // Parts of one length (the object's last part may be shorter than the others: alone).
-    const uint64_t length = part_length(job.unhashed.back());
+  while (!parts.empty() && (all || parts.size() >= width)) {
+    const uint64_t length = part_length(parts.back());
     std::vector<size_t> batch;
-    for (size_t k = job.unhashed.size(); k-- > 0 && batch.size() < width;) {
-      if (part_length(job.unhashed[k]) != length) continue;
-      batch.push_back(job.unhashed[k]);
-      job.unhashed.erase(job.unhashed.begin() + static_cast<std::ptrdiff_t>(k));
+    for (size_t k = parts.size(); k-- > 0 && batch.size() < width;) {
+      if (part_length(parts[k]) != length) continue;
+      batch.push_back(parts[k]);
+      parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(k));
     }
-    detail::Md5Lanes md5(static_cast<int>(batch.size()));
-    std::string buf(batch.size() * kLaneSlice, '\0');
-    const std::string what = fmt::format("read back {}", job.options.target.path());
-    for (uint64_t at = 0; at < length; at += kLaneSlice) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(kLaneSlice, length - at));
-      for (size_t k = 0; k < batch.size(); ++k) {
-        ESPER_ASSIGN_OR_RETURN(const size_t got, storage::detail::PreadFull(job.file->fd(), buf.data() + k * kLaneSlice, n,
-                                                                          static_cast<off_t>(batch[k] * job.layout + at), what));
-        if (got < n) return Error::FromErrno(EIO, what);
-      }
-      md5.Update(buf.data(), kLaneSlice, n);
-    }
+    std::vector<Digest> out(batch.size());
+    ESPER_RETURN_IF_ERROR(detail::Md5sOf(
+        batch.size(), length, [&](size_t k, uint64_t at, size_t n, char* slot) { return fill(batch[k], at, n, slot); },
+        out.data()));
     for (size_t k = 0; k < batch.size(); ++k) {
-      if (job.md5s.size() <= batch[k]) job.md5s.resize(batch[k] + 1);
-      job.md5s[batch[k]] = md5.Final(static_cast<int>(k));
+      if (md5s.size() <= batch[k]) md5s.resize(batch[k] + 1);
+      md5s[batch[k]] = out[k];
     }
   }
   return OkStatus();
+}
+
+// A file's landed parts (QueueParts), read back 128 KiB (kMd5Slice) at a time per part, on the loop: a
+// batch of 16 parts of 8 MiB takes ~30 ms (4.4 GB/s). With `all`, every part waiting.
+Status HashParts(DownloadJob& job, bool all) {
+  if (job.unhashed.empty()) return OkStatus();
+  const std::string what = fmt::format("read back {}", job.options.target.path());
+  const int fd = job.file->fd();
+  const uint64_t layout = job.layout;
+  return HashBatches(
+      job, job.unhashed, all,
+      [&](size_t part, uint64_t at, size_t n, char* slot) -> Result<std::string_view> {
+        ESPER_ASSIGN_OR_RETURN(const size_t got,
+                               storage::detail::PreadFull(fd, slot, n, static_cast<off_t>(part * layout + at), what));
+        if (got < n) return Error::FromErrno(EIO, what);
+        return std::string_view(slot, n);
+      },
+      job.md5s);
 }
 
 // What a range's 2xx must be: the bytes asked for, all of them, of the same object.
@@ -245,12 +262,6 @@ std::optional<Error> VerifyRange(DownloadJob& job, Range& range, const http::Res
     return Error::DataLoss(fmt::format("GET {}: bytes {}-{}: {} of {} bytes arrived", where, range.start,
                                        range.start + want - 1, range.got, want))
         .WithRetryable(true);
-  }
-  if (range.pending) {  // the object's last part ends here
-    const size_t index = static_cast<size_t>((range.start + range.got - 1) / job.layout);
-    if (job.md5s.size() <= index) job.md5s.resize(index + 1);
-    job.md5s[index] = range.md5.Final();
-    range.pending = false;
   }
   if (first) {
     job.info = detail::InfoFromHeaders(r, job.ctx.key);
@@ -287,8 +298,6 @@ Exchange RangeGet(const Job& job, const std::shared_ptr<Range>& range) {
   ex.request.sink = http::Sink::ToStream([j, range](std::string_view chunk) { return Write(*j, *range, chunk); },
                                          [j, range]() -> Status {
                                            range->got = 0;
-                                           range->md5 = Md5();
-                                           range->pending = false;
                                            range->data.clear();
                                            if (range->start == 0 && j->pass == 1) j->whole = Md5();
                                            return OkStatus();
@@ -299,18 +308,125 @@ Exchange RangeGet(const Job& job, const std::shared_ptr<Range>& range) {
 
 void Finish(const Job& job);
 
-// A stream target: the ranges received, in order from the next one due, go to the stream.
+// ---- hashing on the store's hash thread ----
+
+// Runs `work` on the hash thread (on this one if the pool refuses: the store is going); the job
+// is `hashing` until `then` runs on the loop with work's status. `work` must not own the job.
+void OnHashThread(const Job& job, std::function<Status()> work, std::function<void(const Job&, Status)> then) {
+  job->hashing = true;
+  auto task = std::make_shared<storage::detail::WorkerPool::Task>(
+      [job, work = std::move(work), then = std::move(then)](bool cancelled) mutable {
+        Status st = cancelled ? Status(job->s.CancelledError(job->ctx)) : work();
+        work = nullptr;
+        S3Store::Impl& s = job->s;
+        // The job moves to the loop: it is never released here (nor destroyed on this thread).
+        s.Post([job = std::move(job), then = std::move(then), st = std::move(st)]() {
+          job->hashing = false;
+          then(job, st);
+        });
+      });
+  if (!job->s.Hasher().Submit([task](bool cancelled) { (*task)(cancelled); })) (*task)(false);
+}
+
+// A file with a plain MD5 ETag, first pass: the ranges landed in order from hash_next go into
+// `whole`, read back from the file (the page cache), at most kHashTask bytes per task.
+void HashFile(const Job& job) {
+  if (job->hashing || job->failure) return;
+  size_t end = job->hash_next;
+  const uint64_t from = end < job->landed.size() ? job->RangeAt(end).first : job->total;
+  uint64_t to = from;
+  for (; end < job->landed.size() && job->landed[end] && to - from < kHashTask; ++end) {
+    const auto [start, length] = job->RangeAt(end);
+    to = start + length;
+  }
+  if (end == job->hash_next) return;
+  OnHashThread(
+      job,
+      [j = job.get(), fd = job->file->fd(), from, to, what = fmt::format("read back {}", job->options.target.path())]() -> Status {
+        std::string buf(static_cast<size_t>(std::min<uint64_t>(kHashStep, to - from)), '\0');
+        for (uint64_t at = from; at < to;) {
+          const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), to - at));
+          ESPER_ASSIGN_OR_RETURN(const size_t got, storage::detail::PreadFull(fd, buf.data(), n, static_cast<off_t>(at), what));
+          if (got < n) return Error::FromErrno(EIO, what);
+          j->whole.Update(std::string_view(buf.data(), n));
+          at += n;
+        }
+        return OkStatus();
+      },
+      [end](const Job& j, Status st) {
+        if (!st) j->Fail(st.error());
+        j->hash_next = end;
+        HashFile(j);
+        Pump(j);
+      });
+}
+
+// A stream: the ranges delivered since the last task — into `whole` in order (a plain MD5 ETag),
+// or their parts' MD5s (a multipart ETag), in lanes when several are there — then released.
+void HashStream(const Job& job) {
+  if (job->hashing || job->to_hash.empty() || job->failure) return;
+  // The whole MD5 (serial) takes one range per task, so that the window slides range by range;
+  // parts take every range waiting, for the lanes.
+  const bool whole = job->checks_whole();
+  std::vector<std::shared_ptr<Range>> batch;
+  if (whole) {
+    batch.push_back(job->to_hash.front());
+    job->to_hash.erase(job->to_hash.begin());
+  } else {
+    batch.swap(job->to_hash);
+  }
+  const size_t count = batch.size();
+  OnHashThread(
+      job,
+      [j = job.get(), batch = std::move(batch), whole]() -> Status {
+        Status st = OkStatus();
+        if (whole) {
+          for (const auto& r : batch) j->whole.Update(r->data);
+        } else {
+          std::vector<size_t> parts;
+          std::map<size_t, const Range*> holder;  // each part lies inside one range (ranges are whole parts)
+          for (const auto& r : batch) {
+            for (uint64_t p = r->start / j->layout; p * j->layout < r->start + r->got; ++p) {
+              parts.push_back(static_cast<size_t>(p));
+              holder[static_cast<size_t>(p)] = r.get();
+            }
+          }
+          st = HashBatches(
+              *j, parts, true,
+              [&](size_t part, uint64_t at, size_t n, char*) -> Result<std::string_view> {
+                const Range* r = holder.at(part);
+                return std::string_view(r->data).substr(static_cast<size_t>(part * j->layout + at - r->start), n);
+              },
+              j->md5s);
+        }
+        for (const auto& r : batch) r->Release();
+        return st;
+      },
+      [count](const Job& j, Status st) {
+        j->released += count;
+        if (!st) j->Fail(st.error());
+        HashStream(j);
+        Pump(j);
+      });
+}
+
+// A stream target: the ranges received, in order from the next one due, go to the stream, then
+// to the hash thread (HashStream) or, with nothing to check, away.
 void Deliver(const Job& job) {
   for (auto it = job->ready.begin(); !job->failure && it != job->ready.end() && it->first == job->delivered;
        it = job->ready.erase(it)) {
-    const std::string& bytes = it->second->data;
-    if (job->plain_md5 && !job->whole_checked && job->s.options_.verify_download_md5) job->whole.Update(bytes);
-    if (Status w = job->options.target.write_fn()(bytes); !w) return job->Fail(w.error());
+    if (Status w = job->options.target.write_fn()(it->second->data); !w) return job->Fail(w.error());
     ++job->delivered;
-    job->written += bytes.size();
-    it->second->Release();
+    job->written += it->second->data.size();
     job->transfer.Progress(job->written, job->total);
+    if (job->checks_whole() || job->layout > 0) {
+      job->to_hash.push_back(it->second);
+    } else {
+      it->second->Release();
+      ++job->released;
+    }
   }
+  HashStream(job);
 }
 
 void SendRange(const Job& job, size_t index) {
@@ -339,6 +455,10 @@ void SendRange(const Job& job, size_t index) {
       if (job->pass == 1) {
         job->written += range->got;
         if (!job->failure) job->transfer.Progress(job->written, job->total);
+        if (job->checks_whole()) {
+          job->landed[range->index] = true;
+          HashFile(job);
+        }
       }
       if (Status h = job->failure ? OkStatus() : HashParts(*job, false); !h) job->Fail(h.error());
     }
@@ -351,8 +471,8 @@ void Pump(const Job& job) {
   const int most = job->s.options_.part_concurrency;
   while (!job->failure && job->in_flight < most && job->todo_at < job->todo.size()) {
     const size_t index = job->todo[job->todo_at];
-    // A stream's window: no range starts before the one part_concurrency back is delivered.
-    if (!job->to_file() && index >= job->delivered + static_cast<size_t>(most)) break;
+    // A stream's window: no range starts before the one part_concurrency back is released.
+    if (!job->to_file() && index >= job->released + static_cast<size_t>(most)) break;
     if (job->transfer.stopped()) {
       job->Fail(job->transfer.StopError(job->ctx));
       break;
@@ -361,7 +481,7 @@ void Pump(const Job& job) {
     SendRange(job, index);
     if (job->finishing) return;
   }
-  if (job->in_flight > 0 || job->finishing) return;
+  if (job->in_flight > 0 || job->hashing || job->finishing) return;  // (their ends pump again)
   job->finishing = true;
   Finish(job);
 }
@@ -482,12 +602,12 @@ void Finish(const Job& job) {
       if (!EqualsIgnoreCase(hex, etag)) return failed(Mismatch(*job, hex, "MD5"));
       return Succeed(job);
     }
-    // The first pass: job->whole holds the MD5 of range 0; the rest is read back. A later pass:
-    // all of it is read back.
+    // The first pass: job->whole holds the MD5 of every range (HashFile). A later pass: all of it
+    // is read back.
     auto rb = std::make_shared<ReadBack>();
     auto md5 = std::make_shared<Md5>(job->pass == 1 ? std::move(job->whole) : Md5());
-    const uint64_t from = job->pass == 1 ? job->first_got : 0;
-    rb->spans.emplace_back(from, job->total - from);
+    const uint64_t from = job->pass == 1 ? job->total : 0;
+    if (from < job->total) rb->spans.emplace_back(from, job->total - from);
     rb->eat = [md5](size_t, std::string_view bytes) { md5->Update(bytes); };
     rb->then = [job, md5, failed]() {
       const std::string hex = Hex(md5->Final());
@@ -496,7 +616,7 @@ void Finish(const Job& job) {
     };
     return Read(job, std::move(rb));
   }
-  if (Status h = HashParts(*job, true); !h) return Fail(job, h.error());
+  if (Status h = job->to_file() ? HashParts(*job, true) : OkStatus(); !h) return Fail(job, h.error());
   // A multipart ETag "<md5 of part md5s>-N" tells when N is the number of parts of our layout.
   const size_t dash = etag.rfind('-');
   if (job->layout > 0 && dash != std::string::npos && job->total > 0) {
@@ -539,6 +659,15 @@ void GetEmpty(const Job& job) {
 
 }  // namespace
 
+storage::detail::WorkerPool& S3Store::Impl::Hasher() {
+  if (!hasher_) {
+    // MD5 is serial per job (one task at a time): more threads serve more downloads at once.
+    const int threads = std::clamp(static_cast<int>(std::thread::hardware_concurrency()) / 2, 1, 4);
+    hasher_ = std::make_unique<storage::detail::WorkerPool>(threads, std::numeric_limits<int>::max(), "esper-s3-hash");
+  }
+  return *hasher_;
+}
+
 Status S3Store::Impl::StartRangedDownload(detail::OpContext ctx, storage::GetOptions options,
                                           storage::Callback<storage::GetResult> done, const TransferOptions* transfer) {
   auto job = std::make_shared<DownloadJob>(*this, transfer);
@@ -552,7 +681,7 @@ Status S3Store::Impl::StartRangedDownload(detail::OpContext ctx, storage::GetOpt
   job->options = std::move(options);
   job->done = std::move(done);
   const uint64_t part = options_.part_size;
-  job->layout = part;
+  job->layout = options_.verify_download_md5 ? part : 0;
   job->first_length = (options_.multipart_threshold + part - 1) / part * part;
 
   auto first = std::make_shared<Range>(part_buffers_);
@@ -564,12 +693,16 @@ Status S3Store::Impl::StartRangedDownload(detail::OpContext ctx, storage::GetOpt
     }
     job->first_got = first->got;
     job->range_size = detail::PartSizeFor(job->s.options_.part_size, job->total);
-    if (job->range_size != job->layout) job->layout = 0;  // grown parts: the first range is not on their grid
+    if (job->range_size != job->s.options_.part_size) job->layout = 0;  // grown parts: the first range is not on their grid
     if (job->plain_md5) job->layout = 0;                  // the whole MD5 is checked, not the parts'
     const size_t n = job->RangeCount();
     for (size_t i = 1; i < n; ++i) job->todo.push_back(i);
     if (job->to_file()) {
       QueueParts(*job, *first);
+      if (job->checks_whole()) {  // range 0 is in `whole` already (Write)
+        job->landed.assign(n, false);
+        job->hash_next = 1;
+      }
       job->written = first->got;
       if (n > 1) job->transfer.Progress(job->written, job->total);
     } else {

@@ -108,9 +108,10 @@
 //     with pwrite into the temporary file of GetTarget::ToFile, renamed over the target only
 //     when complete and checked; on any failure the target is untouched. A range that comes
 //     back short, long or as another range is retried. With verify_download_md5, a plain-MD5
-//     ETag is checked once the file is complete (the first range's MD5, taken as it arrived,
-//     continued by reading back the rest of the file: one serial MD5, ~1.5 core-seconds a GiB);
-//     a "-N" ETag whose N matches the ranges' part layout is checked against MD5(part MD5s)-N,
+//     ETag is checked once the file is complete: the first range's MD5, taken as it arrived,
+//     continued on the store's hash thread (below) in order as the ranges land, read back from
+//     the file — one serial MD5 (~1.5 core-seconds a GiB) beside the loop that receives, so the
+//     download waits for it only at the end; a "-N" ETag whose N matches the ranges' part layout is checked against MD5(part MD5s)-N,
 //     the parts hashed once they have landed, read back from the file and hashed up to 16 at
 //     once, one per SIMD lane (AVX-512; 8 with AVX2): ~0.1 core-seconds a GiB, on the loop
 //     thread, ≤ 30 ms at a time. Any other ETag (grown parts, another N, SSE-KMS / SSE-C)
@@ -136,7 +137,9 @@
 //     range, up to multipart_threshold rounded up to a whole part, is alone in memory and
 //     delivered before any other starts — so max(that, part_size × part_concurrency): 32 MiB
 //     with the defaults. PerformanceStats::part_buffer_bytes counts them. The whole is checked
-//     as for a file (the MD5 of the bytes delivered, or MD5(part MD5s)-N) — but bytes handed to
+//     as for a file (the MD5 of the bytes delivered, or MD5(part MD5s)-N), on the hash thread
+//     once a range is delivered (its parts in lanes when several wait); a range's buffer goes
+//     when it is delivered and hashed, and the window counts from there — but bytes handed to
 //     a stream cannot be taken back nor read again: a mismatch at the end is DataLoss, and the
 //     caller must discard everything it received.
 //   * Upload / Download (below) are the same with a progress callback and a cancel token (which
@@ -175,7 +178,10 @@
 //
 // Threads: callbacks, PutBody read and GetTarget write functions run on the http client's loop
 // thread (IsCallbackThread()); keep them short. Several stores may share one http::Client
-// (options.http_client). A blocking call on the loop thread is FailedPrecondition.
+// (options.http_client). A blocking call on the loop thread is FailedPrecondition. The store's
+// own threads: the hash thread(s) ("esper-s3-hash", half the cores, 1–4), made on the first
+// large download that checks a whole MD5 or a stream's parts, joined by the destructor; a
+// download's hashing is one task at a time there, so in order.
 // Destruction: every operation of this store still in flight (or waiting for credentials) ends
 // with Cancelled and its callback has run when the destructor returns, also when the http client
 // is shared and lives on; the store's own client and credential cache are then destroyed.
