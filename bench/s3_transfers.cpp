@@ -198,7 +198,7 @@ void AddRows(Context& ctx, const std::string& case_name, const Timed& ours, cons
       "its process tree (sampled every 10 ms, or wait4's if higher); {}"
       "ours: {}",
       case_name, large ? "" : " --recursive", large ? "" : " --recursive",
-      !large ? "copy --transfers 16" : case_name.ends_with("stdout") ? "cat" : "copyto", server_name,
+      !large ? "copy --transfers 16" : case_name.find("stdout") != std::string::npos ? "cat" : "copyto", server_name,
       large && case_name.find("down") != std::string::npos
           ? "ours checks every byte it downloads against the ETag (s3rver's: one MD5 of the whole, hashed in one "
             "line; S3's and fauxqs': the MD5 of the parts' MD5s, parts hashed many at once), which aws s3 cp does not "
