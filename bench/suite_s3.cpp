@@ -12,7 +12,8 @@
 //    flight it is the ceiling, and the client's CPU per operation is what stays ours to judge.
 //  * The target is issue 20's bar for the library (client CPU <= 50 us per small operation).
 //    LocalStore's row beside these is the storage suite's, measured in the same `esper bench all`.
-//  * Then the transfer cases beside awscli and rclone (s3_transfers.cpp).
+//  * Then the transfer cases beside awscli and rclone (s3_transfers.cpp), and the reliability of
+//    the stress workload through faults (s3_reliability.cpp).
 // Method: interleaved rounds, the median of each; one round with --quick. 256 keys in turn.
 #include <fmt/format.h>
 
@@ -162,7 +163,10 @@ Status RunS3Suite(Context& ctx) {
                 .note = "user+system CPU of the whole client process (event loop and caller) per operation, "
                         "getrusage RUSAGE_SELF; the server (a child process) is not counted"});
   }
-  return RunS3Transfers(ctx, *server);
+  ESPER_RETURN_IF_ERROR(RunS3Transfers(ctx, *server));
+  store.reset();
+  server.reset();  // the stress starts servers of its own
+  return RunS3Reliability(ctx);
 }
 
 }  // namespace esper::bench
