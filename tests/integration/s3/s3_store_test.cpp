@@ -323,6 +323,33 @@ TEST(S3StoreSigning, S3rverRefusesAWrongSecretOnceNeverRetried) {
   EXPECT_EQ(g.wire.Requests().size(), 1u);
 }
 
+// A memory body's payload hash: its SHA-256 by default; with unsigned_payload, UNSIGNED-PAYLOAD
+// (the body still guarded by Content-MD5, a signed header like every header sent). s3rver 4.0.4
+// checks the header signature, whose canonical request carries the payload hash: it accepts both,
+// and the bytes read back are the bytes sent.
+TEST(S3StoreSigning, AMemoryBodyIsSignedWithItsSha256OrUnsignedPayloadWhenAsked) {
+  const std::string body = RandomBytes(4096, 21);
+  for (const bool unsigned_payload : {false, true}) {
+    StoreOn f(S3ServerKind::kS3rver4, [&](S3StoreOptions& o) { o.unsigned_payload = unsigned_payload; });
+    ASSERT_TRUE(f.ok()) << f.error;
+    auto put = f.store->Put(kBucket, "signed", PutBody::FromString(body));
+    ASSERT_TRUE(put) << put.error();
+    std::string hash;
+    bool md5 = false;
+    for (const std::string& l : f.wire.lines()) {
+      std::string lower = l;
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (lower.starts_with("> x-amz-content-sha256: ")) hash = l.substr(24);
+      if (lower.starts_with("> content-md5: ")) md5 = true;
+    }
+    EXPECT_EQ(hash, unsigned_payload ? "UNSIGNED-PAYLOAD" : Hex(Sha256::Of(body)));
+    EXPECT_TRUE(md5) << "Content-MD5 guards the body";
+    auto got = f.store->Get(kBucket, "signed");
+    ASSERT_TRUE(got) << got.error();
+    EXPECT_TRUE(got->body == body);
+  }
+}
+
 TEST(S3StoreSigning, EveryRetryIsSignedAgainWithItsOwnTime) {
   // A 503 SlowDown from the proxy, then the real server: the retry carries its own X-Amz-Date.
   auto server = S3TestServer::Start({.kind = S3ServerKind::kS3rver4, .buckets = {kBucket}});
