@@ -122,6 +122,13 @@ Result<S3StressReport> RunS3Stress(const S3StressOptions& opt) {
   if (!server) return server.error();
   const std::string dir = opt.dir;
   std::filesystem::create_directories(dir);
+  struct RemoveDir {  // whatever way the run ends
+    std::string path;
+    ~RemoveDir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  } remove_dir{dir};
   const std::string log_path = dir + "/requests.log";
   auto proxy = proxy::FaultProxy::Create({.upstream = fmt::format("127.0.0.1:{}", (*server)->port()),
                                           .reset_rate = 0.01,
@@ -487,7 +494,6 @@ Result<S3StressReport> RunS3Stress(const S3StressOptions& opt) {
   rep.listing_unknown = tally.listing_unknown;
   rep.listing_missing = tally.listing_missing;
   rep.bad_listings = tally.bad_listings;
-  std::filesystem::remove_all(dir);
   return rep;
 }
 
