@@ -4,6 +4,7 @@
 #include "s3/md5_lanes.h"
 
 #include <cstring>
+#include <limits>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -181,10 +182,25 @@ int Md5Lanes::Width(Kernel kernel) {
   }
 }
 
+namespace {
+// The kernel that runs for `kernel`: the widest the CPU has for kAuto, and a kernel the CPU lacks
+// falls back to the best it has.
+Md5Lanes::Kernel Resolve(Md5Lanes::Kernel kernel) {
+  if (kernel == Md5Lanes::Kernel::kAuto) return Md5Lanes::Best();
+  return Md5Lanes::Width(kernel) > Md5Lanes::Width(Md5Lanes::Best()) ? Md5Lanes::Best() : kernel;
+}
+}  // namespace
+
+size_t LanesPayFrom(Md5Lanes::Kernel kernel) {
+  switch (Resolve(kernel)) {
+    case Md5Lanes::Kernel::kAvx512:
+    case Md5Lanes::Kernel::kAvx2: return 2;
+    default: return std::numeric_limits<size_t>::max();
+  }
+}
+
 Md5Lanes::Md5Lanes(int lanes, Kernel kernel)
-    : lanes_(lanes < 1 ? 1 : lanes > kMaxLanes ? kMaxLanes : lanes), kernel_(kernel == Kernel::kAuto ? Best() : kernel) {
-  // A kernel the CPU lacks falls back to the best it has.
-  if (Width(kernel_) > Width(Best())) kernel_ = Best();
+    : lanes_(lanes < 1 ? 1 : lanes > kMaxLanes ? kMaxLanes : lanes), kernel_(Resolve(kernel)) {
   for (int i = 0; i < kMaxLanes; ++i) {
     state_[0][i] = 0x67452301u;
     state_[1][i] = 0xefcdab89u;

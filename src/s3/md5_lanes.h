@@ -64,19 +64,23 @@ class Md5Lanes {
 
 /// Bytes of each input that Md5sOf asks its fill for at a time.
 inline constexpr size_t kMd5Slice = size_t{128} << 10;
-/// From this many inputs on, lanes beat OpenSSL's MD5 of one input after the other (one lane of
-/// the AVX-512 kernel runs at ~1/2.5 of OpenSSL's speed).
-inline constexpr size_t kMd5LanesFrom = 3;
+/// From how many inputs on `kernel`'s lanes beat OpenSSL's MD5 of one input after the other
+/// (650–720 MB/s here). Measured on this project's machines (4 MiB a lane, no copy): the AVX-512
+/// kernel hashes 1 lane at 700–790 MB/s — OpenSSL's speed, and slower over a long input fed in
+/// pieces — 2 at 1.3–1.4 GB/s, 4 at 2.4, 16 at 7.4 (its gathers load only the lanes in use);
+/// AVX2's 8 lanes run at ~430 MB/s each. So from 2 inputs on either; the scalar kernel never.
+size_t LanesPayFrom(Md5Lanes::Kernel kernel);
 
-/// The MD5s of `count` (1..kMaxLanes) inputs of `length` bytes each into out[0..count): from
-/// kMd5LanesFrom inputs on together in lanes, else one after the other with OpenSSL.
+/// The MD5s of `count` (1..kMaxLanes) inputs of `length` bytes each into out[0..count): together
+/// in `kernel`'s lanes from LanesPayFrom(kernel) inputs on, else one after the other with OpenSSL.
 /// fill(k, at, n, slot) -> Result<std::string_view> gives bytes [at, at + n) of input k, n <=
 /// kMd5Slice: read into `slot` (kMd5Slice bytes of scratch), or a view of where they already are
 /// (copied into the lanes' scratch when lanes are used). Its error ends the hashing. Scratch:
 /// kMd5Slice per input (one with OpenSSL).
 template <class Fill>
-Status Md5sOf(size_t count, uint64_t length, const Fill& fill, std::array<uint8_t, 16>* out) {
-  const bool lanes = count >= kMd5LanesFrom;
+Status Md5sOf(size_t count, uint64_t length, const Fill& fill, std::array<uint8_t, 16>* out,
+              Md5Lanes::Kernel kernel = Md5Lanes::Kernel::kAuto) {
+  const bool lanes = count >= LanesPayFrom(kernel);
   std::string buf((lanes ? count : 1) * kMd5Slice, '\0');
   if (!lanes) {
     for (size_t k = 0; k < count; ++k) {
@@ -90,7 +94,7 @@ Status Md5sOf(size_t count, uint64_t length, const Fill& fill, std::array<uint8_
     }
     return OkStatus();
   }
-  Md5Lanes md5(static_cast<int>(count));
+  Md5Lanes md5(static_cast<int>(count), kernel);
   for (uint64_t at = 0; at < length; at += kMd5Slice) {
     const size_t n = static_cast<size_t>(length - at < kMd5Slice ? length - at : kMd5Slice);
     for (size_t k = 0; k < count; ++k) {

@@ -12,7 +12,7 @@
 //     thread (HashFile) as the ranges land, beside the loop that receives the next ones.
 //   * A stream (GetTarget::ToStream): each range received whole into a buffer, then handed to
 //     the stream strictly in order, then hashed on the hash thread (HashStream: the whole MD5 in
-//     order, or the parts' MD5s, in lanes when several wait); at most part_concurrency ranges
+//     order, or the parts' MD5s, in SIMD lanes, every range waiting at once); at most part_concurrency ranges
 //     past the last one released exist at once (the reorder window); the whole checked at the
 //     end.
 //   Hashing off the loop: one task of a job at a time (so in order), its completion posted back
@@ -362,7 +362,7 @@ void HashFile(const Job& job) {
 }
 
 // A stream: the ranges delivered since the last task — into `whole` in order (a plain MD5 ETag),
-// or their parts' MD5s (a multipart ETag), in lanes when several are there — then released.
+// or their parts' MD5s (a multipart ETag), in SIMD lanes, all of them at once — then released.
 void HashStream(const Job& job) {
   if (job->hashing || job->to_hash.empty() || job->failure) return;
   // The whole MD5 (serial) takes one range per task, so that the window slides range by range;

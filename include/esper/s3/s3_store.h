@@ -138,7 +138,7 @@
 //     delivered before any other starts — so max(that, part_size × part_concurrency): 32 MiB
 //     with the defaults. PerformanceStats::part_buffer_bytes counts them. The whole is checked
 //     as for a file (the MD5 of the bytes delivered, or MD5(part MD5s)-N), on the hash thread
-//     once a range is delivered (its parts in lanes when several wait); a range's buffer goes
+//     once a range is delivered (its parts in SIMD lanes, all waiting at once); a range's buffer goes
 //     when it is delivered and hashed, and the window counts from there — but bytes handed to
 //     a stream cannot be taken back nor read again: a mismatch at the end is DataLoss, and the
 //     caller must discard everything it received.
