@@ -31,6 +31,7 @@
 #include "testing/request_log.h"
 #include "testing/s3_store_options.h"
 #include "testing/s3_test_server.h"
+#include "testing/threads.h"
 #include "testing/wait.h"
 
 namespace esper::s3 {
@@ -886,6 +887,25 @@ void CorruptedRangeIsReadAgain(S3ServerKind kind) {
   EXPECT_EQ(ps.corruptions, 1u);
   EXPECT_EQ(ps.requests, 10u) << "5 ranges, each read twice";
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path), {}), 2);
+}
+
+// The store's hash threads (esper-s3-hash): none until a download needs them — a large file whose
+// ETag is the whole's MD5 (s3rver), hashed in order beside the loop — and none once the store is
+// gone (owned and joined). The file is byte-identical.
+TEST(S3Transfer, TheHashThreadsComeWithTheFirstLargeDownloadAndGoWithTheStore) {
+  Rig f(S3ServerKind::kS3rver4);
+  ASSERT_TRUE(f.ok()) << f.error;
+  TempDir dir;
+  const std::string src = dir.File("src.bin"), dst = dir.File("dst.bin");
+  const std::string md5 = WriteRandomFile(src, 23 * kMiB + 5, 53);
+  ASSERT_TRUE(PutDirect(f, "k", src));
+  EXPECT_TRUE(testing::TasksNamed("esper-s3-hash").empty());
+  auto get = f.store->Download(kBucket, "k", dst);
+  ASSERT_TRUE(get) << get.error();
+  EXPECT_EQ(FileMd5(dst), md5);
+  EXPECT_GE(testing::TasksNamed("esper-s3-hash").size(), 1u);
+  f.store.reset();
+  EXPECT_TRUE(testing::TasksNamed("esper-s3-hash").empty());
 }
 
 TEST(S3Transfer, ACorruptedRangeIsReadAgainAndTheFileIsByteIdenticalOnS3rver4) {
