@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <climits>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -239,11 +240,16 @@ TEST(ForkTest, ASharedFileSinkHeldByAStuckWriterInTheParentStillWritesInTheChild
   // More lines than the pipe holds: the backend of `stuck` blocks in write(2), in the sink.
   const std::string pad(100, 'x');
   for (int i = 0; i < 2 * pipe_bytes / 100; ++i) ESPER_LOG_INFO(stuck, "stuck {} {}", i, pad);
-  int queued = 0;
+  // Full for that backend: a write of at most PIPE_BUF bytes is atomic and waits for that much
+  // room, so the pipe can stop short of pipe_bytes by less than PIPE_BUF (under ASan a CI run
+  // waited for the last bytes for ever) — full when nothing more arrived in 20 ms.
+  int queued = 0, before = -1;
   ASSERT_TRUE(esper::testing::WaitUntil([&] {
     EXPECT_EQ(::ioctl(rd, FIONREAD, &queued), 0);
-    return queued >= pipe_bytes;
-  }));
+    const bool full = queued > pipe_bytes - PIPE_BUF && queued == before;
+    before = queued;
+    return full;
+  }, std::chrono::seconds(10), std::chrono::milliseconds(20))) << queued << " of " << pipe_bytes << " bytes in the pipe";
   const pid_t pid = fork();  // waits ~1 s for `stuck`, then goes on
   ASSERT_GE(pid, 0);
   if (pid == 0) {
