@@ -303,8 +303,8 @@ Status RunS3Transfers(Context& ctx, const S3TestServer& server) {
       "AWS_CONFIG_FILE=/nonexistent/esper-bench",
       "AWS_SHARED_CREDENTIALS_FILE=/nonexistent/esper-bench",
       "AWS_PAGER="};
-  const std::string self = SelfExe();
   const std::vector<Tool> tools = MakeTools(endpoint, aws_env);
+  const std::string& self = tools.front().program;  // esper s3 cp: this executable
 
   const std::string dir = fmt::format("{}/esper-bench-s3-{}", fs::temp_directory_path().string(), ::getpid());
   fs::remove_all(dir);

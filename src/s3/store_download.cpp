@@ -44,7 +44,7 @@ using storage::GetResult;
 using Digest = std::array<uint8_t, 16>;
 using detail::ParseU64;
 using Gauge = S3Store::Impl::BufferGauge;
-constexpr size_t kHashStep = size_t{4} << 20;  // bytes hashed per loop turn when the file is read back
+constexpr size_t kHashStep = size_t{4} << 20;  // bytes per pread when the file is read back (ReadBack)
 constexpr uint64_t kHashTask = uint64_t{64} << 20;  // bytes of a file hashed by one task of the hash thread
 
 struct Range;
@@ -328,6 +328,33 @@ void OnHashThread(const Job& job, std::function<Status()> work, std::function<vo
   if (!job->s.Hasher().Submit([task](bool cancelled) { (*task)(cancelled); })) (*task)(false);
 }
 
+// Reads spans {start, length} of a file target back on the hash thread, kHashStep at a time, each
+// piece to eat(span index, bytes) (on the hash thread); `then` on the loop with the outcome — the
+// transfer's StopError when it was stopped meanwhile (the caller, or the store going).
+void ReadBack(const Job& job, std::vector<std::pair<uint64_t, uint64_t>> spans,
+              std::function<void(size_t, std::string_view)> eat, std::function<void(const Job&, Status)> then) {
+  OnHashThread(
+      job,
+      [j = job.get(), fd = job->file->fd(), spans = std::move(spans), eat = std::move(eat),
+       what = fmt::format("read back {}", job->options.target.path())]() -> Status {
+        std::string buf(kHashStep, '\0');
+        for (size_t k = 0; k < spans.size(); ++k) {
+          const auto [start, length] = spans[k];
+          for (uint64_t at = 0; at < length;) {
+            if (j->transfer.stopped()) return j->transfer.StopError(j->ctx);
+            const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), length - at));
+            ESPER_ASSIGN_OR_RETURN(const size_t got,
+                                   storage::detail::PreadFull(fd, buf.data(), n, static_cast<off_t>(start + at), what));
+            if (got < n) return Error::FromErrno(EIO, what);
+            eat(k, std::string_view(buf.data(), n));
+            at += n;
+          }
+        }
+        return OkStatus();
+      },
+      std::move(then));
+}
+
 // A file with a plain MD5 ETag, first pass: the ranges landed in order from hash_next go into
 // `whole`, read back from the file (the page cache), at most kHashTask bytes per task.
 void HashFile(const Job& job) {
@@ -340,19 +367,8 @@ void HashFile(const Job& job) {
     to = start + length;
   }
   if (end == job->hash_next) return;
-  OnHashThread(
-      job,
-      [j = job.get(), fd = job->file->fd(), from, to, what = fmt::format("read back {}", job->options.target.path())]() -> Status {
-        std::string buf(static_cast<size_t>(std::min<uint64_t>(kHashStep, to - from)), '\0');
-        for (uint64_t at = from; at < to;) {
-          const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), to - at));
-          ESPER_ASSIGN_OR_RETURN(const size_t got, storage::detail::PreadFull(fd, buf.data(), n, static_cast<off_t>(at), what));
-          if (got < n) return Error::FromErrno(EIO, what);
-          j->whole.Update(std::string_view(buf.data(), n));
-          at += n;
-        }
-        return OkStatus();
-      },
+  ReadBack(
+      job, {{from, to - from}}, [j = job.get()](size_t, std::string_view bytes) { j->whole.Update(bytes); },
       [end](const Job& j, Status st) {
         if (!st) j->Fail(st.error());
         j->hash_next = end;
@@ -517,35 +533,6 @@ Error Noted(const Error& e, std::string_view note) {
   return Error(e.code(), fmt::format("{}; {}", e.message(), note)).WithRetryable(e.retryable());
 }
 
-// Reads back spans of the file, a step per loop turn through one buffer, handing each piece to
-// `eat` (with the index of its span), then runs `then`.
-struct ReadBack {
-  std::vector<std::pair<uint64_t, uint64_t>> spans;  // {start, length}
-  std::function<void(size_t, std::string_view)> eat;
-  std::function<void()> then;
-  size_t span = 0;
-  uint64_t at = 0;  // within the span
-  std::string buf = std::string(kHashStep, '\0');
-};
-
-void Read(const Job& job, std::shared_ptr<ReadBack> rb) {
-  if (job->s.stopping() || job->transfer.stopped()) return Fail(job, job->transfer.StopError(job->ctx));
-  if (rb->span == rb->spans.size()) return rb->then();
-  const auto [start, length] = rb->spans[rb->span];
-  const size_t want = static_cast<size_t>(std::min<uint64_t>(rb->buf.size(), length - rb->at));
-  const std::string what = fmt::format("read back {}", job->options.target.path());
-  Result<size_t> got = storage::detail::PreadFull(job->file->fd(), rb->buf.data(), want, static_cast<off_t>(start + rb->at), what);
-  if (!got) return Fail(job, got.error());
-  if (*got < want) return Fail(job, Error::FromErrno(EIO, what));
-  rb->eat(rb->span, std::string_view(rb->buf.data(), want));
-  rb->at += want;
-  if (rb->at == length) {
-    ++rb->span;
-    rb->at = 0;
-  }
-  job->s.Post([job, rb = std::move(rb)]() mutable { Read(job, std::move(rb)); });
-}
-
 // A file's whole did not match its ETag (`mismatch`): read it again where the reads so far do not
 // agree. The ranges of this pass are digested from the file; a range is settled when its last
 // read equals an earlier one (the file holds those bytes: a corrupted read equals no other), and
@@ -563,27 +550,27 @@ void Recheck(const Job& job, Error mismatch) {
     for (size_t i = 0; i < n; ++i) ranges.push_back(i);
     job->reads.assign(n, {});
   }
-  auto rb = std::make_shared<ReadBack>();
   auto md5s = std::make_shared<std::vector<Md5>>(ranges.size());
-  for (size_t i : ranges) rb->spans.push_back(job->RangeAt(i));
-  rb->eat = [md5s](size_t span, std::string_view bytes) { (*md5s)[span].Update(bytes); };
-  rb->then = [job, md5s, ranges, mismatch = std::move(mismatch)]() mutable {
-    for (size_t k = 0; k < ranges.size(); ++k) job->reads[ranges[k]].push_back((*md5s)[k].Final());
-    job->todo.clear();
-    for (size_t i = 0; i < job->reads.size(); ++i) {
-      const auto& r = job->reads[i];
-      if (std::find(r.begin(), r.end() - 1, r.back()) == r.end() - 1) job->todo.push_back(i);
+  std::vector<std::pair<uint64_t, uint64_t>> spans;
+  for (size_t i : ranges) spans.push_back(job->RangeAt(i));
+  const auto eat = [md5s](size_t span, std::string_view bytes) { (*md5s)[span].Update(bytes); };
+  ReadBack(job, std::move(spans), eat, [md5s, ranges, mismatch = std::move(mismatch)](const Job& j, Status st) {
+    if (!st) return Fail(j, st.error());
+    for (size_t k = 0; k < ranges.size(); ++k) j->reads[ranges[k]].push_back((*md5s)[k].Final());
+    j->todo.clear();
+    for (size_t i = 0; i < j->reads.size(); ++i) {
+      const auto& r = j->reads[i];
+      if (std::find(r.begin(), r.end() - 1, r.back()) == r.end() - 1) j->todo.push_back(i);
     }
-    if (job->todo.empty()) {
-      return Fail(job, Noted(mismatch, fmt::format(
-                           "read {} times, every range twice alike: the object's bytes are not its ETag", job->pass)));
+    if (j->todo.empty()) {
+      return Fail(j, Noted(mismatch, fmt::format(
+                           "read {} times, every range twice alike: the object's bytes are not its ETag", j->pass)));
     }
-    ++job->pass;
-    job->todo_at = 0;
-    job->finishing = false;
-    Pump(job);
-  };
-  Read(job, std::move(rb));
+    ++j->pass;
+    j->todo_at = 0;
+    j->finishing = false;
+    Pump(j);
+  });
 }
 
 // Every range is in (a file) or delivered (a stream): check the whole against the ETag where it
@@ -597,24 +584,20 @@ void Finish(const Job& job) {
   };
   const std::string& etag = job->info.etag;
   if (job->plain_md5) {
-    if (!job->to_file()) {
-      const std::string hex = Hex(job->whole.Final());
-      if (!EqualsIgnoreCase(hex, etag)) return failed(Mismatch(*job, hex, "MD5"));
-      return Succeed(job);
-    }
-    // The first pass: job->whole holds the MD5 of every range (HashFile). A later pass: all of it
-    // is read back.
-    auto rb = std::make_shared<ReadBack>();
-    auto md5 = std::make_shared<Md5>(job->pass == 1 ? std::move(job->whole) : Md5());
-    const uint64_t from = job->pass == 1 ? job->total : 0;
-    if (from < job->total) rb->spans.emplace_back(from, job->total - from);
-    rb->eat = [md5](size_t, std::string_view bytes) { md5->Update(bytes); };
-    rb->then = [job, md5, failed]() {
-      const std::string hex = Hex(md5->Final());
+    const auto check = [job, failed](const std::string& hex) {
       if (!EqualsIgnoreCase(hex, job->info.etag)) return failed(Mismatch(*job, hex, "MD5"));
       Succeed(job);
     };
-    return Read(job, std::move(rb));
+    // A stream: `whole` holds the bytes delivered; a file's first pass: every range (HashFile).
+    if (!job->to_file() || job->pass == 1) return check(Hex(job->whole.Final()));
+    // A later pass: the whole file read back.
+    auto md5 = std::make_shared<Md5>();
+    return ReadBack(
+        job, {{0, job->total}}, [md5](size_t, std::string_view bytes) { md5->Update(bytes); },
+        [md5, check](const Job& j, Status st) {
+          if (!st) return Fail(j, st.error());
+          check(Hex(md5->Final()));
+        });
   }
   if (Status h = job->to_file() ? HashParts(*job, true) : OkStatus(); !h) return Fail(job, h.error());
   // A multipart ETag "<md5 of part md5s>-N" tells when N is the number of parts of our layout.
