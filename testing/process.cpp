@@ -65,14 +65,16 @@ ExecPlan Plan(const std::vector<std::string>& argv, const std::vector<std::strin
 }
 
 // In the child after fork(), async-signal-safe calls only: the signal mask, fds 0, 1, 2 (-1:
-// /dev/null), exec.
-[[noreturn]] void Exec(const ExecPlan& plan, int in, int out, int err) {
+// /dev/null), exec. `exec_fd` (O_CLOEXEC, or -1) stays open until the exec closes it.
+[[noreturn]] void Exec(const ExecPlan& plan, int in, int out, int err, int exec_fd = -1) {
   ResetSignalMask();
   const int null = open("/dev/null", O_RDWR);
   dup2(in >= 0 ? in : null, 0);
   dup2(out >= 0 ? out : null, 1);
   dup2(err >= 0 ? err : null, 2);
-  for (int fd = 3; fd < 1024; ++fd) close(fd);  // no test fds leak into the program
+  for (int fd = 3; fd < 1024; ++fd) {  // no test fds leak into the program
+    if (fd != exec_fd) close(fd);
+  }
   if (!plan.path.empty()) execve(plan.path.c_str(), plan.argv.data(), plan.envp.data());
   _exit(127);
 }
@@ -185,16 +187,36 @@ Status ChildProcess::Start(const std::vector<std::string>& argv, Options options
   } else if (pipe2(out_p, O_CLOEXEC) != 0 || pipe2(err_p, O_CLOEXEC) != 0) {
     return Error::FromErrno(errno, "pipe");
   }
+  // Closed in the child by its exec (or its exit): Start returns only then, so whatever the
+  // caller does next sees the program, never the fork's copy of the caller (an RssSampler's first
+  // sample of a child not yet exec'd counted the whole test binary's RSS).
+  int exec_p[2];
+  if (pipe2(exec_p, O_CLOEXEC) != 0) {
+    const int error = errno;
+    for (int fd : {file, out_p[0], out_p[1], err_p[0], err_p[1]}) {
+      if (fd >= 0) close(fd);
+    }
+    return Error::FromErrno(error, "pipe");
+  }
   const pid_t parent = getpid();
   const ExecPlan plan = Plan(argv, options.env);
   const pid_t pid = fork();
-  if (pid < 0) return Error::FromErrno(errno, "fork");
+  if (pid < 0) {
+    close(exec_p[0]);
+    close(exec_p[1]);
+    return Error::FromErrno(errno, "fork");
+  }
   if (pid == 0) {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);  // the parent is already gone
-    Exec(plan, -1, file >= 0 ? file : out_p[1], file >= 0 ? file : err_p[1]);
+    Exec(plan, -1, file >= 0 ? file : out_p[1], file >= 0 ? file : err_p[1], exec_p[1]);
   }
+  close(exec_p[1]);
+  char byte;
+  while (read(exec_p[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  close(exec_p[0]);
   setpgid(pid, pid);  // also here, so Signal() cannot race the child's own setpgid
   pid_ = pid;
   exit_code_ = -1;
