@@ -89,6 +89,32 @@ TEST_F(S3CliBadInputTest, ABodyCutShortOrCorruptedIsRetriedThenRefusedAndLeavesN
   }
 }
 
+// --ignore-checksum is the one way to take bytes that are not the ETag's (as rclone's flag): the
+// same server as above, whose ETag is of other bytes, now gives its bytes at the first attempt —
+// to a file and to stdout — and without the flag the same command is DataLoss.
+TEST_F(S3CliBadInputTest, IgnoreChecksumTakesBytesThatAreNotTheETagsAtTheFirstAttempt) {
+  const std::string body = PatternBytes(200000, 4);
+  std::string other = body;
+  other[777] ^= 0x01;
+  HttpTestServer server([&](const ServerRequest&) { return ObjectReply(body, other); });
+  ASSERT_TRUE(server.Start());
+  const std::string endpoint = "http://" + server.address();
+  const std::string dir = s_->Path("ignore-checksum");
+  fs::create_directories(dir);
+  auto checked = s_->Esper({"cp", "s3://bkt/k", dir + "/k.bin", "-v"}, "", {"AWS_MAX_ATTEMPTS=2"}, endpoint);
+  EXPECT_EQ(checked.exit_code, 1);
+  EXPECT_THAT(checked.err, ContainsRegex("DataLoss: gave up after 2 attempts: .* not the object's ETag"));
+  EXPECT_TRUE(fs::is_empty(dir));
+
+  auto file = s_->Esper({"cp", "s3://bkt/k", dir + "/k.bin", "--ignore-checksum", "-v"}, "", {"AWS_MAX_ATTEMPTS=2"}, endpoint);
+  ASSERT_EQ(file.exit_code, 0) << file.err;
+  EXPECT_EQ(Attempts(file.err), 1u) << file.err;
+  EXPECT_EQ(ReadFile(dir + "/k.bin"), body);
+  auto piped = s_->Esper({"cp", "s3://bkt/k", "-", "--ignore-checksum"}, "", {"AWS_MAX_ATTEMPTS=2"}, endpoint);
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(piped.out, body);
+}
+
 TEST_F(S3CliBadInputTest, AFullDiskOnDownloadIsAnErrorNotASuccess) {
   auto device = s_->Esper({"cp", "s3://bkt/k", "/dev/full"});
   EXPECT_EQ(device.exit_code, 1);

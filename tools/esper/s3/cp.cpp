@@ -185,7 +185,7 @@ Runner SetupCp(CLI::App& cmd, bool move) {
                  "Bytes stdin will deliver (fits the parts to it; without it they grow as stdin goes on)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{5} << 40));
   cmd.add_flag("--quiet,-q", f->quiet, "No 'upload: … to …' lines and no progress");
-  AddTransferFlags(cmd, f->concurrency, f->metrics_listen);
+  AddTransferFlags(cmd, f->concurrency, f->metrics_listen, f->common);
   AddCommonFlags(cmd, f->common);
   return [f, move]() -> Status { return Run(*f, move); };
 }

@@ -158,6 +158,7 @@ Result<std::unique_ptr<Session>> Session::Open(const CommonFlags& flags) {
     // As aws s3 cp and rclone: a download is atomic (renamed into place) but not fsync'd; the
     // flushes cost one disk round trip per file, on the store's one loop thread.
     o.fsync_downloads = false;
+    o.verify_download_md5 = !flags.ignore_checksum;
     o.http.connect_timeout = Millis(flags.connect_timeout_s);
     o.http.request_timeout = o.request_timeout;
     // A transfer may take long; one that stops moving for the read timeout fails (and is retried).

@@ -50,6 +50,9 @@ struct CommonFlags {
   double connect_timeout_s = 10;  // --connect-timeout
   double read_timeout_s = 30;     // --read-timeout: an answer, or the next bytes of a transfer
   int verbose = 0;                // -v (requests, statuses, retries), -vv (+ headers, connections)
+  // --ignore-checksum (cp, mv, sync only: AddTransferFlags): downloads are not checked against
+  // their ETag's MD5 (S3StoreOptions::verify_download_md5 = false); no effect on a file:// store.
+  bool ignore_checksum = false;
 };
 
 /// Adds CommonFlags' options to a subcommand.

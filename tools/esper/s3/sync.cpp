@@ -230,7 +230,7 @@ Runner SetupSync(CLI::App& cmd) {
   cmd.add_flag("--size-only", f->size_only, "Compare sizes only, not times");
   cmd.add_flag("--dryrun", f->dryrun, "Say what would be done ('(dryrun) upload: …'), change nothing");
   cmd.add_flag("--quiet,-q", f->quiet, "No 'upload: … to …' lines and no progress");
-  AddTransferFlags(cmd, f->concurrency, f->metrics_listen);
+  AddTransferFlags(cmd, f->concurrency, f->metrics_listen, f->common);
   AddCommonFlags(cmd, f->common);
   return [f]() -> Status { return Run(*f); };
 }

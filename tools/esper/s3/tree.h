@@ -25,9 +25,10 @@
 
 namespace esper::cli::s3cmd {
 
-/// --concurrency N (transfers in flight at once, 1..1000, default kDefaultConcurrency) and
-/// --metrics-listen HOST:PORT (metrics_listen.h), for cp / mv and sync.
-void AddTransferFlags(CLI::App& cmd, int& concurrency, std::string& metrics_listen);
+/// --concurrency N (transfers in flight at once, 1..1000, default kDefaultConcurrency),
+/// --ignore-checksum (into common) and --metrics-listen HOST:PORT (metrics_listen.h), for cp / mv
+/// and sync.
+void AddTransferFlags(CLI::App& cmd, int& concurrency, std::string& metrics_listen, CommonFlags& common);
 
 bool IsDirectory(const std::string& path);
 
