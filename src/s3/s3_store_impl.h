@@ -121,6 +121,8 @@ inline Error Recode(const Error& e, ErrorCode code) { return Recode(e, code, e.m
 
 /// S3's largest part.
 inline constexpr uint64_t kMaxPartSize = uint64_t{5} << 30;
+/// S3's most parts of a multipart upload.
+inline constexpr int kMaxParts = 10000;
 /// The part size for an object of `size` bytes: part_size, grown so at most 10,000 parts.
 uint64_t PartSizeFor(uint64_t part_size, uint64_t size) noexcept;
 /// Part `index`'s size (from 0) for a stream without a size, whose parts cannot be sized for a

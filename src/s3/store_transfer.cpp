@@ -12,13 +12,13 @@
 namespace esper::s3 {
 namespace detail {
 namespace {
-constexpr uint64_t kMaxParts = 10000;
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 }  // namespace
 
 uint64_t PartSizeFor(uint64_t part_size, uint64_t size) noexcept {
-  if (size <= part_size * kMaxParts) return part_size;
-  const uint64_t least = (size + kMaxParts - 1) / kMaxParts;
+  constexpr uint64_t kParts = kMaxParts;
+  if (size <= part_size * kParts) return part_size;
+  const uint64_t least = (size + kParts - 1) / kParts;
   return (least + kMiB - 1) / kMiB * kMiB;
 }
 

@@ -22,8 +22,8 @@ using detail::Exchange;
 using detail::OpContext;
 using storage::Callback;
 using storage::ObjectInfo;
+using detail::kMaxParts;
 using detail::kMaxPartSize;
-constexpr int kMaxParts = 10000;                      // S3's limit
 
 // An upload's part buffers, reused from part to part (no allocation per part, and freed memory
 // an allocator keeps does not pile up), counted in the store's gauge while they exist. A buffer
