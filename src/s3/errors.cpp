@@ -74,6 +74,9 @@ Error MapS3Error(int status, std::string_view code, std::string_view message, st
     retry = e.retryable();
   }
   if (In(code, kNeverRetry)) retry = false;
+  // The body arrived other than its Content-MD5 / payload hash says: changed on the way (the
+  // store computed both from the bytes it holds and sends again).
+  if (code == "BadDigest" || code == "XAmzContentSHA256Mismatch") retry = true;
 
   std::string msg = "S3 ";
   msg.append(code.empty() ? "error" : code);

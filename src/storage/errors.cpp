@@ -8,7 +8,7 @@ namespace esper::storage {
 
 std::optional<ErrorCode> CanonicalCodeForServiceCode(std::string_view service_code) noexcept {
   using E = ErrorCode;
-  static constexpr std::array<std::pair<std::string_view, ErrorCode>, 37> kTable = {{
+  static constexpr std::array<std::pair<std::string_view, ErrorCode>, 38> kTable = {{
       {"NoSuchBucket", E::kNotFound},
       {"NoSuchKey", E::kNotFound},
       {"NoSuchUpload", E::kNotFound},
@@ -27,7 +27,8 @@ std::optional<ErrorCode> CanonicalCodeForServiceCode(std::string_view service_co
       {"EntityTooLarge", E::kInvalidArgument},
       {"EntityTooSmall", E::kInvalidArgument},
       {"InvalidDigest", E::kInvalidArgument},
-      {"BadDigest", E::kInvalidArgument},
+      {"BadDigest", E::kDataLoss},
+      {"XAmzContentSHA256Mismatch", E::kDataLoss},
       {"MalformedXML", E::kInvalidArgument},
       {"InvalidPart", E::kInvalidArgument},
       {"InvalidPartOrder", E::kInvalidArgument},

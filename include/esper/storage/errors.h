@@ -25,8 +25,11 @@
 //   InvalidBucketName, KeyTooLongError,    InvalidArgument      a name or argument the store
 //   MetadataTooLarge, InvalidArgument,                          refuses, before anything is sent
 //   InvalidRequest, IncompleteBody,                             or written
-//   EntityTooLarge, InvalidDigest,
-//   BadDigest
+//   EntityTooLarge, InvalidDigest
+//   BadDigest,                             DataLoss             the body that arrived is not the
+//   XAmzContentSHA256Mismatch              (retryable)          one its signed digest describes:
+//                                                               changed on the way; the store
+//                                                               still holds the bytes it hashed
 //   AccessDenied, InvalidAccessKeyId,      PermissionDenied     credentials refused
 //   SignatureDoesNotMatch, ExpiredToken,
 //   InvalidToken, AccountProblem
