@@ -382,8 +382,10 @@ Status S3Store::Impl::StartPut(std::string bucket, std::string key, storage::Put
       const std::shared_ptr<const std::string>& data = body.data();
       digest.Update(*data, o.checksum);
       AddDigestHeaders(job->headers, o, digest, digest.md5.Final());
+      // UNSIGNED-PAYLOAD only where a signed digest header guards the body.
+      const bool guarded = o.content_md5 || o.checksum != ChecksumAlgorithm::kNone;
       st = SendPut(s, job, http::Body::FromShared(data),
-                   o.unsigned_payload ? std::string(kUnsignedPayload) : Sha256Hex(*data), false);
+                   o.unsigned_payload && guarded ? std::string(kUnsignedPayload) : Sha256Hex(*data), false);
       break;
     }
     case storage::PutBody::Kind::kFile: {

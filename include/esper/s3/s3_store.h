@@ -30,9 +30,8 @@
 // has them).
 //
 // Each attempt is signed (SigV4) just before it is sent, with the time and credentials of that
-// moment: a retry minutes later carries a fresh signature. Memory bodies are signed with their
-// SHA-256 (or UNSIGNED-PAYLOAD with options.unsigned_payload); file and stream bodies are
-// UNSIGNED-PAYLOAD. A RequestTimeTooSkewed answer sets the store's clock offset from the
+// moment: a retry minutes later carries a fresh signature. Bodies are UNSIGNED-PAYLOAD, guarded
+// by their signed Content-MD5 (options.unsigned_payload = false signs a memory body's SHA-256). A RequestTimeTooSkewed answer sets the store's clock offset from the
 // server's Date and the request is retried once at once (also for a HEAD, whose 403 has no body:
 // a Date more than 5 minutes off counts as skew).
 //
@@ -270,9 +269,13 @@ struct S3StoreOptions {
   bool fsync_downloads = true;
   /// x-amz-checksum-* on PUTs (memory and file bodies). Off by default (when_required).
   ChecksumAlgorithm checksum = ChecksumAlgorithm::kNone;
-  /// Sign memory bodies as UNSIGNED-PAYLOAD too (saves their SHA-256; Content-MD5 still guards
-  /// the body).
-  bool unsigned_payload = false;
+  /// Memory bodies go as UNSIGNED-PAYLOAD, as file and stream bodies always do and as aws-c-s3
+  /// signs every S3 request: the Content-MD5 (or x-amz-checksum-*) header, signed like every
+  /// header, guards the body, and its SHA-256 — ~3 us per 4 KiB, 0.8 s per GiB — is not computed.
+  /// false: their SHA-256 is signed too (botocore's and aws-sdk-cpp's choice over plain http).
+  /// With neither content_md5 nor a checksum, memory bodies are signed with their SHA-256
+  /// whatever this says (the signature is then all that guards them).
+  bool unsigned_payload = true;
   // ---- large objects (see "Large objects" above) ----
   /// Files and streams larger than this are uploaded in parts (a stream without a size: once it
   /// has delivered more than this); whole-object downloads to a file or a stream larger than this

@@ -323,14 +323,23 @@ TEST(S3StoreSigning, S3rverRefusesAWrongSecretOnceNeverRetried) {
   EXPECT_EQ(g.wire.Requests().size(), 1u);
 }
 
-// A memory body's payload hash: its SHA-256 by default; with unsigned_payload, UNSIGNED-PAYLOAD
-// (the body still guarded by Content-MD5, a signed header like every header sent). s3rver 4.0.4
-// checks the header signature, whose canonical request carries the payload hash: it accepts both,
-// and the bytes read back are the bytes sent.
-TEST(S3StoreSigning, AMemoryBodyIsSignedWithItsSha256OrUnsignedPayloadWhenAsked) {
+// A memory body's payload hash: UNSIGNED-PAYLOAD by default, the body guarded by its Content-MD5
+// (a signed header like every header sent); its SHA-256 with unsigned_payload = false, and
+// whenever no Content-MD5 (nor checksum) is sent — then the signature is all that guards it.
+// s3rver 4.0.4 checks the header signature, whose canonical request carries the payload hash: it
+// accepts all three, and the bytes read back are the bytes sent.
+TEST(S3StoreSigning, AMemoryBodyIsUnsignedPayloadGuardedByContentMd5ElseSignedWithItsSha256) {
   const std::string body = RandomBytes(4096, 21);
-  for (const bool unsigned_payload : {false, true}) {
-    StoreOn f(S3ServerKind::kS3rver4, [&](S3StoreOptions& o) { o.unsigned_payload = unsigned_payload; });
+  struct Case {
+    const char* name;
+    std::function<void(S3StoreOptions&)> tweak;
+    bool unsigned_payload, content_md5;
+  };
+  for (const Case& c : {Case{"default", [](S3StoreOptions&) {}, true, true},
+                        Case{"unsigned_payload = false", [](S3StoreOptions& o) { o.unsigned_payload = false; }, false, true},
+                        Case{"content_md5 = false", [](S3StoreOptions& o) { o.content_md5 = false; }, false, false}}) {
+    SCOPED_TRACE(c.name);
+    StoreOn f(S3ServerKind::kS3rver4, c.tweak);
     ASSERT_TRUE(f.ok()) << f.error;
     auto put = f.store->Put(kBucket, "signed", PutBody::FromString(body));
     ASSERT_TRUE(put) << put.error();
@@ -338,12 +347,12 @@ TEST(S3StoreSigning, AMemoryBodyIsSignedWithItsSha256OrUnsignedPayloadWhenAsked)
     bool md5 = false;
     for (const std::string& l : f.wire.lines()) {
       std::string lower = l;
-      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
       if (lower.starts_with("> x-amz-content-sha256: ")) hash = l.substr(24);
       if (lower.starts_with("> content-md5: ")) md5 = true;
     }
-    EXPECT_EQ(hash, unsigned_payload ? "UNSIGNED-PAYLOAD" : Hex(Sha256::Of(body)));
-    EXPECT_TRUE(md5) << "Content-MD5 guards the body";
+    EXPECT_EQ(hash, c.unsigned_payload ? "UNSIGNED-PAYLOAD" : Hex(Sha256::Of(body)));
+    EXPECT_EQ(md5, c.content_md5);
     auto got = f.store->Get(kBucket, "signed");
     ASSERT_TRUE(got) << got.error();
     EXPECT_TRUE(got->body == body);
@@ -675,6 +684,41 @@ TEST(S3StoreIntegrity, ABodyThatDoesNotMatchItsEtagIsDataLossAndRetried) {
   auto raw = trusting->Get("b-1", "k");
   ASSERT_TRUE(raw);
   EXPECT_TRUE(raw->body == bad);
+}
+
+// AWS S3 refuses a body that arrived other than its signed digest says — 400 BadDigest (Content-MD5)
+// or XAmzContentSHA256Mismatch (a signed payload hash) — before storing anything. The store
+// computed both from the bytes it still holds: DataLoss, retried, and the next attempt stores them.
+// (Neither npm server checks either digest — server_quirks_test — so a stand-in answers as AWS.)
+TEST(S3StoreIntegrity, AwsRefusalOfACorruptedBodyIsDataLossAndRetried) {
+  const std::string body = RandomBytes(5000, 8);
+  for (const char* code : {"BadDigest", "XAmzContentSHA256Mismatch"}) {
+    SCOPED_TRACE(code);
+    std::atomic<int> puts{0};
+    std::atomic<bool> refuse_all{false};
+    testing::HttpTestServer server([&](const testing::ServerRequest& r) {
+      if (r.method != "PUT") return testing::Reply{.status = 405};
+      if (puts.fetch_add(1) == 0 || refuse_all) {
+        return testing::Reply{.status = 400,
+                              .headers = {{"Content-Type", "application/xml"}, {"x-amz-request-id", "REQ-BAD"}},
+                              .body = fmt::format("<Error><Code>{}</Code><Message>The body changed.</Message>"
+                                                  "<RequestId>REQ-BAD</RequestId></Error>",
+                                                  code)};
+      }
+      return testing::Reply{.headers = {{"ETag", fmt::format("\"{}\"", Hex(Md5::Of(r.body)))}}};
+    });
+    ASSERT_TRUE(server.Start());
+    auto store = MakeStore(BaseOptions(fmt::format("http://{}", server.address())));
+    auto put = store->Put("b-1", "k", PutBody::FromString(body));
+    ASSERT_TRUE(put) << put.error();
+    EXPECT_EQ(puts.load(), 2);
+    // Every attempt refused: DataLoss after the retry budget, naming the code.
+    refuse_all = true;
+    auto refused = store->Put("b-1", "k", PutBody::FromString(body));
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code(), ErrorCode::kDataLoss) << refused.error();
+    EXPECT_EQ(refused.error().service_code(), code);
+  }
 }
 
 // ---- credentials never stall the loop ----
