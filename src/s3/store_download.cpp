@@ -171,7 +171,7 @@ Status Write(DownloadJob& job, Range& range, std::string_view chunk) {
   const uint64_t end = at + chunk.size();
   if (job.to_file()) {
     ESPER_RETURN_IF_ERROR(storage::detail::PwriteAll(job.file->fd(), chunk, static_cast<off_t>(at), job.write_what));
-    if (range.start == 0 && job.pass == 1) job.whole.Update(chunk);
+    if (range.start == 0 && job.pass == 1 && job.s.options_.verify_download_md5) job.whole.Update(chunk);
   } else {
     ESPER_RETURN_IF_ERROR(Keep(job, range, chunk));
   }
