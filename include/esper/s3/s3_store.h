@@ -101,7 +101,10 @@
 //     requests go out even when the transfer was cancelled.
 //   * Download to a file (GetTarget::ToFile, no range, no If-None-Match): the first request asks
 //     for the first multipart_threshold bytes (rounded up to a whole part); a larger object's
-//     remaining bytes come as ranged GETs of part_size, part_concurrency at a time, each pinned
+//     remaining bytes come as ranged GETs, part_concurrency at a time — of part_size when the
+//     whole's MD5 is checked in order (a plain-MD5 ETag, below), else grown to one range per
+//     connection for what is left, a whole number of parts, at most 64 MiB (a file's ranges
+//     hold no memory; fewer requests cost the server fewer rounds) — each pinned
 //     with If-Match to the first response's ETag — an object overwritten meanwhile fails with
 //     FailedPrecondition (service code PreconditionFailed) instead of mixing versions. Bytes go
 //     with pwrite into the temporary file of GetTarget::ToFile, renamed over the target only
@@ -127,7 +130,8 @@
 //     verify_download_md5 = false for such objects), or after max_attempts passes. Nothing
 //     unverified is ever renamed into place.
 //   * Get of a whole object to a stream (GetTarget::ToStream, no range, no If-None-Match): the
-//     same ranges, requests and pins as a file, each range received whole into a buffer —
+//     same requests and pins as a file, in ranges of part_size (never grown: each range is
+//     received whole into a buffer) —
 //     retried (resets, truncation, a wrong range, a single-response object whose MD5 does not
 //     match) before the stream sees any of it — then handed to the stream as one chunk,
 //     strictly in order. MEMORY: a range starts only when it is fewer than part_concurrency

@@ -908,6 +908,49 @@ TEST(S3Transfer, TheHashThreadsComeWithTheFirstLargeDownloadAndGoWithTheStore) {
   EXPECT_TRUE(testing::TasksNamed("esper-s3-hash").empty());
 }
 
+// A file's ranges hold no memory, so when nothing hashes them serially they grow to one per
+// connection for the rest (a whole number of parts, at most 64 MiB): 60 MiB + 3 in 5 MiB parts,
+// 4 connections — the first range (5 MiB), then ranges of 10 MiB: 7 GETs, not 13. That is so on
+// fauxqs (a "-N" ETag, checked part by part inside the grown ranges: a corrupted one is read
+// again) and without the check (verify_download_md5 = false); a plain-MD5 ETag that is checked
+// (s3rver, one PUT) keeps ranges of a part, its MD5 taken in order as they land.
+TEST(S3Transfer, AFilesRangesGrowToOnePerConnectionUnlessTheWholeIsHashedInOrder) {
+  const uint64_t size = 60 * kMiB + 3;
+  struct Case {
+    S3ServerKind kind;
+    bool verify;
+    uint64_t gets;
+  };
+  for (const Case& c : {Case{S3ServerKind::kFauxqs, true, 7}, Case{S3ServerKind::kS3rver4, false, 7},
+                        Case{S3ServerKind::kS3rver4, true, 13}}) {
+    SCOPED_TRACE(fmt::format("{} verify={}", c.kind == S3ServerKind::kFauxqs ? "fauxqs" : "s3rver", c.verify));
+    Rig f(c.kind, true, [&](S3StoreOptions& o) { o.verify_download_md5 = c.verify; });
+    ASSERT_TRUE(f.ok()) << f.error;
+    TempDir dir;
+    const std::string src = dir.File("src.bin"), dst = dir.File("dst.bin");
+    const std::string md5 = WriteRandomFile(src, size, 59);
+    auto put = PutDirect(f, "k", src);
+    ASSERT_TRUE(put) << put.error();
+    EXPECT_EQ(put->etag.find('-') != std::string::npos, c.kind == S3ServerKind::kFauxqs) << put->etag;
+    auto get = f.store->Download(kBucket, "k", dst);
+    ASSERT_TRUE(get) << get.error();
+    EXPECT_EQ(FileMd5(dst), md5);
+    EXPECT_EQ(f.proxy->statistics().requests, c.gets);
+    if (c.kind != S3ServerKind::kFauxqs) continue;
+    // Corrupted answers until two ranges have landed: a grown range among them, caught by its
+    // parts' MD5s; every range is read again and the file is the object.
+    ASSERT_TRUE(f.proxy->SetFaults({.corrupt_rate = 1.0, .seed = 5}));
+    proxy::FaultProxy* proxy = f.proxy.get();
+    int landed = 0;
+    auto again = f.store->Download(kBucket, "k", dst, {}, {.progress = [&](uint64_t, uint64_t) {
+                                                            if (++landed == 2) (void)proxy->SetFaults({});
+                                                          }});
+    ASSERT_TRUE(again) << again.error();
+    EXPECT_EQ(FileMd5(dst), md5);
+    EXPECT_GE(f.proxy->statistics().corruptions, 2u);
+  }
+}
+
 TEST(S3Transfer, ACorruptedRangeIsReadAgainAndTheFileIsByteIdenticalOnS3rver4) {
   CorruptedRangeIsReadAgain(S3ServerKind::kS3rver4);  // the whole's MD5
 }
