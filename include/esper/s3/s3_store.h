@@ -31,7 +31,8 @@
 //
 // Each attempt is signed (SigV4) just before it is sent, with the time and credentials of that
 // moment: a retry minutes later carries a fresh signature. Bodies are UNSIGNED-PAYLOAD, guarded
-// by their signed Content-MD5 (options.unsigned_payload = false signs a memory body's SHA-256). A RequestTimeTooSkewed answer sets the store's clock offset from the
+// by their signed Content-MD5 (options.unsigned_payload = false signs a memory body's SHA-256).
+// A RequestTimeTooSkewed answer sets the store's clock offset from the
 // server's Date and the request is retried once at once (also for a HEAD, whose 403 has no body:
 // a Date more than 5 minutes off counts as skew).
 //
