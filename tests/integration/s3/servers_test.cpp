@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -170,7 +171,9 @@ TEST_P(S3Servers, PresignedGetAndPutWorkWithCurl) {
   EXPECT_EQ(got.exit_code, 0) << got.err << got.out;
   EXPECT_EQ(got.out, body);
 
-  const std::string file = ::testing::TempDir() + "esper_presigned_put.bin";
+  // One per process: ctest runs this test's two servers at once, and a shared name let one
+  // instance's remove (or truncating open) empty the other's file before curl sent it.
+  const std::string file = ::testing::TempDir() + fmt::format("esper_presigned_put_{}.bin", getpid());
   std::ofstream(file) << "uploaded by curl";
   auto put_url = Presign(http::Request{.method = http::Method::kPut, .url = f_->addr.ObjectUrl(kBucket, "signed/put.txt")},
                          f_->creds, {.region = S3TestServer::kRegion}, std::chrono::system_clock::now(),
@@ -268,7 +271,7 @@ TEST_P(AwsCli, ListsBucketsAndKeys) {
   ServerFixture f(GetParam());
   ASSERT_TRUE(f.server) << f.error;
   ASSERT_EQ(f.Put("from-esper/a b.txt", "hello")->status, 200);
-  const std::string home = ::testing::TempDir() + "esper_awscli_home";
+  const std::string home = ::testing::TempDir() + fmt::format("esper_awscli_home_{}", getpid());
   std::filesystem::create_directories(home);
   const std::vector<std::string> env = {"HOME=" + home, "AWS_ACCESS_KEY_ID=S3RVER", "AWS_SECRET_ACCESS_KEY=S3RVER",
                                         "AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
