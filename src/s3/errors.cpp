@@ -17,7 +17,12 @@ constexpr std::array<std::string_view, 6> kNeverRetry = {"NoSuchBucket", "NoSuch
                                                          "InvalidAccessKeyId", "SignatureDoesNotMatch",
                                                          "ExpiredToken"};
 
-bool In(std::string_view code, const std::array<std::string_view, 6>& set) {
+// A body that arrived other than its Content-MD5 / payload hash says was changed on the way: the
+// store computed both from the bytes it still holds and sends them again, whatever the status.
+constexpr std::array<std::string_view, 2> kAlwaysRetry = {"BadDigest", "XAmzContentSHA256Mismatch"};
+
+template <size_t N>
+bool In(std::string_view code, const std::array<std::string_view, N>& set) {
   return std::find(set.begin(), set.end(), code) != set.end();
 }
 
@@ -74,9 +79,7 @@ Error MapS3Error(int status, std::string_view code, std::string_view message, st
     retry = e.retryable();
   }
   if (In(code, kNeverRetry)) retry = false;
-  // The body arrived other than its Content-MD5 / payload hash says: changed on the way (the
-  // store computed both from the bytes it holds and sends again).
-  if (code == "BadDigest" || code == "XAmzContentSHA256Mismatch") retry = true;
+  if (In(code, kAlwaysRetry)) retry = true;
 
   std::string msg = "S3 ";
   msg.append(code.empty() ? "error" : code);

@@ -324,7 +324,8 @@ TEST(S3StoreSigning, S3rverRefusesAWrongSecretOnceNeverRetried) {
 }
 
 // A memory body's payload hash: UNSIGNED-PAYLOAD by default, the body guarded by its Content-MD5
-// (a signed header like every header sent); its SHA-256 with unsigned_payload = false, and
+// (a signed header like every header sent: SigV4.AnUnsignedPayloadsContentMd5IsSigned — the wire
+// log here shows the Authorization header as ***); its SHA-256 with unsigned_payload = false, and
 // whenever no Content-MD5 (nor checksum) is sent — then the signature is all that guards it.
 // s3rver 4.0.4 checks the header signature, whose canonical request carries the payload hash: it
 // accepts all three, and the bytes read back are the bytes sent.

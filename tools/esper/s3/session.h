@@ -42,7 +42,8 @@ class Logger;
 
 namespace esper::cli::s3cmd {
 
-/// The flags of every `esper s3` subcommand.
+/// The flags of every `esper s3` subcommand (AddCommonFlags), and the store setting the transfer
+/// subcommands add (--ignore-checksum, AddTransferFlags): what Session::Open needs.
 struct CommonFlags {
   std::string endpoint_url{};  // --endpoint-url: http(s):// S3 endpoint, or file:///DIR (LocalStore)
   std::string region{};        // --region
